@@ -1,0 +1,83 @@
+//! MG001 concurrent-map-write: a map written by two goroutines that nothing orders.
+
+use crate::finding::{Finding, Related, Role};
+
+use super::concurrency::Race;
+use super::context::{one_per_primary, Context, Reported};
+
+/// The rule's id.
+pub const ID: &str = "MG001";
+
+/// Reports every write racing with another write, once per write.
+pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
+    let reports = races
+        .iter()
+        .filter(|r| ctx.op(r.a).is_write() && ctx.op(r.b).is_write())
+        .map(|&race| {
+            // Report at the goroutine side: the deeper of the two, then the earlier.
+            let deeper = |x: super::concurrency::EventRef| {
+                (std::cmp::Reverse(ctx.depth(x.func)), ctx.location(x))
+            };
+            let (primary, conflict) = if deeper(race.a) <= deeper(race.b) {
+                (race.a, race.b)
+            } else {
+                (race.b, race.a)
+            };
+            Reported {
+                primary,
+                conflict,
+                race,
+            }
+        })
+        .collect();
+    one_per_primary(ctx, reports)
+        .into_iter()
+        .map(|r| finding(ctx, r))
+        .collect()
+}
+
+fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
+    let map = ctx.map(r.race.place);
+    let location = ctx.location(r.primary);
+    let by = ctx.who(r.primary.func);
+    let mut related = Vec::new();
+    let message = if r.conflict == r.primary {
+        format!(
+            "concurrent writes to map `{map}`: {by} writes it here in many instances at once, \
+             with no lock held"
+        )
+    } else {
+        let other = ctx.who(r.conflict.func);
+        let other_line = ctx.line(r.conflict);
+        let other = if other == by {
+            format!("another instance of {other} (line {other_line})")
+        } else {
+            format!("{other} (line {other_line})")
+        };
+        related.push(Related {
+            role: Role::ConflictingAccess,
+            location: ctx.location(r.conflict),
+            message: format!("conflicting write by {}", ctx.who(r.conflict.func)),
+        });
+        format!(
+            "concurrent writes to map `{map}`: written here by {by} and by {other} with no \
+             common lock or wait between them"
+        )
+    };
+    related.push(ctx.spawn_label(&r.race));
+    Finding {
+        location,
+        rule: ID,
+        message,
+        label: format!("write by {by}"),
+        related,
+        notes: vec![ctx.overlap_note(&r.race), ctx.declared_note(r.race.place)],
+        help: format!(
+            "guard every access to `{map}` with the same sync.Mutex, wait for the goroutines \
+             (sync.WaitGroup.Wait) before touching it again, or give it to a single goroutine"
+        ),
+        package: ctx.facts.name.clone(),
+        function: ctx.function(r.primary),
+        map,
+    }
+}

@@ -1,0 +1,73 @@
+//! MG002 concurrent-map-read-write: a map read while another goroutine may write it.
+
+use crate::finding::{Finding, Related, Role};
+
+use super::concurrency::Race;
+use super::context::{access_noun, one_per_primary, Context, Reported};
+
+/// The rule's id.
+pub const ID: &str = "MG002";
+
+/// Reports every read racing with a write, once per read.
+pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
+    let reports = races
+        .iter()
+        .filter_map(
+            |&race| match (ctx.op(race.a).is_write(), ctx.op(race.b).is_write()) {
+                (false, true) => Some(Reported {
+                    primary: race.a,
+                    conflict: race.b,
+                    race,
+                }),
+                (true, false) => Some(Reported {
+                    primary: race.b,
+                    conflict: race.a,
+                    race,
+                }),
+                _ => None,
+            },
+        )
+        .collect();
+    one_per_primary(ctx, reports)
+        .into_iter()
+        .map(|r| finding(ctx, r))
+        .collect()
+}
+
+fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
+    let map = ctx.map(r.race.place);
+    let by = ctx.who(r.primary.func);
+    let writer = ctx.who(r.conflict.func);
+    let writer = if writer == by {
+        format!("another instance of {writer}")
+    } else {
+        writer
+    };
+    Finding {
+        location: ctx.location(r.primary),
+        rule: ID,
+        message: format!(
+            "map `{map}` is read here by {by} while {writer} may write it (line {}), with no \
+             common lock or wait between them",
+            ctx.line(r.conflict)
+        ),
+        label: format!("{} by {by}", access_noun(ctx.op(r.primary))),
+        related: vec![
+            Related {
+                role: Role::ConflictingAccess,
+                location: ctx.location(r.conflict),
+                message: format!("conflicting write by {writer}"),
+            },
+            ctx.spawn_label(&r.race),
+        ],
+        notes: vec![ctx.overlap_note(&r.race), ctx.declared_note(r.race.place)],
+        help: format!(
+            "hold the same lock (sync.RWMutex.RLock is enough here) around this read and \
+             every write of `{map}`, or read it only after the writers are done \
+             (sync.WaitGroup.Wait)"
+        ),
+        package: ctx.facts.name.clone(),
+        function: ctx.function(r.primary),
+        map,
+    }
+}

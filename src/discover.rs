@@ -1,0 +1,190 @@
+//! Discovery: turns command-line paths and `dir/...` patterns into directories of Go files.
+//!
+//! Follows the go tool's conventions: a `.go` file names itself, a directory names the
+//! package in it, `dir/...` names every package below `dir`; when recursing, `vendor`,
+//! `testdata` and directories starting with `.` or `_` are skipped, and so are files
+//! starting with `.` or `_`.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// The Go files of one directory that a run analyzes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageDir {
+    /// The directory, as the user named it (normalized).
+    pub dir: PathBuf,
+    /// Its Go files, sorted.
+    pub files: Vec<PathBuf>,
+}
+
+/// What a path on the command line failed to name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverError {
+    /// The argument as given.
+    pub arg: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for DiscoverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.arg, self.reason)
+    }
+}
+
+/// A problem met while walking that does not stop the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkWarning {
+    /// The path concerned.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The directories to analyze, with the warnings met while walking.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Directories with their Go files, sorted by path, each file listed once.
+    pub dirs: Vec<PackageDir>,
+    /// Unreadable directories and similar problems.
+    pub warnings: Vec<WalkWarning>,
+}
+
+/// Resolves the command-line paths; no paths means `./...`.
+pub fn discover(args: &[String]) -> Result<Discovery, DiscoverError> {
+    let default = ["./...".to_string()];
+    let args = if args.is_empty() { &default[..] } else { args };
+    let mut files: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for arg in args {
+        let (root, recursive) = split_pattern(arg);
+        let meta = std::fs::metadata(&root).map_err(|e| DiscoverError {
+            arg: arg.clone(),
+            reason: match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                _ => e.to_string(),
+            },
+        })?;
+        if meta.is_file() {
+            if recursive || !is_go_file_name(&root) {
+                return Err(DiscoverError {
+                    arg: arg.clone(),
+                    reason: "not a .go file or a directory".to_string(),
+                });
+            }
+            let dir = root.parent().map(Path::to_path_buf).unwrap_or_default();
+            files.entry(dir).or_default().push(root);
+            continue;
+        }
+        let walker = WalkDir::new(&root)
+            .min_depth(1)
+            .max_depth(if recursive { usize::MAX } else { 1 })
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| !e.file_type().is_dir() || !is_skipped_dir(e.file_name()));
+        for entry in walker {
+            match entry {
+                Ok(e) if e.file_type().is_file() && is_go_file_name(e.path()) => {
+                    let path = normalize(e.path());
+                    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    files.entry(dir).or_default().push(path);
+                }
+                Ok(_) => {}
+                Err(e) => warnings.push(WalkWarning {
+                    path: e.path().map(normalize).unwrap_or_else(|| root.clone()),
+                    message: e
+                        .io_error()
+                        .map_or_else(|| e.to_string(), |io| io.to_string()),
+                }),
+            }
+        }
+    }
+    let dirs = files
+        .into_iter()
+        .map(|(dir, mut files)| {
+            files.sort();
+            files.dedup();
+            PackageDir { dir, files }
+        })
+        .collect();
+    Ok(Discovery { dirs, warnings })
+}
+
+/// Splits `dir/...` into (`dir`, recursive).
+fn split_pattern(arg: &str) -> (PathBuf, bool) {
+    let (root, recursive) = match arg.strip_suffix("...") {
+        Some(rest) if rest.is_empty() || rest.ends_with('/') => (rest, true),
+        _ => (arg, false),
+    };
+    let root = if root.is_empty() { "." } else { root };
+    (normalize(Path::new(root)), recursive)
+}
+
+/// Removes `.` components so that one file reached two ways has one path.
+fn normalize(path: &Path) -> PathBuf {
+    let cleaned: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    if cleaned.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        cleaned
+    }
+}
+
+fn is_skipped_dir(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name == "vendor" || name == "testdata" || name.starts_with('.') || name.starts_with('_')
+}
+
+fn is_go_file_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    name.ends_with(".go") && !name.starts_with('.') && !name.starts_with('_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_split() {
+        assert_eq!(split_pattern("./..."), (PathBuf::from("."), true));
+        assert_eq!(split_pattern("..."), (PathBuf::from("."), true));
+        assert_eq!(split_pattern("a/b/..."), (PathBuf::from("a/b"), true));
+        assert_eq!(split_pattern("a/b"), (PathBuf::from("a/b"), false));
+        assert_eq!(split_pattern("a..."), (PathBuf::from("a..."), false));
+    }
+
+    #[test]
+    fn go_tool_skip_rules() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for d in ["p", "p/vendor", "p/testdata", "p/.hidden", "p/_old", "p/q"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+            std::fs::write(root.join(d).join("x.go"), "package x\n").unwrap();
+        }
+        std::fs::write(root.join("p/_skip.go"), "package x\n").unwrap();
+        let pattern = format!("{}/p/...", root.display());
+        let found = discover(&[pattern.clone(), pattern]).unwrap();
+        let dirs: Vec<_> = found
+            .dirs
+            .iter()
+            .map(|d| d.dir.strip_prefix(root).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(dirs, vec![PathBuf::from("p"), PathBuf::from("p/q")]);
+        assert_eq!(found.dirs[0].files.len(), 1);
+        let named = discover(&[format!("{}/p/testdata", root.display())]).unwrap();
+        assert_eq!(named.dirs.len(), 1);
+    }
+
+    #[test]
+    fn missing_path_is_an_error() {
+        let err = discover(&["does/not/exist".to_string()]).unwrap_err();
+        assert_eq!(err.arg, "does/not/exist");
+    }
+}

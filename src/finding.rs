@@ -1,0 +1,83 @@
+//! Findings: what the rules report and every output format renders.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::source::{LineCol, SourceFile};
+
+/// A span of source with its resolved positions.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// The file, as displayed (forward slashes, relative when the user gave a relative path).
+    pub path: String,
+    /// Start line and column (1-based).
+    pub start: LineCol,
+    /// End line and column (1-based, exclusive column).
+    pub end: LineCol,
+    /// Byte offset of the start in the file.
+    #[serde(skip)]
+    pub start_byte: usize,
+    /// Byte offset of the end in the file.
+    #[serde(skip)]
+    pub end_byte: usize,
+}
+
+impl Location {
+    /// The location of a byte range in a file.
+    pub fn new(file: &SourceFile, bytes: Range<usize>) -> Self {
+        Location {
+            path: file.display_path(),
+            start: file.line_col(bytes.start),
+            end: file.line_col(bytes.end),
+            start_byte: bytes.start,
+            end_byte: bytes.end,
+        }
+    }
+}
+
+/// What a secondary location is to the finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The access that races with the reported one.
+    ConflictingAccess,
+    /// The statement or call that starts the goroutine.
+    SpawnSite,
+}
+
+/// A secondary location with its explanation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Related {
+    /// What this location is.
+    pub role: Role,
+    /// Where it is.
+    pub location: Location,
+    /// A short label, e.g. "conflicting write by `main`".
+    pub message: String,
+}
+
+/// One reported problem.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Finding {
+    /// Where the reported access is; findings sort by it.
+    pub location: Location,
+    /// The rule id, e.g. `MG001`.
+    pub rule: &'static str,
+    /// The one-line message.
+    pub message: String,
+    /// The label on the primary location.
+    pub label: String,
+    /// Secondary locations: the conflicting access and the spawn site.
+    pub related: Vec<Related>,
+    /// Extra explanations (where the map is declared, why the accesses are concurrent).
+    pub notes: Vec<String>,
+    /// How to fix it.
+    pub help: String,
+    /// The package's name.
+    pub package: String,
+    /// The function holding the reported access.
+    pub function: String,
+    /// The map as written in the source (`m`, `s.items`).
+    pub map: String,
+}

@@ -1,0 +1,308 @@
+//! Package-level declarations: named types, struct fields, function results and package
+//! variables, collected from every file before any function body is walked.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::types::{type_of_type_node, TypeInfo};
+use super::{Binding, BindingId, PackageFacts, ParsedFile};
+
+/// How deep named types and embedded structs are followed (cycles are legal Go).
+const MAX_TYPE_DEPTH: usize = 8;
+
+/// A struct type's fields.
+#[derive(Debug, Clone, Default)]
+pub struct StructDecl {
+    /// Named fields and their types.
+    pub fields: HashMap<String, TypeInfo>,
+    /// Embedded struct types, whose fields are promoted.
+    pub embedded: Vec<String>,
+}
+
+/// What the package declares at the top level.
+#[derive(Debug, Clone, Default)]
+pub struct PackageDecls {
+    /// Named non-struct types and their underlying types (`type Registry map[string]int`).
+    pub named: HashMap<String, TypeInfo>,
+    /// Struct types.
+    pub structs: HashMap<String, StructDecl>,
+    /// Functions with a single result, and its type.
+    pub func_results: HashMap<String, TypeInfo>,
+}
+
+impl PackageDecls {
+    /// Resolves a type name declared in the package.
+    pub fn resolve_named(&self, name: &str) -> TypeInfo {
+        let mut ty = TypeInfo::Named(name.to_string());
+        for _ in 0..MAX_TYPE_DEPTH {
+            match &ty {
+                TypeInfo::Named(n) if self.structs.contains_key(n) => return ty,
+                TypeInfo::Named(n) => match self.named.get(n) {
+                    Some(next) => ty = next.clone(),
+                    None => return TypeInfo::Unknown,
+                },
+                _ => return ty,
+            }
+        }
+        TypeInfo::Unknown
+    }
+
+    /// The type of `field` in struct `name`, including fields promoted from embedded structs.
+    pub fn field_type(&self, name: &str, field: &str) -> TypeInfo {
+        let mut queue = vec![(name.to_string(), 0)];
+        while let Some((s, depth)) = queue.pop() {
+            let Some(decl) = self.structs.get(&s) else {
+                continue;
+            };
+            if let Some(ty) = decl.fields.get(field) {
+                return match ty {
+                    TypeInfo::Named(n) => self.resolve_named(n),
+                    other => other.clone(),
+                };
+            }
+            if depth < MAX_TYPE_DEPTH {
+                queue.extend(decl.embedded.iter().map(|e| (e.clone(), depth + 1)));
+            }
+        }
+        TypeInfo::Unknown
+    }
+}
+
+/// Collects type and function declarations from every file of the package.
+pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
+    let mut decls = PackageDecls::default();
+    let mut type_specs = Vec::new();
+    let mut results = Vec::new();
+    for file in files {
+        let src = file.source.text.as_str();
+        let root = file.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            match decl.kind() {
+                "type_declaration" => {
+                    let mut c = decl.walk();
+                    for spec in decl.named_children(&mut c) {
+                        if let (Some(name), Some(ty)) = (
+                            spec.child_by_field_name("name"),
+                            spec.child_by_field_name("type"),
+                        ) {
+                            type_specs.push((src, src[name.byte_range()].to_string(), ty));
+                        }
+                    }
+                }
+                "function_declaration" => {
+                    if let (Some(name), Some(result)) = (
+                        decl.child_by_field_name("name"),
+                        decl.child_by_field_name("result"),
+                    ) {
+                        results.push((src, src[name.byte_range()].to_string(), result));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // Learn every name first, so that types may refer to ones declared later.
+    for (_, name, ty) in &type_specs {
+        if ty.kind() == "struct_type" {
+            decls.structs.insert(name.clone(), StructDecl::default());
+        } else {
+            decls.named.insert(name.clone(), TypeInfo::Unknown);
+        }
+    }
+    for (src, name, ty) in &type_specs {
+        if ty.kind() == "struct_type" {
+            continue;
+        }
+        // A bare name stays a name, followed lazily by `resolve_named`.
+        let resolved = match ty.kind() {
+            "type_identifier" => TypeInfo::Named(src[ty.byte_range()].to_string()),
+            _ => type_of_type_node(*ty, src, &decls),
+        };
+        decls.named.insert(name.clone(), resolved);
+    }
+    for (src, name, ty) in &type_specs {
+        if ty.kind() == "struct_type" {
+            let fields = struct_fields(*ty, src, &decls);
+            decls.structs.insert(name.clone(), fields);
+        }
+    }
+    for (src, name, result) in results {
+        if let Some(ty) = single_result(result, src, &decls) {
+            decls.func_results.insert(name, ty);
+        }
+    }
+    decls
+}
+
+fn struct_fields(ty: Node<'_>, src: &str, decls: &PackageDecls) -> StructDecl {
+    let mut out = StructDecl::default();
+    let Some(list) = ty.named_child(0) else {
+        return out;
+    };
+    let mut cursor = list.walk();
+    for field in list.named_children(&mut cursor) {
+        if field.kind() != "field_declaration" {
+            continue;
+        }
+        let Some(fty) = field.child_by_field_name("type") else {
+            continue;
+        };
+        let mut c = field.walk();
+        let names: Vec<_> = field.children_by_field_name("name", &mut c).collect();
+        if names.is_empty() {
+            if let Some(name) = embedded_name(fty, src) {
+                out.embedded.push(name);
+            }
+            continue;
+        }
+        let t = type_of_type_node(fty, src, decls);
+        for n in names {
+            out.fields
+                .insert(src[n.byte_range()].to_string(), t.clone());
+        }
+    }
+    out
+}
+
+/// The name of an embedded field's type: `T`, `*T`, `pkg.T` (promoted fields of another
+/// package's types are not known, but the name still counts).
+fn embedded_name(ty: Node<'_>, src: &str) -> Option<String> {
+    match ty.kind() {
+        "type_identifier" => Some(src[ty.byte_range()].to_string()),
+        "pointer_type" | "generic_type" => ty.named_child(0).and_then(|t| embedded_name(t, src)),
+        "qualified_type" => ty
+            .child_by_field_name("name")
+            .map(|n| src[n.byte_range()].to_string()),
+        _ => None,
+    }
+}
+
+fn single_result(result: Node<'_>, src: &str, decls: &PackageDecls) -> Option<TypeInfo> {
+    if result.kind() != "parameter_list" {
+        return Some(type_of_type_node(result, src, decls));
+    }
+    let mut cursor = result.walk();
+    let params: Vec<_> = result
+        .named_children(&mut cursor)
+        .filter(|p| p.kind() == "parameter_declaration")
+        .collect();
+    match params.as_slice() {
+        [p] => {
+            let mut c = p.walk();
+            if p.children_by_field_name("name", &mut c).count() > 1 {
+                return None;
+            }
+            p.child_by_field_name("type")
+                .map(|t| type_of_type_node(t, src, decls))
+        }
+        _ => None,
+    }
+}
+
+/// Declares package-level variables as bindings and returns them by name.
+pub fn declare_globals(
+    facts: &mut PackageFacts,
+    files: &[ParsedFile<'_>],
+) -> HashMap<String, BindingId> {
+    let mut globals = HashMap::new();
+    for (file_id, file) in files.iter().enumerate() {
+        let src = file.source.text.as_str();
+        let root = file.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            if decl.kind() != "var_declaration" {
+                continue;
+            }
+            for spec in var_specs(decl) {
+                let declared = spec
+                    .child_by_field_name("type")
+                    .map(|t| type_of_type_node(t, src, &facts.decls));
+                let mut c = spec.walk();
+                let values: Vec<_> = spec
+                    .child_by_field_name("value")
+                    .map(|v| v.named_children(&mut v.walk()).collect())
+                    .unwrap_or_default();
+                for (i, name) in spec.children_by_field_name("name", &mut c).enumerate() {
+                    let text = &src[name.byte_range()];
+                    if text == "_" {
+                        continue;
+                    }
+                    let ty = declared.clone().unwrap_or_else(|| {
+                        values
+                            .get(i)
+                            .map_or(TypeInfo::Unknown, |v| literal_type(*v, src, &facts.decls))
+                    });
+                    let id = facts.bindings.len() as BindingId;
+                    facts.bindings.push(Binding {
+                        name: text.to_string(),
+                        func: None,
+                        ctl: 0,
+                        ty,
+                        alias: None,
+                        file: file_id as u32,
+                        offset: name.start_byte(),
+                    });
+                    globals.insert(text.to_string(), id);
+                }
+            }
+        }
+    }
+    globals
+}
+
+/// The `var_spec`s of a `var` declaration, single or grouped.
+pub fn var_specs(decl: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    let mut cursor = decl.walk();
+    for child in decl.named_children(&mut cursor) {
+        match child.kind() {
+            "var_spec" => out.push(child),
+            "var_spec_list" => {
+                let mut c = child.walk();
+                out.extend(
+                    child
+                        .named_children(&mut c)
+                        .filter(|s| s.kind() == "var_spec"),
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The type of an initializer that names its type without needing scopes:
+/// `make(T)`, `new(T)`, `T{...}`, `&T{...}`, or a call of a package function.
+pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo {
+    match expr.kind() {
+        "call_expression" => {
+            let Some(func) = expr.child_by_field_name("function") else {
+                return TypeInfo::Unknown;
+            };
+            let name = &src[func.byte_range()];
+            match (func.kind(), name) {
+                ("identifier", "make" | "new") => expr
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0))
+                    .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
+                ("identifier", _) => decls.func_results.get(name).cloned().unwrap_or_else(|| {
+                    match decls.resolve_named(name) {
+                        TypeInfo::Map(v) => TypeInfo::Map(v),
+                        _ => TypeInfo::Unknown,
+                    }
+                }),
+                _ => TypeInfo::Unknown,
+            }
+        }
+        "composite_literal" => expr
+            .child_by_field_name("type")
+            .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
+        "unary_expression" | "parenthesized_expression" => expr
+            .child_by_field_name("operand")
+            .or_else(|| expr.named_child(0))
+            .map_or(TypeInfo::Unknown, |e| literal_type(e, src, decls)),
+        _ => TypeInfo::Unknown,
+    }
+}

@@ -1,0 +1,320 @@
+//! Index: extracts, once per package, the facts every rule consumes.
+//!
+//! For every function body the walker records, in program order, the map accesses, the
+//! goroutine spawns, and the synchronization events (waits and signals), each with the lock
+//! set held there and its position in the control structure (loops and branches). Variables
+//! are resolved through lexical scopes to [`Binding`]s, and storage locations (`m`, `s.items`)
+//! are interned as [`Place`]s, so two mentions of the same map compare equal.
+//! The index never does I/O and never reports anything: rules in `analyze` do.
+
+mod decls;
+mod spawners;
+mod types;
+mod walk;
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use tree_sitter::Tree;
+
+use crate::source::SourceFile;
+
+pub use decls::PackageDecls;
+pub use types::TypeInfo;
+
+/// Index of a file within its package.
+pub type FileId = u32;
+/// Index of a [`Binding`] within its package.
+pub type BindingId = u32;
+/// Index of a [`Place`] within its package.
+pub type PlaceId = u32;
+/// Index of a [`Func`] (a goroutine body or a declared function) within its package.
+pub type FuncId = u32;
+/// Index of a [`CtlFrame`] within its function.
+pub type CtlId = u32;
+
+/// A declared variable, parameter or package-level variable.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// Its name in the source.
+    pub name: String,
+    /// The function whose body declares it; `None` for package-level variables.
+    pub func: Option<FuncId>,
+    /// The control frame of the declaration inside `func`.
+    pub ctl: CtlId,
+    /// What the declaration says about its type.
+    pub ty: TypeInfo,
+    /// When the variable is a copy of another map reference (`m2 := m`, a parameter bound to
+    /// an argument), the place it refers to.
+    pub alias: Option<PlaceId>,
+    /// File and byte offset of the declaration.
+    pub file: FileId,
+    /// Byte offset of the declaring identifier.
+    pub offset: usize,
+}
+
+/// A storage location: a binding followed by zero or more field selections.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Place {
+    /// The variable the location starts from.
+    pub root: BindingId,
+    /// Field names selected from it, outermost first.
+    pub fields: Vec<String>,
+}
+
+/// How an access touches a map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AccessOp {
+    /// `m[k] = v`.
+    Assign,
+    /// `m[k] op= v`, `m[k]++`, `m[k]--`.
+    Update,
+    /// `delete(m, k)`.
+    Delete,
+    /// `clear(m)`.
+    Clear,
+    /// A map-mutating library call such as `maps.Copy(m, src)`.
+    LibraryWrite,
+    /// `m[k]` or `v, ok := m[k]`.
+    Index,
+    /// `for k, v := range m`.
+    Range,
+    /// `len(m)`.
+    Len,
+    /// The map passed to a function of another package, which reads it (`fmt.Println(m)`).
+    LibraryRead,
+}
+
+impl AccessOp {
+    /// Whether the operation mutates the map.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            AccessOp::Assign
+                | AccessOp::Update
+                | AccessOp::Delete
+                | AccessOp::Clear
+                | AccessOp::LibraryWrite
+        )
+    }
+}
+
+/// The mode in which a lock is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockMode {
+    /// `RLock`: excludes writers only.
+    Read,
+    /// `Lock`: excludes everyone.
+    Exclusive,
+}
+
+/// The locks held at a program point, sorted by place.
+pub type LockSet = Vec<(PlaceId, LockMode)>;
+
+/// How a goroutine is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnVia {
+    /// A `go` statement.
+    GoStatement,
+    /// A call to an API that runs its function argument on another goroutine.
+    Api(String),
+}
+
+/// What happened at a program point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A map access.
+    Access {
+        /// The map's storage location.
+        place: PlaceId,
+        /// What the access does.
+        op: AccessOp,
+    },
+    /// A goroutine is started here running `body`.
+    Spawn {
+        /// The goroutine's function.
+        body: FuncId,
+        /// The statement or API that starts it.
+        via: SpawnVia,
+        /// A sync object the API signals when the goroutine ends (`wg.Go`, errgroup's `Go`).
+        signals: Option<PlaceId>,
+        /// Whether one spawn site runs the body many times at once (an HTTP handler).
+        repeated: bool,
+    },
+    /// The current goroutine blocks until `sync` is signalled (`wg.Wait()`, `<-ch`).
+    Wait {
+        /// The WaitGroup, group or channel waited on.
+        sync: PlaceId,
+        /// Whether this is a single channel receive (it consumes one signal only).
+        single_receive: bool,
+    },
+    /// The current goroutine signals `sync` (`wg.Done()`, `ch <- v`, `close(ch)`).
+    Signal {
+        /// The WaitGroup or channel signalled.
+        sync: PlaceId,
+    },
+}
+
+/// One event of a function body.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// What happened.
+    pub kind: EventKind,
+    /// Byte range in the function's file.
+    pub span: Range<usize>,
+    /// Program order within the function: the byte offset, or past the end for deferred code.
+    pub order: usize,
+    /// The innermost control frame containing the event.
+    pub ctl: CtlId,
+    /// Locks held when the event happens.
+    pub locks: LockSet,
+}
+
+/// The kind of a control frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtlKind {
+    /// The function body itself.
+    Body,
+    /// A loop body (runs zero or more times).
+    Loop,
+    /// A branch (runs zero or one time).
+    Branch,
+}
+
+/// A node of a function's control-structure tree.
+#[derive(Debug, Clone)]
+pub struct CtlFrame {
+    /// The enclosing frame, `None` for the body.
+    pub parent: Option<CtlId>,
+    /// What kind of construct it is.
+    pub kind: CtlKind,
+}
+
+/// A function body: a declared function or method, or a function literal run as a goroutine.
+/// Function literals that are not goroutines are part of the body that contains them.
+#[derive(Debug, Clone)]
+pub struct Func {
+    /// Name in the go tool's style: `main`, `(*Server).handle`, `main.func1`.
+    pub name: String,
+    /// The file holding it.
+    pub file: FileId,
+    /// Byte range of the whole function or literal.
+    pub span: Range<usize>,
+    /// For a goroutine body, the function and event index that spawn it.
+    pub spawned_by: Option<(FuncId, usize)>,
+    /// Events in source order (deferred events have a late `order` but keep their span).
+    pub events: Vec<Event>,
+    /// Control frames; frame 0 is the body.
+    pub ctl: Vec<CtlFrame>,
+}
+
+impl Func {
+    /// Whether frame `outer` is `inner` or one of its ancestors.
+    pub fn ctl_contains(&self, outer: CtlId, inner: CtlId) -> bool {
+        let mut cur = Some(inner);
+        while let Some(c) = cur {
+            if c == outer {
+                return true;
+            }
+            cur = self.ctl[c as usize].parent;
+        }
+        false
+    }
+
+    /// The loop frames around `ctl`, innermost first.
+    pub fn loops_around(&self, ctl: CtlId) -> impl Iterator<Item = CtlId> + '_ {
+        std::iter::successors(Some(ctl), |&c| self.ctl[c as usize].parent)
+            .filter(|&c| self.ctl[c as usize].kind == CtlKind::Loop)
+    }
+}
+
+/// All facts of one package.
+#[derive(Debug, Default)]
+pub struct PackageFacts {
+    /// The package name from its `package` clause.
+    pub name: String,
+    /// Every binding.
+    pub bindings: Vec<Binding>,
+    /// Every interned place.
+    pub places: Vec<Place>,
+    /// Every function body; goroutine bodies refer to their spawner.
+    pub funcs: Vec<Func>,
+    /// Package-level declarations: types, fields, function results.
+    pub decls: PackageDecls,
+    place_ids: HashMap<Place, PlaceId>,
+}
+
+impl PackageFacts {
+    /// The binding a place starts from.
+    pub fn root(&self, place: PlaceId) -> &Binding {
+        &self.bindings[self.places[place as usize].root as usize]
+    }
+
+    /// The place as written in Go: `m`, `s.items`.
+    pub fn place_text(&self, place: PlaceId) -> String {
+        let p = &self.places[place as usize];
+        let mut text = self.bindings[p.root as usize].name.clone();
+        for f in &p.fields {
+            text.push('.');
+            text.push_str(f);
+        }
+        text
+    }
+
+    /// What is known about the type stored at a place.
+    pub fn place_type(&self, place: PlaceId) -> TypeInfo {
+        let p = &self.places[place as usize];
+        let mut ty = self.bindings[p.root as usize].ty.clone();
+        for field in &p.fields {
+            ty = match ty {
+                TypeInfo::Named(name) => self.decls.field_type(&name, field),
+                _ => TypeInfo::Unknown,
+            };
+        }
+        ty
+    }
+
+    fn intern_place(&mut self, place: Place) -> PlaceId {
+        if let Some(&id) = self.place_ids.get(&place) {
+            return id;
+        }
+        let id = self.places.len() as PlaceId;
+        self.places.push(place.clone());
+        self.place_ids.insert(place, id);
+        id
+    }
+}
+
+/// A parsed file of the package being indexed.
+pub struct ParsedFile<'a> {
+    /// The source text and path.
+    pub source: &'a SourceFile,
+    /// Its syntax tree.
+    pub tree: &'a Tree,
+}
+
+/// Why part of a file was not indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexWarning {
+    /// The file concerned.
+    pub file: FileId,
+    /// Byte offset of the construct left out.
+    pub offset: usize,
+    /// What was left out and why.
+    pub message: String,
+}
+
+/// Indexes one package: the files must share a directory and a `package` clause.
+pub fn index_package(name: &str, files: &[ParsedFile<'_>]) -> (PackageFacts, Vec<IndexWarning>) {
+    let mut facts = PackageFacts {
+        name: name.to_string(),
+        ..PackageFacts::default()
+    };
+    facts.decls = decls::collect(files);
+    let globals = decls::declare_globals(&mut facts, files);
+    let mut warnings = Vec::new();
+    for (file_id, file) in files.iter().enumerate() {
+        walk::walk_file(&mut facts, &globals, file_id as FileId, file, &mut warnings);
+    }
+    (facts, warnings)
+}

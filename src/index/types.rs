@@ -1,0 +1,60 @@
+//! Types as far as syntax and the package's own declarations tell them.
+
+use tree_sitter::Node;
+
+use super::decls::PackageDecls;
+
+/// What is known about a value's type, without a type checker.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TypeInfo {
+    /// Nothing useful is known.
+    #[default]
+    Unknown,
+    /// A map, with what is known of its value type.
+    Map(Box<TypeInfo>),
+    /// A slice or array, with what is known of its element type.
+    Slice(Box<TypeInfo>),
+    /// A channel.
+    Chan,
+    /// A struct type declared in this package (or a pointer to one), by name.
+    Named(String),
+}
+
+impl TypeInfo {
+    /// Whether the value is a plain Go map (not a `sync.Map`).
+    pub fn is_map(&self) -> bool {
+        matches!(self, TypeInfo::Map(_))
+    }
+}
+
+/// The type a type expression denotes. Named types declared in the package resolve to their
+/// underlying map, slice or channel type; struct types stay named so fields can be looked up.
+pub fn type_of_type_node(node: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo {
+    let mut node = node;
+    loop {
+        match node.kind() {
+            "pointer_type" | "parenthesized_type" => match node.named_child(0) {
+                Some(inner) => node = inner,
+                None => return TypeInfo::Unknown,
+            },
+            "generic_type" => match node.child_by_field_name("type") {
+                Some(inner) => node = inner,
+                None => return TypeInfo::Unknown,
+            },
+            _ => break,
+        }
+    }
+    match node.kind() {
+        "map_type" => TypeInfo::Map(Box::new(
+            node.child_by_field_name("value")
+                .map_or(TypeInfo::Unknown, |v| type_of_type_node(v, src, decls)),
+        )),
+        "slice_type" | "array_type" | "implicit_length_array_type" => TypeInfo::Slice(Box::new(
+            node.child_by_field_name("element")
+                .map_or(TypeInfo::Unknown, |e| type_of_type_node(e, src, decls)),
+        )),
+        "channel_type" => TypeInfo::Chan,
+        "type_identifier" => decls.resolve_named(&src[node.byte_range()]),
+        _ => TypeInfo::Unknown,
+    }
+}

@@ -1,0 +1,1261 @@
+//! The body walker: one pass over each function, resolving names through scopes and
+//! recording events with lock sets and control frames.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::decls::{literal_type, var_specs};
+use super::spawners::{self, PackageCall};
+use super::types::{type_of_type_node, TypeInfo};
+use super::{
+    AccessOp, Binding, BindingId, CtlFrame, CtlId, CtlKind, Event, EventKind, FileId, Func, FuncId,
+    IndexWarning, LockMode, LockSet, PackageFacts, ParsedFile, Place, PlaceId, SpawnVia,
+};
+
+/// Nesting beyond this is not walked (and is reported): it bounds the walker's stack use.
+pub const MAX_NESTING: u32 = 1_000;
+
+/// Indexes every function and method body of one file.
+pub fn walk_file(
+    facts: &mut PackageFacts,
+    globals: &HashMap<String, BindingId>,
+    file: FileId,
+    parsed: &ParsedFile<'_>,
+    warnings: &mut Vec<IndexWarning>,
+) {
+    let src = parsed.source.text.as_str();
+    let root = parsed.tree.root_node();
+    let imports = imports(root, src);
+    let mut walker = Walker {
+        facts,
+        globals,
+        imports: &imports,
+        src,
+        file,
+        scopes: Vec::new(),
+        func: 0,
+        ctl: 0,
+        flow: Flow::default(),
+        defer_target: DeferMode::FuncEnd(0),
+        defer_mode: None,
+        depth: 0,
+        literal_count: 0,
+        top_name: String::new(),
+        warnings,
+        too_deep: false,
+    };
+    let mut cursor = root.walk();
+    for decl in root.named_children(&mut cursor) {
+        if matches!(decl.kind(), "function_declaration" | "method_declaration") {
+            walker.function(decl);
+        }
+    }
+}
+
+/// The import names of a file (alias or last path element) mapped to their paths.
+fn imports(root: Node<'_>, src: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut cursor = root.walk();
+    for decl in root.named_children(&mut cursor) {
+        if decl.kind() != "import_declaration" {
+            continue;
+        }
+        let mut stack = vec![decl];
+        while let Some(node) = stack.pop() {
+            if node.kind() != "import_spec" {
+                let mut c = node.walk();
+                stack.extend(node.named_children(&mut c));
+                continue;
+            }
+            let Some(path) = node.child_by_field_name("path") else {
+                continue;
+            };
+            let path = src[path.byte_range()].trim_matches(['"', '`']).to_string();
+            let name = match node.child_by_field_name("name") {
+                Some(n) => src[n.byte_range()].to_string(),
+                None => path.rsplit('/').next().unwrap_or(&path).to_string(),
+            };
+            out.insert(name, path);
+        }
+    }
+    out
+}
+
+/// The dataflow state along one path: locks held, and whether the path has left the body.
+#[derive(Debug, Clone, Default)]
+struct Flow {
+    locks: LockSet,
+    terminated: bool,
+}
+
+impl Flow {
+    fn lock(&mut self, place: PlaceId, mode: LockMode) {
+        match self.locks.binary_search_by_key(&place, |&(p, _)| p) {
+            Ok(i) => self.locks[i].1 = mode,
+            Err(i) => self.locks.insert(i, (place, mode)),
+        }
+    }
+
+    fn unlock(&mut self, place: PlaceId) {
+        self.locks.retain(|&(p, _)| p != place);
+    }
+
+    /// Where paths meet: a lock is held only if held on every path that reaches here.
+    fn join(flows: Vec<Flow>) -> Flow {
+        let mut live = flows.into_iter().filter(|f| !f.terminated);
+        let Some(mut out) = live.next() else {
+            return Flow {
+                locks: Vec::new(),
+                terminated: true,
+            };
+        };
+        for f in live {
+            out.locks
+                .retain_mut(|(p, mode)| match f.locks.iter().find(|(q, _)| q == p) {
+                    Some(&(_, other)) => {
+                        *mode = (*mode).min(other);
+                        true
+                    }
+                    None => false,
+                });
+        }
+        out
+    }
+}
+
+/// Where deferred code runs: at the end of the function, or of an inline function literal.
+#[derive(Debug, Clone, Copy)]
+enum DeferMode {
+    /// Deferred in the body of a `Func`: runs after everything, last deferred first.
+    FuncEnd(usize),
+    /// Deferred in an inline literal: runs when the literal returns.
+    LiteralEnd(usize),
+}
+
+struct Walker<'a, 'f> {
+    facts: &'f mut PackageFacts,
+    globals: &'f HashMap<String, BindingId>,
+    imports: &'f HashMap<String, String>,
+    src: &'a str,
+    file: FileId,
+    scopes: Vec<Vec<(&'a str, BindingId)>>,
+    func: FuncId,
+    ctl: CtlId,
+    flow: Flow,
+    /// Where a `defer` in the body being walked runs.
+    defer_target: DeferMode,
+    /// Set while walking a deferred call.
+    defer_mode: Option<DeferMode>,
+    depth: u32,
+    literal_count: u32,
+    top_name: String,
+    warnings: &'f mut Vec<IndexWarning>,
+    too_deep: bool,
+}
+
+/// What the walker saves when it enters another function body.
+struct Saved {
+    func: FuncId,
+    ctl: CtlId,
+    flow: Flow,
+    defer_target: DeferMode,
+    defer_mode: Option<DeferMode>,
+}
+
+impl<'a> Walker<'a, '_> {
+    fn text(&self, node: Node<'_>) -> &'a str {
+        &self.src[node.byte_range()]
+    }
+
+    fn current(&mut self) -> &mut Func {
+        &mut self.facts.funcs[self.func as usize]
+    }
+
+    // ----- functions and scopes -----
+
+    fn function(&mut self, decl: Node<'a>) {
+        let Some(body) = decl.child_by_field_name("body") else {
+            return;
+        };
+        let name = self.function_name(decl);
+        self.top_name = name.clone();
+        self.literal_count = 0;
+        let func = self.new_func(name, decl, None);
+        let saved = self.enter(func);
+        self.scopes.push(Vec::new());
+        if let Some(receiver) = decl.child_by_field_name("receiver") {
+            self.parameters(receiver, &[]);
+        }
+        for field in ["parameters", "result"] {
+            if let Some(list) = decl.child_by_field_name(field) {
+                if list.kind() == "parameter_list" {
+                    self.parameters(list, &[]);
+                }
+            }
+        }
+        self.block(body);
+        self.scopes.pop();
+        self.leave(saved);
+    }
+
+    /// `f`, or `(*T).m` / `T.m` for methods, as the go tool prints them.
+    fn function_name(&self, decl: Node<'_>) -> String {
+        let name = decl
+            .child_by_field_name("name")
+            .map_or("?", |n| self.text(n));
+        let Some(receiver) = decl.child_by_field_name("receiver") else {
+            return name.to_string();
+        };
+        let ty = receiver
+            .named_child(0)
+            .and_then(|p| p.child_by_field_name("type"));
+        match ty {
+            Some(t) if t.kind() == "pointer_type" => {
+                let inner = t.named_child(0).map_or("?", |n| self.type_base_name(n));
+                format!("(*{inner}).{name}")
+            }
+            Some(t) => format!("{}.{name}", self.type_base_name(t)),
+            None => name.to_string(),
+        }
+    }
+
+    fn type_base_name(&self, ty: Node<'_>) -> &'a str {
+        match ty.kind() {
+            "generic_type" => ty.child_by_field_name("type").map_or("?", |t| self.text(t)),
+            _ => self.text(ty),
+        }
+    }
+
+    fn new_func(
+        &mut self,
+        name: String,
+        node: Node<'_>,
+        spawned_by: Option<(FuncId, usize)>,
+    ) -> FuncId {
+        let id = self.facts.funcs.len() as FuncId;
+        self.facts.funcs.push(Func {
+            name,
+            file: self.file,
+            span: node.byte_range(),
+            spawned_by,
+            events: Vec::new(),
+            ctl: vec![CtlFrame {
+                parent: None,
+                kind: CtlKind::Body,
+            }],
+        });
+        id
+    }
+
+    fn enter(&mut self, func: FuncId) -> Saved {
+        let end = self.facts.funcs[func as usize].span.end;
+        let saved = Saved {
+            func: self.func,
+            ctl: self.ctl,
+            flow: std::mem::take(&mut self.flow),
+            defer_target: self.defer_target,
+            defer_mode: self.defer_mode.take(),
+        };
+        self.func = func;
+        self.ctl = 0;
+        self.defer_target = DeferMode::FuncEnd(end);
+        saved
+    }
+
+    fn leave(&mut self, saved: Saved) {
+        self.func = saved.func;
+        self.ctl = saved.ctl;
+        self.flow = saved.flow;
+        self.defer_target = saved.defer_target;
+        self.defer_mode = saved.defer_mode;
+    }
+
+    fn declare(
+        &mut self,
+        name: Node<'a>,
+        ty: TypeInfo,
+        alias: Option<PlaceId>,
+    ) -> Option<BindingId> {
+        let text = self.text(name);
+        if text == "_" {
+            return None;
+        }
+        let id = self.facts.bindings.len() as BindingId;
+        self.facts.bindings.push(Binding {
+            name: text.to_string(),
+            func: Some(self.func),
+            ctl: self.ctl,
+            ty,
+            alias,
+            file: self.file,
+            offset: name.start_byte(),
+        });
+        self.scopes.last_mut()?.push((text, id));
+        Some(id)
+    }
+
+    fn lookup(&self, name: &str) -> Option<BindingId> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| *n == name)
+            .map(|&(_, id)| id)
+            .or_else(|| self.globals.get(name).copied())
+    }
+
+    /// Declares the parameters of a list; `args` are the call's arguments when the function
+    /// is a literal invoked right here, so that map arguments alias their parameters.
+    fn parameters(&mut self, list: Node<'a>, args: &[Node<'a>]) {
+        let mut index = 0;
+        let mut cursor = list.walk();
+        for param in list.named_children(&mut cursor) {
+            if !matches!(
+                param.kind(),
+                "parameter_declaration" | "variadic_parameter_declaration"
+            ) {
+                continue;
+            }
+            let ty = param
+                .child_by_field_name("type")
+                .map_or(TypeInfo::Unknown, |t| {
+                    type_of_type_node(t, self.src, &self.facts.decls)
+                });
+            let mut c = param.walk();
+            let names: Vec<_> = param.children_by_field_name("name", &mut c).collect();
+            if names.is_empty() {
+                index += 1;
+                continue;
+            }
+            for name in names {
+                let alias = args.get(index).and_then(|&a| self.map_alias(a));
+                self.declare(name, ty.clone(), alias);
+                index += 1;
+            }
+        }
+    }
+
+    // ----- events -----
+
+    fn push(&mut self, kind: EventKind, node: Node<'_>) -> usize {
+        let order = match self.defer_mode {
+            None => node.start_byte(),
+            Some(DeferMode::LiteralEnd(end)) => end,
+            Some(DeferMode::FuncEnd(end)) => end + (end - node.start_byte().min(end)),
+        };
+        let event = Event {
+            kind,
+            span: node.byte_range(),
+            order,
+            ctl: self.ctl,
+            locks: self.flow.locks.clone(),
+        };
+        let events = &mut self.current().events;
+        events.push(event);
+        events.len() - 1
+    }
+
+    fn new_frame(&mut self, kind: CtlKind) -> CtlId {
+        let parent = self.ctl;
+        let ctl = &mut self.current().ctl;
+        ctl.push(CtlFrame {
+            parent: Some(parent),
+            kind,
+        });
+        (ctl.len() - 1) as CtlId
+    }
+
+    /// Runs `f` in a new control frame of `kind`, starting from a copy of the current flow,
+    /// and returns the flow at its end; the current flow is left as it was.
+    fn in_frame(&mut self, kind: CtlKind, f: impl FnOnce(&mut Self)) -> Flow {
+        let entry = self.flow.clone();
+        let outer = self.ctl;
+        self.ctl = self.new_frame(kind);
+        f(self);
+        self.ctl = outer;
+        std::mem::replace(&mut self.flow, entry)
+    }
+
+    // ----- places and types -----
+
+    fn place_of(&mut self, node: Node<'a>) -> Option<PlaceId> {
+        match node.kind() {
+            "identifier" => {
+                let id = self.lookup(self.text(node))?;
+                Some(match self.facts.bindings[id as usize].alias {
+                    Some(alias) => alias,
+                    None => self.facts.intern_place(Place {
+                        root: id,
+                        fields: Vec::new(),
+                    }),
+                })
+            }
+            "selector_expression" => {
+                let base = self.place_of(node.child_by_field_name("operand")?)?;
+                let field = self.text(node.child_by_field_name("field")?);
+                let mut place = self.facts.places[base as usize].clone();
+                place.fields.push(field.to_string());
+                Some(self.facts.intern_place(place))
+            }
+            "parenthesized_expression" => self.place_of(node.named_child(0)?),
+            "unary_expression" => {
+                let op = node.child_by_field_name("operator")?;
+                match self.text(op) {
+                    "*" | "&" => self.place_of(node.child_by_field_name("operand")?),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The place of an expression that denotes a map.
+    fn map_place(&mut self, node: Node<'a>) -> Option<PlaceId> {
+        let place = self.place_of(node)?;
+        self.facts.place_type(place).is_map().then_some(place)
+    }
+
+    /// When `node` denotes a map stored somewhere, the place a copy of it refers to.
+    fn map_alias(&mut self, node: Node<'a>) -> Option<PlaceId> {
+        self.map_place(node)
+    }
+
+    fn expr_type(&mut self, node: Node<'a>) -> TypeInfo {
+        match node.kind() {
+            "identifier" | "selector_expression" => match self.place_of(node) {
+                Some(place) => self.facts.place_type(place),
+                None => TypeInfo::Unknown,
+            },
+            "parenthesized_expression" => node
+                .named_child(0)
+                .map_or(TypeInfo::Unknown, |n| self.expr_type(n)),
+            "unary_expression" => match node.child_by_field_name("operand") {
+                Some(operand) if operand.kind() != "composite_literal" => self.expr_type(operand),
+                _ => literal_type(node, self.src, &self.facts.decls),
+            },
+            "index_expression" => {
+                match node
+                    .child_by_field_name("operand")
+                    .map(|o| self.expr_type(o))
+                {
+                    Some(TypeInfo::Map(value)) | Some(TypeInfo::Slice(value)) => *value,
+                    _ => TypeInfo::Unknown,
+                }
+            }
+            _ => literal_type(node, self.src, &self.facts.decls),
+        }
+    }
+
+    // ----- statements -----
+
+    fn enter_nesting(&mut self, node: Node<'_>) -> bool {
+        if self.depth >= MAX_NESTING {
+            if !self.too_deep {
+                self.too_deep = true;
+                self.warnings.push(IndexWarning {
+                    file: self.file,
+                    offset: node.start_byte(),
+                    message: format!(
+                        "code nested more than {MAX_NESTING} levels deep was not analyzed"
+                    ),
+                });
+            }
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    fn block(&mut self, block: Node<'a>) {
+        self.scopes.push(Vec::new());
+        let mut cursor = block.walk();
+        for child in block.named_children(&mut cursor) {
+            if child.kind() == "statement_list" {
+                self.statements(child);
+            }
+        }
+        self.scopes.pop();
+    }
+
+    fn statements(&mut self, list: Node<'a>) {
+        let mut cursor = list.walk();
+        for stmt in list.named_children(&mut cursor) {
+            self.statement(stmt);
+        }
+    }
+
+    fn statement(&mut self, node: Node<'a>) {
+        if !self.enter_nesting(node) {
+            return;
+        }
+        match node.kind() {
+            "block" => self.block(node),
+            "expression_statement" => {
+                if let Some(e) = node.named_child(0) {
+                    self.expr(e);
+                }
+            }
+            "short_var_declaration" => self.short_var_declaration(node),
+            "var_declaration" => self.var_declaration(node),
+            "assignment_statement" => self.assignment(node),
+            "inc_statement" | "dec_statement" => {
+                if let Some(target) = node.named_child(0) {
+                    self.lvalue(target, AccessOp::Update);
+                }
+            }
+            "send_statement" => {
+                for field in ["channel", "value"] {
+                    if let Some(e) = node.child_by_field_name(field) {
+                        self.expr(e);
+                    }
+                }
+                if let Some(place) = node
+                    .child_by_field_name("channel")
+                    .and_then(|c| self.place_of(c))
+                {
+                    self.push(EventKind::Signal { sync: place }, node);
+                }
+            }
+            "go_statement" => {
+                if let Some(call) = node.named_child(0) {
+                    self.go_statement(node, call);
+                }
+            }
+            "defer_statement" => {
+                if let Some(call) = node.named_child(0) {
+                    self.defer_statement(call);
+                }
+            }
+            "if_statement" => self.if_statement(node),
+            "for_statement" => self.for_statement(node),
+            "expression_switch_statement" | "type_switch_statement" => self.switch_statement(node),
+            "select_statement" => self.select_statement(node),
+            "labeled_statement" => {
+                let mut cursor = node.walk();
+                let inner: Vec<_> = node.named_children(&mut cursor).skip(1).collect();
+                for s in inner {
+                    self.statement(s);
+                }
+            }
+            "return_statement" => {
+                if let Some(list) = node.named_child(0) {
+                    self.expr(list);
+                }
+                self.flow.terminated = true;
+            }
+            "break_statement" | "continue_statement" | "goto_statement" => {
+                self.flow.terminated = true;
+            }
+            _ => {}
+        }
+        self.depth -= 1;
+    }
+
+    fn list(node: Option<Node<'a>>) -> Vec<Node<'a>> {
+        let Some(node) = node else {
+            return Vec::new();
+        };
+        if node.kind() != "expression_list" {
+            return vec![node];
+        }
+        let mut cursor = node.walk();
+        node.named_children(&mut cursor)
+            .filter(|n| n.kind() != "comment")
+            .collect()
+    }
+
+    fn short_var_declaration(&mut self, node: Node<'a>) {
+        let left = Self::list(node.child_by_field_name("left"));
+        let right = Self::list(node.child_by_field_name("right"));
+        for &r in &right {
+            self.expr(r);
+        }
+        self.declare_from(&left, &right);
+    }
+
+    /// Declares `left` as new variables initialized from `right`; with `:=`, names already
+    /// declared in the innermost scope are assigned instead.
+    fn declare_from(&mut self, left: &[Node<'a>], right: &[Node<'a>]) {
+        let paired = left.len() == right.len();
+        for (i, &name) in left.iter().enumerate() {
+            if name.kind() != "identifier" {
+                continue;
+            }
+            let text = self.text(name);
+            if self
+                .scopes
+                .last()
+                .is_some_and(|s| s.iter().any(|(n, _)| *n == text))
+            {
+                continue;
+            }
+            let (ty, alias) = if paired {
+                (self.expr_type(right[i]), self.map_alias(right[i]))
+            } else {
+                (TypeInfo::Unknown, None)
+            };
+            self.declare(name, ty, alias);
+        }
+    }
+
+    fn var_declaration(&mut self, node: Node<'a>) {
+        for spec in var_specs(node) {
+            let values = Self::list(spec.child_by_field_name("value"));
+            for &v in &values {
+                self.expr(v);
+            }
+            let declared = spec
+                .child_by_field_name("type")
+                .map(|t| type_of_type_node(t, self.src, &self.facts.decls));
+            let mut cursor = spec.walk();
+            let names: Vec<_> = spec.children_by_field_name("name", &mut cursor).collect();
+            match declared {
+                Some(ty) => {
+                    for (i, &name) in names.iter().enumerate() {
+                        let alias = values.get(i).and_then(|&v| self.map_alias(v));
+                        self.declare(name, ty.clone(), alias);
+                    }
+                }
+                None => self.declare_from(&names, &values),
+            }
+        }
+    }
+
+    fn assignment(&mut self, node: Node<'a>) {
+        for r in Self::list(node.child_by_field_name("right")) {
+            self.expr(r);
+        }
+        let op = match node.child_by_field_name("operator").map(|o| self.text(o)) {
+            Some("=") => AccessOp::Assign,
+            _ => AccessOp::Update,
+        };
+        for l in Self::list(node.child_by_field_name("left")) {
+            self.lvalue(l, op);
+        }
+    }
+
+    fn lvalue(&mut self, node: Node<'a>, op: AccessOp) {
+        match node.kind() {
+            "index_expression" => self.index_access(node, op),
+            "identifier" => {}
+            "parenthesized_expression" => {
+                if let Some(inner) = node.named_child(0) {
+                    self.lvalue(inner, op);
+                }
+            }
+            "selector_expression" | "unary_expression" => {
+                if let Some(operand) = node.child_by_field_name("operand") {
+                    self.expr(operand);
+                }
+            }
+            _ => self.expr(node),
+        }
+    }
+
+    fn if_statement(&mut self, node: Node<'a>) {
+        self.scopes.push(Vec::new());
+        if let Some(init) = node.child_by_field_name("initializer") {
+            self.statement(init);
+        }
+        if let Some(cond) = node.child_by_field_name("condition") {
+            self.expr(cond);
+        }
+        let entry = self.flow.clone();
+        let then = self.in_frame(CtlKind::Branch, |w| {
+            if let Some(b) = node.child_by_field_name("consequence") {
+                w.block(b);
+            }
+        });
+        let otherwise = match node.child_by_field_name("alternative") {
+            Some(alt) => self.in_frame(CtlKind::Branch, |w| w.statement(alt)),
+            None => entry,
+        };
+        self.flow = Flow::join(vec![then, otherwise]);
+        self.scopes.pop();
+    }
+
+    fn for_statement(&mut self, node: Node<'a>) {
+        self.scopes.push(Vec::new());
+        let mut cursor = node.walk();
+        let header = node
+            .named_children(&mut cursor)
+            .find(|c| c.kind() != "block" && c.kind() != "comment");
+        let entry = self.flow.clone();
+        let mut range_left = Vec::new();
+        let mut range_right = None;
+        let mut loop_parts = Vec::new();
+        match header.map(|h| (h.kind(), h)) {
+            Some(("for_clause", clause)) => {
+                if let Some(init) = clause.child_by_field_name("initializer") {
+                    self.statement(init);
+                }
+                loop_parts.extend(clause.child_by_field_name("condition"));
+                loop_parts.extend(clause.child_by_field_name("update"));
+            }
+            Some(("range_clause", clause)) => {
+                range_left = Self::list(clause.child_by_field_name("left"));
+                range_right = clause.child_by_field_name("right");
+            }
+            Some((_, cond)) => loop_parts.push(cond),
+            None => {}
+        }
+        if let Some(right) = range_right {
+            self.range_over(right);
+        }
+        let body_end = self.in_frame(CtlKind::Loop, |w| {
+            w.scopes.push(Vec::new());
+            if let Some(right) = range_right {
+                let elem = match w.expr_type(right) {
+                    TypeInfo::Map(value) | TypeInfo::Slice(value) => *value,
+                    _ => TypeInfo::Unknown,
+                };
+                // The value (second) variable of a range over a map or slice has its element type.
+                for (i, &name) in range_left.iter().enumerate() {
+                    if name.kind() == "identifier" {
+                        let ty = if i == 1 {
+                            elem.clone()
+                        } else {
+                            TypeInfo::Unknown
+                        };
+                        w.declare(name, ty, None);
+                    }
+                }
+            }
+            for part in &loop_parts {
+                if part.kind().ends_with("statement") || part.kind() == "short_var_declaration" {
+                    w.statement(*part);
+                } else {
+                    w.expr(*part);
+                }
+            }
+            if let Some(body) = node.child_by_field_name("body") {
+                w.block(body);
+            }
+            w.scopes.pop();
+        });
+        self.flow = Flow::join(vec![entry, body_end]);
+        self.scopes.pop();
+    }
+
+    /// `range x`: reads a map, or waits on a channel until it is closed.
+    fn range_over(&mut self, right: Node<'a>) {
+        match self.expr_type(right) {
+            TypeInfo::Map(_) => self.access_or_expr(right, AccessOp::Range, right),
+            TypeInfo::Chan => {
+                self.expr(right);
+                if let Some(place) = self.place_of(right) {
+                    self.push(
+                        EventKind::Wait {
+                            sync: place,
+                            single_receive: false,
+                        },
+                        right,
+                    );
+                }
+            }
+            _ => self.expr(right),
+        }
+    }
+
+    fn switch_statement(&mut self, node: Node<'a>) {
+        self.scopes.push(Vec::new());
+        if let Some(init) = node.child_by_field_name("initializer") {
+            self.statement(init);
+        }
+        if let Some(value) = node.child_by_field_name("value") {
+            self.expr(value);
+        }
+        let alias = Self::list(node.child_by_field_name("alias"));
+        let entry = self.flow.clone();
+        let mut flows = Vec::new();
+        let mut has_default = false;
+        let mut cursor = node.walk();
+        let cases: Vec<_> = node
+            .named_children(&mut cursor)
+            .filter(|c| matches!(c.kind(), "expression_case" | "type_case" | "default_case"))
+            .collect();
+        for case in cases {
+            has_default |= case.kind() == "default_case";
+            flows.push(self.in_frame(CtlKind::Branch, |w| {
+                w.scopes.push(Vec::new());
+                for &a in &alias {
+                    w.declare(a, TypeInfo::Unknown, None);
+                }
+                if let Some(v) = case.child_by_field_name("value") {
+                    w.expr(v);
+                }
+                w.case_body(case);
+                w.scopes.pop();
+            }));
+        }
+        if !has_default {
+            flows.push(entry);
+        }
+        self.flow = Flow::join(flows);
+        self.scopes.pop();
+    }
+
+    fn case_body(&mut self, case: Node<'a>) {
+        let mut cursor = case.walk();
+        let lists: Vec<_> = case
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "statement_list")
+            .collect();
+        for list in lists {
+            self.statements(list);
+        }
+    }
+
+    fn select_statement(&mut self, node: Node<'a>) {
+        let mut flows = Vec::new();
+        let mut cursor = node.walk();
+        let cases: Vec<_> = node
+            .named_children(&mut cursor)
+            .filter(|c| matches!(c.kind(), "communication_case" | "default_case"))
+            .collect();
+        for case in cases {
+            flows.push(self.in_frame(CtlKind::Branch, |w| {
+                w.scopes.push(Vec::new());
+                if let Some(comm) = case.child_by_field_name("communication") {
+                    if comm.kind() == "receive_statement" {
+                        let left = Self::list(comm.child_by_field_name("left"));
+                        if let Some(right) = comm.child_by_field_name("right") {
+                            w.expr(right);
+                        }
+                        for &l in &left {
+                            if l.kind() == "identifier" {
+                                w.declare(l, TypeInfo::Unknown, None);
+                            }
+                        }
+                    } else {
+                        w.statement(comm);
+                    }
+                }
+                w.case_body(case);
+                w.scopes.pop();
+            }));
+        }
+        if flows.is_empty() {
+            return;
+        }
+        self.flow = Flow::join(flows);
+    }
+
+    // ----- goroutines and deferred calls -----
+
+    fn go_statement(&mut self, stmt: Node<'a>, call: Node<'a>) {
+        if call.kind() != "call_expression" {
+            self.expr(call);
+            return;
+        }
+        let args = Self::arguments(call);
+        for &a in &args {
+            self.expr(a);
+        }
+        match call.child_by_field_name("function") {
+            Some(f) if f.kind() == "func_literal" => {
+                self.spawn(stmt, f, &args, SpawnVia::GoStatement, None, false);
+            }
+            Some(f) => self.expr(f),
+            None => {}
+        }
+    }
+
+    /// Records a goroutine running `literal` and walks its body as a new function.
+    fn spawn(
+        &mut self,
+        site: Node<'a>,
+        literal: Node<'a>,
+        args: &[Node<'a>],
+        via: SpawnVia,
+        signals: Option<PlaceId>,
+        repeated: bool,
+    ) {
+        self.literal_count += 1;
+        let name = format!("{}.func{}", self.top_name, self.literal_count);
+        let body = self.facts.funcs.len() as FuncId;
+        let index = self.push(
+            EventKind::Spawn {
+                body,
+                via,
+                signals,
+                repeated,
+            },
+            site,
+        );
+        let func = self.new_func(name, literal, Some((self.func, index)));
+        let saved = self.enter(func);
+        self.scopes.push(Vec::new());
+        if let Some(params) = literal.child_by_field_name("parameters") {
+            self.parameters(params, args);
+        }
+        if let Some(body) = literal.child_by_field_name("body") {
+            self.block(body);
+        }
+        self.scopes.pop();
+        self.leave(saved);
+    }
+
+    /// `defer f(args)`: the arguments are evaluated now, the call runs when the body returns.
+    fn defer_statement(&mut self, call: Node<'a>) {
+        let outer_ctl = self.ctl;
+        let outer_mode = self.defer_mode;
+        if call.kind() == "call_expression" {
+            for a in Self::arguments(call) {
+                self.expr(a);
+            }
+        }
+        self.defer_mode = Some(outer_mode.unwrap_or(self.defer_target));
+        // Deferred code runs however the body returns: it belongs to no loop or branch.
+        self.ctl = 0;
+        let entry_locks = self.flow.locks.clone();
+        self.deferred_call(call);
+        self.flow.locks = entry_locks;
+        self.ctl = outer_ctl;
+        self.defer_mode = outer_mode;
+    }
+
+    fn deferred_call(&mut self, call: Node<'a>) {
+        if call.kind() != "call_expression" {
+            self.expr(call);
+            return;
+        }
+        match call.child_by_field_name("function") {
+            Some(f) if f.kind() == "func_literal" => self.inline_literal(f, &Self::arguments(call)),
+            // Arguments were evaluated at the defer statement; only the call itself is late.
+            _ => self.call(call, false),
+        }
+    }
+
+    /// A function literal that runs on the current goroutine (called here, later, or by a
+    /// callee): its events belong to the enclosing body, in a branch of their own.
+    fn inline_literal(&mut self, literal: Node<'a>, args: &[Node<'a>]) {
+        let outer_target = self.defer_target;
+        self.defer_target = DeferMode::LiteralEnd(literal.end_byte());
+        self.in_frame(CtlKind::Branch, |w| {
+            w.scopes.push(Vec::new());
+            if let Some(params) = literal.child_by_field_name("parameters") {
+                w.parameters(params, args);
+            }
+            if let Some(body) = literal.child_by_field_name("body") {
+                w.block(body);
+            }
+            w.scopes.pop();
+        });
+        self.defer_target = outer_target;
+    }
+
+    // ----- expressions -----
+
+    fn arguments(call: Node<'a>) -> Vec<Node<'a>> {
+        let Some(args) = call.child_by_field_name("arguments") else {
+            return Vec::new();
+        };
+        let mut cursor = args.walk();
+        args.named_children(&mut cursor)
+            .filter(|n| n.kind() != "comment")
+            .map(|n| match n.kind() {
+                "variadic_argument" => n.named_child(0).unwrap_or(n),
+                _ => n,
+            })
+            .collect()
+    }
+
+    /// Walks an expression evaluated for its value.
+    fn expr(&mut self, node: Node<'a>) {
+        if !self.enter_nesting(node) {
+            return;
+        }
+        match node.kind() {
+            "identifier"
+            | "comment"
+            | "interpreted_string_literal"
+            | "raw_string_literal"
+            | "int_literal"
+            | "float_literal"
+            | "rune_literal"
+            | "nil"
+            | "true"
+            | "false" => {}
+            "index_expression" => self.index_access(node, AccessOp::Index),
+            "call_expression" => self.call(node, true),
+            "func_literal" => self.inline_literal(node, &[]),
+            "composite_literal" => {
+                if let Some(body) = node.child_by_field_name("body") {
+                    self.expr(body);
+                }
+            }
+            "unary_expression" => {
+                if let Some(operand) = node.child_by_field_name("operand") {
+                    self.expr(operand);
+                    let is_receive = node
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "<-");
+                    if is_receive {
+                        if let Some(place) = self.place_of(operand) {
+                            self.push(
+                                EventKind::Wait {
+                                    sync: place,
+                                    single_receive: true,
+                                },
+                                node,
+                            );
+                        }
+                    }
+                }
+            }
+            "selector_expression" => {
+                if let Some(operand) = node.child_by_field_name("operand") {
+                    self.expr(operand);
+                }
+            }
+            _ => {
+                let mut cursor = node.walk();
+                let children: Vec<_> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.expr(child);
+                }
+            }
+        }
+        self.depth -= 1;
+    }
+
+    /// `x[i]` read or written: an access when `x` is a map, otherwise an ordinary expression.
+    fn index_access(&mut self, node: Node<'a>, op: AccessOp) {
+        if let Some(operand) = node.child_by_field_name("operand") {
+            self.access_or_expr(operand, op, node);
+        }
+        if let Some(index) = node.child_by_field_name("index") {
+            self.expr(index);
+        }
+    }
+
+    /// Records `op` on the map `target` denotes, or walks `target` when it is no known map.
+    fn access_or_expr(&mut self, target: Node<'a>, op: AccessOp, site: Node<'a>) {
+        match self.map_place(target) {
+            Some(place) => {
+                self.push(EventKind::Access { place, op }, site);
+            }
+            None => self.expr(target),
+        }
+    }
+
+    /// A call; `with_args` is false for a deferred call whose arguments were already walked.
+    fn call(&mut self, call: Node<'a>, with_args: bool) {
+        let args = Self::arguments(call);
+        let Some(function) = call.child_by_field_name("function") else {
+            return;
+        };
+        let walk_args = |w: &mut Self, skip: usize| {
+            if with_args {
+                for &a in args.iter().skip(skip) {
+                    w.expr(a);
+                }
+            }
+        };
+        match function.kind() {
+            "identifier" if self.lookup(self.text(function)).is_none() => {
+                match self.text(function) {
+                    "delete" | "clear" | "len" if !args.is_empty() => {
+                        let op = match self.text(function) {
+                            "delete" => AccessOp::Delete,
+                            "clear" => AccessOp::Clear,
+                            _ => AccessOp::Len,
+                        };
+                        self.access_or_expr(args[0], op, call);
+                        walk_args(self, 1);
+                    }
+                    "close" if !args.is_empty() => {
+                        walk_args(self, 0);
+                        if let Some(place) = self.place_of(args[0]) {
+                            self.push(EventKind::Signal { sync: place }, call);
+                        }
+                    }
+                    "make" | "new" => walk_args(self, 1),
+                    "panic" => {
+                        walk_args(self, 0);
+                        self.flow.terminated = true;
+                    }
+                    _ => walk_args(self, 0),
+                }
+            }
+            "selector_expression" => self.selector_call(call, function, &args, with_args),
+            "func_literal" => {
+                walk_args(self, 0);
+                self.inline_literal(function, &args);
+            }
+            _ => {
+                self.expr(function);
+                walk_args(self, 0);
+            }
+        }
+    }
+
+    fn selector_call(
+        &mut self,
+        call: Node<'a>,
+        function: Node<'a>,
+        args: &[Node<'a>],
+        with_args: bool,
+    ) {
+        let (Some(operand), Some(field)) = (
+            function.child_by_field_name("operand"),
+            function.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        let method = self.text(field);
+        let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
+            .then(|| self.imports.get(self.text(operand)))
+            .flatten();
+        if let Some(path) = package {
+            let path = path.clone();
+            self.package_call(call, &path, method, args, with_args);
+            return;
+        }
+        let walk_args = |w: &mut Self| {
+            if with_args {
+                for &a in args {
+                    w.expr(a);
+                }
+            }
+        };
+        match (method, args.len()) {
+            ("Lock" | "RLock" | "Unlock" | "RUnlock", 0) => {
+                // A deferred unlock runs at return: the lock stays held until then.
+                if self.defer_mode.is_some() {
+                    return;
+                }
+                let Some(place) = self.place_of(operand) else {
+                    self.expr(operand);
+                    return;
+                };
+                match method {
+                    "Lock" => self.flow.lock(place, LockMode::Exclusive),
+                    "RLock" => self.flow.lock(place, LockMode::Read),
+                    _ => self.flow.unlock(place),
+                }
+            }
+            ("Wait", 0) | ("Done", 0) => {
+                self.expr(operand);
+                if let Some(place) = self.place_of(operand) {
+                    let kind = if method == "Wait" {
+                        EventKind::Wait {
+                            sync: place,
+                            single_receive: false,
+                        }
+                    } else {
+                        EventKind::Signal { sync: place }
+                    };
+                    self.push(kind, call);
+                }
+            }
+            (m, n)
+                if spawners::METHOD_SPAWNERS.iter().any(|s| {
+                    s.method == m && s.arity == n && args[s.func_arg].kind() == "func_literal"
+                }) =>
+            {
+                let spawner = spawners::METHOD_SPAWNERS
+                    .iter()
+                    .find(|s| s.method == m && s.arity == n)
+                    .expect("matched above");
+                self.expr(operand);
+                if with_args {
+                    for (i, &a) in args.iter().enumerate() {
+                        if i != spawner.func_arg {
+                            self.expr(a);
+                        }
+                    }
+                }
+                let group = if spawner.receiver_waits {
+                    self.place_of(operand)
+                } else {
+                    None
+                };
+                let via = SpawnVia::Api(format!("{}.{m}", self.text(operand)));
+                self.spawn(
+                    call,
+                    args[spawner.func_arg],
+                    &[],
+                    via,
+                    group,
+                    spawner.repeated,
+                );
+            }
+            _ => {
+                self.expr(operand);
+                walk_args(self);
+            }
+        }
+    }
+
+    fn package_call(
+        &mut self,
+        call: Node<'a>,
+        path: &str,
+        func: &str,
+        args: &[Node<'a>],
+        with_args: bool,
+    ) {
+        match spawners::package_call(path, func) {
+            PackageCall::Spawn { func_arg, repeated } => {
+                for (i, &a) in args.iter().enumerate() {
+                    if i == func_arg && a.kind() == "func_literal" {
+                        continue;
+                    }
+                    if with_args {
+                        self.expr(a);
+                    }
+                }
+                match args.get(func_arg) {
+                    Some(&f) if f.kind() == "func_literal" => {
+                        let via = SpawnVia::Api(format!("{}.{func}", short_package(path)));
+                        self.spawn(call, f, &[], via, None, repeated);
+                    }
+                    Some(&f) => self.expr(f),
+                    None => {}
+                }
+            }
+            PackageCall::MapArgs(ops) => {
+                for (i, &a) in args.iter().enumerate() {
+                    let op = ops.get(i).copied().unwrap_or(AccessOp::LibraryRead);
+                    self.map_argument(a, op, with_args);
+                }
+            }
+            PackageCall::Exits => {
+                if with_args {
+                    for &a in args {
+                        self.expr(a);
+                    }
+                }
+                self.flow.terminated = true;
+            }
+            PackageCall::Other => {
+                // A map handed to another package's function is read by it (fmt, json, ...).
+                for &a in args {
+                    self.map_argument(a, AccessOp::LibraryRead, with_args);
+                }
+            }
+        }
+    }
+}
+
+impl<'a> Walker<'a, '_> {
+    /// An argument the callee touches with `op` if it is a map; other arguments are walked
+    /// unless they were evaluated already (a deferred call).
+    fn map_argument(&mut self, arg: Node<'a>, op: AccessOp, with_args: bool) {
+        match self.map_place(arg) {
+            Some(place) => {
+                self.push(EventKind::Access { place, op }, arg);
+            }
+            None if with_args => self.expr(arg),
+            None => {}
+        }
+    }
+}
+
+/// The last element of an import path: `net/http` → `http`.
+fn short_package(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}

@@ -1,0 +1,15 @@
+//! mapguard: finds unsynchronized map accesses in Go source code.
+//!
+//! The pipeline: [`discover`] finds the files, [`parse`] builds syntax trees, [`index`]
+//! extracts per-package facts, [`analyze`] runs the rules over them, and [`report`] renders
+//! the resulting [`finding::Finding`]s. [`run`] ties the stages together.
+
+pub mod analyze;
+pub mod discover;
+pub mod finding;
+pub mod index;
+pub mod parse;
+pub mod report;
+pub mod rules;
+pub mod run;
+pub mod source;

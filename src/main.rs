@@ -1,0 +1,169 @@
+//! The `mapguard` command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use mapguard::report::{self, Format, ReportOptions};
+use mapguard::rules;
+use mapguard::run::{self, Options, Outcome};
+
+/// Exit status when the run found nothing.
+const EXIT_CLEAN: u8 = 0;
+/// Exit status when the run reported findings.
+const EXIT_FINDINGS: u8 = 1;
+/// Exit status for usage and fatal errors.
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "mapguard",
+    version,
+    about = "Finds unsynchronized map accesses in Go code before they crash production",
+    after_help = "Examples:\n  mapguard check ./...\n  mapguard check --format sarif --output mapguard.sarif ./...\n  mapguard explain MG001"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyze Go packages: files, directories, or `dir/...` patterns (default `./...`).
+    Check(CheckArgs),
+    /// Print the documentation of a rule.
+    Explain {
+        /// The rule id, e.g. MG001.
+        rule: String,
+    },
+    /// List the rules.
+    Rules,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Go files, package directories, or `dir/...` patterns.
+    paths: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    format: Format,
+    /// Write the report to this file instead of standard output (atomically).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// When to colour the terminal report; `NO_COLOR` turns `auto` off.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Worker threads (default: all cores).
+    #[arg(short, long)]
+    jobs: Option<usize>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Explain { rule } => match rules::get(&rule) {
+            Some(doc) => {
+                print!("{}", doc.markdown);
+                ExitCode::from(EXIT_CLEAN)
+            }
+            None => {
+                let known: Vec<_> = rules::all().iter().map(|r| r.id).collect();
+                eprintln!(
+                    "mapguard: unknown rule `{rule}` (known: {})",
+                    known.join(", ")
+                );
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
+        Command::Rules => {
+            for r in rules::all() {
+                println!("{}  {:<28} {}", r.id, r.name, r.summary);
+            }
+            ExitCode::from(EXIT_CLEAN)
+        }
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    if args.jobs == Some(0) {
+        eprintln!("mapguard: --jobs must be at least 1");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let outcome = match run::check(&args.paths, &Options { jobs: args.jobs }) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("mapguard: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    print_warnings(&outcome);
+    if outcome.files_analyzed == 0 && outcome.warnings.is_empty() {
+        eprintln!("mapguard: note: no Go files to analyze");
+    }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.output.is_none()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
+    let bytes = report::render(&outcome, args.format, &ReportOptions { color });
+    let written = match &args.output {
+        Some(path) => write_atomically(path, &bytes),
+        None => std::io::stdout().write_all(&bytes),
+    };
+    if let Err(e) = written {
+        let target = args
+            .output
+            .as_deref()
+            .map_or("standard output".to_string(), |p| p.display().to_string());
+        eprintln!("mapguard: cannot write the report to {target}: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    ExitCode::from(if outcome.findings.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+/// Problems with the input go to standard error in the go vet style, whatever the format.
+fn print_warnings(outcome: &Outcome) {
+    let mut err = std::io::stderr().lock();
+    for w in &outcome.warnings {
+        let _ = match w.position {
+            Some(p) => writeln!(
+                err,
+                "{}:{}:{}: warning: {}",
+                w.path, p.line, p.column, w.message
+            ),
+            None => writeln!(err, "{}: warning: {}", w.path, w.message),
+        };
+    }
+}
+
+/// Writes to a temporary file beside `path`, then renames it over `path`, so that a killed
+/// run never leaves a half-written report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Reports: every output format renders the same [`Outcome`]; none of them analyzes.
+
+mod github;
+mod json;
+mod sarif;
+mod short;
+mod terminal;
+
+use crate::run::Outcome;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Rich diagnostics with source snippets (the default).
+    Terminal,
+    /// SARIF 2.1.0, for GitHub code scanning and other dashboards.
+    Sarif,
+    /// mapguard's own JSON schema (see README).
+    Json,
+    /// GitHub Actions workflow commands that annotate a pull request.
+    Github,
+    /// One line per finding: `path:line:col: RULE message`.
+    Short,
+}
+
+/// Settings that change how a report looks.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Use ANSI colours (terminal format only).
+    pub color: bool,
+}
+
+/// Renders the outcome in the chosen format.
+pub fn render(outcome: &Outcome, format: Format, options: &ReportOptions) -> Vec<u8> {
+    match format {
+        Format::Terminal => terminal::render(outcome, options.color),
+        Format::Sarif => sarif::render(outcome),
+        Format::Json => json::render(outcome),
+        Format::Github => github::render(outcome),
+        Format::Short => short::render(outcome),
+    }
+}

@@ -1,0 +1,226 @@
+//! The pipeline: discover → (per directory, in parallel) load → parse → index → analyze,
+//! then merge the results in a deterministic order.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::analyze::analyze;
+use crate::discover::{discover, DiscoverError, PackageDir};
+use crate::finding::Finding;
+use crate::index::{index_package, ParsedFile};
+use crate::parse::{parse, syntax_errors};
+use crate::source::{display_path, LineCol, SourceFile};
+
+/// Stack size of the worker threads: the walker recurses along the syntax tree (bounded by
+/// `index::MAX_NESTING`), and real code nests deeply.
+const WORKER_STACK: usize = 64 << 20;
+
+/// How a run is carried out.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Worker threads; `None` uses every core.
+    pub jobs: Option<usize>,
+}
+
+/// What kind of problem a warning is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WarningKind {
+    /// The file could not be read or is not UTF-8: it was not analyzed.
+    Unreadable,
+    /// The file has syntax errors: it was analyzed as far as the tree allows.
+    SyntaxError,
+    /// Part of a file was left out of the analysis.
+    Incomplete,
+}
+
+/// A problem with the input that did not stop the run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// The file or directory concerned.
+    pub path: String,
+    /// Where in the file, when known.
+    pub position: Option<LineCol>,
+    /// What kind of problem it is.
+    pub kind: WarningKind,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The result of a run.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings, sorted by location then rule.
+    pub findings: Vec<Finding>,
+    /// Input problems, sorted by path.
+    pub warnings: Vec<Warning>,
+    /// How many files were analyzed (including those with syntax errors).
+    pub files_analyzed: usize,
+    /// How many packages were analyzed.
+    pub packages: usize,
+    /// The text of every file that has a finding, by display path, for rendering snippets.
+    pub sources: BTreeMap<String, Arc<SourceFile>>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// How many distinct files hold findings.
+    pub fn files_with_findings(&self) -> usize {
+        self.findings
+            .iter()
+            .map(|f| &f.location.path)
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+}
+
+/// Runs the whole pipeline over the given paths and patterns.
+pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverError> {
+    let start = Instant::now();
+    let discovery = discover(paths)?;
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK);
+    if let Some(jobs) = options.jobs {
+        pool = pool.num_threads(jobs.max(1));
+    }
+    let pool = pool.build().map_err(|e| DiscoverError {
+        arg: "--jobs".to_string(),
+        reason: format!("cannot start worker threads: {e}"),
+    })?;
+    let results: Vec<DirResult> =
+        pool.install(|| discovery.dirs.par_iter().map(check_dir).collect());
+    let mut outcome = Outcome::default();
+    outcome
+        .warnings
+        .extend(discovery.warnings.into_iter().map(|w| Warning {
+            path: display_path(&w.path),
+            position: None,
+            kind: WarningKind::Unreadable,
+            message: w.message,
+        }));
+    for r in results {
+        outcome.findings.extend(r.findings);
+        outcome.warnings.extend(r.warnings);
+        outcome.files_analyzed += r.files_analyzed;
+        outcome.packages += r.packages;
+        outcome.sources.extend(r.sources);
+    }
+    outcome.findings.sort();
+    outcome.findings.dedup();
+    outcome.warnings.sort();
+    outcome.elapsed = start.elapsed();
+    Ok(outcome)
+}
+
+#[derive(Default)]
+struct DirResult {
+    findings: Vec<Finding>,
+    warnings: Vec<Warning>,
+    files_analyzed: usize,
+    packages: usize,
+    sources: BTreeMap<String, Arc<SourceFile>>,
+}
+
+/// Loads, parses and analyzes the packages of one directory; trees are dropped on return.
+fn check_dir(dir: &PackageDir) -> DirResult {
+    let mut result = DirResult::default();
+    let mut parsed = Vec::new();
+    for path in &dir.files {
+        match SourceFile::load(path) {
+            Ok(source) => {
+                let tree = parse(&source.text);
+                report_syntax_errors(&source, &tree, &mut result.warnings);
+                parsed.push((Arc::new(source), tree));
+            }
+            Err(e) => result.warnings.push(Warning {
+                path: display_path(path),
+                position: None,
+                kind: WarningKind::Unreadable,
+                message: e.to_string(),
+            }),
+        }
+    }
+    result.files_analyzed = parsed.len();
+    let mut packages: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, (source, tree)) in parsed.iter().enumerate() {
+        packages
+            .entry(package_name(source, tree))
+            .or_default()
+            .push(i);
+    }
+    result.packages = packages.len();
+    for (name, members) in packages {
+        let files: Vec<ParsedFile<'_>> = members
+            .iter()
+            .map(|&i| ParsedFile {
+                source: &parsed[i].0,
+                tree: &parsed[i].1,
+            })
+            .collect();
+        let (facts, index_warnings) = index_package(&name, &files);
+        let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
+        for w in index_warnings {
+            let source = sources[w.file as usize];
+            result.warnings.push(Warning {
+                path: source.display_path(),
+                position: Some(source.line_col(w.offset)),
+                kind: WarningKind::Incomplete,
+                message: w.message,
+            });
+        }
+        let findings = analyze(&facts, &sources);
+        for f in &findings {
+            for path in
+                std::iter::once(&f.location.path).chain(f.related.iter().map(|r| &r.location.path))
+            {
+                if let Some(&i) = members
+                    .iter()
+                    .find(|&&i| parsed[i].0.display_path() == *path)
+                {
+                    result
+                        .sources
+                        .insert(path.clone(), Arc::clone(&parsed[i].0));
+                }
+            }
+        }
+        result.findings.extend(findings);
+    }
+    result
+}
+
+/// The `package` clause's name; files without one form a package of their own name "".
+fn package_name(source: &SourceFile, tree: &tree_sitter::Tree) -> String {
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let clause = root
+        .named_children(&mut cursor)
+        .find(|n| n.kind() == "package_clause");
+    clause
+        .and_then(|c| c.named_child(0))
+        .map(|n| source.text[n.byte_range()].to_string())
+        .unwrap_or_default()
+}
+
+fn report_syntax_errors(source: &SourceFile, tree: &tree_sitter::Tree, out: &mut Vec<Warning>) {
+    let errors = syntax_errors(tree);
+    let Some(first) = errors.first() else {
+        return;
+    };
+    let what = if first.missing {
+        "syntax error: missing token"
+    } else {
+        "syntax error: unexpected input"
+    };
+    let more = match errors.len() {
+        1 => String::new(),
+        n => format!(" ({} more in this file)", n - 1),
+    };
+    out.push(Warning {
+        path: source.display_path(),
+        position: Some(source.line_col(first.offset)),
+        kind: WarningKind::SyntaxError,
+        message: format!("{what}{more}; the file was analyzed as far as it parses"),
+    });
+}
