@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use crate::index::{
-    AccessOp, CtlId, Event, EventKind, Func, FuncId, LockMode, LockSet, PackageFacts, PlaceId,
+    AccessOp, CtlId, CtlKind, Event, EventKind, Func, FuncId, LockMode, LockSet, PackageFacts,
+    PlaceId,
 };
 
 /// An event of a function body.
@@ -258,7 +259,7 @@ impl<'a> Graph<'a> {
     fn loop_joined(&self, body: &'a Func, spawn: EventRef, l: CtlId) -> bool {
         let s = &body.events[spawn.event];
         self.joins(body, spawn).any(|j| {
-            j.order > s.order && body.ctl_contains(l, j.ctl) && body.ctl_contains(j.ctl, s.ctl)
+            j.order > s.order && body.ctl_contains(l, j.ctl) && runs_whenever(body, j.ctl, s.ctl)
         })
     }
 
@@ -266,7 +267,7 @@ impl<'a> Graph<'a> {
     fn joined_between(&self, body: &'a Func, spawn: EventRef, x: &Event) -> bool {
         let s = &body.events[spawn.event];
         self.joins(body, spawn)
-            .any(|j| s.order < j.order && j.order < x.order && body.ctl_contains(j.ctl, x.ctl))
+            .any(|j| s.order < j.order && j.order < x.order && runs_whenever(body, j.ctl, x.ctl))
     }
 
     /// Whether event `x` of the spawner never overlaps the goroutine started at `spawn`.
@@ -303,6 +304,21 @@ impl<'a> Graph<'a> {
             Some(l) => self.loop_joined(body, second, l),
         }
     }
+}
+
+/// Whether code in frame `j` runs whenever code in frame `x` does: climbing from `j` to the
+/// first frame that contains `x` passes through loops only (loops run to completion), never
+/// through a branch that may be skipped.
+fn runs_whenever(body: &Func, j: CtlId, x: CtlId) -> bool {
+    let mut cur = j;
+    while !body.ctl_contains(cur, x) {
+        let frame = &body.ctl[cur as usize];
+        match (frame.kind, frame.parent) {
+            (CtlKind::Loop, Some(parent)) => cur = parent,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A single receive waits for one goroutine only: it joins a spawn repeated by a loop only

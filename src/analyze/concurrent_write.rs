@@ -10,24 +10,16 @@ pub const ID: &str = "MG001";
 
 /// Reports every write racing with another write, once per write.
 pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
+    // Both writes of a pair are reported, each with the other as its conflict.
     let reports = races
         .iter()
         .filter(|r| ctx.op(r.a).is_write() && ctx.op(r.b).is_write())
-        .map(|&race| {
-            // Report at the goroutine side: the deeper of the two, then the earlier.
-            let deeper = |x: super::concurrency::EventRef| {
-                (std::cmp::Reverse(ctx.depth(x.func)), ctx.location(x))
-            };
-            let (primary, conflict) = if deeper(race.a) <= deeper(race.b) {
-                (race.a, race.b)
-            } else {
-                (race.b, race.a)
-            };
-            Reported {
+        .flat_map(|&race| {
+            [(race.a, race.b), (race.b, race.a)].map(|(primary, conflict)| Reported {
                 primary,
                 conflict,
                 race,
-            }
+            })
         })
         .collect();
     one_per_primary(ctx, reports)

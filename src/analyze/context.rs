@@ -139,15 +139,6 @@ impl Context<'_> {
             ),
         }
     }
-
-    /// How deep a function is in the goroutine tree (0 for a declared function).
-    pub fn depth(&self, func: FuncId) -> usize {
-        std::iter::successors(Some(func), |&f| {
-            self.facts.funcs[f as usize].spawned_by.map(|(p, _)| p)
-        })
-        .count()
-            - 1
-    }
 }
 
 /// The verb for an access in labels: "write", "read".

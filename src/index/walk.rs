@@ -339,8 +339,13 @@ impl<'a> Walker<'a, '_> {
     // ----- events -----
 
     fn push(&mut self, kind: EventKind, node: Node<'_>) -> usize {
+        self.push_at(kind, node, node.start_byte())
+    }
+
+    /// Records an event that happens at `order` in program order unless it is deferred.
+    fn push_at(&mut self, kind: EventKind, node: Node<'_>, order: usize) -> usize {
         let order = match self.defer_mode {
-            None => node.start_byte(),
+            None => order,
             Some(DeferMode::LiteralEnd(end)) => end,
             Some(DeferMode::FuncEnd(end)) => end + (end - node.start_byte().min(end)),
         };
@@ -875,7 +880,8 @@ impl<'a> Walker<'a, '_> {
         self.literal_count += 1;
         let name = format!("{}.func{}", self.top_name, self.literal_count);
         let body = self.facts.funcs.len() as FuncId;
-        let index = self.push(
+        // The goroutine starts after the call's arguments are evaluated: at the call's end.
+        let index = self.push_at(
             EventKind::Spawn {
                 body,
                 via,
@@ -883,6 +889,7 @@ impl<'a> Walker<'a, '_> {
                 repeated,
             },
             site,
+            site.end_byte(),
         );
         let func = self.new_func(name, literal, Some((self.func, index)));
         let saved = self.enter(func);
