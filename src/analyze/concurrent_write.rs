@@ -56,7 +56,7 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
              common lock or wait between them"
         )
     };
-    related.push(ctx.spawn_label(&r.race));
+    related.extend(ctx.spawn_labels(&r.race));
     Finding {
         location,
         rule: ID,

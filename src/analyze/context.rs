@@ -82,40 +82,43 @@ impl Context<'_> {
         )
     }
 
-    /// The spawn whose goroutine makes the race possible.
-    pub fn spawn_of(race: &Race) -> EventRef {
-        match race.overlap {
-            Overlap::Instances { spawn } | Overlap::Spawned { spawn } => spawn,
-            Overlap::Siblings { second, .. } => second,
-        }
-    }
-
-    /// The related location for a spawn site, labelled with what makes it concurrent.
-    pub fn spawn_label(&self, race: &Race) -> Related {
-        let spawn = Self::spawn_of(race);
-        let event = &self.facts.funcs[spawn.func as usize].events[spawn.event];
-        let (via, repeated) = match &event.kind {
-            EventKind::Spawn { via, repeated, .. } => (via, *repeated),
-            _ => unreachable!("a spawn event"),
+    /// The related locations for the spawn sites that make the race possible, each labelled
+    /// with what makes it concurrent.
+    pub fn spawn_labels(&self, race: &Race) -> Vec<Related> {
+        let spawns = match race.overlap {
+            Overlap::Instances { spawn } | Overlap::Spawned { spawn } => vec![spawn],
+            Overlap::Siblings { first, second } => vec![first, second],
         };
-        let started = match via {
-            SpawnVia::GoStatement => "goroutine started here".to_string(),
-            SpawnVia::Api(api) => format!("`{api}` runs this function on another goroutine"),
-        };
-        let message = match race.overlap {
-            Overlap::Instances { .. } if repeated => {
-                format!("{started}; it runs once per request, concurrently with itself")
-            }
-            Overlap::Instances { .. } => {
-                format!("{started} in a loop; its instances run concurrently")
-            }
-            _ => started,
-        };
-        Related {
-            role: Role::SpawnSite,
-            location: self.location(spawn),
-            message,
-        }
+        spawns
+            .into_iter()
+            .map(|spawn| {
+                let event = &self.facts.funcs[spawn.func as usize].events[spawn.event];
+                let (via, repeated) = match &event.kind {
+                    EventKind::Spawn { via, repeated, .. } => (via, *repeated),
+                    _ => unreachable!("a spawn event"),
+                };
+                let started = match via {
+                    SpawnVia::GoStatement => "goroutine started here".to_string(),
+                    SpawnVia::Api(api) => {
+                        format!("`{api}` runs this function on another goroutine")
+                    }
+                };
+                let message = match race.overlap {
+                    Overlap::Instances { .. } if repeated => {
+                        format!("{started}; it runs once per request, concurrently with itself")
+                    }
+                    Overlap::Instances { .. } => {
+                        format!("{started} in a loop; its instances run concurrently")
+                    }
+                    _ => started,
+                };
+                Related {
+                    role: Role::SpawnSite,
+                    location: self.location(spawn),
+                    message,
+                }
+            })
+            .collect()
     }
 
     /// Why the two accesses are concurrent, in words a reviewer can check.

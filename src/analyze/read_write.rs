@@ -52,14 +52,13 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
             ctx.line(r.conflict)
         ),
         label: format!("{} by {by}", access_noun(ctx.op(r.primary))),
-        related: vec![
-            Related {
-                role: Role::ConflictingAccess,
-                location: ctx.location(r.conflict),
-                message: format!("conflicting write by {writer}"),
-            },
-            ctx.spawn_label(&r.race),
-        ],
+        related: std::iter::once(Related {
+            role: Role::ConflictingAccess,
+            location: ctx.location(r.conflict),
+            message: format!("conflicting write by {writer}"),
+        })
+        .chain(ctx.spawn_labels(&r.race))
+        .collect(),
         notes: vec![ctx.overlap_note(&r.race), ctx.declared_note(r.race.place)],
         help: format!(
             "hold the same lock (sync.RWMutex.RLock is enough here) around this read and \

@@ -1,0 +1,162 @@
+//! The command line as users run it: exit codes, output files, formats, rules, errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mapguard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mapguard"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn exit_code_is_1_with_findings_and_0_without() {
+    let racy = mapguard(&["check", "fixtures/loop_counter"]);
+    assert_eq!(racy.status.code(), Some(1), "{}", stderr(&racy));
+    assert!(stdout(&racy).contains("error[MG001]"));
+    let safe = mapguard(&["check", "fixtures/loop_counter_mutex"]);
+    assert_eq!(safe.status.code(), Some(0), "{}", stderr(&safe));
+    assert!(stdout(&safe).starts_with("no findings;"));
+}
+
+#[test]
+fn a_missing_path_is_an_error_naming_it() {
+    let o = mapguard(&["check", "no/such/dir"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    assert_eq!(
+        mapguard(&["check", "--format", "xml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        mapguard(&["check", "--jobs", "0", "fixtures/loop_counter"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn output_goes_to_the_named_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.sarif");
+    let o = mapguard(&[
+        "check",
+        "--format",
+        "sarif",
+        "--output",
+        out.to_str().unwrap(),
+        "fixtures/loop_counter",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "MG001");
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 1, "no temporary file is left behind");
+}
+
+#[test]
+fn explain_prints_the_rule_doc_and_rules_lists_them() {
+    let o = mapguard(&["explain", "mg001"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/MG001.md"))
+            .unwrap()
+    );
+    let unknown = mapguard(&["explain", "MG999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("MG001"));
+    let list = stdout(&mapguard(&["rules"]));
+    assert!(list.contains("MG001") && list.contains("MG002"));
+}
+
+#[test]
+fn colour_follows_the_flag() {
+    let always = mapguard(&["check", "--color", "always", "fixtures/loop_counter"]);
+    assert!(stdout(&always).contains('\u{1b}'));
+    let never = mapguard(&["check", "--color", "never", "fixtures/loop_counter"]);
+    assert!(!stdout(&never).contains('\u{1b}'));
+    // Not a terminal: auto means no colour.
+    let auto = mapguard(&["check", "fixtures/loop_counter"]);
+    assert!(!stdout(&auto).contains('\u{1b}'));
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count() {
+    for format in ["short", "json", "sarif", "github"] {
+        let one = mapguard(&["check", "-j", "1", "--format", format, "fixtures/..."]);
+        let two = mapguard(&["check", "-j", "2", "--format", format, "fixtures/..."]);
+        let eight = mapguard(&["check", "-j", "8", "--format", format, "fixtures/..."]);
+        assert_eq!(one.stdout, two.stdout, "{format}");
+        assert_eq!(one.stdout, eight.stdout, "{format}");
+        assert!(!one.stdout.is_empty());
+    }
+}
+
+#[test]
+fn short_and_github_formats_follow_their_conventions() {
+    let short = stdout(&mapguard(&[
+        "check",
+        "--format",
+        "short",
+        "fixtures/loop_counter",
+    ]));
+    assert!(
+        short.starts_with("fixtures/loop_counter/main.go:17:4: MG001 "),
+        "{short}"
+    );
+    let github = stdout(&mapguard(&[
+        "check",
+        "--format",
+        "github",
+        "fixtures/loop_counter",
+    ]));
+    assert!(
+        github.starts_with(
+            "::error file=fixtures/loop_counter/main.go,line=17,col=4,endLine=17,endColumn=13,title=MG001 concurrent-map-write::"
+        ),
+        "{github}"
+    );
+}
+
+#[test]
+fn broken_and_unreadable_files_are_warnings_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.go"),
+        "package p\n\nfunc f( {\n\tm := map[int]int{}\n\tgo func() { m[1] = 1 }()\n\tm[2] = 2\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("latin1.go"), b"package p\n// caf\xe9\n").unwrap();
+    let o = mapguard(&["check", "--format", "short", dir.path().to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(err.contains("broken.go:3:"), "{err}");
+    assert!(err.contains("syntax error"), "{err}");
+    assert!(err.contains("latin1.go: warning: not valid UTF-8"), "{err}");
+    assert_ne!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_directory_without_go_files_is_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mapguard(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("no Go files"));
+}

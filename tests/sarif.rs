@@ -1,0 +1,58 @@
+//! The SARIF report validates against the SARIF 2.1.0 JSON schema and carries what code
+//! scanning needs.
+
+use mapguard::report::{render, Format, ReportOptions};
+use mapguard::run::{check, Options};
+
+fn sarif_for(path: &str) -> serde_json::Value {
+    let outcome = check(&[path.to_string()], &Options::default()).unwrap();
+    serde_json::from_slice(&render(&outcome, Format::Sarif, &ReportOptions::default())).unwrap()
+}
+
+#[test]
+fn fixtures_sarif_is_valid_sarif_2_1_0() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).unwrap();
+    let validator = jsonschema::draft7::new(&schema).expect("the schema compiles");
+    let sarif = sarif_for("fixtures/...");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    assert_eq!(sarif["version"], "2.1.0");
+}
+
+#[test]
+fn results_carry_rules_locations_and_related_locations() {
+    let sarif = sarif_for("fixtures/loop_counter");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules[0]["id"], "MG001");
+    assert_eq!(rules[0]["name"], "concurrent-map-write");
+    assert!(rules[0]["help"]["markdown"]
+        .as_str()
+        .unwrap()
+        .contains("## Why it matters"));
+    let result = &run["results"][0];
+    assert_eq!(result["ruleId"], "MG001");
+    assert_eq!(result["ruleIndex"], 0);
+    assert_eq!(result["level"], "error");
+    let loc = &result["locations"][0]["physicalLocation"];
+    assert_eq!(
+        loc["artifactLocation"]["uri"],
+        "fixtures/loop_counter/main.go"
+    );
+    assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(loc["region"]["startLine"], 17);
+    assert_eq!(loc["region"]["startColumn"], 4);
+    let related = result["relatedLocations"].as_array().unwrap();
+    assert!(related.iter().any(|r| r["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("goroutine started here")));
+    assert!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("file:///"));
+}
