@@ -44,18 +44,27 @@ impl Context<'_> {
         }
     }
 
-    /// Who runs code of `func`: "`main`" or "the goroutine started at line 12".
+    /// Who runs code of `func`: "`main`", "the goroutine started at line 12", or "the
+    /// handler registered at line 30".
     pub fn who(&self, func: FuncId) -> String {
         let f = &self.facts.funcs[func as usize];
-        match f.spawned_by {
-            None => format!("`{}`", f.name),
-            Some((parent, event)) => format!(
-                "the goroutine started at line {}",
-                self.line(EventRef {
-                    func: parent,
-                    event
-                })
-            ),
+        let Some((parent, event)) = f.spawned_by else {
+            return format!("`{}`", f.name);
+        };
+        let spawn = EventRef {
+            func: parent,
+            event,
+        };
+        let line = self.line(spawn);
+        match &self.facts.funcs[parent as usize].events[event].kind {
+            EventKind::Spawn { repeated: true, .. } => {
+                format!("the handler registered at line {line}")
+            }
+            EventKind::Spawn {
+                via: SpawnVia::Api(api),
+                ..
+            } => format!("the goroutine `{api}` starts at line {line}"),
+            _ => format!("the goroutine started at line {line}"),
         }
     }
 
