@@ -329,7 +329,9 @@ impl<'a> Walker<'a, '_> {
                 continue;
             }
             for name in names {
-                let alias = args.get(index).and_then(|&a| self.map_alias(a));
+                // A parameter bound to a variable or field refers to the same storage: maps,
+                // pointers and the maps inside copied structs are shared with the caller.
+                let alias = args.get(index).and_then(|&a| self.place_of(a));
                 self.declare(name, ty.clone(), alias);
                 index += 1;
             }
@@ -419,11 +421,6 @@ impl<'a> Walker<'a, '_> {
     fn map_place(&mut self, node: Node<'a>) -> Option<PlaceId> {
         let place = self.place_of(node)?;
         self.facts.place_type(place).is_map().then_some(place)
-    }
-
-    /// When `node` denotes a map stored somewhere, the place a copy of it refers to.
-    fn map_alias(&mut self, node: Node<'a>) -> Option<PlaceId> {
-        self.map_place(node)
     }
 
     fn expr_type(&mut self, node: Node<'a>) -> TypeInfo {
@@ -596,7 +593,7 @@ impl<'a> Walker<'a, '_> {
                 continue;
             }
             let (ty, alias) = if paired {
-                (self.expr_type(right[i]), self.map_alias(right[i]))
+                (self.expr_type(right[i]), self.place_of(right[i]))
             } else {
                 (TypeInfo::Unknown, None)
             };
@@ -618,7 +615,7 @@ impl<'a> Walker<'a, '_> {
             match declared {
                 Some(ty) => {
                     for (i, &name) in names.iter().enumerate() {
-                        let alias = values.get(i).and_then(|&v| self.map_alias(v));
+                        let alias = values.get(i).and_then(|&v| self.place_of(v));
                         self.declare(name, ty.clone(), alias);
                     }
                 }
