@@ -44,6 +44,8 @@ pub enum Role {
     ConflictingAccess,
     /// The statement or call that starts the goroutine.
     SpawnSite,
+    /// A call through which the reported access is reached.
+    CallSite,
 }
 
 /// A secondary location with its explanation.

@@ -1,24 +1,23 @@
 //! Which map accesses may run at the same time, unordered and unguarded.
 //!
-//! Goroutines form a tree per declared function: each goroutine body is spawned by an event
-//! of its parent. Two accesses are concurrent when they belong to different goroutines that
-//! nothing orders (a `go` statement orders what precedes it; a wait on a WaitGroup or channel
-//! the goroutine signals orders what follows it), or to two instances of one goroutine
-//! (started in a loop, or by a handler registration). They race when at least one writes and
-//! no common lock is held at both.
+//! Goroutines form a tree per root of the expanded [`Program`]: each goroutine is spawned
+//! by an event of its parent. Two accesses are concurrent when they belong to different
+//! goroutines that nothing orders (a spawn orders what precedes it; a wait on a WaitGroup or
+//! channel the goroutine signals orders what follows it), or to two instances of one
+//! goroutine (started in a loop, or an HTTP handler). They race when at least one writes
+//! and no common lock is held at both.
 
 use std::collections::BTreeMap;
 
-use crate::index::{
-    AccessOp, CtlId, CtlKind, Event, EventKind, Func, FuncId, LockMode, LockSet, PackageFacts,
-    PlaceId,
-};
+use crate::index::{AccessOp, CtlId, CtlKind, LockMode};
 
-/// An event of a function body.
+use super::program::{Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId};
+
+/// An event of a thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventRef {
-    /// The body.
-    pub func: FuncId,
+    /// The thread.
+    pub thread: ThreadId,
     /// Index into its events.
     pub event: usize,
 }
@@ -26,17 +25,22 @@ pub struct EventRef {
 /// Why two accesses may run at the same time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlap {
-    /// Instances of one goroutine overlap: this spawn runs in a loop or is a handler.
+    /// Instances of one goroutine overlap: this spawn runs in a loop or starts a handler.
     Instances {
         /// The spawn that repeats.
         spawn: EventRef,
+    },
+    /// The thread is an HTTP handler: every request runs it, concurrently with itself.
+    Handler {
+        /// The handler's root thread.
+        thread: ThreadId,
     },
     /// One access is in a goroutine spawned here, the other in the spawner after it.
     Spawned {
         /// The spawn leading to the goroutine side.
         spawn: EventRef,
     },
-    /// The accesses are in two goroutines started by the same function, nothing between.
+    /// The accesses are in two goroutines started by the same thread, nothing between.
     Siblings {
         /// The spawn leading to the first access's goroutine.
         first: EventRef,
@@ -49,7 +53,7 @@ pub enum Overlap {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Race {
     /// The map.
-    pub place: PlaceId,
+    pub place: ProgramPlaceId,
     /// One access.
     pub a: EventRef,
     /// The other access (may equal `a` for instances of one goroutine).
@@ -58,23 +62,20 @@ pub struct Race {
     pub overlap: Overlap,
 }
 
-/// Every racing pair of accesses in the package, in a deterministic order.
-pub fn races(facts: &PackageFacts) -> Vec<Race> {
-    if facts.funcs.iter().all(|f| f.spawned_by.is_none()) {
-        return Vec::new();
-    }
-    let mut by_place: BTreeMap<PlaceId, Vec<EventRef>> = BTreeMap::new();
-    for (f, func) in facts.funcs.iter().enumerate() {
-        for (e, event) in func.events.iter().enumerate() {
-            if let EventKind::Access { place, .. } = event.kind {
+/// Every racing pair of accesses in the program, in a deterministic order.
+pub fn races(program: &Program) -> Vec<Race> {
+    let mut by_place: BTreeMap<ProgramPlaceId, Vec<EventRef>> = BTreeMap::new();
+    for (t, thread) in program.threads.iter().enumerate() {
+        for (e, event) in thread.events.iter().enumerate() {
+            if let Action::Access { place, .. } = event.action {
                 by_place.entry(place).or_default().push(EventRef {
-                    func: f as FuncId,
+                    thread: t as ThreadId,
                     event: e,
                 });
             }
         }
     }
-    let graph = Graph { facts };
+    let graph = Graph { program };
     let mut out = Vec::new();
     for (place, accesses) in by_place {
         if !accesses.iter().any(|&a| graph.op(a).is_write()) {
@@ -103,7 +104,7 @@ pub fn races(facts: &PackageFacts) -> Vec<Race> {
 }
 
 /// Whether a lock held at both points excludes one from the other (two read locks do not).
-fn guarded(a: &LockSet, b: &LockSet) -> bool {
+fn guarded(a: &[(ProgramPlaceId, LockMode)], b: &[(ProgramPlaceId, LockMode)]) -> bool {
     a.iter().any(|&(p, ma)| {
         b.iter()
             .any(|&(q, mb)| p == q && !(ma == LockMode::Read && mb == LockMode::Read))
@@ -111,35 +112,34 @@ fn guarded(a: &LockSet, b: &LockSet) -> bool {
 }
 
 struct Graph<'a> {
-    facts: &'a PackageFacts,
+    program: &'a Program,
 }
 
 impl<'a> Graph<'a> {
-    fn func(&self, f: FuncId) -> &'a Func {
-        &self.facts.funcs[f as usize]
+    fn thread(&self, t: ThreadId) -> &'a Thread {
+        &self.program.threads[t as usize]
     }
 
-    fn event(&self, r: EventRef) -> &'a Event {
-        &self.func(r.func).events[r.event]
+    fn event(&self, r: EventRef) -> &'a ProgramEvent {
+        &self.thread(r.thread).events[r.event]
     }
 
     fn op(&self, r: EventRef) -> AccessOp {
-        match self.event(r).kind {
-            EventKind::Access { op, .. } => op,
+        match self.event(r).action {
+            Action::Access { op, .. } => op,
             _ => unreachable!("only accesses are paired"),
         }
     }
 
-    /// The goroutines from `f` up to its declared function, each with the spawn that
-    /// started it (`None` for the declared function).
-    fn ancestry(&self, f: FuncId) -> Vec<(FuncId, Option<EventRef>)> {
+    /// The threads from `t` up to its root, each with the spawn that started it.
+    fn ancestry(&self, t: ThreadId) -> Vec<(ThreadId, Option<EventRef>)> {
         let mut out = Vec::new();
-        let mut cur = f;
+        let mut cur = t;
         loop {
-            let spawned_by = self.func(cur).spawned_by;
+            let spawned_by = self.thread(cur).spawned_by;
             out.push((
                 cur,
-                spawned_by.map(|(func, event)| EventRef { func, event }),
+                spawned_by.map(|(thread, event)| EventRef { thread, event }),
             ));
             match spawned_by {
                 Some((parent, _)) => cur = parent,
@@ -148,29 +148,27 @@ impl<'a> Graph<'a> {
         }
     }
 
-    fn overlap(&self, place: PlaceId, a: EventRef, b: EventRef) -> Option<Overlap> {
-        if a.func == b.func {
-            return self
-                .overlapping_instances(a.func, place)
-                .map(|spawn| Overlap::Instances { spawn });
+    fn overlap(&self, place: ProgramPlaceId, a: EventRef, b: EventRef) -> Option<Overlap> {
+        if a.thread == b.thread {
+            return self.overlapping_instances(a.thread, place);
         }
-        let up_a = self.ancestry(a.func);
-        let up_b = self.ancestry(b.func);
+        let up_a = self.ancestry(a.thread);
+        let up_b = self.ancestry(b.thread);
         if up_a.last()?.0 != up_b.last()?.0 {
             return None;
         }
         // The lowest common ancestor, and the spawn on each side leading down from it.
         let lca = up_a
             .iter()
-            .position(|(f, _)| up_b.iter().any(|(g, _)| g == f))?;
-        let lca_func = up_a[lca].0;
-        if let Some(spawn) = self.overlapping_instances(lca_func, place) {
-            return Some(Overlap::Instances { spawn });
+            .position(|(t, _)| up_b.iter().any(|(u, _)| u == t))?;
+        let lca_thread = up_a[lca].0;
+        if let Some(overlap) = self.overlapping_instances(lca_thread, place) {
+            return Some(overlap);
         }
-        let down = |up: &[(FuncId, Option<EventRef>)], access: EventRef| -> EventRef {
+        let down = |up: &[(ThreadId, Option<EventRef>)], access: EventRef| -> EventRef {
             let i = up
                 .iter()
-                .position(|(f, _)| *f == lca_func)
+                .position(|(t, _)| *t == lca_thread)
                 .expect("on the path");
             if i == 0 {
                 access
@@ -180,7 +178,7 @@ impl<'a> Graph<'a> {
         };
         let side_a = down(&up_a, a);
         let side_b = down(&up_b, b);
-        let body = self.func(lca_func);
+        let body = self.thread(lca_thread);
         match (side_a == a, side_b == b) {
             (true, false) => (!self.access_ordered(body, side_b, self.event(a)))
                 .then_some(Overlap::Spawned { spawn: side_b }),
@@ -193,33 +191,36 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// Whether two instances of goroutine `f` may run at once, both seeing the same `place`;
-    /// returns the spawn that repeats.
-    fn overlapping_instances(&self, f: FuncId, place: PlaceId) -> Option<EventRef> {
-        let declared_in = self.facts.root(place).func;
-        let binding = self.facts.root(place);
-        let mut cur = f;
+    /// Whether two instances of thread `t` may run at once, both seeing the same `place`.
+    fn overlapping_instances(&self, t: ThreadId, place: ProgramPlaceId) -> Option<Overlap> {
+        let declared = self.program.declared[place as usize];
+        let mut cur = t;
         loop {
-            if declared_in == Some(cur) {
+            if declared.is_some_and(|d| d.thread == cur) {
                 return None;
             }
-            let (parent, index) = self.func(cur).spawned_by?;
+            let Some((parent, index)) = self.thread(cur).spawned_by else {
+                return self
+                    .thread(cur)
+                    .handler
+                    .then_some(Overlap::Handler { thread: cur });
+            };
             let spawn_ref = EventRef {
-                func: parent,
+                thread: parent,
                 event: index,
             };
-            let body = self.func(parent);
+            let body = self.thread(parent);
             let spawn = &body.events[index];
-            if matches!(spawn.kind, EventKind::Spawn { repeated: true, .. }) {
-                return Some(spawn_ref);
+            if matches!(spawn.action, Action::Spawn { repeated: true, .. }) {
+                return Some(Overlap::Instances { spawn: spawn_ref });
             }
-            for l in body.loops_around(spawn.ctl) {
+            for l in body.ctl.loops_around(spawn.ctl) {
                 // A map declared inside the loop is a new map in every iteration.
-                if declared_in == Some(parent) && body.ctl_contains(l, binding.ctl) {
+                if declared.is_some_and(|d| d.thread == parent && body.ctl.contains(l, d.ctl)) {
                     continue;
                 }
                 if !self.loop_joined(body, spawn_ref, l) {
-                    return Some(spawn_ref);
+                    return Some(Overlap::Instances { spawn: spawn_ref });
                 }
             }
             cur = parent;
@@ -227,19 +228,23 @@ impl<'a> Graph<'a> {
     }
 
     /// The waits in the spawner that wait for the goroutine started by `spawn`.
-    fn joins(&self, body: &'a Func, spawn: EventRef) -> impl Iterator<Item = &'a Event> + 'a {
-        let EventKind::Spawn {
-            body: child,
+    fn joins(
+        &self,
+        body: &'a Thread,
+        spawn: EventRef,
+    ) -> impl Iterator<Item = &'a ProgramEvent> + 'a {
+        let spawn_event = &body.events[spawn.event];
+        let Action::Spawn {
+            thread: child,
             signals,
             ..
-        } = body.events[spawn.event].kind
+        } = spawn_event.action
         else {
             unreachable!("a spawn event");
         };
-        let child = self.func(child);
-        let spawn_event = &body.events[spawn.event];
-        body.events.iter().filter(move |e| match e.kind {
-            EventKind::Wait {
+        let child = self.thread(child);
+        body.events.iter().filter(move |e| match e.action {
+            Action::Wait {
                 sync,
                 single_receive,
             } => {
@@ -247,7 +252,7 @@ impl<'a> Graph<'a> {
                     || child
                         .events
                         .iter()
-                        .any(|s| s.kind == EventKind::Signal { sync });
+                        .any(|s| s.action == Action::Signal { sync });
                 signalled && (!single_receive || receives_enough(body, spawn_event, e))
             }
             _ => false,
@@ -256,37 +261,38 @@ impl<'a> Graph<'a> {
 
     /// Whether, in every iteration of loop `l`, the goroutine started at `spawn` is waited
     /// for before the next iteration.
-    fn loop_joined(&self, body: &'a Func, spawn: EventRef, l: CtlId) -> bool {
+    fn loop_joined(&self, body: &'a Thread, spawn: EventRef, l: CtlId) -> bool {
         let s = &body.events[spawn.event];
         self.joins(body, spawn).any(|j| {
-            j.order > s.order && body.ctl_contains(l, j.ctl) && runs_whenever(body, j.ctl, s.ctl)
+            j.order > s.order && body.ctl.contains(l, j.ctl) && runs_whenever(body, j.ctl, s.ctl)
         })
     }
 
     /// Whether a wait for `spawn`'s goroutine always runs after it and before `x`.
-    fn joined_between(&self, body: &'a Func, spawn: EventRef, x: &Event) -> bool {
+    fn joined_between(&self, body: &'a Thread, spawn: EventRef, x: &ProgramEvent) -> bool {
         let s = &body.events[spawn.event];
         self.joins(body, spawn)
             .any(|j| s.order < j.order && j.order < x.order && runs_whenever(body, j.ctl, x.ctl))
     }
 
     /// Whether event `x` of the spawner never overlaps the goroutine started at `spawn`.
-    fn access_ordered(&self, body: &'a Func, spawn: EventRef, x: &Event) -> bool {
+    fn access_ordered(&self, body: &'a Thread, spawn: EventRef, x: &ProgramEvent) -> bool {
         let s = &body.events[spawn.event];
         if x.order > s.order {
             return self.joined_between(body, spawn, x);
         }
         match body
+            .ctl
             .loops_around(s.ctl)
-            .find(|&l| body.ctl_contains(l, x.ctl))
+            .find(|&l| body.ctl.contains(l, x.ctl))
         {
             None => true,
             Some(l) => self.loop_joined(body, spawn, l),
         }
     }
 
-    /// Whether the goroutines of two spawns in one body never overlap.
-    fn spawns_ordered(&self, body: &'a Func, a: EventRef, b: EventRef) -> bool {
+    /// Whether the goroutines of two spawns in one thread never overlap.
+    fn spawns_ordered(&self, body: &'a Thread, a: EventRef, b: EventRef) -> bool {
         let (first, second) = if body.events[a.event].order <= body.events[b.event].order {
             (a, b)
         } else {
@@ -297,8 +303,9 @@ impl<'a> Graph<'a> {
             return false;
         }
         match body
+            .ctl
             .loops_around(s1.ctl)
-            .find(|&l| body.ctl_contains(l, s2.ctl))
+            .find(|&l| body.ctl.contains(l, s2.ctl))
         {
             None => true,
             Some(l) => self.loop_joined(body, second, l),
@@ -307,14 +314,14 @@ impl<'a> Graph<'a> {
 }
 
 /// Whether code in frame `j` runs whenever code in frame `x` does: climbing from `j` to the
-/// first frame that contains `x` passes through loops only (loops run to completion), never
-/// through a branch that may be skipped.
-fn runs_whenever(body: &Func, j: CtlId, x: CtlId) -> bool {
+/// first frame that contains `x` passes through loops and inlined calls only (they run to
+/// completion), never through a branch that may be skipped.
+fn runs_whenever(body: &Thread, j: CtlId, x: CtlId) -> bool {
     let mut cur = j;
-    while !body.ctl_contains(cur, x) {
-        let frame = &body.ctl[cur as usize];
+    while !body.ctl.contains(cur, x) {
+        let frame = &body.ctl.frames[cur as usize];
         match (frame.kind, frame.parent) {
-            (CtlKind::Loop, Some(parent)) => cur = parent,
+            (CtlKind::Loop | CtlKind::Inlined, Some(parent)) => cur = parent,
             _ => return false,
         }
     }
@@ -323,12 +330,14 @@ fn runs_whenever(body: &Func, j: CtlId, x: CtlId) -> bool {
 
 /// A single receive waits for one goroutine only: it joins a spawn repeated by a loop only
 /// when the receive repeats as well.
-fn receives_enough(body: &Func, spawn: &Event, receive: &Event) -> bool {
+fn receives_enough(body: &Thread, spawn: &ProgramEvent, receive: &ProgramEvent) -> bool {
     let spawn_repeats = body
+        .ctl
         .loops_around(spawn.ctl)
-        .any(|l| !body.ctl_contains(l, receive.ctl));
+        .any(|l| !body.ctl.contains(l, receive.ctl));
     let receive_repeats = body
+        .ctl
         .loops_around(receive.ctl)
-        .any(|l| !body.ctl_contains(l, spawn.ctl));
+        .any(|l| !body.ctl.contains(l, spawn.ctl));
     !spawn_repeats || receive_repeats
 }

@@ -30,26 +30,27 @@ pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
 
 fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
     let map = ctx.map(r.race.place);
+    let here = ctx.file_of(r.primary);
     let location = ctx.location(r.primary);
-    let by = ctx.who(r.primary.func);
+    let by = ctx.who(r.primary.thread, here);
     let mut related = Vec::new();
-    let message = if r.conflict == r.primary {
+    let message = if ctx.location(r.conflict) == location {
         format!(
             "concurrent writes to map `{map}`: {by} writes it here in many instances at once, \
              with no lock held"
         )
     } else {
-        let other = ctx.who(r.conflict.func);
-        let other_line = ctx.line(r.conflict);
-        let other = if other == by {
-            format!("another instance of {other} (line {other_line})")
+        let other = ctx.who(r.conflict.thread, here);
+        let at = ctx.at(r.conflict, here);
+        let other = if r.conflict.thread == r.primary.thread {
+            format!("another instance of {other} ({at})")
         } else {
-            format!("{other} (line {other_line})")
+            format!("{other} ({at})")
         };
         related.push(Related {
             role: Role::ConflictingAccess,
             location: ctx.location(r.conflict),
-            message: format!("conflicting write by {}", ctx.who(r.conflict.func)),
+            message: format!("conflicting write by {}", ctx.who(r.conflict.thread, here)),
         });
         format!(
             "concurrent writes to map `{map}`: written here by {by} and by {other} with no \
@@ -57,13 +58,17 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
         )
     };
     related.extend(ctx.spawn_labels(&r.race));
+    related.extend(ctx.call_labels(r.primary));
     Finding {
         location,
         rule: ID,
         message,
         label: format!("write by {by}"),
         related,
-        notes: vec![ctx.overlap_note(&r.race), ctx.declared_note(r.race.place)],
+        notes: vec![
+            ctx.overlap_note(&r.race, here),
+            ctx.declared_note(r.race.place),
+        ],
         help: format!(
             "guard every access to `{map}` with the same sync.Mutex, wait for the goroutines \
              (sync.WaitGroup.Wait) before touching it again, or give it to a single goroutine"

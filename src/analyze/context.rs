@@ -1,10 +1,12 @@
-//! Words and locations for findings: who runs an access, where a goroutine starts.
+//! Words and locations for findings: who runs an access, where a goroutine starts, which
+//! calls lead to it.
 
 use crate::finding::{Location, Related, Role};
-use crate::index::{AccessOp, EventKind, FuncId, PackageFacts, PlaceId, SpawnVia};
+use crate::index::{AccessOp, FileId, PackageFacts, SpawnVia};
 use crate::source::SourceFile;
 
 use super::concurrency::{EventRef, Overlap, Race};
+use super::program::{Action, Program, ProgramPlaceId, ThreadId};
 
 /// What a rule needs to turn races into findings.
 pub struct Context<'a> {
@@ -12,75 +14,107 @@ pub struct Context<'a> {
     pub facts: &'a PackageFacts,
     /// Its files, by file id.
     pub files: &'a [&'a SourceFile],
+    /// The expanded program the races were found in.
+    pub program: &'a Program,
 }
 
 impl Context<'_> {
-    fn file_of(&self, func: FuncId) -> &SourceFile {
-        self.files[self.facts.funcs[func as usize].file as usize]
+    fn origin(&self, r: EventRef) -> (u32, usize) {
+        self.program.threads[r.thread as usize].events[r.event].origin
     }
 
-    /// The location of an event; multi-line spans are cut at the end of their first line.
-    pub fn location(&self, r: EventRef) -> Location {
-        let file = self.file_of(r.func);
-        let span = self.facts.funcs[r.func as usize].events[r.event]
-            .span
-            .clone();
-        let line_end = file.text[span.start..span.end]
+    fn file_id(&self, r: EventRef) -> FileId {
+        self.facts.funcs[self.origin(r).0 as usize].file
+    }
+
+    /// The location of an index event; multi-line spans are cut at their first line's end.
+    fn origin_location(&self, (func, index): (u32, usize)) -> Location {
+        let f = &self.facts.funcs[func as usize];
+        let file = self.files[f.file as usize];
+        let span = f.events[index].span.clone();
+        let line_end = file.text[span.clone()]
             .find('\n')
             .map_or(span.end, |i| span.start + i);
-        Location::new(file, span.start..line_end.max(span.start))
+        Location::new(file, span.start..line_end)
     }
 
-    /// The 1-based line of an event.
-    pub fn line(&self, r: EventRef) -> u32 {
-        self.location(r).start.line
+    /// The location of an event.
+    pub fn location(&self, r: EventRef) -> Location {
+        self.origin_location(self.origin(r))
+    }
+
+    /// "line 12" when the event is in file `here`, else "path.go:12".
+    pub fn at(&self, r: EventRef, here: FileId) -> String {
+        let loc = self.location(r);
+        if self.file_id(r) == here {
+            format!("line {}", loc.start.line)
+        } else {
+            format!("{}:{}", loc.path, loc.start.line)
+        }
+    }
+
+    /// The file of the reported access.
+    pub fn file_of(&self, r: EventRef) -> FileId {
+        self.file_id(r)
     }
 
     /// The access operation of an access event.
     pub fn op(&self, r: EventRef) -> AccessOp {
-        match self.facts.funcs[r.func as usize].events[r.event].kind {
-            EventKind::Access { op, .. } => op,
+        match self.program.threads[r.thread as usize].events[r.event].action {
+            Action::Access { op, .. } => op,
             _ => unreachable!("an access event"),
         }
     }
 
-    /// Who runs code of `func`: "`main`", "the goroutine started at line 12", or "the
-    /// handler registered at line 30".
-    pub fn who(&self, func: FuncId) -> String {
-        let f = &self.facts.funcs[func as usize];
-        let Some((parent, event)) = f.spawned_by else {
-            return format!("`{}`", f.name);
+    /// Who runs a thread: "`main`", "the goroutine started at line 12", "the handler
+    /// registered at line 30", or "the HTTP handler `(*S).ServeHTTP`".
+    pub fn who(&self, thread: ThreadId, here: FileId) -> String {
+        let t = &self.program.threads[thread as usize];
+        let name = &self.facts.funcs[t.origin as usize].name;
+        let Some((parent, event)) = t.spawned_by else {
+            return if t.handler {
+                format!("the HTTP handler `{name}`")
+            } else {
+                format!("`{name}`")
+            };
         };
-        let spawn = EventRef {
-            func: parent,
+        let spawn_ref = EventRef {
+            thread: parent,
             event,
         };
-        let line = self.line(spawn);
-        match &self.facts.funcs[parent as usize].events[event].kind {
-            EventKind::Spawn { repeated: true, .. } => {
-                format!("the handler registered at line {line}")
+        let spawn = &self.program.threads[parent as usize].events[event];
+        let at = self.at(spawn_ref, here);
+        let runs = if self.facts.funcs[t.origin as usize].declared {
+            format!(" running `{name}`")
+        } else {
+            String::new()
+        };
+        match (
+            spawn.action.clone(),
+            self.program.spawn_via(self.facts, spawn),
+        ) {
+            (Action::Spawn { repeated: true, .. }, _) => {
+                format!("the handler{runs} registered at {at}")
             }
-            EventKind::Spawn {
-                via: SpawnVia::Api(api),
-                ..
-            } => format!("the goroutine `{api}` starts at line {line}"),
-            _ => format!("the goroutine started at line {line}"),
+            (_, SpawnVia::Api(api)) => format!("the goroutine{runs} `{api}` starts at {at}"),
+            _ => format!("the goroutine{runs} started at {at}"),
         }
     }
 
-    /// The name of the function (or goroutine literal) holding an event.
+    /// The name of the function holding an event.
     pub fn function(&self, r: EventRef) -> String {
-        self.facts.funcs[r.func as usize].name.clone()
+        self.facts.funcs[self.origin(r).0 as usize].name.clone()
     }
 
     /// The map as written in the source.
-    pub fn map(&self, place: PlaceId) -> String {
-        self.facts.place_text(place)
+    pub fn map(&self, place: ProgramPlaceId) -> String {
+        self.program.place_text(self.facts, place)
     }
 
     /// "`m` is declared at main.go:10" for the finding's notes.
-    pub fn declared_note(&self, place: PlaceId) -> String {
-        let binding = self.facts.root(place);
+    pub fn declared_note(&self, place: ProgramPlaceId) -> String {
+        let root = self.program.places[place as usize].root;
+        let binding = &self.facts.bindings[root as usize];
         let file = self.files[binding.file as usize];
         let at = file.line_col(binding.offset);
         format!(
@@ -91,22 +125,20 @@ impl Context<'_> {
         )
     }
 
-    /// The related locations for the spawn sites that make the race possible, each labelled
-    /// with what makes it concurrent.
+    /// The spawn sites that make the race possible, each labelled with what makes it
+    /// concurrent.
     pub fn spawn_labels(&self, race: &Race) -> Vec<Related> {
         let spawns = match race.overlap {
             Overlap::Instances { spawn } | Overlap::Spawned { spawn } => vec![spawn],
             Overlap::Siblings { first, second } => vec![first, second],
+            Overlap::Handler { .. } => Vec::new(),
         };
         spawns
             .into_iter()
             .map(|spawn| {
-                let event = &self.facts.funcs[spawn.func as usize].events[spawn.event];
-                let (via, repeated) = match &event.kind {
-                    EventKind::Spawn { via, repeated, .. } => (via, *repeated),
-                    _ => unreachable!("a spawn event"),
-                };
-                let started = match via {
+                let event = &self.program.threads[spawn.thread as usize].events[spawn.event];
+                let repeated = matches!(event.action, Action::Spawn { repeated: true, .. });
+                let started = match self.program.spawn_via(self.facts, event) {
                     SpawnVia::GoStatement => "goroutine started here".to_string(),
                     SpawnVia::Api(api) => {
                         format!("`{api}` runs this function on another goroutine")
@@ -130,30 +162,64 @@ impl Context<'_> {
             .collect()
     }
 
+    /// The calls through which an access is reached from its goroutine's start, outermost
+    /// first, as related locations.
+    pub fn call_labels(&self, r: EventRef) -> Vec<Related> {
+        let mut calls = Vec::new();
+        let mut chain = self.program.threads[r.thread as usize].events[r.event].chain;
+        while let Some(c) = chain {
+            let site = self.program.chains[c as usize];
+            chain = site.parent;
+            let (func, index) = site.call;
+            if matches!(
+                self.facts.funcs[func as usize].events[index].kind,
+                crate::index::EventKind::Call { .. }
+            ) {
+                calls.push(site.call);
+            }
+        }
+        calls
+            .into_iter()
+            .rev()
+            .enumerate()
+            .map(|(i, call)| Related {
+                role: Role::CallSite,
+                location: self.origin_location(call),
+                message: format!("call {} on the way to the access", i + 1),
+            })
+            .collect()
+    }
+
     /// Why the two accesses are concurrent, in words a reviewer can check.
-    pub fn overlap_note(&self, race: &Race) -> String {
+    pub fn overlap_note(&self, race: &Race, here: FileId) -> String {
         match race.overlap {
             Overlap::Instances { spawn } => format!(
-                "the goroutine started at line {} runs many times at once, and nothing waits \
-                 for one instance before the next starts",
-                self.line(spawn)
+                "the goroutine started at {} runs many times at once, and nothing waits for \
+                 one instance before the next starts",
+                self.at(spawn, here)
+            ),
+            Overlap::Handler { thread } => format!(
+                "`{}` serves HTTP: every request runs it on its own goroutine, concurrently \
+                 with the others",
+                self.facts.funcs[self.program.threads[thread as usize].origin as usize].name
             ),
             Overlap::Spawned { spawn } => format!(
-                "nothing waits for the goroutine started at line {} (no WaitGroup.Wait or \
-                 channel receive it signals) between it and the other access",
-                self.line(spawn)
+                "nothing waits for the goroutine started at {} (no WaitGroup.Wait or channel \
+                 receive it signals) between it and the other access",
+                self.at(spawn, here)
             ),
-            Overlap::Siblings { first, second } => format!(
-                "the goroutines started at lines {} and {} run at the same time: nothing waits \
-                 for the first before the second starts",
-                self.line(first).min(self.line(second)),
-                self.line(first).max(self.line(second))
-            ),
+            Overlap::Siblings { first, second } => {
+                let (a, b) = (self.at(first, here), self.at(second, here));
+                format!(
+                    "the goroutines started at {a} and {b} run at the same time: nothing waits \
+                     for the first before the second starts"
+                )
+            }
         }
     }
 }
 
-/// The verb for an access in labels: "write", "read".
+/// The noun for an access in labels: "write", "read".
 pub fn access_noun(op: AccessOp) -> &'static str {
     if op.is_write() {
         "write"
@@ -177,15 +243,22 @@ pub struct Reported {
 /// then the earliest conflict, so that output does not depend on pair order.
 pub fn one_per_primary(ctx: &Context<'_>, mut reports: Vec<Reported>) -> Vec<Reported> {
     let key = |r: &Reported| {
+        let primary = ctx.location(r.primary);
         let conflict = ctx.location(r.conflict);
         (
-            r.primary,
-            r.conflict == r.primary,
+            primary.path,
+            primary.start_byte,
+            ctx.location(r.conflict) == ctx.location(r.primary),
             conflict.path,
             conflict.start_byte,
+            r.primary,
+            r.conflict,
         )
     };
     reports.sort_by_cached_key(key);
-    reports.dedup_by_key(|r| r.primary);
+    reports.dedup_by_key(|r| {
+        let l = ctx.location(r.primary);
+        (l.path, l.start_byte)
+    });
     reports
 }

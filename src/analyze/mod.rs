@@ -1,12 +1,14 @@
 //! Analysis: the rules, run over one package's facts.
 //!
-//! [`concurrency`] computes, once per package, which pairs of map accesses may run at the
-//! same time with no lock or happens-before edge between them; each rule turns the pairs it
-//! is about into findings.
+//! [`program`] expands the facts into goroutine trees with calls inlined; [`concurrency`]
+//! computes, once per package, which pairs of map accesses may run at the same time with no
+//! lock or happens-before edge between them; each rule turns the pairs it is about into
+//! findings.
 
 pub mod concurrency;
 mod concurrent_write;
 mod context;
+pub mod program;
 mod read_write;
 
 use crate::finding::Finding;
@@ -15,11 +17,16 @@ use crate::source::SourceFile;
 
 /// Runs every rule on one package; `files` are indexed by the facts' file ids.
 pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
-    let races = concurrency::races(facts);
+    let program = program::expand(facts);
+    let races = concurrency::races(&program);
     if races.is_empty() {
         return Vec::new();
     }
-    let ctx = context::Context { facts, files };
+    let ctx = context::Context {
+        facts,
+        files,
+        program: &program,
+    };
     let mut findings = concurrent_write::check(&ctx, &races);
     findings.extend(read_write::check(&ctx, &races));
     findings.sort();

@@ -36,30 +36,35 @@ pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
 
 fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
     let map = ctx.map(r.race.place);
-    let by = ctx.who(r.primary.func);
-    let writer = ctx.who(r.conflict.func);
-    let writer = if writer == by {
+    let here = ctx.file_of(r.primary);
+    let by = ctx.who(r.primary.thread, here);
+    let writer = ctx.who(r.conflict.thread, here);
+    let writer = if r.conflict.thread == r.primary.thread {
         format!("another instance of {writer}")
     } else {
         writer
     };
+    let mut related = vec![Related {
+        role: Role::ConflictingAccess,
+        location: ctx.location(r.conflict),
+        message: format!("conflicting write by {writer}"),
+    }];
+    related.extend(ctx.spawn_labels(&r.race));
+    related.extend(ctx.call_labels(r.primary));
     Finding {
         location: ctx.location(r.primary),
         rule: ID,
         message: format!(
-            "map `{map}` is read here by {by} while {writer} may write it (line {}), with no \
-             common lock or wait between them",
-            ctx.line(r.conflict)
+            "map `{map}` is read here by {by} while {writer} may write it ({}), with no common \
+             lock or wait between them",
+            ctx.at(r.conflict, here)
         ),
         label: format!("{} by {by}", access_noun(ctx.op(r.primary))),
-        related: std::iter::once(Related {
-            role: Role::ConflictingAccess,
-            location: ctx.location(r.conflict),
-            message: format!("conflicting write by {writer}"),
-        })
-        .chain(ctx.spawn_labels(&r.race))
-        .collect(),
-        notes: vec![ctx.overlap_note(&r.race), ctx.declared_note(r.race.place)],
+        related,
+        notes: vec![
+            ctx.overlap_note(&r.race, here),
+            ctx.declared_note(r.race.place),
+        ],
         help: format!(
             "hold the same lock (sync.RWMutex.RLock is enough here) around this read and \
              every write of `{map}`, or read it only after the writers are done \

@@ -1,7 +1,7 @@
 //! Package-level declarations: named types, struct fields, function results and package
 //! variables, collected from every file before any function body is walked.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
@@ -29,6 +29,10 @@ pub struct PackageDecls {
     pub structs: HashMap<String, StructDecl>,
     /// Functions with a single result, and its type.
     pub func_results: HashMap<String, TypeInfo>,
+    /// Names of the package-level functions.
+    pub funcs: HashSet<String>,
+    /// Method names by receiver type name.
+    pub methods: HashMap<String, HashSet<String>>,
 }
 
 impl PackageDecls {
@@ -46,6 +50,36 @@ impl PackageDecls {
             }
         }
         TypeInfo::Unknown
+    }
+
+    /// The type declaring method `method` for a value of type `ty`, and the embedded fields
+    /// selected to reach it (empty unless the method is promoted from an embedded struct).
+    pub fn method_owner(&self, ty: &str, method: &str) -> Option<(String, Vec<String>)> {
+        let mut queue = std::collections::VecDeque::from([(ty.to_string(), Vec::new())]);
+        while let Some((t, path)) = queue.pop_front() {
+            if self.methods.get(&t).is_some_and(|m| m.contains(method)) {
+                return Some((t, path));
+            }
+            if path.len() < MAX_TYPE_DEPTH {
+                for e in self.structs.get(&t).map_or(&[][..], |s| &s.embedded) {
+                    let mut next = path.clone();
+                    next.push(e.clone());
+                    queue.push_back((e.clone(), next));
+                }
+            }
+        }
+        None
+    }
+
+    /// The only type declaring a method of this name, when exactly one does.
+    pub fn unique_method_owner(&self, method: &str) -> Option<&str> {
+        let mut owners = self
+            .methods
+            .iter()
+            .filter(|(_, names)| names.contains(method))
+            .map(|(t, _)| t.as_str());
+        let first = owners.next()?;
+        owners.next().is_none().then_some(first)
     }
 
     /// The type of `field` in struct `name`, including fields promoted from embedded structs.
@@ -92,12 +126,27 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
                     }
                 }
                 "function_declaration" => {
-                    if let (Some(name), Some(result)) = (
-                        decl.child_by_field_name("name"),
-                        decl.child_by_field_name("result"),
-                    ) {
-                        results.push((src, src[name.byte_range()].to_string(), result));
+                    let Some(name) = decl.child_by_field_name("name") else {
+                        continue;
+                    };
+                    let name = src[name.byte_range()].to_string();
+                    decls.funcs.insert(name.clone());
+                    if let Some(result) = decl.child_by_field_name("result") {
+                        results.push((src, name, result));
                     }
+                }
+                "method_declaration" => {
+                    let (Some(name), Some(ty)) = (
+                        decl.child_by_field_name("name"),
+                        receiver_type_name(decl, src),
+                    ) else {
+                        continue;
+                    };
+                    decls
+                        .methods
+                        .entry(ty.to_string())
+                        .or_default()
+                        .insert(src[name.byte_range()].to_string());
                 }
                 _ => {}
             }
@@ -134,6 +183,20 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
         }
     }
     decls
+}
+
+/// The base name of a method's receiver type: `T` for `(t *T)`, `(t T)` and `(t *T[K])`.
+pub fn receiver_type_name<'s>(decl: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let param = decl.child_by_field_name("receiver")?.named_child(0)?;
+    let mut ty = param.child_by_field_name("type")?;
+    loop {
+        match ty.kind() {
+            "pointer_type" | "parenthesized_type" => ty = ty.named_child(0)?,
+            "generic_type" => ty = ty.child_by_field_name("type")?,
+            "type_identifier" => return Some(&src[ty.byte_range()]),
+            _ => return None,
+        }
+    }
 }
 
 fn struct_fields(ty: Node<'_>, src: &str, decls: &PackageDecls) -> StructDecl {
@@ -241,6 +304,7 @@ pub fn declare_globals(
                         ctl: 0,
                         ty,
                         alias: None,
+                        func_value: None,
                         file: file_id as u32,
                         offset: name.start_byte(),
                     });

@@ -44,9 +44,12 @@ pub struct Binding {
     pub ctl: CtlId,
     /// What the declaration says about its type.
     pub ty: TypeInfo,
-    /// When the variable is a copy of another map reference (`m2 := m`, a parameter bound to
-    /// an argument), the place it refers to.
+    /// When the variable is a copy of another variable or field (`m2 := m`, a parameter
+    /// bound to an argument), the place it refers to.
     pub alias: Option<PlaceId>,
+    /// When the variable holds a known function (`f := s.add`, `f := func() {...}`), that
+    /// function and the receiver bound to it.
+    pub func_value: Option<Target>,
     /// File and byte offset of the declaration.
     pub file: FileId,
     /// Byte offset of the declaring identifier.
@@ -111,6 +114,40 @@ pub enum LockMode {
 /// The locks held at a program point, sorted by place.
 pub type LockSet = Vec<(PlaceId, LockMode)>;
 
+/// A function the package declares, as a call names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Callee {
+    /// A package-level function.
+    Func(String),
+    /// A method, by receiver type name and method name.
+    Method(String, String),
+    /// A function literal.
+    Literal(FuncId),
+}
+
+/// What a call or spawn runs: the callee with the places bound to its receiver and
+/// parameters (`None` where an argument is not a variable or field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The function called.
+    pub callee: Callee,
+    /// The place bound to the receiver of a method.
+    pub receiver: Option<PlaceId>,
+    /// The places bound to the parameters, in order.
+    pub args: Vec<Option<PlaceId>>,
+}
+
+impl Target {
+    /// A function literal, whose parameters were bound where it was walked.
+    pub fn literal(func: FuncId) -> Self {
+        Target {
+            callee: Callee::Literal(func),
+            receiver: None,
+            args: Vec::new(),
+        }
+    }
+}
+
 /// How a goroutine is started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpawnVia {
@@ -130,10 +167,10 @@ pub enum EventKind {
         /// What the access does.
         op: AccessOp,
     },
-    /// A goroutine is started here running `body`.
+    /// A goroutine is started here running `target`.
     Spawn {
-        /// The goroutine's function.
-        body: FuncId,
+        /// What the goroutine runs.
+        target: Target,
         /// The statement or API that starts it.
         via: SpawnVia,
         /// A sync object the API signals when the goroutine ends (`wg.Go`, errgroup's `Go`).
@@ -152,6 +189,11 @@ pub enum EventKind {
     Signal {
         /// The WaitGroup or channel signalled.
         sync: PlaceId,
+    },
+    /// A call of a function of this package, run on the current goroutine.
+    Call {
+        /// What is called.
+        target: Target,
     },
 }
 
@@ -179,6 +221,8 @@ pub enum CtlKind {
     Loop,
     /// A branch (runs zero or one time).
     Branch,
+    /// The body of a function inlined at a call (runs once, whenever the call does).
+    Inlined,
 }
 
 /// A node of a function's control-structure tree.
@@ -190,8 +234,9 @@ pub struct CtlFrame {
     pub kind: CtlKind,
 }
 
-/// A function body: a declared function or method, or a function literal run as a goroutine.
-/// Function literals that are not goroutines are part of the body that contains them.
+/// A function body: a declared function or method, or a function literal that runs as a
+/// goroutine or is stored in a variable. Other function literals are part of the body that
+/// contains them.
 #[derive(Debug, Clone)]
 pub struct Func {
     /// Name in the go tool's style: `main`, `(*Server).handle`, `main.func1`.
@@ -200,31 +245,64 @@ pub struct Func {
     pub file: FileId,
     /// Byte range of the whole function or literal.
     pub span: Range<usize>,
-    /// For a goroutine body, the function and event index that spawn it.
-    pub spawned_by: Option<(FuncId, usize)>,
+    /// Whether it is a declared function or method (not a literal).
+    pub declared: bool,
+    /// Whether it is an HTTP handler method (`ServeHTTP`): every request runs it on its own
+    /// goroutine, concurrently with itself.
+    pub handler: bool,
+    /// The receiver's binding, for methods.
+    pub receiver: Option<BindingId>,
+    /// The parameters' bindings in order (`None` for `_` and unnamed ones).
+    pub params: Vec<Option<BindingId>>,
     /// Events in source order (deferred events have a late `order` but keep their span).
     pub events: Vec<Event>,
-    /// Control frames; frame 0 is the body.
-    pub ctl: Vec<CtlFrame>,
+    /// Its loops and branches.
+    pub ctl: Control,
 }
 
-impl Func {
+/// The loops and branches of a body, as a tree of frames; frame 0 is the body.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    /// The frames; a frame's parent always has a smaller id.
+    pub frames: Vec<CtlFrame>,
+}
+
+impl Control {
+    /// A tree holding only the body frame.
+    pub fn body() -> Self {
+        Control {
+            frames: vec![CtlFrame {
+                parent: None,
+                kind: CtlKind::Body,
+            }],
+        }
+    }
+
+    /// Adds a frame under `parent` and returns its id.
+    pub fn push(&mut self, parent: CtlId, kind: CtlKind) -> CtlId {
+        self.frames.push(CtlFrame {
+            parent: Some(parent),
+            kind,
+        });
+        (self.frames.len() - 1) as CtlId
+    }
+
     /// Whether frame `outer` is `inner` or one of its ancestors.
-    pub fn ctl_contains(&self, outer: CtlId, inner: CtlId) -> bool {
+    pub fn contains(&self, outer: CtlId, inner: CtlId) -> bool {
         let mut cur = Some(inner);
         while let Some(c) = cur {
             if c == outer {
                 return true;
             }
-            cur = self.ctl[c as usize].parent;
+            cur = self.frames[c as usize].parent;
         }
         false
     }
 
     /// The loop frames around `ctl`, innermost first.
     pub fn loops_around(&self, ctl: CtlId) -> impl Iterator<Item = CtlId> + '_ {
-        std::iter::successors(Some(ctl), |&c| self.ctl[c as usize].parent)
-            .filter(|&c| self.ctl[c as usize].kind == CtlKind::Loop)
+        std::iter::successors(Some(ctl), |&c| self.frames[c as usize].parent)
+            .filter(|&c| self.frames[c as usize].kind == CtlKind::Loop)
     }
 }
 
@@ -237,8 +315,10 @@ pub struct PackageFacts {
     pub bindings: Vec<Binding>,
     /// Every interned place.
     pub places: Vec<Place>,
-    /// Every function body; goroutine bodies refer to their spawner.
+    /// Every function body.
     pub funcs: Vec<Func>,
+    /// Declared functions and methods by the name calls use.
+    pub callees: HashMap<Callee, FuncId>,
     /// Package-level declarations: types, fields, function results.
     pub decls: PackageDecls,
     place_ids: HashMap<Place, PlaceId>,
@@ -272,6 +352,13 @@ impl PackageFacts {
             };
         }
         ty
+    }
+
+    /// The place of field `field` of the value at `base`.
+    pub fn select(&mut self, base: PlaceId, field: &str) -> PlaceId {
+        let mut place = self.places[base as usize].clone();
+        place.fields.push(field.to_string());
+        self.intern_place(place)
     }
 
     fn intern_place(&mut self, place: Place) -> PlaceId {

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::decls::{literal_type, var_specs};
+use super::decls::{self, literal_type, var_specs};
 use super::spawners::{self, PackageCall};
 use super::types::{type_of_type_node, TypeInfo};
 use super::{
-    AccessOp, Binding, BindingId, CtlFrame, CtlId, CtlKind, Event, EventKind, FileId, Func, FuncId,
-    IndexWarning, LockMode, LockSet, PackageFacts, ParsedFile, Place, PlaceId, SpawnVia,
+    AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Event, EventKind, FileId, Func,
+    FuncId, IndexWarning, LockMode, LockSet, PackageFacts, ParsedFile, Place, PlaceId, SpawnVia,
+    Target,
 };
 
 /// Nesting beyond this is not walked (and is reported): it bounds the walker's stack use.
@@ -181,17 +182,38 @@ impl<'a> Walker<'a, '_> {
         let name = self.function_name(decl);
         self.top_name = name.clone();
         self.literal_count = 0;
-        let func = self.new_func(name, decl, None);
+        let func = self.new_func(name, decl, true);
+        let key = match decl.kind() {
+            "method_declaration" => decls::receiver_type_name(decl, self.src)
+                .zip(decl.child_by_field_name("name"))
+                .map(|(ty, m)| Callee::Method(ty.to_string(), self.text(m).to_string())),
+            _ => decl
+                .child_by_field_name("name")
+                .map(|n| Callee::Func(self.text(n).to_string())),
+        };
+        if let Some(key) = key {
+            self.facts.callees.entry(key).or_insert(func);
+        }
         let saved = self.enter(func);
         self.scopes.push(Vec::new());
         if let Some(receiver) = decl.child_by_field_name("receiver") {
-            self.parameters(receiver, &[]);
+            let receiver = self.parameters(receiver, &[]).into_iter().next().flatten();
+            self.current().receiver = receiver;
         }
-        for field in ["parameters", "result"] {
-            if let Some(list) = decl.child_by_field_name(field) {
-                if list.kind() == "parameter_list" {
-                    self.parameters(list, &[]);
-                }
+        if let Some(list) = decl.child_by_field_name("parameters") {
+            let params = self.parameters(list, &[]);
+            let is_handler = decl.kind() == "method_declaration"
+                && decl
+                    .child_by_field_name("name")
+                    .is_some_and(|n| self.text(n) == "ServeHTTP")
+                && params.len() == 2;
+            let current = self.current();
+            current.handler = is_handler;
+            current.params = params;
+        }
+        if let Some(list) = decl.child_by_field_name("result") {
+            if list.kind() == "parameter_list" {
+                self.parameters(list, &[]);
             }
         }
         self.block(body);
@@ -227,23 +249,18 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    fn new_func(
-        &mut self,
-        name: String,
-        node: Node<'_>,
-        spawned_by: Option<(FuncId, usize)>,
-    ) -> FuncId {
+    fn new_func(&mut self, name: String, node: Node<'_>, declared: bool) -> FuncId {
         let id = self.facts.funcs.len() as FuncId;
         self.facts.funcs.push(Func {
             name,
             file: self.file,
             span: node.byte_range(),
-            spawned_by,
+            declared,
+            handler: false,
+            receiver: None,
+            params: Vec::new(),
             events: Vec::new(),
-            ctl: vec![CtlFrame {
-                parent: None,
-                kind: CtlKind::Body,
-            }],
+            ctl: Control::body(),
         });
         id
     }
@@ -288,6 +305,7 @@ impl<'a> Walker<'a, '_> {
             ctl: self.ctl,
             ty,
             alias,
+            func_value: None,
             file: self.file,
             offset: name.start_byte(),
         });
@@ -305,9 +323,10 @@ impl<'a> Walker<'a, '_> {
             .or_else(|| self.globals.get(name).copied())
     }
 
-    /// Declares the parameters of a list; `args` are the call's arguments when the function
-    /// is a literal invoked right here, so that map arguments alias their parameters.
-    fn parameters(&mut self, list: Node<'a>, args: &[Node<'a>]) {
+    /// Declares the parameters of a list and returns their bindings in order; `args` are the
+    /// call's arguments when the function is a literal invoked right here.
+    fn parameters(&mut self, list: Node<'a>, args: &[Node<'a>]) -> Vec<Option<BindingId>> {
+        let mut bindings = Vec::new();
         let mut index = 0;
         let mut cursor = list.walk();
         for param in list.named_children(&mut cursor) {
@@ -325,6 +344,7 @@ impl<'a> Walker<'a, '_> {
             let mut c = param.walk();
             let names: Vec<_> = param.children_by_field_name("name", &mut c).collect();
             if names.is_empty() {
+                bindings.push(None);
                 index += 1;
                 continue;
             }
@@ -332,10 +352,11 @@ impl<'a> Walker<'a, '_> {
                 // A parameter bound to a variable or field refers to the same storage: maps,
                 // pointers and the maps inside copied structs are shared with the caller.
                 let alias = args.get(index).and_then(|&a| self.place_of(a));
-                self.declare(name, ty.clone(), alias);
+                bindings.push(self.declare(name, ty.clone(), alias));
                 index += 1;
             }
         }
+        bindings
     }
 
     // ----- events -----
@@ -365,12 +386,7 @@ impl<'a> Walker<'a, '_> {
 
     fn new_frame(&mut self, kind: CtlKind) -> CtlId {
         let parent = self.ctl;
-        let ctl = &mut self.current().ctl;
-        ctl.push(CtlFrame {
-            parent: Some(parent),
-            kind,
-        });
-        (ctl.len() - 1) as CtlId
+        self.current().ctl.push(parent, kind)
     }
 
     /// Runs `f` in a new control frame of `kind`, starting from a copy of the current flow,
@@ -401,9 +417,7 @@ impl<'a> Walker<'a, '_> {
             "selector_expression" => {
                 let base = self.place_of(node.child_by_field_name("operand")?)?;
                 let field = self.text(node.child_by_field_name("field")?);
-                let mut place = self.facts.places[base as usize].clone();
-                place.fields.push(field.to_string());
-                Some(self.facts.intern_place(place))
+                Some(self.facts.select(base, field))
             }
             "parenthesized_expression" => self.place_of(node.named_child(0)?),
             "unary_expression" => {
@@ -570,10 +584,21 @@ impl<'a> Walker<'a, '_> {
     fn short_var_declaration(&mut self, node: Node<'a>) {
         let left = Self::list(node.child_by_field_name("left"));
         let right = Self::list(node.child_by_field_name("right"));
-        for &r in &right {
-            self.expr(r);
-        }
+        self.initializers(&left, &right);
         self.declare_from(&left, &right);
+    }
+
+    /// Walks initializers, except function literals bound to a name: `declare_from` makes
+    /// those bodies of their own, run where the variable is called.
+    fn initializers(&mut self, left: &[Node<'a>], right: &[Node<'a>]) {
+        for (i, &r) in right.iter().enumerate() {
+            if !(r.kind() == "func_literal"
+                && left.len() == right.len()
+                && left[i].kind() == "identifier")
+            {
+                self.expr(r);
+            }
+        }
     }
 
     /// Declares `left` as new variables initialized from `right`; with `:=`, names already
@@ -592,26 +617,34 @@ impl<'a> Walker<'a, '_> {
             {
                 continue;
             }
-            let (ty, alias) = if paired {
-                (self.expr_type(right[i]), self.place_of(right[i]))
+            let (ty, alias, func_value) = if !paired {
+                (TypeInfo::Unknown, None, None)
+            } else if right[i].kind() == "func_literal" {
+                let body = self.literal_func(right[i], &[]);
+                (TypeInfo::Unknown, None, Some(Target::literal(body)))
             } else {
-                (TypeInfo::Unknown, None)
+                let func_value = self.func_target(right[i], &[]);
+                (
+                    self.expr_type(right[i]),
+                    self.place_of(right[i]),
+                    func_value,
+                )
             };
-            self.declare(name, ty, alias);
+            if let Some(id) = self.declare(name, ty, alias) {
+                self.facts.bindings[id as usize].func_value = func_value;
+            }
         }
     }
 
     fn var_declaration(&mut self, node: Node<'a>) {
         for spec in var_specs(node) {
             let values = Self::list(spec.child_by_field_name("value"));
-            for &v in &values {
-                self.expr(v);
-            }
+            let mut cursor = spec.walk();
+            let names: Vec<_> = spec.children_by_field_name("name", &mut cursor).collect();
+            self.initializers(&names, &values);
             let declared = spec
                 .child_by_field_name("type")
                 .map(|t| type_of_type_node(t, self.src, &self.facts.decls));
-            let mut cursor = spec.walk();
-            let names: Vec<_> = spec.children_by_field_name("name", &mut cursor).collect();
             match declared {
                 Some(ty) => {
                     for (i, &name) in names.iter().enumerate() {
@@ -855,32 +888,41 @@ impl<'a> Walker<'a, '_> {
         for &a in &args {
             self.expr(a);
         }
-        match call.child_by_field_name("function") {
-            Some(f) if f.kind() == "func_literal" => {
-                self.spawn(stmt, f, &args, SpawnVia::GoStatement, None, false);
-            }
-            Some(f) => self.expr(f),
-            None => {}
+        let Some(function) = call.child_by_field_name("function") else {
+            return;
+        };
+        if function.kind() == "func_literal" {
+            let body = self.literal_func(function, &args);
+            self.spawn(
+                stmt,
+                Target::literal(body),
+                SpawnVia::GoStatement,
+                None,
+                false,
+            );
+            return;
+        }
+        if let Some(operand) = function.child_by_field_name("operand") {
+            self.expr(operand);
+        }
+        if let Some(target) = self.func_target(function, &args) {
+            self.spawn(stmt, target, SpawnVia::GoStatement, None, false);
         }
     }
 
-    /// Records a goroutine running `literal` and walks its body as a new function.
+    /// Records a goroutine running `target`. It starts after the call's arguments are
+    /// evaluated: at the end of `site`.
     fn spawn(
         &mut self,
         site: Node<'a>,
-        literal: Node<'a>,
-        args: &[Node<'a>],
+        target: Target,
         via: SpawnVia,
         signals: Option<PlaceId>,
         repeated: bool,
     ) {
-        self.literal_count += 1;
-        let name = format!("{}.func{}", self.top_name, self.literal_count);
-        let body = self.facts.funcs.len() as FuncId;
-        // The goroutine starts after the call's arguments are evaluated: at the call's end.
-        let index = self.push_at(
+        self.push_at(
             EventKind::Spawn {
-                body,
+                target,
                 via,
                 signals,
                 repeated,
@@ -888,17 +930,93 @@ impl<'a> Walker<'a, '_> {
             site,
             site.end_byte(),
         );
-        let func = self.new_func(name, literal, Some((self.func, index)));
+    }
+
+    /// A function value handed to an API that runs it on another goroutine.
+    fn spawn_function_arg(
+        &mut self,
+        site: Node<'a>,
+        function: Node<'a>,
+        via: SpawnVia,
+        signals: Option<PlaceId>,
+        repeated: bool,
+    ) {
+        let target = if function.kind() == "func_literal" {
+            Some(Target::literal(self.literal_func(function, &[])))
+        } else {
+            self.expr(function);
+            self.func_target(function, &[])
+        };
+        if let Some(target) = target {
+            self.spawn(site, target, via, signals, repeated);
+        }
+    }
+
+    /// Walks a function literal as a body of its own (a goroutine, or a function stored in
+    /// a variable), with `args` bound to its parameters.
+    fn literal_func(&mut self, literal: Node<'a>, args: &[Node<'a>]) -> FuncId {
+        self.literal_count += 1;
+        let name = format!("{}.func{}", self.top_name, self.literal_count);
+        let func = self.new_func(name, literal, false);
         let saved = self.enter(func);
         self.scopes.push(Vec::new());
         if let Some(params) = literal.child_by_field_name("parameters") {
-            self.parameters(params, args);
+            let params = self.parameters(params, args);
+            self.current().params = params;
         }
         if let Some(body) = literal.child_by_field_name("body") {
             self.block(body);
         }
         self.scopes.pop();
         self.leave(saved);
+        func
+    }
+
+    /// The package function or method an expression denotes, with the places bound to its
+    /// receiver and to `args`.
+    fn func_target(&mut self, function: Node<'a>, args: &[Node<'a>]) -> Option<Target> {
+        let (callee, receiver) = self.callee_of(function)?;
+        let args = args.iter().map(|&a| self.place_of(a)).collect();
+        Some(Target {
+            callee,
+            receiver,
+            args,
+        })
+    }
+
+    fn callee_of(&mut self, function: Node<'a>) -> Option<(Callee, Option<PlaceId>)> {
+        match function.kind() {
+            "parenthesized_expression" => self.callee_of(function.named_child(0)?),
+            "identifier" => {
+                let name = self.text(function);
+                match self.lookup(name) {
+                    Some(b) => self.facts.bindings[b as usize]
+                        .func_value
+                        .clone()
+                        .map(|t| (t.callee, t.receiver)),
+                    None => self
+                        .facts
+                        .decls
+                        .funcs
+                        .contains(name)
+                        .then(|| (Callee::Func(name.to_string()), None)),
+                }
+            }
+            "selector_expression" => {
+                let operand = function.child_by_field_name("operand")?;
+                let method = self.text(function.child_by_field_name("field")?);
+                let TypeInfo::Named(ty) = self.expr_type(operand) else {
+                    return None;
+                };
+                let (owner, path) = self.facts.decls.method_owner(&ty, method)?;
+                let mut receiver = self.place_of(operand);
+                for field in path {
+                    receiver = receiver.map(|r| self.facts.select(r, &field));
+                }
+                Some((Callee::Method(owner, method.to_string()), receiver))
+            }
+            _ => None,
+        }
     }
 
     /// `defer f(args)`: the arguments are evaluated now, the call runs when the body returns.
@@ -1081,7 +1199,10 @@ impl<'a> Walker<'a, '_> {
                         walk_args(self, 0);
                         self.flow.terminated = true;
                     }
-                    _ => walk_args(self, 0),
+                    _ => {
+                        walk_args(self, 0);
+                        self.record_call(call, function, &args);
+                    }
                 }
             }
             "selector_expression" => self.selector_call(call, function, &args, with_args),
@@ -1092,7 +1213,16 @@ impl<'a> Walker<'a, '_> {
             _ => {
                 self.expr(function);
                 walk_args(self, 0);
+                self.record_call(call, function, &args);
             }
+        }
+    }
+
+    /// A call of a function or method of this package: its effects happen at the call's
+    /// end, after the arguments are evaluated.
+    fn record_call(&mut self, call: Node<'a>, function: Node<'a>, args: &[Node<'a>]) {
+        if let Some(target) = self.func_target(function, args) {
+            self.push_at(EventKind::Call { target }, call, call.end_byte());
         }
     }
 
@@ -1156,9 +1286,9 @@ impl<'a> Walker<'a, '_> {
                 }
             }
             (m, n)
-                if spawners::METHOD_SPAWNERS.iter().any(|s| {
-                    s.method == m && s.arity == n && args[s.func_arg].kind() == "func_literal"
-                }) =>
+                if spawners::METHOD_SPAWNERS
+                    .iter()
+                    .any(|s| s.method == m && s.arity == n) =>
             {
                 let spawner = spawners::METHOD_SPAWNERS
                     .iter()
@@ -1178,18 +1308,12 @@ impl<'a> Walker<'a, '_> {
                     None
                 };
                 let via = SpawnVia::Api(format!("{}.{m}", self.text(operand)));
-                self.spawn(
-                    call,
-                    args[spawner.func_arg],
-                    &[],
-                    via,
-                    group,
-                    spawner.repeated,
-                );
+                self.spawn_function_arg(call, args[spawner.func_arg], via, group, spawner.repeated);
             }
             _ => {
                 self.expr(operand);
                 walk_args(self);
+                self.record_call(call, function, args);
             }
         }
     }
@@ -1205,20 +1329,13 @@ impl<'a> Walker<'a, '_> {
         match spawners::package_call(path, func) {
             PackageCall::Spawn { func_arg, repeated } => {
                 for (i, &a) in args.iter().enumerate() {
-                    if i == func_arg && a.kind() == "func_literal" {
-                        continue;
-                    }
-                    if with_args {
+                    if i != func_arg && with_args {
                         self.expr(a);
                     }
                 }
-                match args.get(func_arg) {
-                    Some(&f) if f.kind() == "func_literal" => {
-                        let via = SpawnVia::Api(format!("{}.{func}", short_package(path)));
-                        self.spawn(call, f, &[], via, None, repeated);
-                    }
-                    Some(&f) => self.expr(f),
-                    None => {}
+                if let Some(&f) = args.get(func_arg) {
+                    let via = SpawnVia::Api(format!("{}.{func}", short_package(path)));
+                    self.spawn_function_arg(call, f, via, None, repeated);
                 }
             }
             PackageCall::MapArgs(ops) => {

@@ -1,0 +1,511 @@
+//! The expanded program: for each function that starts goroutines (or serves HTTP), the
+//! tree of goroutines it creates, each with its events in program order, and the events of
+//! the package functions it calls inlined at the call with their parameters bound to the
+//! caller's arguments. This is how a map reaches another goroutine through a struct field,
+//! a parameter or a call chain (`go s.serve(conn)` → `s.handle(req)` → `s.stats[p]++`).
+//!
+//! Every expansion of a function body gives its local variables a fresh instance, so two
+//! calls of one helper never share its locals, while parameters and receivers stand for
+//! whatever the caller passed.
+
+use std::collections::HashMap;
+
+use crate::index::{
+    AccessOp, BindingId, Callee, Control, CtlId, CtlKind, EventKind, FuncId, LockMode,
+    PackageFacts, PlaceId, SpawnVia, Target,
+};
+
+/// Calls are inlined this deep at most.
+const MAX_CALL_DEPTH: usize = 8;
+/// A root's expansion stops inlining past this many events (huge call trees).
+const MAX_EVENTS_PER_ROOT: usize = 50_000;
+
+/// Index of a [`Thread`].
+pub type ThreadId = u32;
+/// Index of a [`ProgramPlace`].
+pub type ProgramPlaceId = u32;
+/// Index of a [`CallSite`] in the program's call chains.
+pub type ChainId = u32;
+
+/// A storage location of the expanded program: a binding in one instance of its function.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProgramPlace {
+    /// The variable the location starts from.
+    pub root: BindingId,
+    /// Which expansion of the declaring function (0: shared, e.g. package variables and the
+    /// parameters of a root).
+    pub instance: u32,
+    /// Field names selected from it.
+    pub fields: Vec<String>,
+}
+
+/// Where an instance's variable was declared: the thread and its frame there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declared {
+    /// The thread whose expansion created the variable.
+    pub thread: ThreadId,
+    /// The frame of the declaration in that thread.
+    pub ctl: CtlId,
+}
+
+/// What happens at an event of a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A map access.
+    Access {
+        /// The map.
+        place: ProgramPlaceId,
+        /// What the access does.
+        op: AccessOp,
+    },
+    /// A goroutine starts.
+    Spawn {
+        /// The goroutine.
+        thread: ThreadId,
+        /// A sync object signalled when it ends (`wg.Go`).
+        signals: Option<ProgramPlaceId>,
+        /// Whether one spawn runs the goroutine many times at once (a handler).
+        repeated: bool,
+    },
+    /// The thread waits on a WaitGroup or channel.
+    Wait {
+        /// What is waited on.
+        sync: ProgramPlaceId,
+        /// Whether it is a single channel receive.
+        single_receive: bool,
+    },
+    /// The thread signals a WaitGroup or channel.
+    Signal {
+        /// What is signalled.
+        sync: ProgramPlaceId,
+    },
+}
+
+/// One event of a thread.
+#[derive(Debug, Clone)]
+pub struct ProgramEvent {
+    /// What happens.
+    pub action: Action,
+    /// The index event it comes from: (function, event index).
+    pub origin: (FuncId, usize),
+    /// The calls it was inlined through, innermost last.
+    pub chain: Option<ChainId>,
+    /// Position in the thread's program order.
+    pub order: usize,
+    /// The innermost frame around it.
+    pub ctl: CtlId,
+    /// Locks held.
+    pub locks: Vec<(ProgramPlaceId, LockMode)>,
+}
+
+/// A call through which events were inlined.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSite {
+    /// The call event: (function, event index).
+    pub call: (FuncId, usize),
+    /// The call it is itself inside of.
+    pub parent: Option<ChainId>,
+}
+
+/// A goroutine (or the function a root runs on).
+#[derive(Debug, Clone)]
+pub struct Thread {
+    /// The function whose body the thread starts running.
+    pub origin: FuncId,
+    /// The spawning thread and event, for goroutines.
+    pub spawned_by: Option<(ThreadId, usize)>,
+    /// Whether the root runs many times at once (an HTTP handler).
+    pub handler: bool,
+    /// Events in program order.
+    pub events: Vec<ProgramEvent>,
+    /// Loops and branches, including those of inlined calls.
+    pub ctl: Control,
+}
+
+/// The expanded program of one package.
+#[derive(Debug, Default)]
+pub struct Program {
+    /// Every thread; each root's tree is contiguous.
+    pub threads: Vec<Thread>,
+    /// Every place.
+    pub places: Vec<ProgramPlace>,
+    /// Declarations of instance places (`None` for shared ones).
+    pub declared: Vec<Option<Declared>>,
+    /// Call chains.
+    pub chains: Vec<CallSite>,
+    place_ids: HashMap<ProgramPlace, ProgramPlaceId>,
+}
+
+/// The instance of a function body being expanded.
+#[derive(Debug, Clone)]
+struct Instance {
+    func: FuncId,
+    id: u32,
+    thread: ThreadId,
+    /// The body's frames mapped to the thread's frames.
+    frames: Vec<CtlId>,
+}
+
+/// How a body's places map to the program's: its own instance and those of the bodies
+/// around it (for captured variables), and the places bound to parameters.
+#[derive(Debug, Clone, Default)]
+struct Env {
+    instances: Vec<Instance>,
+    params: HashMap<BindingId, ProgramPlaceId>,
+}
+
+/// Builds the expanded program of a package.
+pub fn expand(facts: &PackageFacts) -> Program {
+    let relevant = relevant_funcs(facts);
+    let mut builder = Builder {
+        facts,
+        relevant: &relevant,
+        program: Program::default(),
+        next_instance: 1,
+        stack: Vec::new(),
+        budget: 0,
+    };
+    for (f, func) in facts.funcs.iter().enumerate() {
+        let f = f as FuncId;
+        if func.declared && (func.handler || relevant[f as usize].spawns) {
+            builder.root(f);
+        }
+    }
+    builder.program
+}
+
+/// What a function does, transitively through the calls and spawns it makes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Relevance {
+    /// It accesses maps or synchronizes: worth inlining.
+    touches: bool,
+    /// It starts goroutines: worth analyzing as a root.
+    spawns: bool,
+}
+
+fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
+    let mut out: Vec<Relevance> = facts
+        .funcs
+        .iter()
+        .map(|f| Relevance {
+            touches: f
+                .events
+                .iter()
+                .any(|e| !matches!(e.kind, EventKind::Call { .. }))
+                || f.events.iter().any(|e| !e.locks.is_empty()),
+            spawns: f
+                .events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::Spawn { .. })),
+        })
+        .collect();
+    // Propagate up the call graph until nothing changes (bounded by the number of funcs).
+    loop {
+        let mut changed = false;
+        for (f, func) in facts.funcs.iter().enumerate() {
+            for e in &func.events {
+                let EventKind::Call { target } = &e.kind else {
+                    continue;
+                };
+                let Some(callee) = resolve(facts, &target.callee) else {
+                    continue;
+                };
+                let c = out[callee as usize];
+                let r = &mut out[f];
+                if (c.touches && !r.touches) || (c.spawns && !r.spawns) {
+                    r.touches |= c.touches;
+                    r.spawns |= c.spawns;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
+}
+
+fn resolve(facts: &PackageFacts, callee: &Callee) -> Option<FuncId> {
+    match callee {
+        Callee::Literal(f) => Some(*f),
+        other => facts.callees.get(other).copied(),
+    }
+}
+
+struct Builder<'a> {
+    facts: &'a PackageFacts,
+    relevant: &'a [Relevance],
+    program: Program,
+    next_instance: u32,
+    /// The functions being expanded, to cut recursion.
+    stack: Vec<FuncId>,
+    /// Events emitted for the current root.
+    budget: usize,
+}
+
+impl Builder<'_> {
+    fn root(&mut self, func: FuncId) {
+        self.budget = 0;
+        let facts = self.facts;
+        let f = &facts.funcs[func as usize];
+        let thread = self.new_thread(func, None, f.handler);
+        // A root's receiver and parameters point to storage shared with its callers.
+        let mut env = Env::default();
+        for b in f.receiver.iter().chain(f.params.iter().flatten()) {
+            let shared = self.intern(
+                ProgramPlace {
+                    root: *b,
+                    instance: 0,
+                    fields: Vec::new(),
+                },
+                None,
+            );
+            env.params.insert(*b, shared);
+        }
+        self.body(thread, func, env, None, &[], None);
+    }
+
+    fn new_thread(
+        &mut self,
+        origin: FuncId,
+        spawned_by: Option<(ThreadId, usize)>,
+        handler: bool,
+    ) -> ThreadId {
+        self.program.threads.push(Thread {
+            origin,
+            spawned_by,
+            handler,
+            events: Vec::new(),
+            ctl: Control::body(),
+        });
+        (self.program.threads.len() - 1) as ThreadId
+    }
+
+    /// Appends the events of one expansion of `func` to `thread`: at the thread's start
+    /// (`at` is `None`) or inlined in frame `at` holding `locks`.
+    fn body(
+        &mut self,
+        thread: ThreadId,
+        func: FuncId,
+        mut env: Env,
+        at: Option<CtlId>,
+        locks: &[(ProgramPlaceId, LockMode)],
+        chain: Option<ChainId>,
+    ) {
+        let facts = self.facts;
+        let f = &facts.funcs[func as usize];
+        // Graft the body's frames into the thread.
+        let mut frames = Vec::with_capacity(f.ctl.frames.len());
+        for frame in &f.ctl.frames {
+            let mapped = match (frame.parent, at) {
+                (None, None) => 0,
+                (None, Some(parent)) => self.program.threads[thread as usize]
+                    .ctl
+                    .push(parent, CtlKind::Inlined),
+                (Some(p), _) => self.program.threads[thread as usize]
+                    .ctl
+                    .push(frames[p as usize], frame.kind),
+            };
+            frames.push(mapped);
+        }
+        env.instances.push(Instance {
+            func,
+            id: self.next_instance,
+            thread,
+            frames: frames.clone(),
+        });
+        self.next_instance += 1;
+        self.stack.push(func);
+        let mut order: Vec<usize> = (0..f.events.len()).collect();
+        order.sort_by_key(|&i| f.events[i].order);
+        for i in order {
+            let event = &f.events[i];
+            let ctl = frames[event.ctl as usize];
+            let mut held: Vec<(ProgramPlaceId, LockMode)> = locks.to_vec();
+            for &(p, mode) in &event.locks {
+                let p = self.place(p, &env);
+                if !held.iter().any(|&(q, _)| q == p) {
+                    held.push((p, mode));
+                }
+            }
+            let action = match &event.kind {
+                EventKind::Access { place, op } => Action::Access {
+                    place: self.place(*place, &env),
+                    op: *op,
+                },
+                EventKind::Wait {
+                    sync,
+                    single_receive,
+                } => Action::Wait {
+                    sync: self.place(*sync, &env),
+                    single_receive: *single_receive,
+                },
+                EventKind::Signal { sync } => Action::Signal {
+                    sync: self.place(*sync, &env),
+                },
+                EventKind::Call { target } => {
+                    if let Some((callee, callee_env)) = self.enter(target, &env, true) {
+                        let chain = self.chain((func, i), chain);
+                        self.body(thread, callee, callee_env, Some(ctl), &held, Some(chain));
+                    }
+                    continue;
+                }
+                EventKind::Spawn {
+                    target,
+                    signals,
+                    repeated,
+                    ..
+                } => {
+                    let Some((callee, callee_env)) = self.enter(target, &env, false) else {
+                        continue;
+                    };
+                    let signals = signals.map(|s| self.place(s, &env));
+                    let index = self.program.threads[thread as usize].events.len();
+                    let child = self.new_thread(callee, Some((thread, index)), false);
+                    self.emit(
+                        thread,
+                        Action::Spawn {
+                            thread: child,
+                            signals,
+                            repeated: *repeated,
+                        },
+                        (func, i),
+                        chain,
+                        ctl,
+                        held,
+                    );
+                    let chain = self.chain((func, i), chain);
+                    self.body(child, callee, callee_env, None, &[], Some(chain));
+                    continue;
+                }
+            };
+            self.emit(thread, action, (func, i), chain, ctl, held);
+        }
+        self.stack.pop();
+    }
+
+    fn emit(
+        &mut self,
+        thread: ThreadId,
+        action: Action,
+        origin: (FuncId, usize),
+        chain: Option<ChainId>,
+        ctl: CtlId,
+        locks: Vec<(ProgramPlaceId, LockMode)>,
+    ) {
+        self.budget += 1;
+        let events = &mut self.program.threads[thread as usize].events;
+        events.push(ProgramEvent {
+            action,
+            origin,
+            chain,
+            order: events.len(),
+            ctl,
+            locks,
+        });
+    }
+
+    fn chain(&mut self, call: (FuncId, usize), parent: Option<ChainId>) -> ChainId {
+        self.program.chains.push(CallSite { call, parent });
+        (self.program.chains.len() - 1) as ChainId
+    }
+
+    /// The callee of a call or spawn and the environment its body runs in, unless it is
+    /// unknown, recursive, too deep, or (for calls) does nothing the analysis cares about.
+    fn enter(&mut self, target: &Target, env: &Env, is_call: bool) -> Option<(FuncId, Env)> {
+        let facts = self.facts;
+        let callee = resolve(facts, &target.callee)?;
+        if self.stack.contains(&callee)
+            || self.stack.len() > MAX_CALL_DEPTH
+            || (is_call && !self.relevant[callee as usize].touches)
+            || self.budget > MAX_EVENTS_PER_ROOT
+        {
+            return None;
+        }
+        let f = &facts.funcs[callee as usize];
+        // A literal sees the variables of the bodies around it; a declared function only its
+        // parameters.
+        let mut callee_env = match target.callee {
+            Callee::Literal(_) => env.clone(),
+            _ => Env::default(),
+        };
+        if let (Some(r), Some(place)) = (f.receiver, target.receiver) {
+            let place = self.place(place, env);
+            callee_env.params.insert(r, place);
+        }
+        for (param, arg) in f.params.iter().zip(&target.args) {
+            if let (Some(p), Some(arg)) = (param, arg) {
+                let place = self.place(*arg, env);
+                callee_env.params.insert(*p, place);
+            }
+        }
+        Some((callee, callee_env))
+    }
+
+    /// Maps a place of the index to the program, in an environment.
+    fn place(&mut self, place: PlaceId, env: &Env) -> ProgramPlaceId {
+        let facts = self.facts;
+        let p = &facts.places[place as usize];
+        if let Some(&base) = env.params.get(&p.root) {
+            let mut mapped = self.program.places[base as usize].clone();
+            mapped.fields.extend(p.fields.iter().cloned());
+            let declared = self.program.declared[base as usize];
+            return self.intern(mapped, declared);
+        }
+        let binding = &facts.bindings[p.root as usize];
+        let instance = binding
+            .func
+            .and_then(|f| env.instances.iter().rev().find(|i| i.func == f));
+        let (instance, declared) = match instance {
+            Some(i) => (
+                i.id,
+                Some(Declared {
+                    thread: i.thread,
+                    ctl: i.frames[binding.ctl as usize],
+                }),
+            ),
+            None => (0, None),
+        };
+        self.intern(
+            ProgramPlace {
+                root: p.root,
+                instance,
+                fields: p.fields.clone(),
+            },
+            declared,
+        )
+    }
+
+    fn intern(&mut self, place: ProgramPlace, declared: Option<Declared>) -> ProgramPlaceId {
+        if let Some(&id) = self.program.place_ids.get(&place) {
+            return id;
+        }
+        let id = self.program.places.len() as ProgramPlaceId;
+        self.program.places.push(place.clone());
+        self.program.declared.push(declared);
+        self.program.place_ids.insert(place, id);
+        id
+    }
+}
+
+impl Program {
+    /// The place as written in Go: `m`, `s.items`.
+    pub fn place_text(&self, facts: &PackageFacts, place: ProgramPlaceId) -> String {
+        let p = &self.places[place as usize];
+        let mut text = facts.bindings[p.root as usize].name.clone();
+        for f in &p.fields {
+            text.push('.');
+            text.push_str(f);
+        }
+        text
+    }
+
+    /// How a spawn event starts its goroutine, from the index.
+    pub fn spawn_via<'f>(&self, facts: &'f PackageFacts, event: &ProgramEvent) -> &'f SpawnVia {
+        let (func, index) = event.origin;
+        match &facts.funcs[func as usize].events[index].kind {
+            EventKind::Spawn { via, .. } => via,
+            _ => unreachable!("a spawn event comes from a spawn"),
+        }
+    }
+}
