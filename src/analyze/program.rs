@@ -492,12 +492,7 @@ impl Program {
     /// The place as written in Go: `m`, `s.items`.
     pub fn place_text(&self, facts: &PackageFacts, place: ProgramPlaceId) -> String {
         let p = &self.places[place as usize];
-        let mut text = facts.bindings[p.root as usize].name.clone();
-        for f in &p.fields {
-            text.push('.');
-            text.push_str(f);
-        }
-        text
+        crate::index::place_text(&facts.bindings[p.root as usize].name, &p.fields)
     }
 
     /// How a spawn event starts its goroutine, from the index.

@@ -46,6 +46,13 @@ impl PackageDecls {
                     Some(next) => ty = next.clone(),
                     None => return TypeInfo::Unknown,
                 },
+                // Methods are declared on the name, not on the map type under it.
+                TypeInfo::Map { value, name: None } => {
+                    return TypeInfo::Map {
+                        value: value.clone(),
+                        name: Some(name.to_string()),
+                    }
+                }
                 _ => return ty,
             }
         }
@@ -353,7 +360,7 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
                     .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
                 ("identifier", _) => decls.func_results.get(name).cloned().unwrap_or_else(|| {
                     match decls.resolve_named(name) {
-                        TypeInfo::Map(v) => TypeInfo::Map(v),
+                        map @ TypeInfo::Map { .. } => map,
                         _ => TypeInfo::Unknown,
                     }
                 }),

@@ -56,6 +56,10 @@ pub struct Binding {
     pub offset: usize,
 }
 
+/// The pseudo-field selecting any element of a map, slice or array: `m[k]` and `m[j]` are
+/// one place, so a nested map `m[a]` has an identity.
+pub const ELEMENT: &str = "[]";
+
 /// A storage location: a binding followed by zero or more field selections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Place {
@@ -325,28 +329,15 @@ pub struct PackageFacts {
 }
 
 impl PackageFacts {
-    /// The binding a place starts from.
-    pub fn root(&self, place: PlaceId) -> &Binding {
-        &self.bindings[self.places[place as usize].root as usize]
-    }
-
-    /// The place as written in Go: `m`, `s.items`.
-    pub fn place_text(&self, place: PlaceId) -> String {
-        let p = &self.places[place as usize];
-        let mut text = self.bindings[p.root as usize].name.clone();
-        for f in &p.fields {
-            text.push('.');
-            text.push_str(f);
-        }
-        text
-    }
-
     /// What is known about the type stored at a place.
     pub fn place_type(&self, place: PlaceId) -> TypeInfo {
         let p = &self.places[place as usize];
         let mut ty = self.bindings[p.root as usize].ty.clone();
         for field in &p.fields {
             ty = match ty {
+                TypeInfo::Map { value: elem, .. } | TypeInfo::Slice(elem) if field == ELEMENT => {
+                    *elem
+                }
                 TypeInfo::Named(name) => self.decls.field_type(&name, field),
                 _ => TypeInfo::Unknown,
             };
@@ -370,6 +361,20 @@ impl PackageFacts {
         self.place_ids.insert(place, id);
         id
     }
+}
+
+/// A place as written in Go: `s.items`, with elements shown as `m[…]`.
+pub fn place_text(root: &str, fields: &[String]) -> String {
+    let mut text = root.to_string();
+    for f in fields {
+        if f == ELEMENT {
+            text.push_str("[…]");
+        } else {
+            text.push('.');
+            text.push_str(f);
+        }
+    }
+    text
 }
 
 /// A parsed file of the package being indexed.

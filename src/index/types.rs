@@ -10,8 +10,14 @@ pub enum TypeInfo {
     /// Nothing useful is known.
     #[default]
     Unknown,
-    /// A map, with what is known of its value type.
-    Map(Box<TypeInfo>),
+    /// A map, with what is known of its value type, and the name of its declared type
+    /// (`type Registry map[...]`), through which its methods are found.
+    Map {
+        /// The value type.
+        value: Box<TypeInfo>,
+        /// The named type, if it is one.
+        name: Option<String>,
+    },
     /// A slice or array, with what is known of its element type.
     Slice(Box<TypeInfo>),
     /// A channel.
@@ -23,7 +29,7 @@ pub enum TypeInfo {
 impl TypeInfo {
     /// Whether the value is a plain Go map (not a `sync.Map`).
     pub fn is_map(&self) -> bool {
-        matches!(self, TypeInfo::Map(_))
+        matches!(self, TypeInfo::Map { .. })
     }
 }
 
@@ -45,10 +51,13 @@ pub fn type_of_type_node(node: Node<'_>, src: &str, decls: &PackageDecls) -> Typ
         }
     }
     match node.kind() {
-        "map_type" => TypeInfo::Map(Box::new(
-            node.child_by_field_name("value")
-                .map_or(TypeInfo::Unknown, |v| type_of_type_node(v, src, decls)),
-        )),
+        "map_type" => TypeInfo::Map {
+            value: Box::new(
+                node.child_by_field_name("value")
+                    .map_or(TypeInfo::Unknown, |v| type_of_type_node(v, src, decls)),
+            ),
+            name: None,
+        },
         "slice_type" | "array_type" | "implicit_length_array_type" => TypeInfo::Slice(Box::new(
             node.child_by_field_name("element")
                 .map_or(TypeInfo::Unknown, |e| type_of_type_node(e, src, decls)),

@@ -419,6 +419,16 @@ impl<'a> Walker<'a, '_> {
                 let field = self.text(node.child_by_field_name("field")?);
                 Some(self.facts.select(base, field))
             }
+            "index_expression" => {
+                // Every element of a map or slice is one abstract place: `m[k]`, `shards[i]`.
+                let base = self.place_of(node.child_by_field_name("operand")?)?;
+                match self.facts.place_type(base) {
+                    TypeInfo::Map { .. } | TypeInfo::Slice(_) => {
+                        Some(self.facts.select(base, super::ELEMENT))
+                    }
+                    _ => None,
+                }
+            }
             "parenthesized_expression" => self.place_of(node.named_child(0)?),
             "unary_expression" => {
                 let op = node.child_by_field_name("operator")?;
@@ -455,7 +465,7 @@ impl<'a> Walker<'a, '_> {
                     .child_by_field_name("operand")
                     .map(|o| self.expr_type(o))
                 {
-                    Some(TypeInfo::Map(value)) | Some(TypeInfo::Slice(value)) => *value,
+                    Some(TypeInfo::Map { value, .. }) | Some(TypeInfo::Slice(value)) => *value,
                     _ => TypeInfo::Unknown,
                 }
             }
@@ -742,7 +752,7 @@ impl<'a> Walker<'a, '_> {
             w.scopes.push(Vec::new());
             if let Some(right) = range_right {
                 let elem = match w.expr_type(right) {
-                    TypeInfo::Map(value) | TypeInfo::Slice(value) => *value,
+                    TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => *value,
                     _ => TypeInfo::Unknown,
                 };
                 // The value (second) variable of a range over a map or slice has its element type.
@@ -776,7 +786,7 @@ impl<'a> Walker<'a, '_> {
     /// `range x`: reads a map, or waits on a channel until it is closed.
     fn range_over(&mut self, right: Node<'a>) {
         match self.expr_type(right) {
-            TypeInfo::Map(_) => self.access_or_expr(right, AccessOp::Range, right),
+            TypeInfo::Map { .. } => self.access_or_expr(right, AccessOp::Range, right),
             TypeInfo::Chan => {
                 self.expr(right);
                 if let Some(place) = self.place_of(right) {
@@ -1005,8 +1015,9 @@ impl<'a> Walker<'a, '_> {
             "selector_expression" => {
                 let operand = function.child_by_field_name("operand")?;
                 let method = self.text(function.child_by_field_name("field")?);
-                let TypeInfo::Named(ty) = self.expr_type(operand) else {
-                    return None;
+                let ty = match self.expr_type(operand) {
+                    TypeInfo::Named(ty) | TypeInfo::Map { name: Some(ty), .. } => ty,
+                    _ => return None,
                 };
                 let (owner, path) = self.facts.decls.method_owner(&ty, method)?;
                 let mut receiver = self.place_of(operand);
@@ -1154,9 +1165,13 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// Records `op` on the map `target` denotes, or walks `target` when it is no known map.
+    /// An element map (`m[a]` in `m[a][b] = v`) is also a read of the map holding it.
     fn access_or_expr(&mut self, target: Node<'a>, op: AccessOp, site: Node<'a>) {
         match self.map_place(target) {
             Some(place) => {
+                if target.kind() == "index_expression" {
+                    self.expr(target);
+                }
                 self.push(EventKind::Access { place, op }, site);
             }
             None => self.expr(target),
