@@ -33,6 +33,8 @@ pub struct PackageDecls {
     pub funcs: HashSet<String>,
     /// Method names by receiver type name.
     pub methods: HashMap<String, HashSet<String>>,
+    /// Package constants declared `false` (`const debug = false`): code under them is dead.
+    pub false_consts: HashSet<String>,
 }
 
 impl PackageDecls {
@@ -140,6 +142,24 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
                     decls.funcs.insert(name.clone());
                     if let Some(result) = decl.child_by_field_name("result") {
                         results.push((src, name, result));
+                    }
+                }
+                "const_declaration" => {
+                    let mut c = decl.walk();
+                    for spec in decl.named_children(&mut c) {
+                        let mut names = spec.walk();
+                        let names: Vec<_> =
+                            spec.children_by_field_name("name", &mut names).collect();
+                        let value = spec
+                            .child_by_field_name("value")
+                            .and_then(|v| v.named_child(0));
+                        if let ([name], Some(value)) = (names.as_slice(), value) {
+                            if value.kind() == "false" {
+                                decls
+                                    .false_consts
+                                    .insert(src[name.byte_range()].to_string());
+                            }
+                        }
                     }
                 }
                 "method_declaration" => {

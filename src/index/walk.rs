@@ -677,6 +677,34 @@ impl<'a> Walker<'a, '_> {
         };
         for l in Self::list(node.child_by_field_name("left")) {
             self.lvalue(l, op);
+            if op == AccessOp::Assign {
+                self.reassigned(l);
+            }
+        }
+    }
+
+    /// After `x = v`, copies taken earlier of what `x` held (`m := x`) no longer refer to
+    /// `x`: the swap idiom `m := s.items; s.items = nil` detaches `m`. A variable assigned
+    /// anew stops being a copy itself.
+    fn reassigned(&mut self, target: Node<'a>) {
+        if target.kind() == "identifier" {
+            if let Some(b) = self.lookup(self.text(target)) {
+                if self.facts.bindings[b as usize].alias.take().is_some() {
+                    return;
+                }
+            }
+        }
+        let Some(place) = self.place_of(target) else {
+            return;
+        };
+        let func = Some(self.func);
+        for scope in &self.scopes {
+            for &(_, b) in scope {
+                let binding = &mut self.facts.bindings[b as usize];
+                if binding.func == func && binding.alias == Some(place) {
+                    binding.alias = None;
+                }
+            }
         }
     }
 
@@ -707,8 +735,12 @@ impl<'a> Walker<'a, '_> {
             self.expr(cond);
         }
         let entry = self.flow.clone();
+        // `if debug { ... }` with `const debug = false` is dead code.
+        let dead = node
+            .child_by_field_name("condition")
+            .is_some_and(|c| self.is_false_constant(c));
         let then = self.in_frame(CtlKind::Branch, |w| {
-            if let Some(b) = node.child_by_field_name("consequence") {
+            if let Some(b) = node.child_by_field_name("consequence").filter(|_| !dead) {
                 w.block(b);
             }
         });
@@ -718,6 +750,13 @@ impl<'a> Walker<'a, '_> {
         };
         self.flow = Flow::join(vec![then, otherwise]);
         self.scopes.pop();
+    }
+
+    /// Whether `cond` names a package constant declared `false`.
+    fn is_false_constant(&self, cond: Node<'_>) -> bool {
+        cond.kind() == "identifier"
+            && self.lookup(self.text(cond)).is_none()
+            && self.facts.decls.false_consts.contains(self.text(cond))
     }
 
     fn for_statement(&mut self, node: Node<'a>) {
