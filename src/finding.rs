@@ -46,6 +46,8 @@ pub enum Role {
     SpawnSite,
     /// A call through which the reported access is reached.
     CallSite,
+    /// Where a lock relevant to the finding is taken.
+    LockSite,
 }
 
 /// A secondary location with its explanation.

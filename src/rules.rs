@@ -21,6 +21,8 @@ pub struct RuleDoc {
 const SOURCES: &[&str] = &[
     include_str!("../rules/MG001.md"),
     include_str!("../rules/MG002.md"),
+    include_str!("../rules/MG003.md"),
+    include_str!("../rules/MG004.md"),
 ];
 
 static RULES: LazyLock<Vec<RuleDoc>> = LazyLock::new(|| SOURCES.iter().map(|s| parse(s)).collect());
@@ -88,6 +90,20 @@ mod tests {
             }
             assert!(rule.id.starts_with("MG"));
             assert!(!rule.summary.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_readme_table_matches_the_rule_docs() {
+        let readme = include_str!("../README.md");
+        for rule in all() {
+            let row = format!(
+                "| [{id}](rules/{id}.md) | {} | {} |",
+                rule.name,
+                rule.summary,
+                id = rule.id
+            );
+            assert!(readme.contains(&row), "README lacks the row: {row}");
         }
     }
 

@@ -10,7 +10,9 @@ pub const ID: &str = "MG001";
 
 /// Reports every write racing with another write, once per write.
 pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
-    // Both writes of a pair are reported, each with the other as its conflict.
+    // Both writes of a pair are reported, each with the other as its conflict, except a
+    // write that holds a lock racing with one that holds none: the fix goes on the
+    // unguarded side, which is reported.
     let reports = races
         .iter()
         .filter(|r| ctx.op(r.a).is_write() && ctx.op(r.b).is_write())
@@ -21,6 +23,7 @@ pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
                 race,
             })
         })
+        .filter(|r| !ctx.holds_locks(r.primary) || ctx.holds_locks(r.conflict))
         .collect();
     one_per_primary(ctx, reports)
         .into_iter()

@@ -58,6 +58,13 @@ impl Context<'_> {
         self.file_id(r)
     }
 
+    /// Whether any lock is held at an event.
+    pub fn holds_locks(&self, r: EventRef) -> bool {
+        !self.program.threads[r.thread as usize].events[r.event]
+            .locks
+            .is_empty()
+    }
+
     /// The access operation of an access event.
     pub fn op(&self, r: EventRef) -> AccessOp {
         match self.program.threads[r.thread as usize].events[r.event].action {

@@ -8,8 +8,10 @@
 pub mod concurrency;
 mod concurrent_write;
 mod context;
+mod inconsistent_locking;
 pub mod program;
 mod read_write;
+mod write_under_read_lock;
 
 use crate::finding::Finding;
 use crate::index::PackageFacts;
@@ -17,18 +19,19 @@ use crate::source::SourceFile;
 
 /// Runs every rule on one package; `files` are indexed by the facts' file ids.
 pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
+    let mut findings = write_under_read_lock::check(facts, files);
+    findings.extend(inconsistent_locking::check(facts, files));
     let program = program::expand(facts);
     let races = concurrency::races(&program);
-    if races.is_empty() {
-        return Vec::new();
+    if !races.is_empty() {
+        let ctx = context::Context {
+            facts,
+            files,
+            program: &program,
+        };
+        findings.extend(concurrent_write::check(&ctx, &races));
+        findings.extend(read_write::check(&ctx, &races));
     }
-    let ctx = context::Context {
-        facts,
-        files,
-        program: &program,
-    };
-    let mut findings = concurrent_write::check(&ctx, &races);
-    findings.extend(read_write::check(&ctx, &races));
     findings.sort();
     findings
 }

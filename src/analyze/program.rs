@@ -343,6 +343,7 @@ impl Builder<'_> {
                 EventKind::Signal { sync } => Action::Signal {
                     sync: self.place(*sync, &env),
                 },
+                EventKind::Lock { .. } => continue,
                 EventKind::Call { target } => {
                     if let Some((callee, callee_env)) = self.enter(target, &env, true) {
                         let chain = self.chain((func, i), chain);

@@ -18,6 +18,9 @@ pub struct StructDecl {
     pub fields: HashMap<String, TypeInfo>,
     /// Embedded struct types, whose fields are promoted.
     pub embedded: Vec<String>,
+    /// Declared guards from gVisor checklocks annotations: field → mutex field
+    /// (`// +checklocks:mu`).
+    pub guards: HashMap<String, String>,
 }
 
 /// What the package declares at the top level.
@@ -248,12 +251,40 @@ fn struct_fields(ty: Node<'_>, src: &str, decls: &PackageDecls) -> StructDecl {
             continue;
         }
         let t = type_of_type_node(fty, src, decls);
+        let guard = checklocks_guard(field, src);
         for n in names {
-            out.fields
-                .insert(src[n.byte_range()].to_string(), t.clone());
+            let name = src[n.byte_range()].to_string();
+            if let Some(g) = &guard {
+                out.guards.insert(name.clone(), g.clone());
+            }
+            out.fields.insert(name, t.clone());
         }
     }
     out
+}
+
+/// The mutex named by a `// +checklocks:mu` comment above a field or at the end of its line.
+fn checklocks_guard(field: Node<'_>, src: &str) -> Option<String> {
+    let line = field.start_position().row;
+    let above = field
+        .prev_named_sibling()
+        .filter(|c| c.end_position().row + 1 == line);
+    let after = field
+        .next_named_sibling()
+        .filter(|c| c.start_position().row == line);
+    [above, after]
+        .into_iter()
+        .flatten()
+        .filter(|c| c.kind() == "comment")
+        .find_map(|c| {
+            let text = &src[c.byte_range()];
+            let rest = &text[text.find("+checklocks:")? + "+checklocks:".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|ch| ch.is_alphanumeric() || *ch == '_' || *ch == '.')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
 }
 
 /// The name of an embedded field's type: `T`, `*T`, `pkg.T` (promoted fields of another
@@ -331,6 +362,7 @@ pub fn declare_globals(
                         ctl: 0,
                         ty,
                         alias: None,
+                        param: false,
                         func_value: None,
                         file: file_id as u32,
                         offset: name.start_byte(),

@@ -47,6 +47,9 @@ pub struct Binding {
     /// When the variable is a copy of another variable or field (`m2 := m`, a parameter
     /// bound to an argument), the place it refers to.
     pub alias: Option<PlaceId>,
+    /// Whether it is a receiver or parameter of a declared function: it refers to storage
+    /// the caller shares.
+    pub param: bool,
     /// When the variable holds a known function (`f := s.add`, `f := func() {...}`), that
     /// function and the receiver bound to it.
     pub func_value: Option<Target>,
@@ -194,6 +197,13 @@ pub enum EventKind {
         /// The WaitGroup or channel signalled.
         sync: PlaceId,
     },
+    /// A lock is taken (`Lock`, `RLock`).
+    Lock {
+        /// The mutex.
+        place: PlaceId,
+        /// How it is held.
+        mode: LockMode,
+    },
     /// A call of a function of this package, run on the current goroutine.
     Call {
         /// What is called.
@@ -256,6 +266,9 @@ pub struct Func {
     pub handler: bool,
     /// The receiver's binding, for methods.
     pub receiver: Option<BindingId>,
+    /// Whether its name or doc comment says callers hold the lock (`fooLocked`, "must be
+    /// called with mu held").
+    pub assumes_lock: bool,
     /// The parameters' bindings in order (`None` for `_` and unnamed ones).
     pub params: Vec<Option<BindingId>>,
     /// Events in source order (deferred events have a late `order` but keep their span).
@@ -329,6 +342,28 @@ pub struct PackageFacts {
 }
 
 impl PackageFacts {
+    /// The place as written in Go: `m`, `s.items`, `m[…]`.
+    pub fn place_text(&self, place: PlaceId) -> String {
+        let p = &self.places[place as usize];
+        place_text(&self.bindings[p.root as usize].name, &p.fields)
+    }
+
+    /// Whether a place is reached through storage other code shares: a package variable,
+    /// or a receiver or parameter of a declared function.
+    pub fn is_shared_root(&self, place: PlaceId) -> bool {
+        let b = &self.bindings[self.places[place as usize].root as usize];
+        b.func.is_none() || b.param
+    }
+
+    /// The last `Lock`/`RLock` of `lock` in `func` before byte `offset`.
+    pub fn lock_site(&self, func: &Func, lock: PlaceId, offset: usize) -> Option<Range<usize>> {
+        func.events
+            .iter()
+            .filter(|e| e.span.start < offset)
+            .rfind(|e| matches!(e.kind, EventKind::Lock { place, .. } if place == lock))
+            .map(|e| e.span.clone())
+    }
+
     /// What is known about the type stored at a place.
     pub fn place_type(&self, place: PlaceId) -> TypeInfo {
         let p = &self.places[place as usize];

@@ -40,6 +40,7 @@ pub fn walk_file(
         flow: Flow::default(),
         defer_target: DeferMode::FuncEnd(0),
         defer_mode: None,
+        in_deferred_call: false,
         depth: 0,
         literal_count: 0,
         top_name: String::new(),
@@ -148,6 +149,9 @@ struct Walker<'a, 'f> {
     defer_target: DeferMode,
     /// Set while walking a deferred call.
     defer_mode: Option<DeferMode>,
+    /// Set while walking the call expression of a `defer` itself (not the body of a
+    /// deferred function literal): `defer mu.Unlock()` releases only at return.
+    in_deferred_call: bool,
     depth: u32,
     literal_count: u32,
     top_name: String,
@@ -162,6 +166,7 @@ struct Saved {
     flow: Flow,
     defer_target: DeferMode,
     defer_mode: Option<DeferMode>,
+    in_deferred_call: bool,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -194,14 +199,17 @@ impl<'a> Walker<'a, '_> {
         if let Some(key) = key {
             self.facts.callees.entry(key).or_insert(func);
         }
+        self.current_func_mut(func).assumes_lock = assumes_lock(decl, self.src);
         let saved = self.enter(func);
         self.scopes.push(Vec::new());
         if let Some(receiver) = decl.child_by_field_name("receiver") {
             let receiver = self.parameters(receiver, &[]).into_iter().next().flatten();
+            self.mark_params(receiver.iter());
             self.current().receiver = receiver;
         }
         if let Some(list) = decl.child_by_field_name("parameters") {
             let params = self.parameters(list, &[]);
+            self.mark_params(params.iter().flatten());
             let is_handler = decl.kind() == "method_declaration"
                 && decl
                     .child_by_field_name("name")
@@ -219,6 +227,16 @@ impl<'a> Walker<'a, '_> {
         self.block(body);
         self.scopes.pop();
         self.leave(saved);
+    }
+
+    fn current_func_mut(&mut self, func: FuncId) -> &mut Func {
+        &mut self.facts.funcs[func as usize]
+    }
+
+    fn mark_params<'b>(&mut self, bindings: impl Iterator<Item = &'b BindingId>) {
+        for &b in bindings {
+            self.facts.bindings[b as usize].param = true;
+        }
     }
 
     /// `f`, or `(*T).m` / `T.m` for methods, as the go tool prints them.
@@ -258,6 +276,7 @@ impl<'a> Walker<'a, '_> {
             declared,
             handler: false,
             receiver: None,
+            assumes_lock: false,
             params: Vec::new(),
             events: Vec::new(),
             ctl: Control::body(),
@@ -273,6 +292,7 @@ impl<'a> Walker<'a, '_> {
             flow: std::mem::take(&mut self.flow),
             defer_target: self.defer_target,
             defer_mode: self.defer_mode.take(),
+            in_deferred_call: std::mem::take(&mut self.in_deferred_call),
         };
         self.func = func;
         self.ctl = 0;
@@ -286,6 +306,7 @@ impl<'a> Walker<'a, '_> {
         self.flow = saved.flow;
         self.defer_target = saved.defer_target;
         self.defer_mode = saved.defer_mode;
+        self.in_deferred_call = saved.in_deferred_call;
     }
 
     fn declare(
@@ -305,6 +326,7 @@ impl<'a> Walker<'a, '_> {
             ctl: self.ctl,
             ty,
             alias,
+            param: false,
             func_value: None,
             file: self.file,
             offset: name.start_byte(),
@@ -1082,7 +1104,9 @@ impl<'a> Walker<'a, '_> {
         // Deferred code runs however the body returns: it belongs to no loop or branch.
         self.ctl = 0;
         let entry_locks = self.flow.locks.clone();
+        self.in_deferred_call = true;
         self.deferred_call(call);
+        self.in_deferred_call = false;
         self.flow.locks = entry_locks;
         self.ctl = outer_ctl;
         self.defer_mode = outer_mode;
@@ -1104,6 +1128,7 @@ impl<'a> Walker<'a, '_> {
     /// callee): its events belong to the enclosing body, in a branch of their own.
     fn inline_literal(&mut self, literal: Node<'a>, args: &[Node<'a>]) {
         let outer_target = self.defer_target;
+        let outer_deferred_call = std::mem::take(&mut self.in_deferred_call);
         self.defer_target = DeferMode::LiteralEnd(literal.end_byte());
         self.in_frame(CtlKind::Branch, |w| {
             w.scopes.push(Vec::new());
@@ -1116,6 +1141,7 @@ impl<'a> Walker<'a, '_> {
             w.scopes.pop();
         });
         self.defer_target = outer_target;
+        self.in_deferred_call = outer_deferred_call;
     }
 
     // ----- expressions -----
@@ -1312,18 +1338,23 @@ impl<'a> Walker<'a, '_> {
         match (method, args.len()) {
             ("Lock" | "RLock" | "Unlock" | "RUnlock", 0) => {
                 // A deferred unlock runs at return: the lock stays held until then.
-                if self.defer_mode.is_some() {
+                if self.in_deferred_call {
                     return;
                 }
                 let Some(place) = self.place_of(operand) else {
                     self.expr(operand);
                     return;
                 };
-                match method {
-                    "Lock" => self.flow.lock(place, LockMode::Exclusive),
-                    "RLock" => self.flow.lock(place, LockMode::Read),
-                    _ => self.flow.unlock(place),
-                }
+                let mode = match method {
+                    "Lock" => LockMode::Exclusive,
+                    "RLock" => LockMode::Read,
+                    _ => {
+                        self.flow.unlock(place);
+                        return;
+                    }
+                };
+                self.push(EventKind::Lock { place, mode }, call);
+                self.flow.lock(place, mode);
             }
             ("Wait", 0) | ("Done", 0) => {
                 self.expr(operand);
@@ -1428,6 +1459,36 @@ impl<'a> Walker<'a, '_> {
             None => {}
         }
     }
+}
+
+/// Whether a function's name or doc comment says its callers hold the lock.
+fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
+    let name = decl
+        .child_by_field_name("name")
+        .map_or("", |n| &src[n.byte_range()]);
+    if name.ends_with("Locked") || name.ends_with("_locked") {
+        return true;
+    }
+    let mut doc = String::new();
+    let mut prev = decl.prev_named_sibling();
+    while let Some(c) = prev.filter(|c| c.kind() == "comment") {
+        doc.insert_str(0, &src[c.byte_range()].to_lowercase());
+        prev = c.prev_named_sibling();
+    }
+    const PHRASES: &[&str] = &[
+        "must be called with",
+        "must be held",
+        "must hold",
+        "caller holds",
+        "callers hold",
+        "caller must hold",
+        "lock held",
+        "lock is held",
+        "mu held",
+        "mu is held",
+        "+checklocks:",
+    ];
+    PHRASES.iter().any(|p| doc.contains(p))
 }
 
 /// The last element of an import path: `net/http` → `http`.

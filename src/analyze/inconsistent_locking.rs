@@ -1,0 +1,362 @@
+//! MG003 inconsistent-map-locking: a map field guarded by a mutex in some methods and
+//! accessed without it in another (the reasoning of RacerD for Java classes).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::finding::{Finding, Location, Related, Role};
+use crate::index::{
+    BindingId, Callee, EventKind, FuncId, LockMode, PackageFacts, PlaceId, TypeInfo,
+};
+use crate::source::SourceFile;
+
+/// The rule's id.
+pub const ID: &str = "MG003";
+
+/// A mutex as seen from a method: a field path of the receiver (empty for an embedded
+/// mutex locked as `s.Lock()`), or a package variable.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Guard {
+    Receiver(Vec<String>),
+    Global(BindingId),
+}
+
+/// What the callers of a method hold for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CallerLocks {
+    /// Every lock (the object is not shared yet, or the method says callers lock).
+    All,
+    /// These locks, held at every call site.
+    Some(HashSet<Guard>),
+}
+
+/// One access to a struct's map field through a method's receiver.
+struct Site {
+    func: FuncId,
+    event: usize,
+    write: bool,
+    guards: CallerLocks,
+}
+
+/// Reports the accesses to a map field that skip the mutex guarding it elsewhere.
+pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
+    let callers = caller_locks(facts);
+    let mut fields: BTreeMap<(String, Vec<String>), Vec<Site>> = BTreeMap::new();
+    for (f, func) in facts.funcs.iter().enumerate() {
+        for (e, event) in func.events.iter().enumerate() {
+            let EventKind::Access { place, op } = event.kind else {
+                continue;
+            };
+            let Some((ty, receiver, method)) = receiver_of(facts, place) else {
+                continue;
+            };
+            let mut held = receiver_guards(facts, receiver, &event.locks);
+            let guards = match &callers[method as usize] {
+                CallerLocks::All => CallerLocks::All,
+                CallerLocks::Some(from_callers) => {
+                    held.extend(from_callers.iter().cloned());
+                    CallerLocks::Some(held)
+                }
+            };
+            let path = facts.places[place as usize].fields.clone();
+            fields.entry((ty, path)).or_default().push(Site {
+                func: f as FuncId,
+                event: e,
+                write: op.is_write(),
+                guards,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for ((ty, path), sites) in fields {
+        let Some((guard, declared)) = field_guard(facts, &ty, &path, &sites) else {
+            continue;
+        };
+        let holds = |s: &Site| match &s.guards {
+            CallerLocks::All => true,
+            CallerLocks::Some(g) => g.contains(&guard),
+        };
+        let guarded = sites.iter().filter(|s| holds(s)).count();
+        let guarded_writes = sites.iter().filter(|s| holds(s) && s.write).count();
+        if guarded_writes == 0 && !declared {
+            continue;
+        }
+        let example = sites.iter().find(|s| holds(s) && s.write);
+        for site in sites.iter().filter(|s| !holds(s)) {
+            if !site.write && guarded_writes == 0 {
+                continue;
+            }
+            out.push(finding(
+                facts,
+                files,
+                &ty,
+                &guard,
+                declared,
+                site,
+                example,
+                guarded,
+                sites.len(),
+            ));
+        }
+    }
+    out
+}
+
+/// The guard of a field: declared by checklocks, or the mutex held at the most accesses
+/// (ties broken by name); `None` when no access holds any receiver mutex.
+fn field_guard(
+    facts: &PackageFacts,
+    ty: &str,
+    path: &[String],
+    sites: &[Site],
+) -> Option<(Guard, bool)> {
+    if let [field, ..] = path {
+        if let Some(g) = facts
+            .decls
+            .structs
+            .get(ty)
+            .and_then(|s| s.guards.get(field))
+        {
+            let path = g.split('.').map(str::to_string).collect();
+            return Some((Guard::Receiver(path), true));
+        }
+    }
+    let mut counts: BTreeMap<&Guard, usize> = BTreeMap::new();
+    for site in sites {
+        if let CallerLocks::Some(g) = &site.guards {
+            for guard in g {
+                *counts.entry(guard).or_default() += 1;
+            }
+        }
+    }
+    let best = counts.iter().map(|(_, &c)| c).max()?;
+    counts
+        .into_iter()
+        .find(|&(_, c)| c == best)
+        .map(|(g, _)| (g.clone(), false))
+}
+
+/// The receiver type, receiver binding and method of a place reached through a method's
+/// receiver and naming a field (`s.items`, `s.items[…]`).
+fn receiver_of(facts: &PackageFacts, place: PlaceId) -> Option<(String, BindingId, FuncId)> {
+    let p = &facts.places[place as usize];
+    if p.fields.is_empty() {
+        return None;
+    }
+    let binding = &facts.bindings[p.root as usize];
+    let method = binding.func?;
+    if facts.funcs[method as usize].receiver != Some(p.root) {
+        return None;
+    }
+    match &binding.ty {
+        TypeInfo::Named(ty) => Some((ty.clone(), p.root, method)),
+        _ => None,
+    }
+}
+
+/// The locks of a lock set that belong to the receiver or to package variables.
+fn receiver_guards(
+    facts: &PackageFacts,
+    receiver: BindingId,
+    locks: &[(PlaceId, LockMode)],
+) -> HashSet<Guard> {
+    locks
+        .iter()
+        .filter_map(|&(l, _)| {
+            let p = &facts.places[l as usize];
+            if p.root == receiver {
+                Some(Guard::Receiver(p.fields.clone()))
+            } else if facts.bindings[p.root as usize].func.is_none() {
+                Some(Guard::Global(p.root))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// For every method, the locks all its callers hold for it. Exported methods and methods
+/// nobody calls hold nothing; helpers inherit what every call site holds, including what
+/// the calling method's own callers hold (to a fixpoint).
+fn caller_locks(facts: &PackageFacts) -> Vec<CallerLocks> {
+    let mut sites: HashMap<FuncId, Vec<(FuncId, usize)>> = HashMap::new();
+    for (f, func) in facts.funcs.iter().enumerate() {
+        for (e, event) in func.events.iter().enumerate() {
+            if let EventKind::Call { target } = &event.kind {
+                if let Callee::Method(..) = target.callee {
+                    if let Some(&callee) = facts.callees.get(&target.callee) {
+                        sites.entry(callee).or_default().push((f as FuncId, e));
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<CallerLocks> = facts
+        .funcs
+        .iter()
+        .enumerate()
+        .map(|(f, func)| {
+            let exported = func
+                .name
+                .rsplit('.')
+                .next()
+                .and_then(|n| n.chars().next())
+                .is_some_and(char::is_uppercase);
+            if func.assumes_lock {
+                CallerLocks::All
+            } else if func.receiver.is_none() || exported || !sites.contains_key(&(f as FuncId)) {
+                CallerLocks::Some(HashSet::new())
+            } else {
+                CallerLocks::All
+            }
+        })
+        .collect();
+    // Narrow from "everything" down to what every call site provides, until stable.
+    loop {
+        let mut changed = false;
+        for (&callee, calls) in &sites {
+            if facts.funcs[callee as usize].assumes_lock
+                || matches!(&out[callee as usize], CallerLocks::Some(s) if s.is_empty())
+            {
+                continue;
+            }
+            let mut acc = CallerLocks::All;
+            for &(caller, e) in calls {
+                let provided = provided_at(facts, &out, caller, e);
+                acc = intersect(acc, provided);
+            }
+            if acc != out[callee as usize] {
+                out[callee as usize] = acc;
+                changed = true;
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
+}
+
+/// The receiver-relative locks a call site holds for the method it calls.
+fn provided_at(facts: &PackageFacts, out: &[CallerLocks], caller: FuncId, e: usize) -> CallerLocks {
+    let event = &facts.funcs[caller as usize].events[e];
+    let EventKind::Call { target } = &event.kind else {
+        return CallerLocks::Some(HashSet::new());
+    };
+    let Some(receiver) = target.receiver else {
+        return CallerLocks::Some(HashSet::new());
+    };
+    let r = &facts.places[receiver as usize];
+    let root = &facts.bindings[r.root as usize];
+    // A method called on a local that is not a parameter: the object is still being built
+    // (a constructor) and not shared yet.
+    if root.func.is_some() && !root.param && root.alias.is_none() {
+        return CallerLocks::All;
+    }
+    let mut held: HashSet<Guard> = event
+        .locks
+        .iter()
+        .filter_map(|&(l, _)| {
+            let p = &facts.places[l as usize];
+            if p.root == r.root && p.fields.starts_with(&r.fields) {
+                Some(Guard::Receiver(p.fields[r.fields.len()..].to_vec()))
+            } else if facts.bindings[p.root as usize].func.is_none() {
+                Some(Guard::Global(p.root))
+            } else {
+                None
+            }
+        })
+        .collect();
+    // A helper calling a helper on its own receiver passes on what its callers hold.
+    let caller_fn = &facts.funcs[caller as usize];
+    if caller_fn.receiver == Some(r.root) && r.fields.is_empty() {
+        match &out[caller as usize] {
+            CallerLocks::All => return CallerLocks::All,
+            CallerLocks::Some(g) => held.extend(g.iter().cloned()),
+        }
+    }
+    CallerLocks::Some(held)
+}
+
+fn intersect(a: CallerLocks, b: CallerLocks) -> CallerLocks {
+    match (a, b) {
+        (CallerLocks::All, x) | (x, CallerLocks::All) => x,
+        (CallerLocks::Some(x), CallerLocks::Some(y)) => {
+            CallerLocks::Some(x.intersection(&y).cloned().collect())
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    facts: &PackageFacts,
+    files: &[&SourceFile],
+    ty: &str,
+    guard: &Guard,
+    declared: bool,
+    site: &Site,
+    example: Option<&Site>,
+    guarded: usize,
+    total: usize,
+) -> Finding {
+    let func = &facts.funcs[site.func as usize];
+    let event = &func.events[site.event];
+    let EventKind::Access { place, .. } = event.kind else {
+        unreachable!("sites are accesses");
+    };
+    let file = files[func.file as usize];
+    let map = facts.place_text(place);
+    let receiver = facts.bindings[facts.places[place as usize].root as usize]
+        .name
+        .clone();
+    let lock = guard_text(facts, &receiver, guard);
+    let noun = if site.write { "written" } else { "read" };
+    let evidence = if declared {
+        format!("`{map}` is declared `+checklocks` guarded by `{lock}`")
+    } else {
+        format!("`{map}` is accessed under `{lock}` at {guarded} of {total} sites")
+    };
+    let mut related = Vec::new();
+    if let Some(ex) = example {
+        let f = &facts.funcs[ex.func as usize];
+        related.push(Related {
+            role: Role::LockSite,
+            location: Location::new(files[f.file as usize], f.events[ex.event].span.clone()),
+            message: format!(
+                "written under `{}` here",
+                guard_text(facts, &receiver, guard)
+            ),
+        });
+    }
+    Finding {
+        location: Location::new(file, event.span.clone()),
+        rule: ID,
+        message: format!(
+            "map `{map}` is {noun} here without `{lock}`, but {evidence}: reporting because \
+             the locking shows `{ty}` is shared between goroutines"
+        ),
+        label: format!("{noun} without `{lock}`"),
+        related,
+        notes: vec![format!(
+            "every access must hold `{lock}` while another goroutine may write `{map}`"
+        )],
+        help: format!(
+            "hold `{lock}` here as the other accesses do, and declare the guard on the field \
+             (`// +checklocks:{}`) so that checklocks can enforce it",
+            match guard {
+                Guard::Receiver(p) if !p.is_empty() => p.join("."),
+                _ => "mu".to_string(),
+            }
+        ),
+        package: facts.name.clone(),
+        function: func.name.clone(),
+        map,
+    }
+}
+
+/// `s.mu`, `s` (embedded mutex), or a package-level mutex's name.
+fn guard_text(facts: &PackageFacts, receiver: &str, guard: &Guard) -> String {
+    match guard {
+        Guard::Receiver(path) if path.is_empty() => receiver.to_string(),
+        Guard::Receiver(path) => format!("{receiver}.{}", path.join(".")),
+        Guard::Global(b) => facts.bindings[*b as usize].name.clone(),
+    }
+}

@@ -1,0 +1,63 @@
+//! MG004 write-under-read-lock: a shared map written while only `RLock` is held.
+
+use crate::finding::{Finding, Location, Related, Role};
+use crate::index::{EventKind, LockMode, PackageFacts};
+use crate::source::SourceFile;
+
+/// The rule's id.
+pub const ID: &str = "MG004";
+
+/// Reports every write to a map reached through a receiver, parameter or package variable
+/// while a read lock and no exclusive lock is held.
+pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for func in &facts.funcs {
+        for event in &func.events {
+            let EventKind::Access { place, op } = event.kind else {
+                continue;
+            };
+            if !op.is_write() || !facts.is_shared_root(place) {
+                continue;
+            }
+            let read_locks: Vec<_> = event
+                .locks
+                .iter()
+                .filter(|(_, mode)| *mode == LockMode::Read)
+                .collect();
+            if read_locks.is_empty() || event.locks.iter().any(|(_, m)| *m == LockMode::Exclusive) {
+                continue;
+            }
+            let file = files[func.file as usize];
+            let map = facts.place_text(place);
+            let lock = facts.place_text(read_locks[0].0);
+            let mut related = Vec::new();
+            if let Some(at) = facts.lock_site(func, read_locks[0].0, event.span.start) {
+                related.push(Related {
+                    role: Role::LockSite,
+                    location: Location::new(file, at),
+                    message: format!("only the read lock `{lock}` is taken here"),
+                });
+            }
+            out.push(Finding {
+                location: Location::new(file, event.span.clone()),
+                rule: ID,
+                message: format!(
+                    "map `{map}` is written while only the read lock `{lock}` is held: other \
+                     holders of the read lock can write it at the same time"
+                ),
+                label: format!("write under `{lock}.RLock()`"),
+                related,
+                notes: vec![format!(
+                    "RLock admits any number of goroutines at once; it excludes only `{lock}.Lock()`"
+                )],
+                help: format!(
+                    "take `{lock}.Lock()` (not RLock) around writes to `{map}`"
+                ),
+                package: facts.name.clone(),
+                function: func.name.clone(),
+                map,
+            });
+        }
+    }
+    out
+}
