@@ -278,6 +278,15 @@ impl<'a> Graph<'a> {
     /// Whether event `x` of the spawner never overlaps the goroutine started at `spawn`.
     fn access_ordered(&self, body: &'a Thread, spawn: EventRef, x: &ProgramEvent) -> bool {
         let s = &body.events[spawn.event];
+        if matches!(
+            s.action,
+            Action::Spawn {
+                after_return: true,
+                ..
+            }
+        ) {
+            return true;
+        }
         if x.order > s.order {
             return self.joined_between(body, spawn, x);
         }

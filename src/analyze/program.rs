@@ -66,6 +66,8 @@ pub enum Action {
         signals: Option<ProgramPlaceId>,
         /// Whether one spawn runs the goroutine many times at once (a handler).
         repeated: bool,
+        /// Whether the goroutine runs only after the spawner returns (a parallel subtest).
+        after_return: bool,
     },
     /// The thread waits on a WaitGroup or channel.
     Wait {
@@ -355,6 +357,7 @@ impl Builder<'_> {
                     target,
                     signals,
                     repeated,
+                    after_return,
                     ..
                 } => {
                     let Some((callee, callee_env)) = self.enter(target, &env, false) else {
@@ -369,6 +372,7 @@ impl Builder<'_> {
                             thread: child,
                             signals,
                             repeated: *repeated,
+                            after_return: *after_return,
                         },
                         (func, i),
                         chain,

@@ -184,6 +184,9 @@ pub enum EventKind {
         signals: Option<PlaceId>,
         /// Whether one spawn site runs the body many times at once (an HTTP handler).
         repeated: bool,
+        /// Whether the body runs only after the spawning function returns (a parallel
+        /// subtest resumes when its parent test function is done).
+        after_return: bool,
     },
     /// The current goroutine blocks until `sync` is signalled (`wg.Wait()`, `<-ch`).
     Wait {

@@ -991,12 +991,14 @@ impl<'a> Walker<'a, '_> {
         signals: Option<PlaceId>,
         repeated: bool,
     ) {
+        let after_return = matches!(&via, SpawnVia::Api(api) if api.ends_with(".Run"));
         self.push_at(
             EventKind::Spawn {
                 target,
                 via,
                 signals,
                 repeated,
+                after_return,
             },
             site,
             site.end_byte(),
@@ -1395,6 +1397,14 @@ impl<'a> Walker<'a, '_> {
                 let via = SpawnVia::Api(format!("{}.{m}", self.text(operand)));
                 self.spawn_function_arg(call, args[spawner.func_arg], via, group, spawner.repeated);
             }
+            ("Run", 2) if is_parallel_subtest(args[1], self.src) => {
+                self.expr(operand);
+                if with_args {
+                    self.expr(args[0]);
+                }
+                let via = SpawnVia::Api(format!("{}.Run", self.text(operand)));
+                self.spawn_function_arg(call, args[1], via, None, false);
+            }
             _ => {
                 self.expr(operand);
                 walk_args(self);
@@ -1459,6 +1469,23 @@ impl<'a> Walker<'a, '_> {
             None => {}
         }
     }
+}
+
+/// Whether `t.Run(name, func(t *testing.T) { t.Parallel(); ... })` runs a parallel subtest:
+/// the literal calls `Parallel` on its own parameter.
+fn is_parallel_subtest(function: Node<'_>, src: &str) -> bool {
+    if function.kind() != "func_literal" {
+        return false;
+    }
+    let param = function
+        .child_by_field_name("parameters")
+        .and_then(|p| p.named_child(0))
+        .and_then(|p| p.child_by_field_name("name"));
+    let (Some(param), Some(body)) = (param, function.child_by_field_name("body")) else {
+        return false;
+    };
+    let call = format!("{}.Parallel()", &src[param.byte_range()]);
+    src[body.byte_range()].contains(&call)
 }
 
 /// Whether a function's name or doc comment says its callers hold the lock.
