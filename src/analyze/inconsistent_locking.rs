@@ -77,12 +77,18 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         };
         let guarded = sites.iter().filter(|s| holds(s)).count();
         let guarded_writes = sites.iter().filter(|s| holds(s) && s.write).count();
-        if guarded_writes == 0 && !declared {
+        // An inferred guard needs evidence: it is held at most of the field's accesses.
+        if !declared && 2 * guarded <= sites.len() {
             continue;
         }
-        let example = sites.iter().find(|s| holds(s) && s.write);
+        let example = sites
+            .iter()
+            .find(|s| holds(s) && s.write)
+            .or_else(|| sites.iter().find(|s| holds(s)));
+        // An unguarded write races with the guarded accesses; an unguarded read only with
+        // guarded writes.
         for site in sites.iter().filter(|s| !holds(s)) {
-            if !site.write && guarded_writes == 0 {
+            if !site.write && guarded_writes == 0 && !declared {
                 continue;
             }
             out.push(finding(
@@ -181,7 +187,7 @@ fn caller_locks(facts: &PackageFacts) -> Vec<CallerLocks> {
     let mut sites: HashMap<FuncId, Vec<(FuncId, usize)>> = HashMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         for (e, event) in func.events.iter().enumerate() {
-            if let EventKind::Call { target } = &event.kind {
+            if let EventKind::Call { target, .. } = &event.kind {
                 if let Callee::Method(..) = target.callee {
                     if let Some(&callee) = facts.callees.get(&target.callee) {
                         sites.entry(callee).or_default().push((f as FuncId, e));
@@ -238,7 +244,7 @@ fn caller_locks(facts: &PackageFacts) -> Vec<CallerLocks> {
 /// The receiver-relative locks a call site holds for the method it calls.
 fn provided_at(facts: &PackageFacts, out: &[CallerLocks], caller: FuncId, e: usize) -> CallerLocks {
     let event = &facts.funcs[caller as usize].events[e];
-    let EventKind::Call { target } = &event.kind else {
+    let EventKind::Call { target, .. } = &event.kind else {
         return CallerLocks::Some(HashSet::new());
     };
     let Some(receiver) = target.receiver else {
@@ -321,7 +327,8 @@ fn finding(
             role: Role::LockSite,
             location: Location::new(files[f.file as usize], f.events[ex.event].span.clone()),
             message: format!(
-                "written under `{}` here",
+                "{} under `{}` here",
+                if ex.write { "written" } else { "read" },
                 guard_text(facts, &receiver, guard)
             ),
         });

@@ -206,7 +206,7 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
         let mut changed = false;
         for (f, func) in facts.funcs.iter().enumerate() {
             for e in &func.events {
-                let EventKind::Call { target } = &e.kind else {
+                let EventKind::Call { target, .. } = &e.kind else {
                     continue;
                 };
                 let Some(callee) = resolve(facts, &target.callee) else {
@@ -345,8 +345,8 @@ impl Builder<'_> {
                 EventKind::Signal { sync } => Action::Signal {
                     sync: self.place(*sync, &env),
                 },
-                EventKind::Lock { .. } => continue,
-                EventKind::Call { target } => {
+                EventKind::Lock { .. } | EventKind::Unlock { .. } => continue,
+                EventKind::Call { target, .. } => {
                     if let Some((callee, callee_env)) = self.enter(target, &env, true) {
                         let chain = self.chain((func, i), chain);
                         self.body(thread, callee, callee_env, Some(ctl), &held, Some(chain));

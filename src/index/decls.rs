@@ -38,6 +38,9 @@ pub struct PackageDecls {
     pub methods: HashMap<String, HashSet<String>>,
     /// Package constants declared `false` (`const debug = false`): code under them is dead.
     pub false_consts: HashSet<String>,
+    /// Package variables an `init` function sets to nil: maps used only while the package
+    /// initializes, which runs on one goroutine.
+    pub retired: HashSet<String>,
 }
 
 impl PackageDecls {
@@ -142,6 +145,11 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
                         continue;
                     };
                     let name = src[name.byte_range()].to_string();
+                    if name == "init" {
+                        if let Some(body) = decl.child_by_field_name("body") {
+                            retire_nil_assignments(body, src, &mut decls.retired);
+                        }
+                    }
                     decls.funcs.insert(name.clone());
                     if let Some(result) = decl.child_by_field_name("result") {
                         results.push((src, name, result));
@@ -213,6 +221,64 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
         }
     }
     decls
+}
+
+/// Records `x = nil` assignments to plain names in an `init` body.
+fn retire_nil_assignments(body: Node<'_>, src: &str, retired: &mut HashSet<String>) {
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "assignment_statement" {
+            let left = node
+                .child_by_field_name("left")
+                .and_then(|l| l.named_child(0));
+            let right = node
+                .child_by_field_name("right")
+                .and_then(|r| r.named_child(0));
+            if let (Some(l), Some(r)) = (left, right) {
+                if l.kind() == "identifier" && r.kind() == "nil" {
+                    retired.insert(src[l.byte_range()].to_string());
+                }
+            }
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+}
+
+/// Whether a file name restricts it to a platform other than the usual host, linux/amd64
+/// (`x_windows.go`, `x_plan9_test.go`, `x_arm64.go`).
+pub fn foreign_platform(path: &std::path::Path) -> bool {
+    const OS: &[&str] = &[
+        "aix",
+        "android",
+        "darwin",
+        "dragonfly",
+        "freebsd",
+        "hurd",
+        "illumos",
+        "ios",
+        "js",
+        "netbsd",
+        "openbsd",
+        "plan9",
+        "solaris",
+        "wasip1",
+        "windows",
+        "zos",
+    ];
+    const ARCH: &[&str] = &[
+        "386", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le", "ppc64",
+        "ppc64le", "riscv64", "s390x", "wasm",
+    ];
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = stem.strip_suffix("_test").unwrap_or(&stem);
+    stem.split('_')
+        .skip(1)
+        .any(|part| OS.contains(&part) || ARCH.contains(&part))
 }
 
 /// The base name of a method's receiver type: `T` for `(t *T)`, `(t T)` and `(t *T[K])`.

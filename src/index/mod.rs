@@ -8,6 +8,7 @@
 //! The index never does I/O and never reports anything: rules in `analyze` do.
 
 mod decls;
+mod lock_helpers;
 mod spawners;
 mod types;
 mod walk;
@@ -207,10 +208,17 @@ pub enum EventKind {
         /// How it is held.
         mode: LockMode,
     },
+    /// A lock is released (`Unlock`, `RUnlock`), not deferred.
+    Unlock {
+        /// The mutex.
+        place: PlaceId,
+    },
     /// A call of a function of this package, run on the current goroutine.
     Call {
         /// What is called.
         target: Target,
+        /// Function literals among the arguments: argument index and byte range.
+        literals: Vec<(usize, Range<usize>)>,
     },
 }
 
@@ -272,12 +280,27 @@ pub struct Func {
     /// Whether its name or doc comment says callers hold the lock (`fooLocked`, "must be
     /// called with mu held").
     pub assumes_lock: bool,
+    /// What calling it does to the caller's locks (lock helpers).
+    pub lock_effect: LockEffect,
     /// The parameters' bindings in order (`None` for `_` and unnamed ones).
     pub params: Vec<Option<BindingId>>,
     /// Events in source order (deferred events have a late `order` but keep their span).
     pub events: Vec<Event>,
     /// Its loops and branches.
     pub ctl: Control,
+}
+
+/// What a function does to its caller's locks: `func (s *S) lock() { s.mu.Lock() }`
+/// acquires `s.mu`, `unlock` releases it, `withLock(f)` runs `f` holding it. Places are the
+/// function's own (rooted at its receiver, parameters or package variables).
+#[derive(Debug, Clone, Default)]
+pub struct LockEffect {
+    /// Locks still held when it returns.
+    pub acquires: LockSet,
+    /// Locks it releases that it did not take.
+    pub releases: Vec<PlaceId>,
+    /// Function parameters it calls while holding locks: parameter index and locks.
+    pub runs_param_locked: Vec<(usize, LockSet)>,
 }
 
 /// The loops and branches of a body, as a tree of frames; frame 0 is the body.
@@ -443,8 +466,13 @@ pub fn index_package(name: &str, files: &[ParsedFile<'_>]) -> (PackageFacts, Vec
     facts.decls = decls::collect(files);
     let globals = decls::declare_globals(&mut facts, files);
     let mut warnings = Vec::new();
-    for (file_id, file) in files.iter().enumerate() {
-        walk::walk_file(&mut facts, &globals, file_id as FileId, file, &mut warnings);
+    // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to
+    // the first walked: walk the host platform's files first, as `go vet` would see them.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| decls::foreign_platform(&files[i].source.path));
+    for i in order {
+        walk::walk_file(&mut facts, &globals, i as FileId, &files[i], &mut warnings);
     }
+    lock_helpers::apply(&mut facts);
     (facts, warnings)
 }

@@ -41,6 +41,7 @@ pub fn walk_file(
         defer_target: DeferMode::FuncEnd(0),
         defer_mode: None,
         in_deferred_call: false,
+        deferred_unlocks: Vec::new(),
         depth: 0,
         literal_count: 0,
         top_name: String::new(),
@@ -152,6 +153,8 @@ struct Walker<'a, 'f> {
     /// Set while walking the call expression of a `defer` itself (not the body of a
     /// deferred function literal): `defer mu.Unlock()` releases only at return.
     in_deferred_call: bool,
+    /// Locks a `defer` of the declared function being walked releases at return.
+    deferred_unlocks: Vec<PlaceId>,
     depth: u32,
     literal_count: u32,
     top_name: String,
@@ -225,6 +228,13 @@ impl<'a> Walker<'a, '_> {
             }
         }
         self.block(body);
+        if !self.flow.terminated {
+            let released_at_return = std::mem::take(&mut self.deferred_unlocks);
+            let mut acquires = self.flow.locks.clone();
+            acquires.retain(|(p, _)| !released_at_return.contains(p));
+            self.current().lock_effect.acquires = acquires;
+        }
+        self.deferred_unlocks.clear();
         self.scopes.pop();
         self.leave(saved);
     }
@@ -277,6 +287,7 @@ impl<'a> Walker<'a, '_> {
             handler: false,
             receiver: None,
             assumes_lock: false,
+            lock_effect: Default::default(),
             params: Vec::new(),
             events: Vec::new(),
             ctl: Control::body(),
@@ -463,9 +474,13 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    /// The place of an expression that denotes a map.
+    /// The place of an expression that denotes a map (not one retired by `init`).
     fn map_place(&mut self, node: Node<'a>) -> Option<PlaceId> {
         let place = self.place_of(node)?;
+        let root = &self.facts.bindings[self.facts.places[place as usize].root as usize];
+        if root.func.is_none() && self.facts.decls.retired.contains(&root.name) {
+            return None;
+        }
         self.facts.place_type(place).is_map().then_some(place)
     }
 
@@ -1303,8 +1318,30 @@ impl<'a> Walker<'a, '_> {
     /// A call of a function or method of this package: its effects happen at the call's
     /// end, after the arguments are evaluated.
     fn record_call(&mut self, call: Node<'a>, function: Node<'a>, args: &[Node<'a>]) {
+        self.param_called(function);
         if let Some(target) = self.func_target(function, args) {
-            self.push_at(EventKind::Call { target }, call, call.end_byte());
+            let literals = args
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.kind() == "func_literal")
+                .map(|(i, a)| (i, a.byte_range()))
+                .collect();
+            self.push_at(EventKind::Call { target, literals }, call, call.end_byte());
+        }
+    }
+
+    /// A call of a function-typed parameter while locks are held: `withLock(f)` helpers.
+    fn param_called(&mut self, function: Node<'a>) {
+        if function.kind() != "identifier" || self.flow.locks.is_empty() {
+            return;
+        }
+        let Some(b) = self.lookup(self.text(function)) else {
+            return;
+        };
+        let locks = self.flow.locks.clone();
+        let func = self.current();
+        if let Some(index) = func.params.iter().position(|&p| p == Some(b)) {
+            func.lock_effect.runs_param_locked.push((index, locks));
         }
     }
 
@@ -1341,6 +1378,11 @@ impl<'a> Walker<'a, '_> {
             ("Lock" | "RLock" | "Unlock" | "RUnlock", 0) => {
                 // A deferred unlock runs at return: the lock stays held until then.
                 if self.in_deferred_call {
+                    if matches!(method, "Unlock" | "RUnlock") {
+                        if let Some(place) = self.place_of(operand) {
+                            self.deferred_unlocks.push(place);
+                        }
+                    }
                     return;
                 }
                 let Some(place) = self.place_of(operand) else {
@@ -1351,6 +1393,10 @@ impl<'a> Walker<'a, '_> {
                     "Lock" => LockMode::Exclusive,
                     "RLock" => LockMode::Read,
                     _ => {
+                        if !self.flow.locks.iter().any(|&(p, _)| p == place) {
+                            self.current().lock_effect.releases.push(place);
+                        }
+                        self.push(EventKind::Unlock { place }, call);
                         self.flow.unlock(place);
                         return;
                     }

@@ -1,0 +1,110 @@
+//! Applies lock helpers at their call sites, once every body is walked: after `s.lock()`
+//! the caller holds `s.mu` until an unlock; inside `s.withLock(func() {...})` the literal's
+//! accesses hold it. Straight-line program order is followed; control flow is not.
+
+use super::{Callee, EventKind, LockSet, PackageFacts, Place, PlaceId, Target};
+
+/// Adds the locks that helper calls take to the events they cover.
+pub fn apply(facts: &mut PackageFacts) {
+    let helpers = facts.funcs.iter().any(|f| {
+        let e = &f.lock_effect;
+        !e.acquires.is_empty() || !e.releases.is_empty() || !e.runs_param_locked.is_empty()
+    });
+    if !helpers {
+        return;
+    }
+    for f in 0..facts.funcs.len() {
+        let mut order: Vec<usize> = (0..facts.funcs[f].events.len()).collect();
+        order.sort_by_key(|&i| facts.funcs[f].events[i].order);
+        let mut active: LockSet = Vec::new();
+        let mut additions: Vec<(usize, LockSet)> = Vec::new();
+        let mut covered: Vec<(std::ops::Range<usize>, LockSet)> = Vec::new();
+        for i in order {
+            let kind = facts.funcs[f].events[i].kind.clone();
+            match kind {
+                EventKind::Unlock { place } => active.retain(|&(p, _)| p != place),
+                EventKind::Call { target, literals } => {
+                    additions.push((i, active.clone()));
+                    let Some(callee) = resolve(facts, &target.callee) else {
+                        continue;
+                    };
+                    let effect = facts.funcs[callee as usize].lock_effect.clone();
+                    for (p, mode) in effect.acquires {
+                        if let Some(q) = map_place(facts, callee, &target, p) {
+                            active.retain(|&(x, _)| x != q);
+                            active.push((q, mode));
+                        }
+                    }
+                    for p in effect.releases {
+                        if let Some(q) = map_place(facts, callee, &target, p) {
+                            active.retain(|&(x, _)| x != q);
+                        }
+                    }
+                    for (param, locks) in effect.runs_param_locked {
+                        let Some((_, span)) = literals.iter().find(|(a, _)| *a == param) else {
+                            continue;
+                        };
+                        let mapped: LockSet = locks
+                            .into_iter()
+                            .filter_map(|(p, m)| Some((map_place(facts, callee, &target, p)?, m)))
+                            .collect();
+                        covered.push((span.clone(), mapped));
+                    }
+                }
+                _ => additions.push((i, active.clone())),
+            }
+        }
+        let events = &mut facts.funcs[f].events;
+        for (i, locks) in additions {
+            add_locks(&mut events[i].locks, &locks);
+        }
+        for (span, locks) in covered {
+            for e in events.iter_mut() {
+                if span.start <= e.span.start && e.span.end <= span.end {
+                    add_locks(&mut e.locks, &locks);
+                }
+            }
+        }
+    }
+}
+
+fn add_locks(set: &mut LockSet, extra: &LockSet) {
+    for &(p, mode) in extra {
+        match set.iter_mut().find(|(q, _)| *q == p) {
+            Some(held) => held.1 = held.1.max(mode),
+            None => set.push((p, mode)),
+        }
+    }
+    set.sort();
+}
+
+fn resolve(facts: &PackageFacts, callee: &Callee) -> Option<u32> {
+    match callee {
+        Callee::Literal(f) => Some(*f),
+        other => facts.callees.get(other).copied(),
+    }
+}
+
+/// A place of the callee seen from the call: its receiver and parameters become the call's
+/// receiver and arguments; package variables stay themselves.
+fn map_place(
+    facts: &mut PackageFacts,
+    callee: u32,
+    target: &Target,
+    place: PlaceId,
+) -> Option<PlaceId> {
+    let p = facts.places[place as usize].clone();
+    let func = &facts.funcs[callee as usize];
+    let base = if func.receiver == Some(p.root) {
+        target.receiver?
+    } else if let Some(i) = func.params.iter().position(|&b| b == Some(p.root)) {
+        (*target.args.get(i)?)?
+    } else if facts.bindings[p.root as usize].func.is_none() {
+        return Some(place);
+    } else {
+        return None;
+    };
+    let mut mapped: Place = facts.places[base as usize].clone();
+    mapped.fields.extend(p.fields);
+    Some(facts.intern_place(mapped))
+}
