@@ -58,6 +58,12 @@ struct CheckArgs {
     /// Worker threads (default: all cores).
     #[arg(short, long)]
     jobs: Option<usize>,
+    /// Skip files larger than this many MiB, with a warning.
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    max_file_size: u64,
+    /// Skip a file whose parsing takes longer than this many seconds, with a warning.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    file_timeout: f64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -99,7 +105,16 @@ fn check(args: CheckArgs) -> ExitCode {
         eprintln!("mapguard: --jobs must be at least 1");
         return ExitCode::from(EXIT_ERROR);
     }
-    let outcome = match run::check(&args.paths, &Options { jobs: args.jobs }) {
+    if !(args.file_timeout.is_finite() && args.file_timeout > 0.0) {
+        eprintln!("mapguard: --file-timeout must be a positive number of seconds");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let options = Options {
+        jobs: args.jobs,
+        max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
+        file_timeout: std::time::Duration::from_secs_f64(args.file_timeout),
+    };
+    let outcome = match run::check(&args.paths, &options) {
         Ok(outcome) => outcome,
         Err(e) => {
             eprintln!("mapguard: {e}");

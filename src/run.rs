@@ -11,7 +11,7 @@ use crate::analyze::analyze;
 use crate::discover::{discover, DiscoverError, PackageDir};
 use crate::finding::Finding;
 use crate::index::{index_package, ParsedFile};
-use crate::parse::{parse, syntax_errors};
+use crate::parse::{parse, syntax_errors, Parsed, TimedOut};
 use crate::source::{display_path, LineCol, SourceFile};
 
 /// Stack size of the worker threads: the walker recurses along the syntax tree (bounded by
@@ -19,10 +19,24 @@ use crate::source::{display_path, LineCol, SourceFile};
 const WORKER_STACK: usize = 64 << 20;
 
 /// How a run is carried out.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Worker threads; `None` uses every core.
     pub jobs: Option<usize>,
+    /// Files larger than this are skipped with a warning.
+    pub max_file_bytes: u64,
+    /// Parsing one file may take this long before it is skipped with a warning.
+    pub file_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            jobs: None,
+            max_file_bytes: 16 << 20,
+            file_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// What kind of problem a warning is.
@@ -34,6 +48,8 @@ pub enum WarningKind {
     SyntaxError,
     /// Part of a file was left out of the analysis.
     Incomplete,
+    /// The file exceeded a size or time budget and was not analyzed.
+    OverBudget,
 }
 
 /// A problem with the input that did not stop the run.
@@ -58,6 +74,10 @@ pub struct Outcome {
     pub warnings: Vec<Warning>,
     /// How many files were analyzed (including those with syntax errors).
     pub files_analyzed: usize,
+    /// How many of those had syntax errors or declarations left out.
+    pub files_with_errors: usize,
+    /// How many files were not analyzed (unreadable, not UTF-8, over a budget).
+    pub files_skipped: usize,
     /// How many packages were analyzed.
     pub packages: usize,
     /// The text of every file that has a finding, by display path, for rendering snippets.
@@ -89,8 +109,13 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         arg: "--jobs".to_string(),
         reason: format!("cannot start worker threads: {e}"),
     })?;
-    let results: Vec<DirResult> =
-        pool.install(|| discovery.dirs.par_iter().map(check_dir).collect());
+    let results: Vec<DirResult> = pool.install(|| {
+        discovery
+            .dirs
+            .par_iter()
+            .map(|d| check_dir(d, options))
+            .collect()
+    });
     let mut outcome = Outcome::default();
     outcome
         .warnings
@@ -104,6 +129,8 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         outcome.findings.extend(r.findings);
         outcome.warnings.extend(r.warnings);
         outcome.files_analyzed += r.files_analyzed;
+        outcome.files_with_errors += r.files_with_errors;
+        outcome.files_skipped += r.files_skipped;
         outcome.packages += r.packages;
         outcome.sources.extend(r.sources);
     }
@@ -119,27 +146,63 @@ struct DirResult {
     findings: Vec<Finding>,
     warnings: Vec<Warning>,
     files_analyzed: usize,
+    files_with_errors: usize,
+    files_skipped: usize,
     packages: usize,
     sources: BTreeMap<String, Arc<SourceFile>>,
 }
 
 /// Loads, parses and analyzes the packages of one directory; trees are dropped on return.
-fn check_dir(dir: &PackageDir) -> DirResult {
+fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
     let mut result = DirResult::default();
     let mut parsed = Vec::new();
     for path in &dir.files {
-        match SourceFile::load(path) {
-            Ok(source) => {
-                let tree = parse(&source.text);
-                report_syntax_errors(&source, &tree, &mut result.warnings);
-                parsed.push((Arc::new(source), tree));
+        let skip = |kind, message: String| Warning {
+            path: display_path(path),
+            position: None,
+            kind,
+            message,
+        };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size > options.max_file_bytes {
+            result.warnings.push(skip(
+                WarningKind::OverBudget,
+                format!(
+                    "skipped: {size} bytes is over the {} byte limit (--max-file-size)",
+                    options.max_file_bytes
+                ),
+            ));
+            result.files_skipped += 1;
+            continue;
+        }
+        let source = match SourceFile::load(path) {
+            Ok(source) => source,
+            Err(e) => {
+                result
+                    .warnings
+                    .push(skip(WarningKind::Unreadable, e.to_string()));
+                result.files_skipped += 1;
+                continue;
             }
-            Err(e) => result.warnings.push(Warning {
-                path: display_path(path),
-                position: None,
-                kind: WarningKind::Unreadable,
-                message: e.to_string(),
-            }),
+        };
+        let deadline = Instant::now() + options.file_timeout;
+        match parse(&source.text, Some(deadline)) {
+            Ok(p) => {
+                if report_syntax_errors(&source, &p, &mut result.warnings) {
+                    result.files_with_errors += 1;
+                }
+                parsed.push((Arc::new(source), p.tree));
+            }
+            Err(TimedOut) => {
+                result.warnings.push(skip(
+                    WarningKind::OverBudget,
+                    format!(
+                        "skipped: parsing took longer than {:?} (--file-timeout)",
+                        options.file_timeout
+                    ),
+                ));
+                result.files_skipped += 1;
+            }
         }
     }
     result.files_analyzed = parsed.len();
@@ -203,10 +266,29 @@ fn package_name(source: &SourceFile, tree: &tree_sitter::Tree) -> String {
         .unwrap_or_default()
 }
 
-fn report_syntax_errors(source: &SourceFile, tree: &tree_sitter::Tree, out: &mut Vec<Warning>) {
-    let errors = syntax_errors(tree);
+/// Warns about declarations left out and syntax errors left; returns whether there were any.
+fn report_syntax_errors(source: &SourceFile, parsed: &Parsed, out: &mut Vec<Warning>) -> bool {
+    for decl in &parsed.skipped {
+        let first_line = source.text[decl.clone()].lines().next().unwrap_or_default();
+        out.push(Warning {
+            path: source.display_path(),
+            position: Some(source.line_col(decl.start)),
+            kind: WarningKind::Incomplete,
+            message: format!(
+                "syntax error: declaration skipped, it does not parse (an error, or Go syntax \
+                 newer than the grammar, such as a generic method): {}",
+                first_line
+                    .trim_end()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(80)
+                    .collect::<String>()
+            ),
+        });
+    }
+    let errors = syntax_errors(&parsed.tree);
     let Some(first) = errors.first() else {
-        return;
+        return !parsed.skipped.is_empty();
     };
     let what = if first.missing {
         "syntax error: missing token"
@@ -223,4 +305,5 @@ fn report_syntax_errors(source: &SourceFile, tree: &tree_sitter::Tree, out: &mut
         kind: WarningKind::SyntaxError,
         message: format!("{what}{more}; the file was analyzed as far as it parses"),
     });
+    true
 }

@@ -488,10 +488,22 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
         "composite_literal" => expr
             .child_by_field_name("type")
             .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
-        "unary_expression" | "parenthesized_expression" => expr
-            .child_by_field_name("operand")
-            .or_else(|| expr.named_child(0))
-            .map_or(TypeInfo::Unknown, |e| literal_type(e, src, decls)),
+        "unary_expression" | "parenthesized_expression" => {
+            let mut inner = expr;
+            while matches!(
+                inner.kind(),
+                "unary_expression" | "parenthesized_expression"
+            ) {
+                match inner
+                    .child_by_field_name("operand")
+                    .or_else(|| inner.named_child(0))
+                {
+                    Some(next) => inner = next,
+                    None => return TypeInfo::Unknown,
+                }
+            }
+            literal_type(inner, src, decls)
+        }
         _ => TypeInfo::Unknown,
     }
 }

@@ -36,6 +36,16 @@ impl TypeInfo {
 /// The type a type expression denotes. Named types declared in the package resolve to their
 /// underlying map, slice or channel type; struct types stay named so fields can be looked up.
 pub fn type_of_type_node(node: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo {
+    type_at_depth(node, src, decls, 0)
+}
+
+/// Nested map and slice types are followed this deep (`map[K]map[K]...`).
+const MAX_TYPE_NESTING: usize = 32;
+
+fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) -> TypeInfo {
+    if depth > MAX_TYPE_NESTING {
+        return TypeInfo::Unknown;
+    }
     let mut node = node;
     loop {
         match node.kind() {
@@ -54,13 +64,17 @@ pub fn type_of_type_node(node: Node<'_>, src: &str, decls: &PackageDecls) -> Typ
         "map_type" => TypeInfo::Map {
             value: Box::new(
                 node.child_by_field_name("value")
-                    .map_or(TypeInfo::Unknown, |v| type_of_type_node(v, src, decls)),
+                    .map_or(TypeInfo::Unknown, |v| {
+                        type_at_depth(v, src, decls, depth + 1)
+                    }),
             ),
             name: None,
         },
         "slice_type" | "array_type" | "implicit_length_array_type" => TypeInfo::Slice(Box::new(
             node.child_by_field_name("element")
-                .map_or(TypeInfo::Unknown, |e| type_of_type_node(e, src, decls)),
+                .map_or(TypeInfo::Unknown, |e| {
+                    type_at_depth(e, src, decls, depth + 1)
+                }),
         )),
         "channel_type" => TypeInfo::Chan,
         "type_identifier" => decls.resolve_named(&src[node.byte_range()]),

@@ -435,43 +435,57 @@ impl<'a> Walker<'a, '_> {
 
     // ----- places and types -----
 
+    /// The storage location an expression denotes: `m`, `s.items`, `(*p).m`, `m[k]`.
+    /// Walks the operand chain with a loop: real code nests deeply.
     fn place_of(&mut self, node: Node<'a>) -> Option<PlaceId> {
-        match node.kind() {
-            "identifier" => {
-                let id = self.lookup(self.text(node))?;
-                Some(match self.facts.bindings[id as usize].alias {
-                    Some(alias) => alias,
-                    None => self.facts.intern_place(Place {
-                        root: id,
-                        fields: Vec::new(),
-                    }),
-                })
-            }
-            "selector_expression" => {
-                let base = self.place_of(node.child_by_field_name("operand")?)?;
-                let field = self.text(node.child_by_field_name("field")?);
-                Some(self.facts.select(base, field))
-            }
-            "index_expression" => {
-                // Every element of a map or slice is one abstract place: `m[k]`, `shards[i]`.
-                let base = self.place_of(node.child_by_field_name("operand")?)?;
-                match self.facts.place_type(base) {
-                    TypeInfo::Map { .. } | TypeInfo::Slice(_) => {
-                        Some(self.facts.select(base, super::ELEMENT))
-                    }
-                    _ => None,
-                }
-            }
-            "parenthesized_expression" => self.place_of(node.named_child(0)?),
-            "unary_expression" => {
-                let op = node.child_by_field_name("operator")?;
-                match self.text(op) {
-                    "*" | "&" => self.place_of(node.child_by_field_name("operand")?),
-                    _ => None,
-                }
-            }
-            _ => None,
+        enum Step<'n> {
+            Field(&'n str),
+            Element,
         }
+        let mut steps = Vec::new();
+        let mut cur = node;
+        let root = loop {
+            match cur.kind() {
+                "identifier" => break self.lookup(self.text(cur))?,
+                "selector_expression" => {
+                    steps.push(Step::Field(self.text(cur.child_by_field_name("field")?)));
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "index_expression" => {
+                    steps.push(Step::Element);
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "parenthesized_expression" => cur = cur.named_child(0)?,
+                "unary_expression" => {
+                    let op = cur.child_by_field_name("operator")?;
+                    if !matches!(self.text(op), "*" | "&") {
+                        return None;
+                    }
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                _ => return None,
+            }
+        };
+        let mut place = match self.facts.bindings[root as usize].alias {
+            Some(alias) => alias,
+            None => self.facts.intern_place(Place {
+                root,
+                fields: Vec::new(),
+            }),
+        };
+        for step in steps.into_iter().rev() {
+            place = match step {
+                Step::Field(f) => self.facts.select(place, f),
+                // Every element of a map or slice is one abstract place: `m[k]`, `shards[i]`.
+                Step::Element => match self.facts.place_type(place) {
+                    TypeInfo::Map { .. } | TypeInfo::Slice(_) => {
+                        self.facts.select(place, super::ELEMENT)
+                    }
+                    _ => return None,
+                },
+            };
+        }
+        Some(place)
     }
 
     /// The place of an expression that denotes a map (not one retired by `init`).
@@ -484,30 +498,42 @@ impl<'a> Walker<'a, '_> {
         self.facts.place_type(place).is_map().then_some(place)
     }
 
+    /// What is known of an expression's type; loops through parentheses, dereferences
+    /// and indexing.
     fn expr_type(&mut self, node: Node<'a>) -> TypeInfo {
-        match node.kind() {
-            "identifier" | "selector_expression" => match self.place_of(node) {
+        let mut elements = 0;
+        let mut cur = node;
+        loop {
+            let next = match cur.kind() {
+                "parenthesized_expression" => cur.named_child(0),
+                "unary_expression" => cur
+                    .child_by_field_name("operand")
+                    .filter(|o| o.kind() != "composite_literal"),
+                "index_expression" => {
+                    elements += 1;
+                    cur.child_by_field_name("operand")
+                }
+                _ => None,
+            };
+            match next {
+                Some(n) => cur = n,
+                None => break,
+            }
+        }
+        let mut ty = match cur.kind() {
+            "identifier" | "selector_expression" => match self.place_of(cur) {
                 Some(place) => self.facts.place_type(place),
                 None => TypeInfo::Unknown,
             },
-            "parenthesized_expression" => node
-                .named_child(0)
-                .map_or(TypeInfo::Unknown, |n| self.expr_type(n)),
-            "unary_expression" => match node.child_by_field_name("operand") {
-                Some(operand) if operand.kind() != "composite_literal" => self.expr_type(operand),
-                _ => literal_type(node, self.src, &self.facts.decls),
-            },
-            "index_expression" => {
-                match node
-                    .child_by_field_name("operand")
-                    .map(|o| self.expr_type(o))
-                {
-                    Some(TypeInfo::Map { value, .. }) | Some(TypeInfo::Slice(value)) => *value,
-                    _ => TypeInfo::Unknown,
-                }
-            }
-            _ => literal_type(node, self.src, &self.facts.decls),
+            _ => literal_type(cur, self.src, &self.facts.decls),
+        };
+        for _ in 0..elements {
+            ty = match ty {
+                TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => *value,
+                _ => return TypeInfo::Unknown,
+            };
         }
+        ty
     }
 
     // ----- statements -----
@@ -1073,8 +1099,11 @@ impl<'a> Walker<'a, '_> {
     }
 
     fn callee_of(&mut self, function: Node<'a>) -> Option<(Callee, Option<PlaceId>)> {
+        let mut function = function;
+        while function.kind() == "parenthesized_expression" {
+            function = function.named_child(0)?;
+        }
         match function.kind() {
-            "parenthesized_expression" => self.callee_of(function.named_child(0)?),
             "identifier" => {
                 let name = self.text(function);
                 match self.lookup(name) {

@@ -70,6 +70,8 @@ struct Summary {
     findings: usize,
     files_with_findings: usize,
     files_analyzed: usize,
+    files_with_errors: usize,
+    files_skipped: usize,
     packages: usize,
 }
 
@@ -127,6 +129,7 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
                     WarningKind::Unreadable => "unreadable",
                     WarningKind::SyntaxError => "syntax-error",
                     WarningKind::Incomplete => "incomplete",
+                    WarningKind::OverBudget => "over-budget",
                 },
                 message: &w.message,
             })
@@ -135,6 +138,8 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
             findings: outcome.findings.len(),
             files_with_findings: outcome.files_with_findings(),
             files_analyzed: outcome.files_analyzed,
+            files_with_errors: outcome.files_with_errors,
+            files_skipped: outcome.files_skipped,
             packages: outcome.packages,
         },
     };

@@ -78,15 +78,21 @@ fn summary(outcome: &Outcome) -> String {
             plural(files)
         );
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "; {} file{} in {} package{} analyzed in {:.2}s",
+        "; {} file{} in {} package{} analyzed",
         outcome.files_analyzed,
         plural(outcome.files_analyzed),
         outcome.packages,
         plural(outcome.packages),
-        outcome.elapsed.as_secs_f64()
     );
+    if outcome.files_with_errors > 0 {
+        let _ = write!(out, " ({} with syntax errors)", outcome.files_with_errors);
+    }
+    if outcome.files_skipped > 0 {
+        let _ = write!(out, ", {} skipped", outcome.files_skipped);
+    }
+    let _ = writeln!(out, " in {:.2}s", outcome.elapsed.as_secs_f64());
     out
 }
 
