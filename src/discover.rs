@@ -86,7 +86,12 @@ pub fn discover(args: &[String]) -> Result<Discovery, DiscoverError> {
             .filter_entry(|e| !e.file_type().is_dir() || !is_skipped_dir(e.file_name()));
         for entry in walker {
             match entry {
-                Ok(e) if e.file_type().is_file() && is_go_file_name(e.path()) => {
+                // A symlinked file counts, as for the go tool; one whose target is gone is
+                // reported when it cannot be read, not silently dropped.
+                Ok(e)
+                    if (e.file_type().is_file() || e.path_is_symlink())
+                        && is_go_file_name(e.path()) =>
+                {
                     let path = normalize(e.path());
                     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
                     files.entry(dir).or_default().push(path);

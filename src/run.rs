@@ -155,7 +155,7 @@ struct DirResult {
 /// Loads, parses and analyzes the packages of one directory; trees are dropped on return.
 fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
     let mut result = DirResult::default();
-    let mut parsed = Vec::new();
+    let mut sources = Vec::new();
     for path in &dir.files {
         let skip = |kind, message: String| Warning {
             path: display_path(path),
@@ -175,16 +175,47 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
             result.files_skipped += 1;
             continue;
         }
-        let source = match SourceFile::load(path) {
-            Ok(source) => source,
+        match SourceFile::load(path) {
+            Ok(source) => sources.push(source),
             Err(e) => {
                 result
                     .warnings
                     .push(skip(WarningKind::Unreadable, e.to_string()));
                 result.files_skipped += 1;
-                continue;
             }
-        };
+        }
+    }
+    analyze_sources(sources, options, &mut result);
+    result
+}
+
+/// Analyzes files already in memory as one directory (the files of a fuzz case, an
+/// editor buffer): the same pipeline as [`check`] without discovery and loading.
+pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
+    let start = Instant::now();
+    let mut result = DirResult::default();
+    analyze_sources(sources, options, &mut result);
+    let mut outcome = Outcome {
+        findings: result.findings,
+        warnings: result.warnings,
+        files_analyzed: result.files_analyzed,
+        files_with_errors: result.files_with_errors,
+        files_skipped: result.files_skipped,
+        packages: result.packages,
+        sources: result.sources,
+        elapsed: Duration::ZERO,
+    };
+    outcome.findings.sort();
+    outcome.findings.dedup();
+    outcome.warnings.sort();
+    outcome.elapsed = start.elapsed();
+    outcome
+}
+
+/// Parses the files of one directory, groups them into packages and analyzes each.
+fn analyze_sources(sources: Vec<SourceFile>, options: &Options, result: &mut DirResult) {
+    let mut parsed = Vec::new();
+    for source in sources {
         let deadline = Instant::now() + options.file_timeout;
         match parse(&source.text, Some(deadline)) {
             Ok(p) => {
@@ -194,13 +225,15 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
                 parsed.push((Arc::new(source), p.tree));
             }
             Err(TimedOut) => {
-                result.warnings.push(skip(
-                    WarningKind::OverBudget,
-                    format!(
+                result.warnings.push(Warning {
+                    path: source.display_path(),
+                    position: None,
+                    kind: WarningKind::OverBudget,
+                    message: format!(
                         "skipped: parsing took longer than {:?} (--file-timeout)",
                         options.file_timeout
                     ),
-                ));
+                });
                 result.files_skipped += 1;
             }
         }
@@ -250,7 +283,6 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
         }
         result.findings.extend(findings);
     }
-    result
 }
 
 /// The `package` clause's name; files without one form a package of their own name "".
