@@ -11,7 +11,11 @@ use std::collections::BTreeMap;
 
 use crate::index::{AccessOp, CtlId, CtlKind, LockMode};
 
-use super::program::{Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId};
+use crate::index::PackageFacts;
+
+use super::program::{
+    is_exported, receiver_type, Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
+};
 
 /// An event of a thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,6 +44,14 @@ pub enum Overlap {
         /// The spawn leading to the goroutine side.
         spawn: EventRef,
     },
+    /// One access is in a goroutine a method of a type starts, the other in an exported
+    /// method of the same type, which callers may run while the goroutine does.
+    External {
+        /// The spawn leading to the goroutine side.
+        spawn: EventRef,
+        /// The exported method's root thread.
+        entry: ThreadId,
+    },
     /// The accesses are in two goroutines started by the same thread, nothing between.
     Siblings {
         /// The spawn leading to the first access's goroutine.
@@ -63,7 +75,165 @@ pub struct Race {
 }
 
 /// Every racing pair of accesses in the program, in a deterministic order.
-pub fn races(program: &Program) -> Vec<Race> {
+pub fn races(program: &Program, facts: &PackageFacts) -> Vec<Race> {
+    let mut out = races_within_roots(program);
+    out.extend(races_across_entries(program, facts));
+    out
+}
+
+/// A struct field reached through a root method's receiver: (type, field path).
+type FieldKey = (String, Vec<String>);
+
+/// A lock as seen from outside any one method: a receiver field of a type, or a place
+/// of the program (a package variable).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LockKey {
+    Field(FieldKey),
+    Place(ProgramPlaceId),
+}
+
+/// Pairs accesses to one struct field made by a goroutine a method starts with accesses made
+/// by the type's exported methods (and by goroutines other methods start): nothing stops a
+/// caller from running them at the same time.
+fn races_across_entries(program: &Program, facts: &PackageFacts) -> Vec<Race> {
+    let roots: Vec<ThreadId> = program
+        .threads
+        .iter()
+        .enumerate()
+        .map(|(t, _)| root_of(program, t as ThreadId))
+        .collect();
+    // A place reached through the receiver of the thread's root method, as (type, fields).
+    let receiver_key = |t: ThreadId, place: ProgramPlaceId| -> Option<FieldKey> {
+        let p = &program.places[place as usize];
+        let origin = &facts.funcs[program.threads[roots[t as usize] as usize].origin as usize];
+        if p.instance != 0 || origin.receiver != Some(p.root) {
+            return None;
+        }
+        Some((receiver_type(facts, p.root)?.to_string(), p.fields.clone()))
+    };
+    let field_of = |t: ThreadId, place: ProgramPlaceId| {
+        receiver_key(t, place).filter(|(_, fields)| !fields.is_empty())
+    };
+    // `s.mu` and an embedded mutex locked as `s.Lock()` compare by type and path.
+    let lock_keys =
+        |t: ThreadId, locks: &[(ProgramPlaceId, LockMode)]| -> Vec<(LockKey, LockMode)> {
+            locks
+                .iter()
+                .map(|&(l, m)| match receiver_key(t, l) {
+                    Some(key) => (LockKey::Field(key), m),
+                    None => (LockKey::Place(l), m),
+                })
+                .collect()
+        };
+    // Goroutine accesses and entry accesses, by field.
+    let mut background: BTreeMap<FieldKey, Vec<EventRef>> = BTreeMap::new();
+    let mut entries: BTreeMap<FieldKey, Vec<EventRef>> = BTreeMap::new();
+    for (t, thread) in program.threads.iter().enumerate() {
+        let t = t as ThreadId;
+        let root = &program.threads[roots[t as usize] as usize];
+        let root_func = &facts.funcs[root.origin as usize];
+        for (e, event) in thread.events.iter().enumerate() {
+            let Action::Access { place, .. } = event.action else {
+                continue;
+            };
+            let Some(key) = field_of(t, place) else {
+                continue;
+            };
+            let r = EventRef {
+                thread: t,
+                event: e,
+            };
+            if thread.spawned_by.is_some() {
+                // A goroutine its method waits for before returning is over when the
+                // caller gets control back: only goroutines that outlive it count.
+                if outlives_root(program, t) {
+                    background.entry(key).or_default().push(r);
+                }
+            } else if is_exported(&root_func.name) {
+                entries.entry(key).or_default().push(r);
+            }
+        }
+    }
+    let graph = Graph { program };
+    let mut out = Vec::new();
+    for (key, goroutine_accesses) in &background {
+        let others = entries
+            .get(key)
+            .into_iter()
+            .flatten()
+            .chain(goroutine_accesses);
+        for &a in goroutine_accesses {
+            for &b in others.clone() {
+                if roots[a.thread as usize] == roots[b.thread as usize] {
+                    continue; // within one root the ordinary analysis decides
+                }
+                if !graph.op(a).is_write() && !graph.op(b).is_write() {
+                    continue;
+                }
+                let (la, lb) = (
+                    lock_keys(a.thread, &graph.event(a).locks),
+                    lock_keys(b.thread, &graph.event(b).locks),
+                );
+                let common = la.iter().any(|(k, ma)| {
+                    lb.iter()
+                        .any(|(q, mb)| k == q && !(*ma == LockMode::Read && *mb == LockMode::Read))
+                });
+                if common {
+                    continue;
+                }
+                let spawn = spawn_below_root(program, a.thread);
+                out.push(Race {
+                    place: graph.event(a).action.place(),
+                    a,
+                    b,
+                    overlap: Overlap::External {
+                        spawn,
+                        entry: roots[b.thread as usize],
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Whether goroutine `t` may still run when the root method that (indirectly) started it
+/// returns: no wait for it follows its spawn on every path.
+fn outlives_root(program: &Program, t: ThreadId) -> bool {
+    let spawn = spawn_below_root(program, t);
+    let graph = Graph { program };
+    let body = &program.threads[spawn.thread as usize];
+    let s = &body.events[spawn.event];
+    !graph
+        .joins(body, spawn)
+        .any(|j| j.order > s.order && runs_whenever(body, j.ctl, s.ctl))
+}
+
+fn root_of(program: &Program, mut t: ThreadId) -> ThreadId {
+    while let Some((parent, _)) = program.threads[t as usize].spawned_by {
+        t = parent;
+    }
+    t
+}
+
+/// The spawn in the root thread that leads to goroutine `t`.
+fn spawn_below_root(program: &Program, mut t: ThreadId) -> EventRef {
+    loop {
+        let (parent, event) = program.threads[t as usize]
+            .spawned_by
+            .expect("a goroutine has a spawner");
+        if program.threads[parent as usize].spawned_by.is_none() {
+            return EventRef {
+                thread: parent,
+                event,
+            };
+        }
+        t = parent;
+    }
+}
+
+/// The racing pairs within each root's goroutine tree.
+fn races_within_roots(program: &Program) -> Vec<Race> {
     let mut by_place: BTreeMap<ProgramPlaceId, Vec<EventRef>> = BTreeMap::new();
     for (t, thread) in program.threads.iter().enumerate() {
         for (e, event) in thread.events.iter().enumerate() {

@@ -136,7 +136,9 @@ impl Context<'_> {
     /// concurrent.
     pub fn spawn_labels(&self, race: &Race) -> Vec<Related> {
         let spawns = match race.overlap {
-            Overlap::Instances { spawn } | Overlap::Spawned { spawn } => vec![spawn],
+            Overlap::Instances { spawn }
+            | Overlap::Spawned { spawn }
+            | Overlap::External { spawn, .. } => vec![spawn],
             Overlap::Siblings { first, second } => vec![first, second],
             Overlap::Handler { .. } => Vec::new(),
         };
@@ -213,6 +215,12 @@ impl Context<'_> {
             Overlap::Spawned { spawn } => format!(
                 "nothing waits for the goroutine started at {} (no WaitGroup.Wait or channel \
                  receive it signals) between it and the other access",
+                self.at(spawn, here)
+            ),
+            Overlap::External { spawn, entry } => format!(
+                "`{}` is exported: a caller may run it while the goroutine started at {} is \
+                 running, and no common lock orders the two",
+                self.facts.funcs[self.program.threads[entry as usize].origin as usize].name,
                 self.at(spawn, here)
             ),
             Overlap::Siblings { first, second } => {

@@ -201,12 +201,7 @@ fn caller_locks(facts: &PackageFacts) -> Vec<CallerLocks> {
         .iter()
         .enumerate()
         .map(|(f, func)| {
-            let exported = func
-                .name
-                .rsplit('.')
-                .next()
-                .and_then(|n| n.chars().next())
-                .is_some_and(char::is_uppercase);
+            let exported = super::program::is_exported(&func.name);
             if func.assumes_lock {
                 CallerLocks::All
             } else if func.receiver.is_none() || exported || !sites.contains_key(&(f as FuncId)) {

@@ -22,7 +22,7 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     let mut findings = write_under_read_lock::check(facts, files);
     findings.extend(inconsistent_locking::check(facts, files));
     let program = program::expand(facts);
-    let races = concurrency::races(&program);
+    let races = concurrency::races(&program, facts);
     if !races.is_empty() {
         let ctx = context::Context {
             facts,

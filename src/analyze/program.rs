@@ -167,13 +167,42 @@ pub fn expand(facts: &PackageFacts) -> Program {
         stack: Vec::new(),
         budget: 0,
     };
+    // Types with a method that starts goroutines: their exported methods are entry points
+    // that callers may run while those goroutines do.
+    let spawning_types: std::collections::HashSet<&str> = facts
+        .funcs
+        .iter()
+        .enumerate()
+        .filter(|&(f, func)| func.declared && relevant[f].spawns)
+        .filter_map(|(_, func)| receiver_type(facts, func.receiver?))
+        .collect();
     for (f, func) in facts.funcs.iter().enumerate() {
-        let f = f as FuncId;
-        if func.declared && (func.handler || relevant[f as usize].spawns) {
-            builder.root(f);
+        let entry = func.receiver.is_some_and(|r| {
+            is_exported(&func.name)
+                && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
+                && relevant[f].touches
+        });
+        if func.declared && (func.handler || relevant[f].spawns || entry) {
+            builder.root(f as FuncId);
         }
     }
     builder.program
+}
+
+/// The struct type a receiver binding belongs to.
+pub fn receiver_type(facts: &PackageFacts, receiver: BindingId) -> Option<&str> {
+    match &facts.bindings[receiver as usize].ty {
+        crate::index::TypeInfo::Named(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// Whether a function name (`(*T).Get`, `Get`) is exported.
+pub fn is_exported(name: &str) -> bool {
+    name.rsplit('.')
+        .next()
+        .and_then(|n| n.chars().next())
+        .is_some_and(char::is_uppercase)
 }
 
 /// What a function does, transitively through the calls and spawns it makes.
@@ -490,6 +519,16 @@ impl Builder<'_> {
         self.program.declared.push(declared);
         self.program.place_ids.insert(place, id);
         id
+    }
+}
+
+impl Action {
+    /// The place of an access.
+    pub fn place(&self) -> ProgramPlaceId {
+        match self {
+            Action::Access { place, .. } => *place,
+            _ => unreachable!("only accesses have a map place"),
+        }
     }
 }
 
