@@ -61,6 +61,30 @@ pub struct Related {
     pub message: String,
 }
 
+/// How sure mapguard is that a finding is a real race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// The analysis could not follow the map everywhere (an interface, a function value).
+    Low,
+    /// Inferred: from locking discipline, or from an entry point (a handler, an exported
+    /// method) whose callers are not visible.
+    Medium,
+    /// A visible goroutine and a visible conflicting access, with no guard anywhere.
+    High,
+}
+
+impl Confidence {
+    /// The word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
 /// One reported problem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Finding {
@@ -84,4 +108,14 @@ pub struct Finding {
     pub function: String,
     /// The map as written in the source (`m`, `s.items`).
     pub map: String,
+    /// Whether the reported access reads or writes: "read" or "write".
+    pub access: &'static str,
+    /// How sure the analysis is.
+    pub confidence: Confidence,
+    /// A key that survives unrelated edits: rule, package, function, map, access and the
+    /// occurrence among findings sharing those (set once the run's findings are sorted).
+    pub fingerprint: String,
+    /// The justification of an inline suppression (`//mapguard:ignore MG001 why`), if one
+    /// covers this finding; suppressed findings stay in SARIF, marked so.
+    pub suppressed: Option<String>,
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use mapguard::finding::Confidence;
 use mapguard::report::{self, Format, ReportOptions};
 use mapguard::rules;
 use mapguard::run::{self, Options, Outcome};
@@ -64,6 +65,18 @@ struct CheckArgs {
     /// Skip a file whose parsing takes longer than this many seconds, with a warning.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     file_timeout: f64,
+    /// Show only findings at least this sure.
+    #[arg(long, value_enum, default_value_t = Confidence::Low)]
+    min_confidence: Confidence,
+    /// Exit with 1 only for findings at least this sure (others are still shown).
+    #[arg(long, value_enum, default_value_t = Confidence::Low)]
+    fail_on: Confidence,
+    /// The SARIF run's category (automationDetails.id), to tell runs apart in code scanning.
+    #[arg(long, value_name = "ID")]
+    sarif_category: Option<String>,
+    /// Warn about suppression comments that silence no finding.
+    #[arg(long)]
+    report_unused_ignores: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -113,8 +126,9 @@ fn check(args: CheckArgs) -> ExitCode {
         jobs: args.jobs,
         max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
         file_timeout: std::time::Duration::from_secs_f64(args.file_timeout),
+        report_unused_ignores: args.report_unused_ignores,
     };
-    let outcome = match run::check(&args.paths, &options) {
+    let mut outcome = match run::check(&args.paths, &options) {
         Ok(outcome) => outcome,
         Err(e) => {
             eprintln!("mapguard: {e}");
@@ -134,7 +148,14 @@ fn check(args: CheckArgs) -> ExitCode {
                 && std::io::stdout().is_terminal()
         }
     };
-    let bytes = report::render(&outcome, args.format, &ReportOptions { color });
+    outcome
+        .findings
+        .retain(|f| f.confidence >= args.min_confidence);
+    let report_options = ReportOptions {
+        color,
+        sarif_category: args.sarif_category.clone(),
+    };
+    let bytes = report::render(&outcome, args.format, &report_options);
     let written = match &args.output {
         Some(path) => write_atomically(path, &bytes),
         None => std::io::stdout().write_all(&bytes),
@@ -147,11 +168,8 @@ fn check(args: CheckArgs) -> ExitCode {
         eprintln!("mapguard: cannot write the report to {target}: {e}");
         return ExitCode::from(EXIT_ERROR);
     }
-    ExitCode::from(if outcome.findings.is_empty() {
-        EXIT_CLEAN
-    } else {
-        EXIT_FINDINGS
-    })
+    let failing = outcome.active().any(|f| f.confidence >= args.fail_on);
+    ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
 /// Problems with the input go to standard error in the go vet style, whatever the format.

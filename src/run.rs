@@ -27,6 +27,8 @@ pub struct Options {
     pub max_file_bytes: u64,
     /// Parsing one file may take this long before it is skipped with a warning.
     pub file_timeout: Duration,
+    /// Warn about suppression comments that silence nothing.
+    pub report_unused_ignores: bool,
 }
 
 impl Default for Options {
@@ -35,6 +37,7 @@ impl Default for Options {
             jobs: None,
             max_file_bytes: 16 << 20,
             file_timeout: Duration::from_secs(10),
+            report_unused_ignores: false,
         }
     }
 }
@@ -50,6 +53,8 @@ pub enum WarningKind {
     Incomplete,
     /// The file exceeded a size or time budget and was not analyzed.
     OverBudget,
+    /// A suppression comment lacks a reason, or silences nothing.
+    Suppression,
 }
 
 /// A problem with the input that did not stop the run.
@@ -87,10 +92,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// How many distinct files hold findings.
+    /// How many distinct files hold findings that are not suppressed.
     pub fn files_with_findings(&self) -> usize {
-        self.findings
-            .iter()
+        self.active()
             .map(|f| &f.location.path)
             .collect::<BTreeSet<_>>()
             .len()
@@ -125,25 +129,63 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
             kind: WarningKind::Unreadable,
             message: w.message,
         }));
-    for r in results {
-        outcome.findings.extend(r.findings);
-        outcome.warnings.extend(r.warnings);
+    for r in &results {
+        outcome.findings.extend(r.findings.iter().cloned());
+        outcome.warnings.extend(r.warnings.iter().cloned());
         outcome.files_analyzed += r.files_analyzed;
         outcome.files_with_errors += r.files_with_errors;
         outcome.files_skipped += r.files_skipped;
         outcome.packages += r.packages;
-        outcome.sources.extend(r.sources);
+        outcome
+            .sources
+            .extend(r.sources.iter().map(|(k, v)| (k.clone(), Arc::clone(v))));
     }
-    outcome.findings.sort();
-    outcome.findings.dedup();
-    outcome.warnings.sort();
+    let directives: Vec<_> = results.iter().flat_map(|r| r.directives.clone()).collect();
+    outcome.finish(directives, options);
     outcome.elapsed = start.elapsed();
     Ok(outcome)
+}
+
+impl Outcome {
+    /// Sorts, fingerprints, and applies suppression comments; warns about suppressions
+    /// without a reason and, when asked, about those that silence nothing.
+    fn finish(&mut self, mut directives: Vec<crate::suppress::Directive>, options: &Options) {
+        self.findings.sort();
+        self.findings.dedup();
+        crate::suppress::fingerprint(&mut self.findings);
+        directives.sort();
+        let used = crate::suppress::apply(&mut self.findings, &directives);
+        for (d, used) in directives.iter().zip(used) {
+            let message = if !used && options.report_unused_ignores {
+                "this suppression comment silences no finding"
+            } else if d.reason.is_none() {
+                "suppression comment without a reason: say why the map is safe here"
+            } else {
+                continue;
+            };
+            self.warnings.push(Warning {
+                path: d.path.clone(),
+                position: Some(LineCol {
+                    line: d.line,
+                    column: 1,
+                }),
+                kind: WarningKind::Suppression,
+                message: message.to_string(),
+            });
+        }
+        self.warnings.sort();
+    }
+
+    /// The findings that are not suppressed.
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppressed.is_none())
+    }
 }
 
 #[derive(Default)]
 struct DirResult {
     findings: Vec<Finding>,
+    directives: Vec<crate::suppress::Directive>,
     warnings: Vec<Warning>,
     files_analyzed: usize,
     files_with_errors: usize,
@@ -205,9 +247,7 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
         sources: result.sources,
         elapsed: Duration::ZERO,
     };
-    outcome.findings.sort();
-    outcome.findings.dedup();
-    outcome.warnings.sort();
+    outcome.finish(result.directives, options);
     outcome.elapsed = start.elapsed();
     outcome
 }
@@ -216,6 +256,9 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
 fn analyze_sources(sources: Vec<SourceFile>, options: &Options, result: &mut DirResult) {
     let mut parsed = Vec::new();
     for source in sources {
+        result
+            .directives
+            .extend(crate::suppress::directives(&source));
         let deadline = Instant::now() + options.file_timeout;
         match parse(&source.text, Some(deadline)) {
             Ok(p) => {

@@ -146,7 +146,7 @@ proptest! {
         let start = Instant::now();
         let outcome = check_sources(files, &Options::default());
         for format in [Format::Terminal, Format::Sarif, Format::Json, Format::Github, Format::Short] {
-            let out = render(&outcome, format, &ReportOptions { color: true });
+            let out = render(&outcome, format, &ReportOptions { color: true, ..ReportOptions::default() });
             prop_assert!(!out.is_empty() || format != Format::Terminal);
         }
         prop_assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());

@@ -12,7 +12,10 @@ fn terminal(fixture: &str) -> String {
     String::from_utf8(render(
         &outcome,
         Format::Terminal,
-        &ReportOptions { color: false },
+        &ReportOptions {
+            color: false,
+            ..ReportOptions::default()
+        },
     ))
     .unwrap()
 }

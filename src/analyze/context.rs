@@ -1,7 +1,7 @@
 //! Words and locations for findings: who runs an access, where a goroutine starts, which
 //! calls lead to it.
 
-use crate::finding::{Location, Related, Role};
+use crate::finding::{Confidence, Location, Related, Role};
 use crate::index::{AccessOp, FileId, PackageFacts, SpawnVia};
 use crate::source::SourceFile;
 
@@ -197,6 +197,23 @@ impl Context<'_> {
                 message: format!("call {} on the way to the access", i + 1),
             })
             .collect()
+    }
+
+    /// High when both sides are visible in the package; medium when one side is an entry
+    /// point whose callers are not (an HTTP handler, an exported method).
+    pub fn confidence(&self, race: &Race) -> Confidence {
+        match race.overlap {
+            Overlap::Handler { .. } | Overlap::External { .. } => Confidence::Medium,
+            Overlap::Instances { spawn } => {
+                let event = &self.program.threads[spawn.thread as usize].events[spawn.event];
+                if matches!(event.action, Action::Spawn { repeated: true, .. }) {
+                    Confidence::Medium
+                } else {
+                    Confidence::High
+                }
+            }
+            Overlap::Spawned { .. } | Overlap::Siblings { .. } => Confidence::High,
+        }
     }
 
     /// Why the two accesses are concurrent, in words a reviewer can check.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::finding::{Finding, Location, Related, Role};
+use crate::finding::{Confidence, Finding, Location, Related, Role};
 use crate::index::{
     BindingId, Callee, EventKind, FuncId, LockMode, PackageFacts, PlaceId, TypeInfo,
 };
@@ -351,6 +351,10 @@ fn finding(
         package: facts.name.clone(),
         function: func.name.clone(),
         map,
+        access: if site.write { "write" } else { "read" },
+        confidence: Confidence::Medium,
+        fingerprint: String::new(),
+        suppressed: None,
     }
 }
 

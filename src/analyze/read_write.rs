@@ -73,5 +73,9 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
         package: ctx.facts.name.clone(),
         function: ctx.function(r.primary),
         map,
+        access: "read",
+        confidence: ctx.confidence(&r.race),
+        fingerprint: String::new(),
+        suppressed: None,
     }
 }

@@ -1,6 +1,6 @@
 //! MG004 write-under-read-lock: a shared map written while only `RLock` is held.
 
-use crate::finding::{Finding, Location, Related, Role};
+use crate::finding::{Confidence, Finding, Location, Related, Role};
 use crate::index::{EventKind, LockMode, PackageFacts};
 use crate::source::SourceFile;
 
@@ -56,6 +56,10 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 package: facts.name.clone(),
                 function: func.name.clone(),
                 map,
+                access: "write",
+                confidence: Confidence::Medium,
+                fingerprint: String::new(),
+                suppressed: None,
             });
         }
     }

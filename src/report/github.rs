@@ -2,17 +2,23 @@
 
 use std::fmt::Write;
 
+use crate::finding::Confidence;
 use crate::rules;
 use crate::run::Outcome;
 
 /// One `::error` command per finding.
 pub fn render(outcome: &Outcome) -> Vec<u8> {
     let mut out = String::new();
-    for f in &outcome.findings {
+    for f in outcome.active() {
         let name = rules::get(f.rule).map_or("", |r| r.name);
+        let command = match f.confidence {
+            Confidence::High => "error",
+            Confidence::Medium => "warning",
+            Confidence::Low => "notice",
+        };
         let _ = writeln!(
             out,
-            "::error file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",
             escape_property(&f.location.path),
             f.location.start.line,
             f.location.start.column,

@@ -54,6 +54,9 @@ struct JsonFinding<'a> {
     package: &'a str,
     function: &'a str,
     map: &'a str,
+    confidence: &'static str,
+    fingerprint: &'a str,
+    suppressed: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +71,7 @@ struct JsonWarning<'a> {
 #[derive(Serialize)]
 struct Summary {
     findings: usize,
+    suppressed: usize,
     files_with_findings: usize,
     files_analyzed: usize,
     files_with_errors: usize,
@@ -106,6 +110,9 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
         package: &f.package,
         function: &f.function,
         map: &f.map,
+        confidence: f.confidence.as_str(),
+        fingerprint: &f.fingerprint,
+        suppressed: f.suppressed.as_deref(),
     }
 }
 
@@ -130,12 +137,14 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
                     WarningKind::SyntaxError => "syntax-error",
                     WarningKind::Incomplete => "incomplete",
                     WarningKind::OverBudget => "over-budget",
+                    WarningKind::Suppression => "suppression",
                 },
                 message: &w.message,
             })
             .collect(),
         summary: Summary {
-            findings: outcome.findings.len(),
+            findings: outcome.active().count(),
+            suppressed: outcome.findings.len() - outcome.active().count(),
             files_with_findings: outcome.files_with_findings(),
             files_analyzed: outcome.files_analyzed,
             files_with_errors: outcome.files_with_errors,

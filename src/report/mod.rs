@@ -28,13 +28,15 @@ pub enum Format {
 pub struct ReportOptions {
     /// Use ANSI colours (terminal format only).
     pub color: bool,
+    /// `automationDetails.id` of the SARIF run (`--sarif-category`).
+    pub sarif_category: Option<String>,
 }
 
 /// Renders the outcome in the chosen format.
 pub fn render(outcome: &Outcome, format: Format, options: &ReportOptions) -> Vec<u8> {
     match format {
         Format::Terminal => terminal::render(outcome, options.color),
-        Format::Sarif => sarif::render(outcome),
+        Format::Sarif => sarif::render(outcome, options.sarif_category.as_deref()),
         Format::Json => json::render(outcome),
         Format::Github => github::render(outcome),
         Format::Short => short::render(outcome),

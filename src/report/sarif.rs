@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location as SarifLocation, Message, MultiformatMessageString,
-    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
-    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    ArtifactLocation, CodeFlow, Invocation, Location as SarifLocation, Message,
+    MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
+    RunAutomationDetails, Sarif, Suppression, ThreadFlow, ThreadFlowLocation, Tool, ToolComponent,
 };
 
-use crate::finding::{Finding, Location};
+use crate::finding::{Confidence, Finding, Location, Role};
 use crate::rules;
 use crate::run::Outcome;
 
@@ -36,8 +37,9 @@ const PATH: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// The whole outcome as one SARIF log with a single run.
-pub fn render(outcome: &Outcome) -> Vec<u8> {
+/// The whole outcome as one SARIF log with a single run; `category` distinguishes runs of
+/// one tool on one repository in code scanning (`automationDetails.id`).
+pub fn render(outcome: &Outcome, category: Option<&str>) -> Vec<u8> {
     let rules: Vec<ReportingDescriptor> = rules::all().iter().map(rule).collect();
     let results: Vec<SarifResult> = outcome.findings.iter().map(result).collect();
     let notifications: Vec<Notification> = outcome
@@ -85,13 +87,16 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
         .information_uri(INFORMATION_URI)
         .rules(rules)
         .build();
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
         .invocations(vec![invocation])
         .original_uri_base_ids(base_ids)
         .column_kind(serde_json::json!("unicodeCodePoints"))
         .build();
+    if let Some(category) = category {
+        run.automation_details = Some(RunAutomationDetails::builder().id(category).build());
+    }
     let log = Sarif::builder()
         .schema(SCHEMA)
         .version(serde_json::json!("2.1.0"))
@@ -157,18 +162,85 @@ fn result(f: &Finding) -> SarifResult {
             loc
         })
         .collect();
+    // Link the related locations from the message, as `[text](id)`.
+    let links: Vec<String> = f
+        .related
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("[{}]({})", role_words(r.role), i + 1))
+        .collect();
+    let message = if links.is_empty() {
+        f.message.clone()
+    } else {
+        format!("{} (see {}).", f.message, links.join(", "))
+    };
     let rule_index = rules::all().iter().position(|r| r.id == f.rule);
+    let mut properties = PropertyBag::builder().build();
+    properties
+        .additional_properties
+        .insert("confidence".into(), f.confidence.as_str().into());
     let mut result = SarifResult::builder()
         .rule_id(f.rule)
-        .level(ResultLevel::Error)
-        .message(text(&f.message))
+        .level(level(f.confidence))
+        .message(text(&message))
         .locations(vec![location(&f.location)])
+        .code_flows(vec![code_flow(f)])
+        .partial_fingerprints(BTreeMap::from([(
+            "mapguardFingerprint/v1".to_string(),
+            f.fingerprint.clone(),
+        )]))
+        .properties(properties)
         .build();
     result.rule_index = rule_index.map(|i| i as i64);
     if !related.is_empty() {
         result.related_locations = Some(related);
     }
+    if let Some(reason) = &f.suppressed {
+        let mut suppression = Suppression::builder()
+            .kind(serde_json::json!("inSource"))
+            .build();
+        if !reason.is_empty() {
+            suppression.justification = Some(reason.clone());
+        }
+        result.suppressions = Some(vec![suppression]);
+    }
     result
+}
+
+/// The level a finding of some confidence reports at.
+fn level(confidence: Confidence) -> ResultLevel {
+    match confidence {
+        Confidence::High => ResultLevel::Error,
+        Confidence::Medium => ResultLevel::Warning,
+        Confidence::Low => ResultLevel::Note,
+    }
+}
+
+fn role_words(role: Role) -> &'static str {
+    match role {
+        Role::ConflictingAccess => "conflicting access",
+        Role::SpawnSite => "goroutine start",
+        Role::CallSite => "call",
+        Role::LockSite => "lock",
+    }
+}
+
+/// One thread flow from the goroutine's start through the calls to the access.
+fn code_flow(f: &Finding) -> CodeFlow {
+    let step = |l: &Location, message: &str| {
+        let mut loc = location(l);
+        loc.message = Some(text(message));
+        ThreadFlowLocation::builder().location(loc).build()
+    };
+    let mut steps: Vec<ThreadFlowLocation> = [Role::SpawnSite, Role::LockSite, Role::CallSite]
+        .iter()
+        .flat_map(|role| f.related.iter().filter(move |r| r.role == *role))
+        .map(|r| step(&r.location, &r.message))
+        .collect();
+    steps.push(step(&f.location, &f.label));
+    CodeFlow::builder()
+        .thread_flows(vec![ThreadFlow::builder().locations(steps).build()])
+        .build()
 }
 
 fn location(l: &Location) -> SarifLocation {

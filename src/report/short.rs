@@ -7,7 +7,7 @@ use crate::run::Outcome;
 /// One line per finding; byte columns are not used: columns count characters.
 pub fn render(outcome: &Outcome) -> Vec<u8> {
     let mut out = String::new();
-    for f in &outcome.findings {
+    for f in outcome.active() {
         let _ = writeln!(
             out,
             "{}:{}:{}: {} {}",

@@ -9,6 +9,7 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 use termcolor::Buffer;
 
+use crate::finding::Confidence;
 use crate::run::Outcome;
 
 /// Renders every finding with its snippet, then a one-line summary.
@@ -27,7 +28,7 @@ pub fn render(outcome: &Outcome, color: bool) -> Vec<u8> {
         );
     }
     let config = Config::default();
-    for f in &outcome.findings {
+    for f in outcome.active() {
         let Some(&file) = ids.get(f.location.path.as_str()) else {
             continue;
         };
@@ -45,11 +46,15 @@ pub fn render(outcome: &Outcome, color: bool) -> Vec<u8> {
         }
         let mut notes: Vec<String> = f.notes.iter().map(|n| format!("note: {n}")).collect();
         notes.push(format!("help: {}", f.help));
-        let diagnostic = Diagnostic::error()
-            .with_code(f.rule)
-            .with_message(f.message.clone())
-            .with_labels(labels)
-            .with_notes(notes);
+        notes.push(format!("confidence: {}", f.confidence.as_str()));
+        let diagnostic = match f.confidence {
+            Confidence::High => Diagnostic::error(),
+            Confidence::Medium | Confidence::Low => Diagnostic::warning(),
+        }
+        .with_code(f.rule)
+        .with_message(f.message.clone())
+        .with_labels(labels)
+        .with_notes(notes);
         term::emit_to_write_style(&mut buffer, &config, &files, &diagnostic)
             .expect("locations come from the same files");
     }
@@ -60,11 +65,11 @@ pub fn render(outcome: &Outcome, color: bool) -> Vec<u8> {
 /// "2 findings (MG001: 1, MG002: 1) in 1 file; 3 files in 2 packages analyzed in 0.01s".
 fn summary(outcome: &Outcome) -> String {
     let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in &outcome.findings {
+    for f in outcome.active() {
         *per_rule.entry(f.rule).or_default() += 1;
     }
     let mut out = String::new();
-    let n = outcome.findings.len();
+    let n = outcome.active().count();
     if n == 0 {
         out.push_str("no findings");
     } else {
@@ -91,6 +96,10 @@ fn summary(outcome: &Outcome) -> String {
     }
     if outcome.files_skipped > 0 {
         let _ = write!(out, ", {} skipped", outcome.files_skipped);
+    }
+    let suppressed = outcome.findings.len() - n;
+    if suppressed > 0 {
+        let _ = write!(out, "; {suppressed} suppressed");
     }
     let _ = writeln!(out, " in {:.2}s", outcome.elapsed.as_secs_f64());
     out

@@ -1,0 +1,141 @@
+//! Inline suppressions: `//mapguard:ignore MG001 reason` (or `all`), and golangci-lint's
+//! `//nolint:mapguard // reason` and bare `//nolint`, on the reported line or the line
+//! above it.
+
+use crate::finding::Finding;
+use crate::source::SourceFile;
+
+/// One suppression comment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Directive {
+    /// The file, as displayed.
+    pub path: String,
+    /// The 1-based line of the comment.
+    pub line: u32,
+    /// The rules it silences; `None` for all.
+    pub rules: Option<Vec<String>>,
+    /// Why, as written after the rules.
+    pub reason: Option<String>,
+}
+
+/// The suppression comments of a file (a cheap scan; most files have none).
+pub fn directives(source: &SourceFile) -> Vec<Directive> {
+    if !source.text.contains("//mapguard:ignore") && !source.text.contains("//nolint") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, line) in source.text.lines().enumerate() {
+        if let Some(d) = parse_line(line) {
+            out.push(Directive {
+                path: source.display_path(),
+                line: i as u32 + 1,
+                ..d
+            });
+        }
+    }
+    out
+}
+
+fn parse_line(line: &str) -> Option<Directive> {
+    let reason = |s: &str| {
+        let s = s.trim().trim_start_matches("//").trim();
+        (!s.is_empty()).then(|| s.to_string())
+    };
+    if let Some(at) = line.find("//mapguard:ignore") {
+        let rest = &line[at + "//mapguard:ignore".len()..];
+        let rest = rest.trim_start();
+        let (list, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let rules = (!list.is_empty() && !list.eq_ignore_ascii_case("all"))
+            .then(|| list.split(',').map(|r| r.trim().to_uppercase()).collect());
+        return Some(Directive {
+            path: String::new(),
+            line: 0,
+            rules,
+            reason: reason(tail),
+        });
+    }
+    let at = line.find("//nolint")?;
+    let rest = &line[at + "//nolint".len()..];
+    let (linters, tail) = match rest.strip_prefix(':') {
+        Some(list) => list.split_once(char::is_whitespace).unwrap_or((list, "")),
+        None if rest.is_empty() || rest.starts_with(char::is_whitespace) => ("", rest),
+        None => return None,
+    };
+    let ours = linters.is_empty()
+        || linters
+            .split(',')
+            .any(|l| l.trim() == "mapguard" || l.trim() == "all");
+    ours.then(|| Directive {
+        path: String::new(),
+        line: 0,
+        rules: None,
+        reason: reason(tail),
+    })
+}
+
+/// Marks the findings that a directive covers; returns, per directive, whether it was used.
+pub fn apply(findings: &mut [Finding], directives: &[Directive]) -> Vec<bool> {
+    let mut used = vec![false; directives.len()];
+    for f in findings.iter_mut() {
+        let line = f.location.start.line;
+        let hit = directives.iter().position(|d| {
+            d.path == f.location.path
+                && (d.line == line || d.line + 1 == line)
+                && d.rules
+                    .as_ref()
+                    .is_none_or(|r| r.iter().any(|id| id == f.rule))
+        });
+        if let Some(i) = hit {
+            used[i] = true;
+            f.suppressed = Some(directives[i].reason.clone().unwrap_or_default());
+        }
+    }
+    used
+}
+
+/// Fingerprints that stay the same when unrelated lines move: a hash of rule, package,
+/// function, map and access, with the occurrence among findings sharing them. The findings
+/// must be sorted.
+pub fn fingerprint(findings: &mut [Finding]) {
+    let mut seen = std::collections::HashMap::new();
+    for f in findings.iter_mut() {
+        let key = format!(
+            "{}\0{}\0{}\0{}\0{}",
+            f.rule, f.package, f.function, f.map, f.access
+        );
+        let n = seen.entry(fnv1a(&key)).or_insert(0u32);
+        f.fingerprint = format!("{:016x}:{n}", fnv1a(&key));
+        *n += 1;
+    }
+}
+
+/// FNV-1a, 64 bits: stable across runs, platforms and versions (unlike std's hasher).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directive_forms() {
+        let d =
+            parse_line("\tm[k] = v //mapguard:ignore MG001,mg002 guarded by the caller").unwrap();
+        assert_eq!(
+            d.rules,
+            Some(vec!["MG001".to_string(), "MG002".to_string()])
+        );
+        assert_eq!(d.reason.as_deref(), Some("guarded by the caller"));
+        let all = parse_line("//mapguard:ignore all").unwrap();
+        assert_eq!((all.rules, all.reason), (None, None));
+        let nolint = parse_line("x := 1 //nolint:errcheck,mapguard // single goroutine").unwrap();
+        assert_eq!(nolint.reason.as_deref(), Some("single goroutine"));
+        assert!(parse_line("//nolint:errcheck // other linter").is_none());
+        assert!(parse_line("//nolint").is_some());
+        assert!(parse_line("//nolintx").is_none());
+        assert!(parse_line("// an ordinary comment").is_none());
+    }
+}

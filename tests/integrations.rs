@@ -1,0 +1,179 @@
+//! What CI and code-scanning users rely on: suppressions, confidence thresholds, stable
+//! fingerprints, SARIF suppressions and code flows.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mapguard(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mapguard"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const RACY: &str = "package p\n\nfunc f(m map[int]int) {\n\tfor i := 0; i < 2; i++ {\n\t\tgo func() {\n\t\t\tm[i] = i\n\t\t}()\n\t}\n}\n";
+
+fn racy_with(comment_above: &str, trailing: &str) -> String {
+    RACY.replace(
+        "\t\t\tm[i] = i\n",
+        &format!("{comment_above}\t\t\tm[i] = i{trailing}\n"),
+    )
+}
+
+fn sarif(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["check", "--format", "sarif"];
+    args.extend_from_slice(extra);
+    args.push(".");
+    serde_json::from_slice(&mapguard(&args, dir).stdout).unwrap()
+}
+
+#[test]
+fn an_ignore_comment_suppresses_and_sarif_keeps_the_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = racy_with(
+        "\t\t\t//mapguard:ignore MG001 each goroutine owns its key\n",
+        "",
+    );
+    std::fs::write(tmp.path().join("p.go"), src).unwrap();
+    let o = mapguard(&["check", "."], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("no findings") && out.contains("1 suppressed"),
+        "{out}"
+    );
+    let log = sarif(tmp.path(), &[]);
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["suppressions"][0]["kind"], "inSource");
+    assert_eq!(
+        result["suppressions"][0]["justification"],
+        "each goroutine owns its key"
+    );
+}
+
+#[test]
+fn nolint_for_mapguard_suppresses_other_linters_do_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("p.go");
+    std::fs::write(
+        &path,
+        racy_with("", " //nolint:mapguard // one writer per key"),
+    )
+    .unwrap();
+    assert_eq!(mapguard(&["check", "."], tmp.path()).status.code(), Some(0));
+    std::fs::write(&path, racy_with("", " //nolint:errcheck // not ours")).unwrap();
+    assert_eq!(mapguard(&["check", "."], tmp.path()).status.code(), Some(1));
+    std::fs::write(&path, racy_with("", " //mapguard:ignore MG002 wrong rule")).unwrap();
+    assert_eq!(mapguard(&["check", "."], tmp.path()).status.code(), Some(1));
+}
+
+#[test]
+fn suppressions_without_reason_or_use_are_warnings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = format!(
+        "{}\n//mapguard:ignore all unused here\nvar x = 1\n",
+        racy_with("\t\t\t//mapguard:ignore MG001\n", "")
+    );
+    std::fs::write(tmp.path().join("p.go"), src).unwrap();
+    let o = mapguard(&["check", "--report-unused-ignores", "."], tmp.path());
+    let err = stderr(&o);
+    assert!(
+        err.contains("p.go:6:1: warning: suppression comment without a reason"),
+        "{err}"
+    );
+    assert!(
+        err.contains("p.go:12:1: warning: this suppression comment silences no finding"),
+        "{err}"
+    );
+    let quiet = mapguard(&["check", "."], tmp.path());
+    assert!(!stderr(&quiet).contains("silences no finding"));
+}
+
+#[test]
+fn confidence_thresholds_choose_what_shows_and_what_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An inconsistently locked field: a medium-confidence finding.
+    let src = "package p\n\nimport \"sync\"\n\ntype R struct {\n\tmu sync.Mutex\n\tm  map[string]int\n}\n\n\
+               func (r *R) Add(k string) {\n\tr.mu.Lock()\n\tr.m[k]++\n\tr.mu.Unlock()\n}\n\n\
+               func (r *R) Get(k string) int {\n\tr.mu.Lock()\n\tdefer r.mu.Unlock()\n\treturn r.m[k]\n}\n\n\
+               func (r *R) Drop(k string) {\n\tdelete(r.m, k)\n}\n";
+    std::fs::write(tmp.path().join("p.go"), src).unwrap();
+    let all = mapguard(&["check", "--format", "short", "."], tmp.path());
+    assert_eq!(all.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&all.stdout).contains("MG003"));
+    let lenient = mapguard(
+        &["check", "--format", "short", "--fail-on", "high", "."],
+        tmp.path(),
+    );
+    assert_eq!(lenient.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&lenient.stdout).contains("MG003"));
+    let hidden = mapguard(
+        &[
+            "check",
+            "--format",
+            "short",
+            "--min-confidence",
+            "high",
+            ".",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(hidden.status.code(), Some(0));
+    assert!(hidden.stdout.is_empty());
+    let log = sarif(tmp.path(), &[]);
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["level"], "warning");
+    assert_eq!(result["properties"]["confidence"], "medium");
+}
+
+#[test]
+fn fingerprints_survive_unrelated_edits_above() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("p.go");
+    std::fs::write(&path, RACY).unwrap();
+    let before = sarif(tmp.path(), &[]);
+    let moved = RACY.replace(
+        "package p\n",
+        "package p\n\n// A comment.\n\nvar unrelated = 1\n",
+    );
+    std::fs::write(&path, moved).unwrap();
+    let after = sarif(tmp.path(), &[]);
+    let fp = |log: &serde_json::Value| log["runs"][0]["results"][0]["partialFingerprints"].clone();
+    let line = |log: &serde_json::Value| {
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .clone()
+    };
+    assert_ne!(line(&before), line(&after));
+    assert_eq!(fp(&before), fp(&after));
+    assert!(fp(&before)["mapguardFingerprint/v1"]
+        .as_str()
+        .unwrap()
+        .ends_with(":0"));
+}
+
+#[test]
+fn sarif_has_a_code_flow_links_and_a_category() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("p.go"), RACY).unwrap();
+    let log = sarif(tmp.path(), &["--sarif-category", "mapguard/backend"]);
+    let run = &log["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "mapguard/backend");
+    let result = &run["results"][0];
+    let steps = result["codeFlows"][0]["threadFlows"][0]["locations"]
+        .as_array()
+        .unwrap();
+    assert_eq!(steps.len(), 2, "spawn, then the access");
+    assert_eq!(
+        steps[1]["location"]["physicalLocation"]["region"]["startLine"],
+        6
+    );
+    assert!(result["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("[goroutine start](1)"));
+}
