@@ -5,7 +5,7 @@
 //! `testdata` and directories starting with `.` or `_` are skipped, and so are files
 //! starting with `.` or `_`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -48,6 +48,10 @@ pub struct WalkWarning {
 pub struct Discovery {
     /// Directories with their Go files, sorted by path, each file listed once.
     pub dirs: Vec<PackageDir>,
+    /// Files named one by one: their whole package is analyzed (a race spans files), but
+    /// findings are reported only in these files (pre-commit passes the changed files).
+    /// Empty when every named path reports everything.
+    pub focus: BTreeSet<PathBuf>,
     /// Unreadable directories and similar problems.
     pub warnings: Vec<WalkWarning>,
 }
@@ -58,6 +62,8 @@ pub fn discover(args: &[String]) -> Result<Discovery, DiscoverError> {
     let args = if args.is_empty() { &default[..] } else { args };
     let mut files: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     let mut warnings = Vec::new();
+    let mut focus = BTreeSet::new();
+    let mut whole_dirs = BTreeSet::new();
     for arg in args {
         let (root, recursive) = split_pattern(arg);
         let meta = std::fs::metadata(&root).map_err(|e| DiscoverError {
@@ -74,8 +80,14 @@ pub fn discover(args: &[String]) -> Result<Discovery, DiscoverError> {
                     reason: "not a .go file or a directory".to_string(),
                 });
             }
-            let dir = root.parent().map(Path::to_path_buf).unwrap_or_default();
-            files.entry(dir).or_default().push(root);
+            let dir = match root.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            for sibling in go_files_in(&dir) {
+                files.entry(dir.clone()).or_default().push(sibling);
+            }
+            focus.insert(root);
             continue;
         }
         let walker = WalkDir::new(&root)
@@ -94,6 +106,7 @@ pub fn discover(args: &[String]) -> Result<Discovery, DiscoverError> {
                 {
                     let path = normalize(e.path());
                     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    whole_dirs.insert(dir.clone());
                     files.entry(dir).or_default().push(path);
                 }
                 Ok(_) => {}
@@ -114,7 +127,26 @@ pub fn discover(args: &[String]) -> Result<Discovery, DiscoverError> {
             PackageDir { dir, files }
         })
         .collect();
-    Ok(Discovery { dirs, warnings })
+    // A directory also named as a whole reports all its findings.
+    focus.retain(|f: &PathBuf| !f.parent().is_some_and(|d| whole_dirs.contains(d)));
+    Ok(Discovery {
+        dirs,
+        focus,
+        warnings,
+    })
+}
+
+/// The Go files directly in a directory, by the go tool's rules.
+fn go_files_in(dir: &Path) -> Vec<PathBuf> {
+    WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| (e.file_type().is_file() || e.path_is_symlink()) && is_go_file_name(e.path()))
+        .map(|e| normalize(e.path()))
+        .collect()
 }
 
 /// Splits `dir/...` into (`dir`, recursive).

@@ -2,6 +2,7 @@
 //! then merge the results in a deterministic order.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -139,6 +140,18 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         outcome
             .sources
             .extend(r.sources.iter().map(|(k, v)| (k.clone(), Arc::clone(v))));
+    }
+    if !discovery.focus.is_empty() {
+        let focus: BTreeSet<String> = discovery.focus.iter().map(|p| display_path(p)).collect();
+        let focused_dirs: BTreeSet<String> = discovery
+            .focus
+            .iter()
+            .map(|p| display_path(p.parent().unwrap_or(p)))
+            .collect();
+        outcome.findings.retain(|f| {
+            let dir = display_path(Path::new(&f.location.path).parent().unwrap_or(Path::new("")));
+            focus.contains(&f.location.path) || !focused_dirs.contains(&dir)
+        });
     }
     let directives: Vec<_> = results.iter().flat_map(|r| r.directives.clone()).collect();
     outcome.finish(directives, options);

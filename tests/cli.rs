@@ -160,3 +160,34 @@ fn a_directory_without_go_files_is_a_note() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("no Go files"));
 }
+
+#[test]
+fn named_files_analyze_their_package_but_report_only_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("start.go"),
+        "package p\n\nfunc Start(m map[int]int) {\n\tgo write(m)\n\tm[1] = 2\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("write.go"),
+        "package p\n\nfunc write(m map[int]int) {\n\tm[0] = 1\n}\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mapguard"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The race needs write.go to be seen, but only start.go was passed.
+    let one = run(&["check", "--format", "short", "start.go"]);
+    assert!(one.starts_with("start.go:5:2: MG001"), "{one}");
+    assert!(!one.lines().any(|l| l.starts_with("write.go")), "{one}");
+    let both = run(&["check", "--format", "short", "start.go", "write.go"]);
+    assert!(both.lines().any(|l| l.starts_with("write.go:4:2")), "{both}");
+    let package = run(&["check", "--format", "short", "start.go", "."]);
+    assert!(package.lines().any(|l| l.starts_with("write.go:4:2")), "{package}");
+}
