@@ -5,6 +5,7 @@
 //! the resulting [`finding::Finding`]s. [`run`] ties the stages together.
 
 pub mod analyze;
+pub mod baseline;
 pub mod discover;
 pub mod finding;
 pub mod index;

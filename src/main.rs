@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use mapguard::baseline::Baseline;
 use mapguard::finding::Confidence;
 use mapguard::report::{self, Format, ReportOptions};
 use mapguard::rules;
@@ -77,6 +78,12 @@ struct CheckArgs {
     /// Warn about suppression comments that silence no finding.
     #[arg(long)]
     report_unused_ignores: bool,
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record today's findings in a baseline file (then adopt with --baseline).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -151,6 +158,25 @@ fn check(args: CheckArgs) -> ExitCode {
     outcome
         .findings
         .retain(|f| f.confidence >= args.min_confidence);
+    if let Some(path) = &args.write_baseline {
+        let baseline = Baseline::of(&outcome);
+        if let Err(e) = write_atomically(path, &baseline.to_json()) {
+            eprintln!(
+                "mapguard: cannot write the baseline {}: {e}",
+                path.display()
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
+    if let Some(path) = &args.baseline {
+        match Baseline::read(path) {
+            Ok(baseline) => outcome.findings.retain(|f| !baseline.contains(f)),
+            Err(e) => {
+                eprintln!("mapguard: {}: {e}", path.display());
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
     let report_options = ReportOptions {
         color,
         sarif_category: args.sarif_category.clone(),

@@ -149,7 +149,11 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
             .map(|p| display_path(p.parent().unwrap_or(p)))
             .collect();
         outcome.findings.retain(|f| {
-            let dir = display_path(Path::new(&f.location.path).parent().unwrap_or(Path::new("")));
+            let dir = display_path(
+                Path::new(&f.location.path)
+                    .parent()
+                    .unwrap_or(Path::new("")),
+            );
             focus.contains(&f.location.path) || !focused_dirs.contains(&dir)
         });
     }

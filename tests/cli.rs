@@ -187,7 +187,13 @@ fn named_files_analyze_their_package_but_report_only_themselves() {
     assert!(one.starts_with("start.go:5:2: MG001"), "{one}");
     assert!(!one.lines().any(|l| l.starts_with("write.go")), "{one}");
     let both = run(&["check", "--format", "short", "start.go", "write.go"]);
-    assert!(both.lines().any(|l| l.starts_with("write.go:4:2")), "{both}");
+    assert!(
+        both.lines().any(|l| l.starts_with("write.go:4:2")),
+        "{both}"
+    );
     let package = run(&["check", "--format", "short", "start.go", "."]);
-    assert!(package.lines().any(|l| l.starts_with("write.go:4:2")), "{package}");
+    assert!(
+        package.lines().any(|l| l.starts_with("write.go:4:2")),
+        "{package}"
+    );
 }

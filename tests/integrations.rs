@@ -177,3 +177,32 @@ fn sarif_has_a_code_flow_links_and_a_category() {
         .unwrap()
         .contains("[goroutine start](1)"));
 }
+
+#[test]
+fn a_baseline_reports_only_new_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("p.go");
+    std::fs::write(&path, RACY).unwrap();
+    let written = mapguard(&["check", "--write-baseline", "base.json", "."], tmp.path());
+    assert_eq!(written.status.code(), Some(1));
+    let accepted = mapguard(&["check", "--baseline", "base.json", "."], tmp.path());
+    assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
+    let grown =
+        format!("{RACY}\nfunc g(n map[int]int) {{\n\tgo func() {{ n[1] = 1 }}()\n\tn[2] = 2\n}}\n");
+    std::fs::write(&path, grown).unwrap();
+    let new = mapguard(
+        &["check", "--format", "short", "--baseline", "base.json", "."],
+        tmp.path(),
+    );
+    assert_eq!(new.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&new.stdout);
+    assert!(out.lines().all(|l| l.contains("`n`")), "{out}");
+    std::fs::write(
+        tmp.path().join("bad.json"),
+        "{\"version\": 1, \"extra\": 2}",
+    )
+    .unwrap();
+    let bad = mapguard(&["check", "--baseline", "bad.json", "."], tmp.path());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("not a mapguard baseline"));
+}
