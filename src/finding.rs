@@ -85,6 +85,31 @@ impl Confidence {
     }
 }
 
+/// How loudly a finding is reported: SARIF `level`, the terminal's error or warning.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// A note.
+    Note,
+    /// A warning.
+    Warning,
+    /// An error.
+    Error,
+}
+
+impl Level {
+    /// The default level of a finding of some confidence.
+    pub fn of(confidence: Confidence) -> Level {
+        match confidence {
+            Confidence::High => Level::Error,
+            Confidence::Medium => Level::Warning,
+            Confidence::Low => Level::Note,
+        }
+    }
+}
+
 /// One reported problem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Finding {
@@ -112,6 +137,8 @@ pub struct Finding {
     pub access: &'static str,
     /// How sure the analysis is.
     pub confidence: Confidence,
+    /// How loudly it is reported: from the confidence, unless the configuration says.
+    pub level: Level,
     /// A key that survives unrelated edits: rule, package, function, map, access and the
     /// occurrence among findings sharing those (set once the run's findings are sorted).
     pub fingerprint: String,

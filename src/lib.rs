@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod baseline;
+pub mod config;
 pub mod discover;
 pub mod finding;
 pub mod index;

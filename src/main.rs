@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use mapguard::baseline::Baseline;
+use mapguard::config::Config;
 use mapguard::finding::Confidence;
 use mapguard::report::{self, Format, ReportOptions};
 use mapguard::rules;
@@ -84,6 +85,9 @@ struct CheckArgs {
     /// Record today's findings in a baseline file (then adopt with --baseline).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
+    /// The configuration file (default: mapguard.toml here or in a parent directory).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -129,11 +133,25 @@ fn check(args: CheckArgs) -> ExitCode {
         eprintln!("mapguard: --file-timeout must be a positive number of seconds");
         return ExitCode::from(EXIT_ERROR);
     }
+    let config_path = args
+        .config
+        .clone()
+        .or_else(|| std::env::current_dir().ok().and_then(|d| Config::find(&d)));
+    let config = match config_path.as_deref().map(Config::load) {
+        None => Config::default(),
+        Some(Ok(config)) => config,
+        Some(Err(e)) => {
+            let path = config_path.as_deref().unwrap_or(std::path::Path::new(""));
+            eprintln!("mapguard: {}: {e}", path.display());
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let options = Options {
         jobs: args.jobs,
         max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
         file_timeout: std::time::Duration::from_secs_f64(args.file_timeout),
         report_unused_ignores: args.report_unused_ignores,
+        config,
     };
     let mut outcome = match run::check(&args.paths, &options) {
         Ok(outcome) => outcome,

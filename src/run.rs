@@ -30,6 +30,8 @@ pub struct Options {
     pub file_timeout: Duration,
     /// Warn about suppression comments that silence nothing.
     pub report_unused_ignores: bool,
+    /// The configuration: filters, rules, extra spawners.
+    pub config: crate::config::Config,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             max_file_bytes: 16 << 20,
             file_timeout: Duration::from_secs(10),
             report_unused_ignores: false,
+            config: crate::config::Config::default(),
         }
     }
 }
@@ -114,6 +117,10 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         arg: "--jobs".to_string(),
         reason: format!("cannot start worker threads: {e}"),
     })?;
+    let mut discovery = discovery;
+    for dir in &mut discovery.dirs {
+        dir.files.retain(|f| options.config.selects(f));
+    }
     let results: Vec<DirResult> = pool.install(|| {
         discovery
             .dirs
@@ -167,6 +174,13 @@ impl Outcome {
     /// Sorts, fingerprints, and applies suppression comments; warns about suppressions
     /// without a reason and, when asked, about those that silence nothing.
     fn finish(&mut self, mut directives: Vec<crate::suppress::Directive>, options: &Options) {
+        let config = &options.config;
+        self.findings.retain(|f| !config.disabled.contains(f.rule));
+        for f in &mut self.findings {
+            if let Some(&level) = config.levels.get(f.rule) {
+                f.level = level;
+            }
+        }
         self.findings.sort();
         self.findings.dedup();
         crate::suppress::fingerprint(&mut self.findings);
@@ -235,6 +249,7 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
             continue;
         }
         match SourceFile::load(path) {
+            Ok(source) if options.config.skips_generated(&source.text) => {}
             Ok(source) => sources.push(source),
             Err(e) => {
                 result
@@ -315,7 +330,7 @@ fn analyze_sources(sources: Vec<SourceFile>, options: &Options, result: &mut Dir
                 tree: &parsed[i].1,
             })
             .collect();
-        let (facts, index_warnings) = index_package(&name, &files);
+        let (facts, index_warnings) = index_package(&name, &files, &options.config.spawners);
         let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
         for w in index_warnings {
             let source = sources[w.file as usize];

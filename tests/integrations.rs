@@ -206,3 +206,67 @@ fn a_baseline_reports_only_new_findings() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("not a mapguard baseline"));
 }
+
+#[test]
+fn configuration_filters_rules_and_spawners_and_rejects_mistakes() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("svc")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("gen")).unwrap();
+    std::fs::write(tmp.path().join("svc/p.go"), RACY).unwrap();
+    std::fs::write(tmp.path().join("gen/p.go"), RACY).unwrap();
+    // A project spawner: pool.Submit(func()) runs its function on a worker goroutine.
+    let submit = "package q\n\ntype pool struct{}\n\nfunc (pool) Submit(f func()) { go f() }\n\n\
+                  func run(p pool, m map[int]int) {\n\tfor i := 0; i < 3; i++ {\n\t\tp.Submit(func() { m[i] = i })\n\t}\n}\n";
+    std::fs::create_dir_all(tmp.path().join("q")).unwrap();
+    std::fs::write(tmp.path().join("q/q.go"), submit).unwrap();
+    let short = |args: &[&str]| {
+        let o = mapguard(args, tmp.path());
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr(&o),
+        )
+    };
+    let (_, all, _) = short(&["check", "--format", "short", "./..."]);
+    assert!(
+        all.contains("gen/p.go") && all.contains("svc/p.go"),
+        "{all}"
+    );
+    assert!(!all.contains("q/q.go"), "{all}");
+    std::fs::write(
+        tmp.path().join("mapguard.toml"),
+        "exclude = [\"gen/**\"]\n[rules]\nlevel = { MG001 = \"note\" }\n\
+         [[spawner]]\nmethod = \"Submit\"\n",
+    )
+    .unwrap();
+    let (code, configured, _) = short(&["check", "--format", "short", "./..."]);
+    assert_eq!(code, Some(1));
+    assert!(!configured.contains("gen/p.go"), "{configured}");
+    assert!(configured.contains("q/q.go:9:"), "{configured}");
+    let log: serde_json::Value = serde_json::from_slice(
+        &mapguard(&["check", "--format", "sarif", "./..."], tmp.path()).stdout,
+    )
+    .unwrap();
+    assert_eq!(log["runs"][0]["results"][0]["level"], "note");
+    std::fs::write(
+        tmp.path().join("mapguard.toml"),
+        "[rules]\ndisable = [\"MG001\"]\n",
+    )
+    .unwrap();
+    assert_eq!(short(&["check", "./..."]).0, Some(0));
+    for (bad, named) in [
+        ("colour = true\n", "colour"),
+        ("exclude = [\"a/[\"]\n", "bad glob"),
+        ("[rules]\ndisable = [\"MG999\"]\n", "MG999"),
+        ("[rules\n", "mapguard.toml"),
+    ] {
+        std::fs::write(tmp.path().join("mapguard.toml"), bad).unwrap();
+        let (code, _, err) = short(&["check", "./..."]);
+        assert_eq!(code, Some(2), "{bad}");
+        assert!(err.contains(named), "{bad}: {err}");
+    }
+    std::fs::write(tmp.path().join("other.toml"), "tests = false\n").unwrap();
+    // The broken mapguard.toml is not read when --config names another file.
+    let (code, _, err) = short(&["check", "--config", "other.toml", "./..."]);
+    assert_eq!(code, Some(1), "{err}");
+}

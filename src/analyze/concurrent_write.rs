@@ -1,6 +1,6 @@
 //! MG001 concurrent-map-write: a map written by two goroutines that nothing orders.
 
-use crate::finding::{Finding, Related, Role};
+use crate::finding::{Finding, Level, Related, Role};
 
 use super::concurrency::Race;
 use super::context::{one_per_primary, Context, Reported};
@@ -81,6 +81,7 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
         map,
         access: "write",
         confidence: ctx.confidence(&r.race),
+        level: Level::of(ctx.confidence(&r.race)),
         fingerprint: String::new(),
         suppressed: None,
     }

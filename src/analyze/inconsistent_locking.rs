@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::finding::{Confidence, Finding, Location, Related, Role};
+use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
     BindingId, Callee, EventKind, FuncId, LockMode, PackageFacts, PlaceId, TypeInfo,
 };
@@ -353,6 +353,7 @@ fn finding(
         map,
         access: if site.write { "write" } else { "read" },
         confidence: Confidence::Medium,
+        level: Level::Warning,
         fingerprint: String::new(),
         suppressed: None,
     }

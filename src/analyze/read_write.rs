@@ -1,6 +1,6 @@
 //! MG002 concurrent-map-read-write: a map read while another goroutine may write it.
 
-use crate::finding::{Finding, Related, Role};
+use crate::finding::{Finding, Level, Related, Role};
 
 use super::concurrency::Race;
 use super::context::{access_noun, one_per_primary, Context, Reported};
@@ -75,6 +75,7 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
         map,
         access: "read",
         confidence: ctx.confidence(&r.race),
+        level: Level::of(ctx.confidence(&r.race)),
         fingerprint: String::new(),
         suppressed: None,
     }

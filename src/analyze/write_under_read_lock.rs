@@ -1,6 +1,6 @@
 //! MG004 write-under-read-lock: a shared map written while only `RLock` is held.
 
-use crate::finding::{Confidence, Finding, Location, Related, Role};
+use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{EventKind, LockMode, PackageFacts};
 use crate::source::SourceFile;
 
@@ -58,6 +58,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 map,
                 access: "write",
                 confidence: Confidence::Medium,
+        level: Level::Warning,
                 fingerprint: String::new(),
                 suppressed: None,
             });

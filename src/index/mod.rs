@@ -9,7 +9,7 @@
 
 mod decls;
 mod lock_helpers;
-mod spawners;
+pub mod spawners;
 mod types;
 mod walk;
 
@@ -458,7 +458,11 @@ pub struct IndexWarning {
 }
 
 /// Indexes one package: the files must share a directory and a `package` clause.
-pub fn index_package(name: &str, files: &[ParsedFile<'_>]) -> (PackageFacts, Vec<IndexWarning>) {
+pub fn index_package(
+    name: &str,
+    files: &[ParsedFile<'_>],
+    spawners: &spawners::Spawners,
+) -> (PackageFacts, Vec<IndexWarning>) {
     let mut facts = PackageFacts {
         name: name.to_string(),
         ..PackageFacts::default()
@@ -471,7 +475,14 @@ pub fn index_package(name: &str, files: &[ParsedFile<'_>]) -> (PackageFacts, Vec
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&i| decls::foreign_platform(&files[i].source.path));
     for i in order {
-        walk::walk_file(&mut facts, &globals, i as FileId, &files[i], &mut warnings);
+        walk::walk_file(
+            &mut facts,
+            spawners,
+            &globals,
+            i as FileId,
+            &files[i],
+            &mut warnings,
+        );
     }
     lock_helpers::apply(&mut facts);
     (facts, warnings)

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use super::decls::{self, literal_type, var_specs};
-use super::spawners::{self, PackageCall};
+use super::spawners::{PackageCall, Spawners};
 use super::types::{type_of_type_node, TypeInfo};
 use super::{
     AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Event, EventKind, FileId, Func,
@@ -20,6 +20,7 @@ pub const MAX_NESTING: u32 = 1_000;
 /// Indexes every function and method body of one file.
 pub fn walk_file(
     facts: &mut PackageFacts,
+    spawners: &Spawners,
     globals: &HashMap<String, BindingId>,
     file: FileId,
     parsed: &ParsedFile<'_>,
@@ -32,6 +33,7 @@ pub fn walk_file(
         facts,
         globals,
         imports: &imports,
+        spawners,
         src,
         file,
         scopes: Vec::new(),
@@ -140,6 +142,7 @@ struct Walker<'a, 'f> {
     facts: &'f mut PackageFacts,
     globals: &'f HashMap<String, BindingId>,
     imports: &'f HashMap<String, String>,
+    spawners: &'f Spawners,
     src: &'a str,
     file: FileId,
     scopes: Vec<Vec<(&'a str, BindingId)>>,
@@ -1447,15 +1450,8 @@ impl<'a> Walker<'a, '_> {
                     self.push(kind, call);
                 }
             }
-            (m, n)
-                if spawners::METHOD_SPAWNERS
-                    .iter()
-                    .any(|s| s.method == m && s.arity == n) =>
-            {
-                let spawner = spawners::METHOD_SPAWNERS
-                    .iter()
-                    .find(|s| s.method == m && s.arity == n)
-                    .expect("matched above");
+            (m, n) if self.spawners.method(m, n).is_some() => {
+                let spawner = self.spawners.method(m, n).expect("matched above").clone();
                 self.expr(operand);
                 if with_args {
                     for (i, &a) in args.iter().enumerate() {
@@ -1496,7 +1492,7 @@ impl<'a> Walker<'a, '_> {
         args: &[Node<'a>],
         with_args: bool,
     ) {
-        match spawners::package_call(path, func) {
+        match self.spawners.package_call(path, func) {
             PackageCall::Spawn { func_arg, repeated } => {
                 for (i, &a) in args.iter().enumerate() {
                     if i != func_arg && with_args {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::finding::Confidence;
+use crate::finding::Level;
 use crate::rules;
 use crate::run::Outcome;
 
@@ -11,10 +11,10 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
     let mut out = String::new();
     for f in outcome.active() {
         let name = rules::get(f.rule).map_or("", |r| r.name);
-        let command = match f.confidence {
-            Confidence::High => "error",
-            Confidence::Medium => "warning",
-            Confidence::Low => "notice",
+        let command = match f.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Note => "notice",
         };
         let _ = writeln!(
             out,

@@ -55,6 +55,7 @@ struct JsonFinding<'a> {
     function: &'a str,
     map: &'a str,
     confidence: &'static str,
+    level: crate::finding::Level,
     fingerprint: &'a str,
     suppressed: Option<&'a str>,
 }
@@ -92,7 +93,11 @@ fn position(l: &crate::finding::Location) -> Position<'_> {
 fn finding(f: &Finding) -> JsonFinding<'_> {
     JsonFinding {
         rule: f.rule,
-        severity: "error",
+        severity: match f.level {
+            crate::finding::Level::Error => "error",
+            crate::finding::Level::Warning => "warning",
+            crate::finding::Level::Note => "note",
+        },
         message: &f.message,
         position: position(&f.location),
         label: &f.label,
@@ -111,6 +116,7 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
         function: &f.function,
         map: &f.map,
         confidence: f.confidence.as_str(),
+        level: f.level,
         fingerprint: &f.fingerprint,
         suppressed: f.suppressed.as_deref(),
     }

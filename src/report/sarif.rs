@@ -10,7 +10,7 @@ use serde_sarif::sarif::{
     RunAutomationDetails, Sarif, Suppression, ThreadFlow, ThreadFlowLocation, Tool, ToolComponent,
 };
 
-use crate::finding::{Confidence, Finding, Location, Role};
+use crate::finding::{Finding, Level, Location, Role};
 use crate::rules;
 use crate::run::Outcome;
 
@@ -181,7 +181,7 @@ fn result(f: &Finding) -> SarifResult {
         .insert("confidence".into(), f.confidence.as_str().into());
     let mut result = SarifResult::builder()
         .rule_id(f.rule)
-        .level(level(f.confidence))
+        .level(level(f.level))
         .message(text(&message))
         .locations(vec![location(&f.location)])
         .code_flows(vec![code_flow(f)])
@@ -207,12 +207,11 @@ fn result(f: &Finding) -> SarifResult {
     result
 }
 
-/// The level a finding of some confidence reports at.
-fn level(confidence: Confidence) -> ResultLevel {
-    match confidence {
-        Confidence::High => ResultLevel::Error,
-        Confidence::Medium => ResultLevel::Warning,
-        Confidence::Low => ResultLevel::Note,
+fn level(level: Level) -> ResultLevel {
+    match level {
+        Level::Error => ResultLevel::Error,
+        Level::Warning => ResultLevel::Warning,
+        Level::Note => ResultLevel::Note,
     }
 }
 

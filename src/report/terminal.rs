@@ -9,7 +9,7 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 use termcolor::Buffer;
 
-use crate::finding::Confidence;
+use crate::finding::Level;
 use crate::run::Outcome;
 
 /// Renders every finding with its snippet, then a one-line summary.
@@ -47,9 +47,10 @@ pub fn render(outcome: &Outcome, color: bool) -> Vec<u8> {
         let mut notes: Vec<String> = f.notes.iter().map(|n| format!("note: {n}")).collect();
         notes.push(format!("help: {}", f.help));
         notes.push(format!("confidence: {}", f.confidence.as_str()));
-        let diagnostic = match f.confidence {
-            Confidence::High => Diagnostic::error(),
-            Confidence::Medium | Confidence::Low => Diagnostic::warning(),
+        let diagnostic = match f.level {
+            Level::Error => Diagnostic::error(),
+            Level::Warning => Diagnostic::warning(),
+            Level::Note => Diagnostic::note(),
         }
         .with_code(f.rule)
         .with_message(f.message.clone())

@@ -1,0 +1,282 @@
+//! `mapguard.toml`: which files to analyze, which rules run and at what level, and the
+//! spawner APIs a project adds. Found by walking up from the working directory, or named
+//! with `--config`. Every mistake (an unknown key, a bad glob, an unknown rule) is an
+//! error naming it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::finding::Level;
+use crate::index::spawners::{FunctionSpawner, MethodSpawner, Spawners};
+use crate::rules;
+
+/// The file name looked for.
+pub const FILE_NAME: &str = "mapguard.toml";
+
+/// The configuration in effect.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub path: Option<PathBuf>,
+    /// Globs are relative to this directory (the file's).
+    root: PathBuf,
+    include: Option<GlobSet>,
+    exclude: GlobSet,
+    /// Analyze `_test.go` files.
+    pub tests: bool,
+    /// Analyze generated files (`// Code generated ... DO NOT EDIT.`).
+    pub generated: bool,
+    /// Rules turned off.
+    pub disabled: BTreeSet<String>,
+    /// Report levels that replace the confidence-based default, by rule.
+    pub levels: BTreeMap<String, Level>,
+    /// Built-in spawners plus the project's.
+    pub spawners: Spawners,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: None,
+            root: PathBuf::from("."),
+            include: None,
+            exclude: GlobSet::empty(),
+            tests: true,
+            generated: false,
+            disabled: BTreeSet::new(),
+            levels: BTreeMap::new(),
+            spawners: Spawners::default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    include: Option<Vec<String>>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    tests: Option<bool>,
+    generated: Option<bool>,
+    #[serde(default)]
+    rules: RulesSection,
+    #[serde(default)]
+    spawner: Vec<SpawnerEntry>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RulesSection {
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    level: BTreeMap<String, Level>,
+}
+
+/// `[[spawner]]`: `method = "Submit"` (any `x.Submit(...)`) or
+/// `function = "example.com/pool.Go"` (import path, dot, name).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpawnerEntry {
+    method: Option<String>,
+    function: Option<String>,
+    /// How many arguments a method call has (default 1).
+    args: Option<usize>,
+    /// Which argument runs on the goroutine (default: the last).
+    func_arg: Option<usize>,
+    /// Whether the receiver's `Wait()` waits for the goroutines.
+    #[serde(default)]
+    waits: bool,
+    /// Whether one call runs the function many times at once.
+    #[serde(default)]
+    repeated: bool,
+}
+
+impl Config {
+    /// The nearest `mapguard.toml` in `start` or a parent directory.
+    pub fn find(start: &Path) -> Option<PathBuf> {
+        start
+            .ancestors()
+            .map(|d| d.join(FILE_NAME))
+            .find(|p| p.is_file())
+    }
+
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let file: File = toml::from_str(&text).map_err(|e| e.to_string())?;
+        let root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let mut config = Config {
+            path: Some(path.to_path_buf()),
+            root,
+            include: file.include.as_deref().map(globs).transpose()?,
+            exclude: globs(&file.exclude)?,
+            tests: file.tests.unwrap_or(true),
+            generated: file.generated.unwrap_or(false),
+            ..Config::default()
+        };
+        for id in file.rules.disable {
+            config.disabled.insert(rule_id(&id)?);
+        }
+        for (id, level) in file.rules.level {
+            config.levels.insert(rule_id(&id)?, level);
+        }
+        for (i, s) in file.spawner.into_iter().enumerate() {
+            let which = format!("[[spawner]] #{}", i + 1);
+            match (s.method, s.function) {
+                (Some(method), None) => {
+                    let arity = s.args.unwrap_or(1);
+                    let func_arg = s.func_arg.unwrap_or(arity.saturating_sub(1));
+                    if arity == 0 || func_arg >= arity {
+                        return Err(format!(
+                            "{which}: func_arg {func_arg} is not one of the {arity} arguments"
+                        ));
+                    }
+                    config.spawners.methods.push(MethodSpawner {
+                        method,
+                        arity,
+                        func_arg,
+                        receiver_waits: s.waits,
+                        repeated: s.repeated,
+                    });
+                }
+                (None, Some(function)) => {
+                    let Some((package, name)) = function.rsplit_once('.') else {
+                        return Err(format!(
+                            "{which}: function `{function}` is not `import/path.Name`"
+                        ));
+                    };
+                    config.spawners.functions.push(FunctionSpawner {
+                        package: package.to_string(),
+                        function: name.to_string(),
+                        func_arg: s.func_arg.unwrap_or(0),
+                        repeated: s.repeated,
+                    });
+                }
+                _ => {
+                    return Err(format!(
+                        "{which}: give exactly one of `method` and `function`"
+                    ))
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Whether a discovered file is to be analyzed by the include and exclude globs and the
+    /// `tests` switch (generated files are recognised once read: [`Config::is_generated`]).
+    pub fn selects(&self, path: &Path) -> bool {
+        if !self.tests && path.to_string_lossy().ends_with("_test.go") {
+            return false;
+        }
+        let relative = relative_to(path, &self.root);
+        self.include.as_ref().is_none_or(|g| g.is_match(&relative))
+            && !self.exclude.is_match(&relative)
+    }
+
+    /// Whether source text is a generated file that the configuration leaves out.
+    pub fn skips_generated(&self, text: &str) -> bool {
+        !self.generated && is_generated(text)
+    }
+}
+
+/// The Go convention for generated files: a line `// Code generated ... DO NOT EDIT.` before
+/// the package clause.
+pub fn is_generated(text: &str) -> bool {
+    text.lines()
+        .take_while(|l| !l.starts_with("package "))
+        .any(|l| l.starts_with("// Code generated ") && l.trim_end().ends_with(" DO NOT EDIT."))
+}
+
+fn globs(patterns: &[String]) -> Result<GlobSet, String> {
+    let mut set = GlobSetBuilder::new();
+    for p in patterns {
+        set.add(Glob::new(p).map_err(|e| format!("bad glob `{p}`: {e}"))?);
+    }
+    set.build().map_err(|e| e.to_string())
+}
+
+fn rule_id(id: &str) -> Result<String, String> {
+    rules::get(id).map(|r| r.id.to_string()).ok_or_else(|| {
+        let known: Vec<_> = rules::all().iter().map(|r| r.id).collect();
+        format!("unknown rule `{id}` (known: {})", known.join(", "))
+    })
+}
+
+/// A path relative to the configuration's directory, for glob matching.
+fn relative_to(path: &Path, root: &Path) -> PathBuf {
+    let absolute = |p: &Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect::<PathBuf>()
+    };
+    let (path, root) = (absolute(path), absolute(root));
+    path.strip_prefix(&root)
+        .map_or(path.clone(), Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn mistakes_are_errors_naming_them() {
+        assert!(load("colour = true\n").unwrap_err().contains("colour"));
+        assert!(load("exclude = [\"a/[\"]\n")
+            .unwrap_err()
+            .contains("bad glob `a/[`"));
+        assert!(load("[rules]\ndisable = [\"MG999\"]\n")
+            .unwrap_err()
+            .contains("MG999"));
+        assert!(load("[rules]\nlevel = { MG001 = \"fatal\" }\n").is_err());
+        assert!(load("[[spawner]]\nmethod = \"Go\"\nfunction = \"x.Go\"\n").is_err());
+        assert!(load("[[spawner]]\nfunction = \"NoDot\"\n")
+            .unwrap_err()
+            .contains("NoDot"));
+        assert!(load("tests = \"yes\"\n").is_err());
+        assert!(load("[rules\n").is_err());
+    }
+
+    #[test]
+    fn a_full_file_is_understood() {
+        let c = load(
+            "exclude = [\"gen/**\"]\ntests = false\n[rules]\ndisable = [\"mg004\"]\n\
+             level = { MG003 = \"note\" }\n[[spawner]]\nmethod = \"Submit\"\n\
+             [[spawner]]\nfunction = \"example.com/pool.Go\"\nrepeated = true\n",
+        )
+        .unwrap();
+        assert!(c.disabled.contains("MG004"));
+        assert_eq!(c.levels.get("MG003"), Some(&Level::Note));
+        assert!(c.spawners.method("Submit", 1).is_some());
+        assert!(!c.tests);
+        assert!(!c.selects(&c.root.join("gen/x.go")));
+        assert!(c.selects(&c.root.join("svc/x.go")));
+        assert!(!c.selects(&c.root.join("svc/x_test.go")));
+    }
+
+    #[test]
+    fn generated_files_are_recognised() {
+        assert!(is_generated(
+            "// Code generated by stringer. DO NOT EDIT.\n\npackage p\n"
+        ));
+        assert!(!is_generated(
+            "package p\n\n// Code generated by hand. DO NOT EDIT.\n"
+        ));
+    }
+}
