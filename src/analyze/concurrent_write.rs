@@ -1,9 +1,9 @@
 //! MG001 concurrent-map-write: a map written by two goroutines that nothing orders.
 
-use crate::finding::{Finding, Level, Related, Role};
+use crate::finding::Finding;
 
 use super::concurrency::Race;
-use super::context::{one_per_primary, Context, Reported};
+use super::context::{one_per_primary, Context, Reported, Words};
 
 /// The rule's id.
 pub const ID: &str = "MG001";
@@ -34,55 +34,36 @@ pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
 fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
     let map = ctx.map(r.race.place);
     let here = ctx.file_of(r.primary);
-    let location = ctx.location(r.primary);
     let by = ctx.who(r.primary.thread, here);
-    let mut related = Vec::new();
-    let message = if ctx.location(r.conflict) == location {
-        format!(
+    let (message, conflict) = if ctx.location(r.conflict) == ctx.location(r.primary) {
+        let message = format!(
             "concurrent writes to map `{map}`: {by} writes it here in many instances at once, \
              with no lock held"
-        )
+        );
+        (message, None)
     } else {
-        let other = ctx.who(r.conflict.thread, here);
+        let who = ctx.who(r.conflict.thread, here);
         let at = ctx.at(r.conflict, here);
         let other = if r.conflict.thread == r.primary.thread {
-            format!("another instance of {other} ({at})")
+            format!("another instance of {who} ({at})")
         } else {
-            format!("{other} ({at})")
+            format!("{who} ({at})")
         };
-        related.push(Related {
-            role: Role::ConflictingAccess,
-            location: ctx.location(r.conflict),
-            message: format!("conflicting write by {}", ctx.who(r.conflict.thread, here)),
-        });
-        format!(
+        let message = format!(
             "concurrent writes to map `{map}`: written here by {by} and by {other} with no \
              common lock or wait between them"
-        )
+        );
+        (message, Some(format!("conflicting write by {who}")))
     };
-    related.extend(ctx.spawn_labels(&r.race));
-    related.extend(ctx.call_labels(r.primary));
-    Finding {
-        location,
+    let words = Words {
         rule: ID,
         message,
         label: format!("write by {by}"),
-        related,
-        notes: vec![
-            ctx.overlap_note(&r.race, here),
-            ctx.declared_note(r.race.place),
-        ],
+        conflict,
         help: format!(
             "guard every access to `{map}` with the same sync.Mutex, wait for the goroutines \
              (sync.WaitGroup.Wait) before touching it again, or give it to a single goroutine"
         ),
-        package: ctx.facts.name.clone(),
-        function: ctx.function(r.primary),
-        map,
-        access: "write",
-        confidence: ctx.confidence(&r.race),
-        level: Level::of(ctx.confidence(&r.race)),
-        fingerprint: String::new(),
-        suppressed: None,
-    }
+    };
+    ctx.race_finding(&r, words)
 }

@@ -1,7 +1,7 @@
 //! Words and locations for findings: who runs an access, where a goroutine starts, which
 //! calls lead to it.
 
-use crate::finding::{Confidence, Location, Related, Role};
+use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{AccessOp, FileId, PackageFacts, SpawnVia};
 use crate::source::SourceFile;
 
@@ -247,6 +247,60 @@ impl Context<'_> {
                      for the first before the second starts"
                 )
             }
+        }
+    }
+}
+
+/// What a race rule says about one reported race; [`Context::race_finding`] adds the rest.
+pub struct Words {
+    /// The rule id.
+    pub rule: &'static str,
+    /// The one-line message.
+    pub message: String,
+    /// The label on the reported access.
+    pub label: String,
+    /// The conflicting access's label, when it is another access.
+    pub conflict: Option<String>,
+    /// How to fix it.
+    pub help: String,
+}
+
+impl Context<'_> {
+    /// A finding for a race reported at `r.primary`: the rule's words, plus the locations,
+    /// labels and notes every race finding carries.
+    pub fn race_finding(&self, r: &Reported, words: Words) -> Finding {
+        let here = self.file_of(r.primary);
+        let mut related: Vec<Related> = words
+            .conflict
+            .map(|message| Related {
+                role: Role::ConflictingAccess,
+                location: self.location(r.conflict),
+                message,
+            })
+            .into_iter()
+            .collect();
+        related.extend(self.spawn_labels(&r.race));
+        related.extend(self.call_labels(r.primary));
+        let confidence = self.confidence(&r.race);
+        Finding {
+            location: self.location(r.primary),
+            rule: words.rule,
+            message: words.message,
+            label: words.label,
+            related,
+            notes: vec![
+                self.overlap_note(&r.race, here),
+                self.declared_note(r.race.place),
+            ],
+            help: words.help,
+            package: self.facts.name.clone(),
+            function: self.function(r.primary),
+            map: self.map(r.race.place),
+            access: access_noun(self.op(r.primary)),
+            confidence,
+            level: Level::of(confidence),
+            fingerprint: String::new(),
+            suppressed: None,
         }
     }
 }

@@ -1,9 +1,9 @@
 //! MG002 concurrent-map-read-write: a map read while another goroutine may write it.
 
-use crate::finding::{Finding, Level, Related, Role};
+use crate::finding::Finding;
 
 use super::concurrency::Race;
-use super::context::{access_noun, one_per_primary, Context, Reported};
+use super::context::{access_noun, one_per_primary, Context, Reported, Words};
 
 /// The rule's id.
 pub const ID: &str = "MG002";
@@ -44,15 +44,7 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
     } else {
         writer
     };
-    let mut related = vec![Related {
-        role: Role::ConflictingAccess,
-        location: ctx.location(r.conflict),
-        message: format!("conflicting write by {writer}"),
-    }];
-    related.extend(ctx.spawn_labels(&r.race));
-    related.extend(ctx.call_labels(r.primary));
-    Finding {
-        location: ctx.location(r.primary),
+    let words = Words {
         rule: ID,
         message: format!(
             "map `{map}` is read here by {by} while {writer} may write it ({}), with no common \
@@ -60,23 +52,12 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
             ctx.at(r.conflict, here)
         ),
         label: format!("{} by {by}", access_noun(ctx.op(r.primary))),
-        related,
-        notes: vec![
-            ctx.overlap_note(&r.race, here),
-            ctx.declared_note(r.race.place),
-        ],
+        conflict: Some(format!("conflicting write by {writer}")),
         help: format!(
             "hold the same lock (sync.RWMutex.RLock is enough here) around this read and \
              every write of `{map}`, or read it only after the writers are done \
              (sync.WaitGroup.Wait)"
         ),
-        package: ctx.facts.name.clone(),
-        function: ctx.function(r.primary),
-        map,
-        access: "read",
-        confidence: ctx.confidence(&r.race),
-        level: Level::of(ctx.confidence(&r.race)),
-        fingerprint: String::new(),
-        suppressed: None,
-    }
+    };
+    ctx.race_finding(&r, words)
 }
