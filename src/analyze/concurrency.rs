@@ -379,6 +379,9 @@ impl<'a> Graph<'a> {
                 thread: parent,
                 event: index,
             };
+            if self.thread(cur).recursive {
+                return Some(Overlap::Instances { spawn: spawn_ref });
+            }
             let body = self.thread(parent);
             let spawn = &body.events[index];
             if matches!(spawn.action, Action::Spawn { repeated: true, .. }) {

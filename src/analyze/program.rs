@@ -118,6 +118,9 @@ pub struct Thread {
     pub spawned_by: Option<(ThreadId, usize)>,
     /// Whether the root runs many times at once (an HTTP handler).
     pub handler: bool,
+    /// Whether the goroutine starts more instances of itself (a recursive spawn), which run
+    /// concurrently with it.
+    pub recursive: bool,
     /// Events in program order.
     pub events: Vec<ProgramEvent>,
     /// Loops and branches, including those of inlined calls.
@@ -306,6 +309,7 @@ impl Builder<'_> {
             origin,
             spawned_by,
             handler,
+            recursive: false,
             events: Vec::new(),
             ctl: Control::body(),
         });
@@ -389,6 +393,9 @@ impl Builder<'_> {
                     after_return,
                     ..
                 } => {
+                    if let Some(callee) = resolve(self.facts, &target.callee) {
+                        self.mark_recursive(thread, callee);
+                    }
                     let Some((callee, callee_env)) = self.enter(target, &env, false) else {
                         continue;
                     };
@@ -416,6 +423,20 @@ impl Builder<'_> {
             self.emit(thread, action, (func, i), chain, ctl, held);
         }
         self.stack.pop();
+    }
+
+    /// A spawn of a function that an enclosing goroutine is already running: that
+    /// goroutine has concurrent instances of itself.
+    fn mark_recursive(&mut self, thread: ThreadId, callee: FuncId) {
+        let mut cur = Some(thread);
+        while let Some(t) = cur {
+            let th = &mut self.program.threads[t as usize];
+            if th.origin == callee && th.spawned_by.is_some() {
+                th.recursive = true;
+                return;
+            }
+            cur = th.spawned_by.map(|(p, _)| p);
+        }
     }
 
     fn emit(

@@ -734,14 +734,32 @@ impl<'a> Walker<'a, '_> {
     }
 
     fn assignment(&mut self, node: Node<'a>) {
-        for r in Self::list(node.child_by_field_name("right")) {
-            self.expr(r);
-        }
+        let left = Self::list(node.child_by_field_name("left"));
+        let right = Self::list(node.child_by_field_name("right"));
         let op = match node.child_by_field_name("operator").map(|o| self.text(o)) {
             Some("=") => AccessOp::Assign,
             _ => AccessOp::Update,
         };
-        for l in Self::list(node.child_by_field_name("left")) {
+        // `var crawl func(); crawl = func() {...}`: the variable now holds that function
+        // (declared first so that the literal can call itself recursively).
+        let mut bodies = Vec::new();
+        for (i, &r) in right.iter().enumerate() {
+            let named = left
+                .get(i)
+                .filter(|l| l.kind() == "identifier" && left.len() == right.len());
+            match named.and_then(|&l| self.lookup(self.text(l))) {
+                Some(b) if op == AccessOp::Assign && r.kind() == "func_literal" => {
+                    bodies.push((b, r))
+                }
+                _ => self.expr(r),
+            }
+        }
+        for (b, literal) in bodies {
+            let body = self.facts.funcs.len() as FuncId;
+            self.facts.bindings[b as usize].func_value = Some(Target::literal(body));
+            self.literal_func(literal, &[]);
+        }
+        for l in left {
             self.lvalue(l, op);
             if op == AccessOp::Assign {
                 self.reassigned(l);
