@@ -90,19 +90,6 @@ impl SourceFile {
         }
     }
 
-    /// The text of a 1-based line, without its line terminator.
-    pub fn line_text(&self, line: u32) -> &str {
-        let i = (line as usize)
-            .saturating_sub(1)
-            .min(self.line_starts.len() - 1);
-        let start = self.line_starts[i] as usize;
-        let end = self
-            .line_starts
-            .get(i + 1)
-            .map_or(self.text.len(), |&e| e as usize);
-        self.text[start..end].trim_end_matches(['\n', '\r'])
-    }
-
     /// The path with forward slashes, as reports print it.
     pub fn display_path(&self) -> String {
         display_path(&self.path)
@@ -130,7 +117,6 @@ mod tests {
         assert_eq!(f.line_col(3), LineCol { line: 2, column: 1 });
         assert_eq!(f.line_col(5), LineCol { line: 2, column: 2 });
         assert_eq!(f.line_col(8), LineCol { line: 3, column: 1 });
-        assert_eq!(f.line_text(2), "çd");
     }
 
     #[test]

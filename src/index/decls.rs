@@ -86,17 +86,6 @@ impl PackageDecls {
         None
     }
 
-    /// The only type declaring a method of this name, when exactly one does.
-    pub fn unique_method_owner(&self, method: &str) -> Option<&str> {
-        let mut owners = self
-            .methods
-            .iter()
-            .filter(|(_, names)| names.contains(method))
-            .map(|(t, _)| t.as_str());
-        let first = owners.next()?;
-        owners.next().is_none().then_some(first)
-    }
-
     /// The type of `field` in struct `name`, including fields promoted from embedded structs.
     pub fn field_type(&self, name: &str, field: &str) -> TypeInfo {
         let mut queue = vec![(name.to_string(), 0)];
