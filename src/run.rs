@@ -87,6 +87,8 @@ pub struct Outcome {
     pub files_with_errors: usize,
     /// How many files were not analyzed (unreadable, not UTF-8, over a budget).
     pub files_skipped: usize,
+    /// How many files the configuration leaves out (generated files by default, globs).
+    pub files_excluded: usize,
     /// How many packages were analyzed.
     pub packages: usize,
     /// The text of every file that has a finding, by display path, for rendering snippets.
@@ -118,8 +120,11 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         reason: format!("cannot start worker threads: {e}"),
     })?;
     let mut discovery = discovery;
+    let mut excluded = 0;
     for dir in &mut discovery.dirs {
+        let before = dir.files.len();
         dir.files.retain(|f| options.config.selects(f));
+        excluded += before - dir.files.len();
     }
     let results: Vec<DirResult> = pool.install(|| {
         discovery
@@ -128,7 +133,10 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
             .map(|d| check_dir(d, options))
             .collect()
     });
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        files_excluded: excluded,
+        ..Outcome::default()
+    };
     outcome
         .warnings
         .extend(discovery.warnings.into_iter().map(|w| Warning {
@@ -143,6 +151,7 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         outcome.files_analyzed += r.files_analyzed;
         outcome.files_with_errors += r.files_with_errors;
         outcome.files_skipped += r.files_skipped;
+        outcome.files_excluded += r.files_excluded;
         outcome.packages += r.packages;
         outcome
             .sources
@@ -221,6 +230,7 @@ struct DirResult {
     files_analyzed: usize,
     files_with_errors: usize,
     files_skipped: usize,
+    files_excluded: usize,
     packages: usize,
     sources: BTreeMap<String, Arc<SourceFile>>,
 }
@@ -249,7 +259,9 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
             continue;
         }
         match SourceFile::load(path) {
-            Ok(source) if options.config.skips_generated(&source.text) => {}
+            Ok(source) if options.config.skips_generated(&source.text) => {
+                result.files_excluded += 1;
+            }
             Ok(source) => sources.push(source),
             Err(e) => {
                 result
@@ -275,6 +287,7 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
         files_analyzed: result.files_analyzed,
         files_with_errors: result.files_with_errors,
         files_skipped: result.files_skipped,
+        files_excluded: result.files_excluded,
         packages: result.packages,
         sources: result.sources,
         elapsed: Duration::ZERO,

@@ -77,6 +77,7 @@ struct Summary {
     files_analyzed: usize,
     files_with_errors: usize,
     files_skipped: usize,
+    files_excluded: usize,
     packages: usize,
 }
 
@@ -155,6 +156,7 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
             files_analyzed: outcome.files_analyzed,
             files_with_errors: outcome.files_with_errors,
             files_skipped: outcome.files_skipped,
+            files_excluded: outcome.files_excluded,
             packages: outcome.packages,
         },
     };

@@ -98,6 +98,13 @@ fn summary(outcome: &Outcome) -> String {
     if outcome.files_skipped > 0 {
         let _ = write!(out, ", {} skipped", outcome.files_skipped);
     }
+    if outcome.files_excluded > 0 {
+        let _ = write!(
+            out,
+            ", {} excluded (generated, or by configuration)",
+            outcome.files_excluded
+        );
+    }
     let suppressed = outcome.findings.len() - n;
     if suppressed > 0 {
         let _ = write!(out, "; {suppressed} suppressed");
