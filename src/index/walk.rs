@@ -44,6 +44,7 @@ pub fn walk_file(
         defer_mode: None,
         in_deferred_call: false,
         deferred_unlocks: Vec::new(),
+        in_once: false,
         depth: 0,
         literal_count: 0,
         top_name: String::new(),
@@ -158,6 +159,9 @@ struct Walker<'a, 'f> {
     in_deferred_call: bool,
     /// Locks a `defer` of the declared function being walked releases at return.
     deferred_unlocks: Vec<PlaceId>,
+    /// Set inside `once.Do(func() {...})`: the body runs once, and every `Do` returns after
+    /// it, so its map accesses (and calls) are initialization, not concurrent accesses.
+    in_once: bool,
     depth: u32,
     literal_count: u32,
     top_name: String,
@@ -173,6 +177,7 @@ struct Saved {
     defer_target: DeferMode,
     defer_mode: Option<DeferMode>,
     in_deferred_call: bool,
+    in_once: bool,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -307,6 +312,7 @@ impl<'a> Walker<'a, '_> {
             defer_target: self.defer_target,
             defer_mode: self.defer_mode.take(),
             in_deferred_call: std::mem::take(&mut self.in_deferred_call),
+            in_once: std::mem::take(&mut self.in_once),
         };
         self.func = func;
         self.ctl = 0;
@@ -321,6 +327,7 @@ impl<'a> Walker<'a, '_> {
         self.defer_target = saved.defer_target;
         self.defer_mode = saved.defer_mode;
         self.in_deferred_call = saved.in_deferred_call;
+        self.in_once = saved.in_once;
     }
 
     fn declare(
@@ -403,6 +410,9 @@ impl<'a> Walker<'a, '_> {
 
     /// Records an event that happens at `order` in program order unless it is deferred.
     fn push_at(&mut self, kind: EventKind, node: Node<'_>, order: usize) -> usize {
+        if self.in_once && matches!(kind, EventKind::Access { .. } | EventKind::Call { .. }) {
+            return self.current().events.len();
+        }
         let order = match self.defer_mode {
             None => order,
             Some(DeferMode::LiteralEnd(end)) => end,
@@ -1485,6 +1495,12 @@ impl<'a> Walker<'a, '_> {
                 };
                 let via = SpawnVia::Api(format!("{}.{m}", self.text(operand)));
                 self.spawn_function_arg(call, args[spawner.func_arg], via, group, spawner.repeated);
+            }
+            ("Do", 1) if args[0].kind() == "func_literal" => {
+                self.expr(operand);
+                let outer = std::mem::replace(&mut self.in_once, true);
+                self.inline_literal(args[0], &[]);
+                self.in_once = outer;
             }
             ("Run", 2) if is_parallel_subtest(args[1], self.src) => {
                 self.expr(operand);
