@@ -241,7 +241,7 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
                 let EventKind::Call { target, .. } = &e.kind else {
                     continue;
                 };
-                let Some(callee) = resolve(facts, &target.callee) else {
+                let Some(callee) = facts.resolve(&target.callee) else {
                     continue;
                 };
                 let c = out[callee as usize];
@@ -256,13 +256,6 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
         if !changed {
             return out;
         }
-    }
-}
-
-fn resolve(facts: &PackageFacts, callee: &Callee) -> Option<FuncId> {
-    match callee {
-        Callee::Literal(f) => Some(*f),
-        other => facts.callees.get(other).copied(),
     }
 }
 
@@ -393,7 +386,7 @@ impl Builder<'_> {
                     after_return,
                     ..
                 } => {
-                    if let Some(callee) = resolve(self.facts, &target.callee) {
+                    if let Some(callee) = self.facts.resolve(&target.callee) {
                         self.mark_recursive(thread, callee);
                     }
                     let Some((callee, callee_env)) = self.enter(target, &env, false) else {
@@ -469,7 +462,7 @@ impl Builder<'_> {
     /// unknown, recursive, too deep, or (for calls) does nothing the analysis cares about.
     fn enter(&mut self, target: &Target, env: &Env, is_call: bool) -> Option<(FuncId, Env)> {
         let facts = self.facts;
-        let callee = resolve(facts, &target.callee)?;
+        let callee = facts.resolve(&target.callee)?;
         if self.stack.contains(&callee)
             || self.stack.len() > MAX_CALL_DEPTH
             || (is_call && !self.relevant[callee as usize].touches)

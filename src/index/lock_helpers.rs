@@ -2,7 +2,7 @@
 //! the caller holds `s.mu` until an unlock; inside `s.withLock(func() {...})` the literal's
 //! accesses hold it. Straight-line program order is followed; control flow is not.
 
-use super::{Callee, EventKind, LockSet, PackageFacts, Place, PlaceId, Target};
+use super::{EventKind, LockSet, PackageFacts, Place, PlaceId, Target};
 
 /// Adds the locks that helper calls take to the events they cover.
 pub fn apply(facts: &mut PackageFacts) {
@@ -25,7 +25,7 @@ pub fn apply(facts: &mut PackageFacts) {
                 EventKind::Unlock { place } => active.retain(|&(p, _)| p != place),
                 EventKind::Call { target, literals } => {
                     additions.push((i, active.clone()));
-                    let Some(callee) = resolve(facts, &target.callee) else {
+                    let Some(callee) = facts.resolve(&target.callee) else {
                         continue;
                     };
                     let effect = facts.funcs[callee as usize].lock_effect.clone();
@@ -76,13 +76,6 @@ fn add_locks(set: &mut LockSet, extra: &LockSet) {
         }
     }
     set.sort();
-}
-
-fn resolve(facts: &PackageFacts, callee: &Callee) -> Option<u32> {
-    match callee {
-        Callee::Literal(f) => Some(*f),
-        other => facts.callees.get(other).copied(),
-    }
 }
 
 /// A place of the callee seen from the call: its receiver and parameters become the call's

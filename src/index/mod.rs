@@ -368,6 +368,14 @@ pub struct PackageFacts {
 }
 
 impl PackageFacts {
+    /// The body a call names: a literal, or a declared function or method of the package.
+    pub fn resolve(&self, callee: &Callee) -> Option<FuncId> {
+        match callee {
+            Callee::Literal(f) => Some(*f),
+            other => self.callees.get(other).copied(),
+        }
+    }
+
     /// The place as written in Go: `m`, `s.items`, `m[…]`.
     pub fn place_text(&self, place: PlaceId) -> String {
         let p = &self.places[place as usize];
