@@ -2,12 +2,12 @@
 
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::source::{LineCol, SourceFile};
 
 /// A span of source with its resolved positions.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Location {
     /// The file, as displayed (forward slashes, relative when the user gave a relative path).
     pub path: String,
@@ -16,10 +16,8 @@ pub struct Location {
     /// End line and column (1-based, exclusive column).
     pub end: LineCol,
     /// Byte offset of the start in the file.
-    #[serde(skip)]
     pub start_byte: usize,
     /// Byte offset of the end in the file.
-    #[serde(skip)]
     pub end_byte: usize,
 }
 
@@ -37,7 +35,7 @@ impl Location {
 }
 
 /// What a secondary location is to the finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The access that races with the reported one.
@@ -51,7 +49,7 @@ pub enum Role {
 }
 
 /// A secondary location with its explanation.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Related {
     /// What this location is.
     pub role: Role,
@@ -62,7 +60,19 @@ pub struct Related {
 }
 
 /// How sure mapguard is that a finding is a real race.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// The analysis could not follow the map everywhere (an interface, a function value).
@@ -86,9 +96,7 @@ impl Confidence {
 }
 
 /// How loudly a finding is reported: SARIF `level`, the terminal's error or warning.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// A note.
@@ -110,13 +118,18 @@ impl Level {
     }
 }
 
+/// A string the program holds for its whole run (rule ids, access kinds). An alias, so that
+/// serde's derive does not try to borrow it from the input when reading findings back.
+pub type StaticStr = &'static str;
+
 /// One reported problem.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Finding {
     /// Where the reported access is; findings sort by it.
     pub location: Location,
     /// The rule id, e.g. `MG001`.
-    pub rule: &'static str,
+    #[serde(deserialize_with = "rule_id")]
+    pub rule: StaticStr,
     /// The one-line message.
     pub message: String,
     /// The label on the primary location.
@@ -134,7 +147,8 @@ pub struct Finding {
     /// The map as written in the source (`m`, `s.items`).
     pub map: String,
     /// Whether the reported access reads or writes: "read" or "write".
-    pub access: &'static str,
+    #[serde(deserialize_with = "access_kind")]
+    pub access: StaticStr,
     /// How sure the analysis is.
     pub confidence: Confidence,
     /// How loudly it is reported: from the confidence, unless the configuration says.
@@ -145,4 +159,21 @@ pub struct Finding {
     /// The justification of an inline suppression (`//mapguard:ignore MG001 why`), if one
     /// covers this finding; suppressed findings stay in SARIF, marked so.
     pub suppressed: Option<String>,
+}
+
+/// Reads a rule id back (findings are stored in the result cache) as the rule's own `&'static`.
+fn rule_id<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let id = String::deserialize(d)?;
+    crate::rules::get(&id)
+        .map(|rule| rule.id)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown rule {id}")))
+}
+
+/// Reads an access kind back: "read" or "write".
+fn access_kind<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "read" => Ok("read"),
+        "write" => Ok("write"),
+        other => Err(serde::de::Error::custom(format!("unknown access {other}"))),
+    }
 }

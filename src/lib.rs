@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod baseline;
+pub mod cache;
 pub mod config;
 pub mod discover;
 pub mod finding;
@@ -14,5 +15,6 @@ pub mod parse;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod screen;
 pub mod source;
 pub mod suppress;

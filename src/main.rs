@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use mapguard::baseline::Baseline;
+use mapguard::cache::Cache;
 use mapguard::config::Config;
 use mapguard::finding::Confidence;
 use mapguard::report::{self, Format, ReportOptions};
@@ -43,6 +44,24 @@ enum Command {
     },
     /// List the rules.
     Rules,
+    /// Remove the result cache.
+    Clean {
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct CacheArgs {
+    /// The result cache's directory (default: the platform's per-user cache directory).
+    #[arg(long, value_name = "DIR", env = "MAPGUARD_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl CacheArgs {
+    fn dir(&self) -> Option<PathBuf> {
+        self.cache_dir.clone().or_else(Cache::default_dir)
+    }
 }
 
 #[derive(clap::Args)]
@@ -88,6 +107,11 @@ struct CheckArgs {
     /// The configuration file (default: mapguard.toml here or in a parent directory).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Analyze every package, neither reusing nor storing cached results.
+    #[arg(long, env = "MAPGUARD_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
+    no_cache: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -121,6 +145,44 @@ fn main() -> ExitCode {
             }
             ExitCode::from(EXIT_CLEAN)
         }
+        Command::Clean { cache } => clean(&cache),
+    }
+}
+
+fn clean(args: &CacheArgs) -> ExitCode {
+    let Some(dir) = args.dir() else {
+        eprintln!("mapguard: no cache directory on this platform; nothing to remove");
+        return ExitCode::from(EXIT_CLEAN);
+    };
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {
+            eprintln!("mapguard: removed {}", dir.display());
+            ExitCode::from(EXIT_CLEAN)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ExitCode::from(EXIT_CLEAN),
+        Err(e) => {
+            eprintln!("mapguard: cannot remove {}: {e}", dir.display());
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// The cache to use, or none (`--no-cache`, or a directory that cannot be created: the run
+/// goes on without it, saying so).
+fn open_cache(args: &CheckArgs) -> Option<Cache> {
+    if args.no_cache {
+        return None;
+    }
+    let dir = args.cache.dir()?;
+    match Cache::open(&dir) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            eprintln!(
+                "mapguard: warning: cache disabled, cannot use {}: {e}",
+                dir.display()
+            );
+            None
+        }
     }
 }
 
@@ -152,6 +214,7 @@ fn check(args: CheckArgs) -> ExitCode {
         file_timeout: std::time::Duration::from_secs_f64(args.file_timeout),
         report_unused_ignores: args.report_unused_ignores,
         config,
+        cache: open_cache(&args),
     };
     let mut outcome = match run::check(&args.paths, &options) {
         Ok(outcome) => outcome,

@@ -7,12 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::analyze::analyze;
+use crate::cache::Cache;
 use crate::discover::{discover, DiscoverError, PackageDir};
 use crate::finding::Finding;
 use crate::index::{index_package, ParsedFile};
 use crate::parse::{parse, syntax_errors, Parsed, TimedOut};
+use crate::screen::Screen;
 use crate::source::{display_path, LineCol, SourceFile};
 
 /// Stack size of the worker threads: the walker recurses along the syntax tree (bounded by
@@ -32,6 +35,8 @@ pub struct Options {
     pub report_unused_ignores: bool,
     /// The configuration: filters, rules, extra spawners.
     pub config: crate::config::Config,
+    /// Where results are reused from and stored; `None` analyzes everything.
+    pub cache: Option<Cache>,
 }
 
 impl Default for Options {
@@ -42,12 +47,13 @@ impl Default for Options {
             file_timeout: Duration::from_secs(10),
             report_unused_ignores: false,
             config: crate::config::Config::default(),
+            cache: None,
         }
     }
 }
 
 /// What kind of problem a warning is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum WarningKind {
     /// The file could not be read or is not UTF-8: it was not analyzed.
     Unreadable,
@@ -62,7 +68,7 @@ pub enum WarningKind {
 }
 
 /// A problem with the input that did not stop the run.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Warning {
     /// The file or directory concerned.
     pub path: String,
@@ -89,8 +95,13 @@ pub struct Outcome {
     pub files_skipped: usize,
     /// How many files the configuration leaves out (generated files by default, globs).
     pub files_excluded: usize,
+    /// How many of the files analyzed were not parsed: their packages hold no goroutine,
+    /// lock, spawner or handler (see [`crate::screen`]).
+    pub files_screened: usize,
     /// How many packages were analyzed.
     pub packages: usize,
+    /// How many directories' results came from the cache.
+    pub dirs_cached: usize,
     /// The text of every file that has a finding, by display path, for rendering snippets.
     pub sources: BTreeMap<String, Arc<SourceFile>>,
     /// Wall time of the run.
@@ -152,7 +163,9 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         outcome.files_with_errors += r.files_with_errors;
         outcome.files_skipped += r.files_skipped;
         outcome.files_excluded += r.files_excluded;
+        outcome.files_screened += r.files_screened;
         outcome.packages += r.packages;
+        outcome.dirs_cached += usize::from(r.from_cache);
         outcome
             .sources
             .extend(r.sources.iter().map(|(k, v)| (k.clone(), Arc::clone(v))));
@@ -222,7 +235,8 @@ impl Outcome {
     }
 }
 
-#[derive(Default)]
+/// What one directory contributes to the outcome; the cache stores it (without the texts).
+#[derive(Default, Serialize, Deserialize)]
 struct DirResult {
     findings: Vec<Finding>,
     directives: Vec<crate::suppress::Directive>,
@@ -231,11 +245,44 @@ struct DirResult {
     files_with_errors: usize,
     files_skipped: usize,
     files_excluded: usize,
+    files_screened: usize,
     packages: usize,
+    #[serde(skip)]
     sources: BTreeMap<String, Arc<SourceFile>>,
+    #[serde(skip)]
+    from_cache: bool,
 }
 
-/// Loads, parses and analyzes the packages of one directory; trees are dropped on return.
+impl DirResult {
+    /// Adds the analysis of a directory's files to what loading them found.
+    fn absorb(&mut self, analysis: DirResult) {
+        self.findings.extend(analysis.findings);
+        self.directives.extend(analysis.directives);
+        self.warnings.extend(analysis.warnings);
+        self.files_analyzed += analysis.files_analyzed;
+        self.files_with_errors += analysis.files_with_errors;
+        self.files_skipped += analysis.files_skipped;
+        self.files_excluded += analysis.files_excluded;
+        self.files_screened += analysis.files_screened;
+        self.packages += analysis.packages;
+    }
+
+    /// Keeps the texts of the files the findings point into, for rendering snippets.
+    fn keep_sources(&mut self, sources: &[Arc<SourceFile>]) {
+        for f in &self.findings {
+            for path in
+                std::iter::once(&f.location.path).chain(f.related.iter().map(|r| &r.location.path))
+            {
+                if let Some(source) = sources.iter().find(|s| s.display_path() == *path) {
+                    self.sources.insert(path.clone(), Arc::clone(source));
+                }
+            }
+        }
+    }
+}
+
+/// Loads the files of one directory, then replays their analysis from the cache or parses
+/// and analyzes their packages; trees are dropped on return.
 fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
     let mut result = DirResult::default();
     let mut sources = Vec::new();
@@ -262,7 +309,7 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
             Ok(source) if options.config.skips_generated(&source.text) => {
                 result.files_excluded += 1;
             }
-            Ok(source) => sources.push(source),
+            Ok(source) => sources.push(Arc::new(source)),
             Err(e) => {
                 result
                     .warnings
@@ -271,7 +318,30 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
             }
         }
     }
-    analyze_sources(sources, options, &mut result);
+    let cached = options.cache.as_ref().map(|cache| {
+        let key = cache.key(&options.config.spawners, &display_path(&dir.dir), &sources);
+        (cache, key)
+    });
+    let analysis = match cached.and_then(|(cache, key)| cache.load::<DirResult>(key)) {
+        Some(hit) => {
+            result.from_cache = true;
+            hit
+        }
+        None => {
+            let mut analysis = DirResult::default();
+            analyze_sources(sources.clone(), options, &mut analysis);
+            let timed_out = analysis
+                .warnings
+                .iter()
+                .any(|w| w.kind == WarningKind::OverBudget);
+            if let Some((cache, key)) = cached.filter(|_| !timed_out) {
+                cache.store(key, &analysis);
+            }
+            analysis
+        }
+    };
+    result.absorb(analysis);
+    result.keep_sources(&sources);
     result
 }
 
@@ -280,7 +350,9 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
 pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
     let start = Instant::now();
     let mut result = DirResult::default();
-    analyze_sources(sources, options, &mut result);
+    let sources: Vec<Arc<SourceFile>> = sources.into_iter().map(Arc::new).collect();
+    analyze_sources(sources.clone(), options, &mut result);
+    result.keep_sources(&sources);
     let mut outcome = Outcome {
         findings: result.findings,
         warnings: result.warnings,
@@ -288,7 +360,9 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
         files_with_errors: result.files_with_errors,
         files_skipped: result.files_skipped,
         files_excluded: result.files_excluded,
+        files_screened: result.files_screened,
         packages: result.packages,
+        dirs_cached: 0,
         sources: result.sources,
         elapsed: Duration::ZERO,
     };
@@ -297,20 +371,54 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
     outcome
 }
 
-/// Parses the files of one directory, groups them into packages and analyzes each.
-fn analyze_sources(sources: Vec<SourceFile>, options: &Options, result: &mut DirResult) {
-    let mut parsed = Vec::new();
+/// Screens the files of one directory, parses those of the packages that can race (each
+/// file on its own worker), and analyzes each package.
+fn analyze_sources(sources: Vec<Arc<SourceFile>>, options: &Options, result: &mut DirResult) {
+    let screen = Screen::new(&options.config.spawners);
+    let mut packages: BTreeMap<String, (bool, Vec<Arc<SourceFile>>)> = BTreeMap::new();
     for source in sources {
         result
             .directives
             .extend(crate::suppress::directives(&source));
-        let deadline = Instant::now() + options.file_timeout;
-        match parse(&source.text, Some(deadline)) {
+        let scan = screen.scan(&source.text);
+        let package = packages.entry(scan.package).or_default();
+        package.0 |= scan.relevant;
+        package.1.push(source);
+    }
+    result.packages = packages.len();
+    for (name, (relevant, sources)) in packages {
+        if relevant {
+            analyze_package(&name, sources, options, result);
+        } else {
+            result.files_analyzed += sources.len();
+            result.files_screened += sources.len();
+        }
+    }
+}
+
+/// Parses and analyzes the files of one package.
+fn analyze_package(
+    name: &str,
+    sources: Vec<Arc<SourceFile>>,
+    options: &Options,
+    result: &mut DirResult,
+) {
+    let outcomes: Vec<_> = sources
+        .into_par_iter()
+        .map(|source| {
+            let deadline = Instant::now() + options.file_timeout;
+            let parsed = parse(&source.text, Some(deadline));
+            (source, parsed)
+        })
+        .collect();
+    let mut parsed = Vec::new();
+    for (source, outcome) in outcomes {
+        match outcome {
             Ok(p) => {
                 if report_syntax_errors(&source, &p, &mut result.warnings) {
                     result.files_with_errors += 1;
                 }
-                parsed.push((Arc::new(source), p.tree));
+                parsed.push((source, p.tree));
             }
             Err(TimedOut) => {
                 result.warnings.push(Warning {
@@ -326,64 +434,23 @@ fn analyze_sources(sources: Vec<SourceFile>, options: &Options, result: &mut Dir
             }
         }
     }
-    result.files_analyzed = parsed.len();
-    let mut packages: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, (source, tree)) in parsed.iter().enumerate() {
-        packages
-            .entry(package_name(source, tree))
-            .or_default()
-            .push(i);
+    result.files_analyzed += parsed.len();
+    let files: Vec<ParsedFile<'_>> = parsed
+        .iter()
+        .map(|(source, tree)| ParsedFile { source, tree })
+        .collect();
+    let (facts, index_warnings) = index_package(name, &files, &options.config.spawners);
+    let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
+    for w in index_warnings {
+        let source = sources[w.file as usize];
+        result.warnings.push(Warning {
+            path: source.display_path(),
+            position: Some(source.line_col(w.offset)),
+            kind: WarningKind::Incomplete,
+            message: w.message,
+        });
     }
-    result.packages = packages.len();
-    for (name, members) in packages {
-        let files: Vec<ParsedFile<'_>> = members
-            .iter()
-            .map(|&i| ParsedFile {
-                source: &parsed[i].0,
-                tree: &parsed[i].1,
-            })
-            .collect();
-        let (facts, index_warnings) = index_package(&name, &files, &options.config.spawners);
-        let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
-        for w in index_warnings {
-            let source = sources[w.file as usize];
-            result.warnings.push(Warning {
-                path: source.display_path(),
-                position: Some(source.line_col(w.offset)),
-                kind: WarningKind::Incomplete,
-                message: w.message,
-            });
-        }
-        let findings = analyze(&facts, &sources);
-        for f in &findings {
-            for path in
-                std::iter::once(&f.location.path).chain(f.related.iter().map(|r| &r.location.path))
-            {
-                if let Some(&i) = members
-                    .iter()
-                    .find(|&&i| parsed[i].0.display_path() == *path)
-                {
-                    result
-                        .sources
-                        .insert(path.clone(), Arc::clone(&parsed[i].0));
-                }
-            }
-        }
-        result.findings.extend(findings);
-    }
-}
-
-/// The `package` clause's name; files without one form a package of their own name "".
-fn package_name(source: &SourceFile, tree: &tree_sitter::Tree) -> String {
-    let root = tree.root_node();
-    let mut cursor = root.walk();
-    let clause = root
-        .named_children(&mut cursor)
-        .find(|n| n.kind() == "package_clause");
-    clause
-        .and_then(|c| c.named_child(0))
-        .map(|n| source.text[n.byte_range()].to_string())
-        .unwrap_or_default()
+    result.findings.extend(analyze(&facts, &sources));
 }
 
 /// Warns about declarations left out and syntax errors left; returns whether there were any.

@@ -14,7 +14,9 @@ pub struct SourceFile {
 
 /// A 1-based line and column; the column counts Unicode scalar values, as SARIF's
 /// `unicodeCodePoints` column kind does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct LineCol {
     /// 1-based line number.
     pub line: u32,

@@ -6,7 +6,7 @@ use crate::finding::Finding;
 use crate::source::SourceFile;
 
 /// One suppression comment.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Directive {
     /// The file, as displayed.
     pub path: String,

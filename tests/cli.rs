@@ -6,6 +6,10 @@ use std::process::{Command, Output};
 fn mapguard(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mapguard"))
         .args(args)
+        .env(
+            "MAPGUARD_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
+        )
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("NO_COLOR")
         .output()

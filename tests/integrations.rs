@@ -7,6 +7,10 @@ use std::process::{Command, Output};
 fn mapguard(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mapguard"))
         .args(args)
+        .env(
+            "MAPGUARD_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
+        )
         .current_dir(dir)
         .output()
         .expect("the binary runs")

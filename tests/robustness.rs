@@ -9,6 +9,10 @@ use mapguard::run::{check, Options, WarningKind};
 fn mapguard(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mapguard"))
         .args(args)
+        .env(
+            "MAPGUARD_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
+        )
         .current_dir(dir)
         .output()
         .expect("the binary runs")
@@ -258,4 +262,39 @@ fn a_nonexistent_path_exits_2_naming_it() {
     let o = mapguard(&["check", "missing/pkg"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing/pkg"));
+}
+
+#[test]
+fn packages_that_cannot_race_are_screened_not_parsed() {
+    let tmp = tempfile::tempdir().unwrap();
+    for dir in ["quiet", "busy"] {
+        std::fs::create_dir(tmp.path().join(dir)).unwrap();
+    }
+    // No goroutine, lock, spawner or handler (the words in comments and strings do not
+    // count): nothing to analyze, so its syntax error is not worth a warning.
+    write(
+        &tmp.path().join("quiet"),
+        "q.go",
+        "package q\n\n// go mu.Lock()\nvar s = \"go\"\n\nfunc f( {\n",
+    );
+    write(&tmp.path().join("busy"), "racy.go", RACY);
+    write(
+        &tmp.path().join("busy"),
+        "broken.go",
+        "package p\n\nfunc g( {\n",
+    );
+    let outcome = check(
+        &[format!("{}/...", tmp.path().display())],
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(outcome.files_analyzed, 3);
+    assert_eq!(outcome.files_screened, 1);
+    assert_eq!(outcome.files_with_errors, 1);
+    assert_eq!(outcome.findings.len(), 1);
+    let warned: Vec<_> = outcome.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert!(
+        warned.iter().all(|p| p.ends_with("broken.go")),
+        "{warned:?}"
+    );
 }

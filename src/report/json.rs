@@ -78,6 +78,7 @@ struct Summary {
     files_with_errors: usize,
     files_skipped: usize,
     files_excluded: usize,
+    files_screened: usize,
     packages: usize,
 }
 
@@ -157,6 +158,7 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
             files_with_errors: outcome.files_with_errors,
             files_skipped: outcome.files_skipped,
             files_excluded: outcome.files_excluded,
+            files_screened: outcome.files_screened,
             packages: outcome.packages,
         },
     };

@@ -1,0 +1,211 @@
+//! Screening: a byte-level scan of each file, before any parsing, that names its package and
+//! tells whether it holds anything the analysis starts from — a `go` statement, a lock, a
+//! spawner call, an HTTP handler, a parallel subtest. A package none of whose files does
+//! cannot race on a map and is never parsed: most of a typical code base is such packages.
+//!
+//! The scan skips comments and string, raw string and rune literals, so a `go` in a comment
+//! does not count; `go` is a keyword, so any other `go` token is a go statement.
+
+use std::collections::HashSet;
+
+use crate::index::spawners::Spawners;
+
+/// The identifiers the analysis starts from, beyond the spawners: the `go` keyword, lock
+/// acquisitions (inconsistent locking needs no goroutine), HTTP handler methods, and
+/// `t.Parallel` (which turns `t.Run` into a spawner).
+const TRIGGERS: [&str; 4] = ["go", "Lock", "RLock", "ServeHTTP"];
+
+/// `t.Run` runs its function on another goroutine only when that function calls `Parallel`.
+const PARALLEL: &str = "Parallel";
+
+/// The identifiers that make a package worth parsing.
+#[derive(Debug, Clone)]
+pub struct Screen {
+    triggers: HashSet<Vec<u8>>,
+}
+
+/// What the scan learned about one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    /// The name in the `package` clause; empty when the file does not start with one.
+    pub package: String,
+    /// Whether the file holds a trigger: its package must be analyzed.
+    pub relevant: bool,
+}
+
+impl Screen {
+    /// The triggers for the built-in rules and the given spawners.
+    pub fn new(spawners: &Spawners) -> Self {
+        let names = TRIGGERS
+            .iter()
+            .chain(&[PARALLEL])
+            .map(|s| s.to_string())
+            .chain(spawners.methods.iter().map(|s| s.method.clone()))
+            .chain(spawners.functions.iter().map(|s| s.function.clone()));
+        Screen {
+            triggers: names.map(String::into_bytes).collect(),
+        }
+    }
+
+    /// Scans one file's text.
+    pub fn scan(&self, text: &str) -> Scan {
+        let mut package = None;
+        let mut after_package_keyword = false;
+        let mut relevant = false;
+        for token in Tokens::new(text.as_bytes()) {
+            match package {
+                None if after_package_keyword => {
+                    package = Some(String::from_utf8_lossy(token).into_owned());
+                }
+                None if token == b"package" => after_package_keyword = true,
+                None => package = Some(String::new()),
+                Some(_) => {}
+            }
+            if self.triggers.contains(token) {
+                relevant = true;
+                break;
+            }
+        }
+        Scan {
+            package: package.unwrap_or_default(),
+            relevant,
+        }
+    }
+}
+
+/// The identifiers and keywords of Go source, in order; everything else is skipped.
+struct Tokens<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let bom = "\u{feff}".as_bytes();
+        let at = if bytes.starts_with(bom) { bom.len() } else { 0 };
+        Tokens { bytes, at }
+    }
+
+    /// Moves past a literal opened at `self.at` and closed by `close`; `\` escapes unless
+    /// `raw`. An unterminated literal ends at the line's end (or the file's, when raw).
+    fn skip_literal(&mut self, close: u8, raw: bool) {
+        self.at += 1;
+        while let Some(&b) = self.bytes.get(self.at) {
+            self.at += 1;
+            match b {
+                b'\\' if !raw => self.at += 1,
+                b'\n' if !raw => return,
+                _ if b == close => return,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let bytes = self.bytes;
+        while let Some(&b) = bytes.get(self.at) {
+            match b {
+                b'/' if bytes.get(self.at + 1) == Some(&b'/') => {
+                    self.at = memchr::memchr(b'\n', &bytes[self.at..])
+                        .map_or(bytes.len(), |i| self.at + i);
+                }
+                b'/' if bytes.get(self.at + 1) == Some(&b'*') => {
+                    self.at = memchr::memmem::find(&bytes[self.at + 2..], b"*/")
+                        .map_or(bytes.len(), |i| self.at + 2 + i + 2);
+                }
+                b'"' => self.skip_literal(b'"', false),
+                b'\'' => self.skip_literal(b'\'', false),
+                b'`' => self.skip_literal(b'`', true),
+                _ if b.is_ascii_digit() => {
+                    while bytes.get(self.at).is_some_and(|&b| is_ident_byte(b)) {
+                        self.at += 1;
+                    }
+                }
+                _ if is_ident_byte(b) => {
+                    let start = self.at;
+                    while bytes.get(self.at).is_some_and(|&b| is_ident_byte(b)) {
+                        self.at += 1;
+                    }
+                    return Some(&bytes[start..self.at]);
+                }
+                _ => self.at += 1,
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(text: &str) -> Scan {
+        Screen::new(&Spawners::default()).scan(text)
+    }
+
+    #[test]
+    fn names_the_package_and_finds_go_statements() {
+        let s = scan("// Package p.\npackage p\n\nfunc f() { go g() }\n");
+        assert_eq!(s.package, "p");
+        assert!(s.relevant);
+    }
+
+    #[test]
+    fn comments_and_literals_do_not_count() {
+        let text = "//go:build linux\n/* go Lock */ package p\n\
+                    var a = \"go \\\" Lock\"\nvar b = `go\nRLock`\nvar c = '\\''\nfunc go2() {}\n";
+        let s = scan(text);
+        assert_eq!(s.package, "p");
+        assert!(!s.relevant, "{s:?}");
+    }
+
+    #[test]
+    fn locks_handlers_spawners_and_parallel_subtests_count() {
+        for body in [
+            "mu.Lock()",
+            "mu.RLock()",
+            "g.Go(f)",
+            "time.AfterFunc(d, f)",
+            "t.Parallel()",
+        ] {
+            assert!(scan(&format!("package p\nfunc f() {{ {body} }}\n")).relevant);
+        }
+        assert!(scan("package p\nfunc (h) ServeHTTP(w, r) {}\n").relevant);
+    }
+
+    #[test]
+    fn project_spawners_count() {
+        let mut spawners = Spawners::default();
+        assert!(!scan("package p\nfunc f() { pool.Submit(f) }\n").relevant);
+        spawners
+            .methods
+            .push(crate::index::spawners::MethodSpawner {
+                method: "Submit".to_string(),
+                arity: 1,
+                func_arg: 0,
+                receiver_waits: false,
+                repeated: false,
+            });
+        let screen = Screen::new(&spawners);
+        assert!(
+            screen
+                .scan("package p\nfunc f() { pool.Submit(f) }\n")
+                .relevant
+        );
+    }
+
+    #[test]
+    fn files_without_a_package_clause_have_no_name() {
+        assert_eq!(scan("func f() {}").package, "");
+        assert_eq!(scan("").package, "");
+        assert_eq!(scan("\u{feff}package q").package, "q");
+    }
+}

@@ -1,0 +1,133 @@
+//! The result cache: a warm run replays byte-identical output, an edit re-analyzes only the
+//! edited file's directory, and a damaged entry is a miss, never a wrong answer.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mapguard::cache::Cache;
+use mapguard::run::{check, Options};
+
+fn mapguard(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mapguard"))
+        .args(args)
+        .env("MAPGUARD_CACHE_DIR", cache)
+        .env_remove("MAPGUARD_NO_CACHE")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn entries(cache: &Path) -> Vec<std::path::PathBuf> {
+    walkdir::WalkDir::new(cache)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
+
+#[test]
+fn warm_runs_print_what_cold_runs_print() {
+    let cache = tempfile::tempdir().unwrap();
+    for format in ["json", "sarif", "short"] {
+        let args = ["check", "--format", format, "fixtures/..."];
+        let uncached = mapguard(&[&args[..], &["--no-cache"]].concat(), cache.path());
+        let cold = mapguard(&args, cache.path());
+        let warm = mapguard(&args, cache.path());
+        assert_eq!(uncached.status.code(), Some(1));
+        assert!(!uncached.stdout.is_empty());
+        assert_eq!(cold.stdout, uncached.stdout, "{format}: cold run differs");
+        assert_eq!(warm.stdout, uncached.stdout, "{format}: warm run differs");
+        assert_eq!(warm.stderr, uncached.stderr);
+        assert_eq!(warm.status.code(), uncached.status.code());
+    }
+    assert!(
+        entries(cache.path()).len() > 50,
+        "one entry per fixture directory"
+    );
+}
+
+#[test]
+fn no_cache_neither_reads_nor_writes() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("c");
+    mapguard(&["check", "--no-cache", "fixtures/loop_counter"], &dir);
+    assert!(!dir.exists());
+}
+
+#[test]
+fn damaged_entries_are_misses_and_are_rewritten() {
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["check", "--format", "json", "fixtures/..."];
+    let cold = mapguard(&args, cache.path());
+    let stored = entries(cache.path());
+    for (i, entry) in stored.iter().enumerate() {
+        // Garbage, truncated JSON, and valid JSON of the wrong shape.
+        let damage: &[u8] = match i % 3 {
+            0 => b"\x00\xff garbage",
+            1 => b"{\"findings\": [",
+            _ => b"{\"findings\": 7}",
+        };
+        std::fs::write(entry, damage).unwrap();
+    }
+    let after = mapguard(&args, cache.path());
+    assert_eq!(after.stdout, cold.stdout);
+    for entry in stored {
+        let text = std::fs::read(&entry).unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(&text).is_ok());
+    }
+}
+
+#[test]
+fn clean_removes_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("c");
+    mapguard(&["check", "fixtures/loop_counter"], &dir);
+    assert!(!entries(&dir).is_empty());
+    let o = mapguard(&["clean"], &dir);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!dir.exists());
+}
+
+/// Copies a fixture package into `to`.
+fn copy_fixture(name: &str, to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn an_edit_reanalyzes_only_its_directory_and_its_result_is_fresh() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tree");
+    copy_fixture("loop_counter", &root.join("racy"));
+    copy_fixture("loop_counter_mutex", &root.join("safe"));
+    let options = Options {
+        cache: Some(Cache::open(&tmp.path().join("cache")).unwrap()),
+        ..Options::default()
+    };
+    let run = || check(&[format!("{}/...", root.display())], &options).unwrap();
+
+    let cold = run();
+    assert_eq!(cold.dirs_cached, 0);
+    let warm = run();
+    assert_eq!(warm.dirs_cached, 2);
+    assert_eq!(warm.findings, cold.findings);
+
+    // Make the safe package racy: its directory is analyzed again, the other is replayed.
+    let main = root.join("safe/main.go");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let racy = text.replacen("mu.Lock()", "", 1);
+    assert_ne!(racy, text, "the fixture locks");
+    std::fs::write(&main, racy).unwrap();
+    let edited = run();
+    assert_eq!(edited.dirs_cached, 1);
+    let fresh = check(&[format!("{}/...", root.display())], &Options::default()).unwrap();
+    assert_eq!(edited.findings, fresh.findings);
+    assert!(edited.findings.len() > cold.findings.len());
+}
