@@ -1,5 +1,5 @@
 //! The result cache: what analyzing one directory produced, keyed by everything that result
-//! depends on — this mapguard executable, the spawners configured, the directory as
+//! depends on — this mapguard build, the spawners configured, the directory as
 //! displayed, and the path and content of each of its files. A hit replays the stored
 //! result, so the output is byte-identical to a cold run's; editing a file changes the key
 //! of its directory only.
@@ -89,14 +89,28 @@ impl Cache {
     }
 }
 
-/// A hash of the running executable: results are only reused by the very same build.
+/// Identifies the running executable: its version, path, size and modification time (as
+/// ccache identifies a compiler), so that results are only reused by the very same build —
+/// rebuilding or reinstalling mapguard starts afresh.
 fn build_id() -> std::io::Result<blake3::Hash> {
     static BUILD: OnceLock<Result<blake3::Hash, String>> = OnceLock::new();
     BUILD
         .get_or_init(|| {
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            let bytes = std::fs::read(exe).map_err(|e| e.to_string())?;
-            Ok(blake3::hash(&bytes))
+            let meta = std::fs::metadata(&exe).map_err(|e| e.to_string())?;
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .ok_or("the executable has no modification time")?;
+            let id = format!(
+                "{} {} {} {}",
+                env!("CARGO_PKG_VERSION"),
+                exe.display(),
+                meta.len(),
+                modified.as_nanos()
+            );
+            Ok(blake3::hash(id.as_bytes()))
         })
         .clone()
         .map_err(std::io::Error::other)

@@ -137,11 +137,20 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         dir.files.retain(|f| options.config.selects(f));
         excluded += before - dir.files.len();
     }
+    // Largest directories first, each taken by the next free worker: one big package
+    // started last would leave the other workers idle at the end. The merge below sorts,
+    // so the order results arrive in does not show.
+    let mut by_size: Vec<(u64, &PackageDir)> = discovery
+        .dirs
+        .iter()
+        .map(|d| (d.files.iter().map(|f| file_size(f)).sum(), d))
+        .collect();
+    by_size.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.dir.cmp(&b.1.dir)));
     let results: Vec<DirResult> = pool.install(|| {
-        discovery
-            .dirs
-            .par_iter()
-            .map(|d| check_dir(d, options))
+        by_size
+            .into_iter()
+            .par_bridge()
+            .map(|(_, d)| check_dir(d, options))
             .collect()
     });
     let mut outcome = Outcome {
@@ -293,7 +302,7 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
             kind,
             message,
         };
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let size = file_size(path);
         if size > options.max_file_bytes {
             result.warnings.push(skip(
                 WarningKind::OverBudget,
@@ -343,6 +352,10 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
     result.absorb(analysis);
     result.keep_sources(&sources);
     result
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 /// Analyzes files already in memory as one directory (the files of a fuzz case, an
