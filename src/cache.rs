@@ -9,7 +9,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use crate::index::spawners::Spawners;
 use crate::source::SourceFile;
@@ -40,7 +39,7 @@ impl Cache {
         std::fs::create_dir_all(dir)?;
         Ok(Cache {
             dir: dir.to_path_buf(),
-            build: build_id()?,
+            build: build_id(),
         })
     }
 
@@ -89,29 +88,8 @@ impl Cache {
     }
 }
 
-/// Identifies the running executable: its version, path, size and modification time (as
-/// ccache identifies a compiler), so that results are only reused by the very same build —
-/// rebuilding or reinstalling mapguard starts afresh.
-fn build_id() -> std::io::Result<blake3::Hash> {
-    static BUILD: OnceLock<Result<blake3::Hash, String>> = OnceLock::new();
-    BUILD
-        .get_or_init(|| {
-            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            let meta = std::fs::metadata(&exe).map_err(|e| e.to_string())?;
-            let modified = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .ok_or("the executable has no modification time")?;
-            let id = format!(
-                "{} {} {} {}",
-                env!("CARGO_PKG_VERSION"),
-                exe.display(),
-                meta.len(),
-                modified.as_nanos()
-            );
-            Ok(blake3::hash(id.as_bytes()))
-        })
-        .clone()
-        .map_err(std::io::Error::other)
+/// The build's identity: a hash of the sources, rule docs, dependency versions and compiler
+/// it was built from (see `build.rs`), so results are only reused by an identical build.
+fn build_id() -> blake3::Hash {
+    blake3::hash(concat!(env!("CARGO_PKG_VERSION"), " ", env!("MAPGUARD_BUILD_ID")).as_bytes())
 }

@@ -56,3 +56,33 @@ fn results_carry_rules_locations_and_related_locations() {
         .unwrap()
         .starts_with("file:///"));
 }
+
+#[test]
+fn line_hashes_survive_edits_above_and_change_with_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string("fixtures/loop_counter/main.go").unwrap();
+    let hash_of = |text: &str| {
+        std::fs::write(tmp.path().join("main.go"), text).unwrap();
+        let sarif = sarif_for(&tmp.path().display().to_string());
+        let result = &sarif["runs"][0]["results"][0];
+        result["partialFingerprints"]["primaryLocationLineHash"]
+            .as_str()
+            .expect("every result has a line hash")
+            .to_string()
+    };
+    let before = hash_of(&original);
+    assert!(
+        regex::Regex::new("^[0-9a-f]{1,16}:[1-9][0-9]*$")
+            .unwrap()
+            .is_match(&before),
+        "{before}"
+    );
+    let moved = original.replacen("package main", "// A comment.\n\npackage main", 1);
+    assert_eq!(hash_of(&moved), before);
+    let racy_line = original
+        .lines()
+        .find(|l| l.contains("// want"))
+        .expect("the fixture marks its finding");
+    let edited = original.replacen(racy_line, &format!("{racy_line} // edited"), 1);
+    assert_ne!(hash_of(&edited), before);
+}

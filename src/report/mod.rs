@@ -2,6 +2,7 @@
 
 mod github;
 mod json;
+mod line_hash;
 mod sarif;
 mod short;
 mod terminal;

@@ -10,6 +10,7 @@ use serde_sarif::sarif::{
     RunAutomationDetails, Sarif, Suppression, ThreadFlow, ThreadFlowLocation, Tool, ToolComponent,
 };
 
+use super::line_hash::line_hashes;
 use crate::finding::{Finding, Level, Location, Role};
 use crate::rules;
 use crate::run::Outcome;
@@ -41,7 +42,21 @@ const PATH: &AsciiSet = &CONTROLS
 /// one tool on one repository in code scanning (`automationDetails.id`).
 pub fn render(outcome: &Outcome, category: Option<&str>) -> Vec<u8> {
     let rules: Vec<ReportingDescriptor> = rules::all().iter().map(rule).collect();
-    let results: Vec<SarifResult> = outcome.findings.iter().map(result).collect();
+    let line_hashes: BTreeMap<&str, Vec<String>> = outcome
+        .sources
+        .iter()
+        .map(|(path, source)| (path.as_str(), line_hashes(&source.text)))
+        .collect();
+    let results: Vec<SarifResult> = outcome
+        .findings
+        .iter()
+        .map(|f| {
+            let line_hash = line_hashes
+                .get(f.location.path.as_str())
+                .and_then(|h| h.get(f.location.start.line as usize - 1));
+            result(f, line_hash)
+        })
+        .collect();
     let notifications: Vec<Notification> = outcome
         .warnings
         .iter()
@@ -150,7 +165,8 @@ fn rule(doc: &rules::RuleDoc) -> ReportingDescriptor {
         .build()
 }
 
-fn result(f: &Finding) -> SarifResult {
+/// One result; `line_hash` is the primary line's `primaryLocationLineHash`.
+fn result(f: &Finding, line_hash: Option<&String>) -> SarifResult {
     let related: Vec<SarifLocation> = f
         .related
         .iter()
@@ -185,10 +201,11 @@ fn result(f: &Finding) -> SarifResult {
         .message(text(&message))
         .locations(vec![location(&f.location)])
         .code_flows(vec![code_flow(f)])
-        .partial_fingerprints(BTreeMap::from([(
-            "mapguardFingerprint/v1".to_string(),
-            f.fingerprint.clone(),
-        )]))
+        .partial_fingerprints(
+            std::iter::once(("mapguardFingerprint/v1".to_string(), f.fingerprint.clone()))
+                .chain(line_hash.map(|h| ("primaryLocationLineHash".to_string(), h.clone())))
+                .collect::<BTreeMap<_, _>>(),
+        )
         .properties(properties)
         .build();
     result.rule_index = rule_index.map(|i| i as i64);
