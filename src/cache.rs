@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::index::spawners::Spawners;
+use crate::index::apis::Apis;
 use crate::source::SourceFile;
 
 /// Bumped when the layout of an entry changes.
@@ -44,7 +44,7 @@ impl Cache {
     }
 
     /// The key of a directory's result.
-    pub fn key(&self, spawners: &Spawners, dir: &str, sources: &[impl AsRef<SourceFile>]) -> Key {
+    pub fn key(&self, apis: &Apis, dir: &str, sources: &[impl AsRef<SourceFile>]) -> Key {
         let mut hasher = blake3::Hasher::new();
         hasher.update(FORMAT);
         hasher.update(self.build.as_bytes());
@@ -52,7 +52,7 @@ impl Cache {
             hasher.update(&(bytes.len() as u64).to_le_bytes());
             hasher.update(bytes);
         };
-        field(format!("{spawners:?}").as_bytes());
+        field(format!("{apis:?}").as_bytes());
         field(dir.as_bytes());
         for source in sources {
             let source = source.as_ref();

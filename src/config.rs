@@ -10,7 +10,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::finding::Level;
-use crate::index::spawners::{FunctionSpawner, MethodSpawner, Spawners};
+use crate::index::apis::{Apis, FunctionSpawner, LockMethod, MethodSpawner};
 use crate::rules;
 
 /// The file name looked for.
@@ -33,8 +33,8 @@ pub struct Config {
     pub disabled: BTreeSet<String>,
     /// Report levels that replace the confidence-based default, by rule.
     pub levels: BTreeMap<String, Level>,
-    /// Built-in spawners plus the project's.
-    pub spawners: Spawners,
+    /// Built-in spawners and lock methods plus the project's.
+    pub apis: Apis,
 }
 
 impl Default for Config {
@@ -48,7 +48,7 @@ impl Default for Config {
             generated: false,
             disabled: BTreeSet::new(),
             levels: BTreeMap::new(),
-            spawners: Spawners::default(),
+            apis: Apis::default(),
         }
     }
 }
@@ -65,6 +65,8 @@ struct File {
     rules: RulesSection,
     #[serde(default)]
     spawner: Vec<SpawnerEntry>,
+    #[serde(default)]
+    lock: Vec<LockEntry>,
 }
 
 #[derive(Deserialize, Default)]
@@ -93,6 +95,17 @@ struct SpawnerEntry {
     /// Whether one call runs the function many times at once.
     #[serde(default)]
     repeated: bool,
+}
+
+/// `[[lock]]`: `acquire = "Acquire"`, `release = "Release"`: methods that lock and unlock
+/// their receiver, whatever their arguments; `shared = true` for a read lock.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockEntry {
+    acquire: String,
+    release: String,
+    #[serde(default)]
+    shared: bool,
 }
 
 impl Config {
@@ -139,7 +152,7 @@ impl Config {
                             "{which}: func_arg {func_arg} is not one of the {arity} arguments"
                         ));
                     }
-                    config.spawners.methods.push(MethodSpawner {
+                    config.apis.methods.push(MethodSpawner {
                         method,
                         arity,
                         func_arg,
@@ -153,7 +166,7 @@ impl Config {
                             "{which}: function `{function}` is not `import/path.Name`"
                         ));
                     };
-                    config.spawners.functions.push(FunctionSpawner {
+                    config.apis.functions.push(FunctionSpawner {
                         package: package.to_string(),
                         function: name.to_string(),
                         func_arg: s.func_arg.unwrap_or(0),
@@ -166,6 +179,24 @@ impl Config {
                     ))
                 }
             }
+        }
+        for (i, l) in file.lock.into_iter().enumerate() {
+            let which = format!("[[lock]] #{}", i + 1);
+            for name in [&l.acquire, &l.release] {
+                if !is_identifier(name) {
+                    return Err(format!("{which}: `{name}` is not a method name"));
+                }
+            }
+            if l.acquire == l.release {
+                return Err(format!(
+                    "{which}: `acquire` and `release` are the same method"
+                ));
+            }
+            config.apis.locks.push(LockMethod {
+                acquire: l.acquire,
+                release: l.release,
+                shared: l.shared,
+            });
         }
         Ok(config)
     }
@@ -224,6 +255,12 @@ fn relative_to(path: &Path, root: &Path) -> PathBuf {
         .map_or(path.clone(), Path::to_path_buf)
 }
 
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,7 +300,7 @@ mod tests {
         .unwrap();
         assert!(c.disabled.contains("MG004"));
         assert_eq!(c.levels.get("MG003"), Some(&Level::Note));
-        assert!(c.spawners.method("Submit", 1).is_some());
+        assert!(c.apis.method("Submit", 1).is_some());
         assert!(!c.tests);
         assert!(!c.selects(&c.root.join("gen/x.go")));
         assert!(c.selects(&c.root.join("svc/x.go")));

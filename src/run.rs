@@ -328,7 +328,7 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
         }
     }
     let cached = options.cache.as_ref().map(|cache| {
-        let key = cache.key(&options.config.spawners, &display_path(&dir.dir), &sources);
+        let key = cache.key(&options.config.apis, &display_path(&dir.dir), &sources);
         (cache, key)
     });
     let analysis = match cached.and_then(|(cache, key)| cache.load::<DirResult>(key)) {
@@ -387,7 +387,7 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
 /// Screens the files of one directory, parses those of the packages that can race (each
 /// file on its own worker), and analyzes each package.
 fn analyze_sources(sources: Vec<Arc<SourceFile>>, options: &Options, result: &mut DirResult) {
-    let screen = Screen::new(&options.config.spawners);
+    let screen = Screen::new(&options.config.apis);
     let mut packages: BTreeMap<String, (bool, Vec<Arc<SourceFile>>)> = BTreeMap::new();
     for source in sources {
         result
@@ -452,7 +452,7 @@ fn analyze_package(
         .iter()
         .map(|(source, tree)| ParsedFile { source, tree })
         .collect();
-    let (facts, index_warnings) = index_package(name, &files, &options.config.spawners);
+    let (facts, index_warnings) = index_package(name, &files, &options.config.apis);
     let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
     for w in index_warnings {
         let source = sources[w.file as usize];

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use crate::index::spawners::Spawners;
+use crate::index::apis::Apis;
 
 /// The identifiers the analysis starts from, beyond the spawners: the `go` keyword, lock
 /// acquisitions (inconsistent locking needs no goroutine), HTTP handler methods, and
@@ -34,14 +34,15 @@ pub struct Scan {
 }
 
 impl Screen {
-    /// The triggers for the built-in rules and the given spawners.
-    pub fn new(spawners: &Spawners) -> Self {
+    /// The triggers for the built-in rules and the given spawners and lock methods.
+    pub fn new(apis: &Apis) -> Self {
         let names = TRIGGERS
             .iter()
             .chain(&[PARALLEL])
             .map(|s| s.to_string())
-            .chain(spawners.methods.iter().map(|s| s.method.clone()))
-            .chain(spawners.functions.iter().map(|s| s.function.clone()));
+            .chain(apis.methods.iter().map(|s| s.method.clone()))
+            .chain(apis.functions.iter().map(|s| s.function.clone()))
+            .chain(apis.locks.iter().map(|l| l.acquire.clone()));
         Screen {
             triggers: names.map(String::into_bytes).collect(),
         }
@@ -148,7 +149,7 @@ mod tests {
     use super::*;
 
     fn scan(text: &str) -> Scan {
-        Screen::new(&Spawners::default()).scan(text)
+        Screen::new(&Apis::default()).scan(text)
     }
 
     #[test]
@@ -183,17 +184,15 @@ mod tests {
 
     #[test]
     fn project_spawners_count() {
-        let mut spawners = Spawners::default();
+        let mut spawners = Apis::default();
         assert!(!scan("package p\nfunc f() { pool.Submit(f) }\n").relevant);
-        spawners
-            .methods
-            .push(crate::index::spawners::MethodSpawner {
-                method: "Submit".to_string(),
-                arity: 1,
-                func_arg: 0,
-                receiver_waits: false,
-                repeated: false,
-            });
+        spawners.methods.push(crate::index::apis::MethodSpawner {
+            method: "Submit".to_string(),
+            arity: 1,
+            func_arg: 0,
+            receiver_waits: false,
+            repeated: false,
+        });
         let screen = Screen::new(&spawners);
         assert!(
             screen

@@ -274,3 +274,66 @@ fn configuration_filters_rules_and_spawners_and_rejects_mistakes() {
     let (code, _, err) = short(&["check", "--config", "other.toml", "./..."]);
     assert_eq!(code, Some(1), "{err}");
 }
+
+#[test]
+fn configured_lock_methods_guard_like_a_mutex() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A lock type of the project's own (here a channel semaphore, which the analysis cannot
+    // see through): only the configuration says that Acquire/Release order the writes.
+    let store = "package k\n\nimport \"sync\"\n\ntype keyLock struct{ ch chan struct{} }\n\n\
+                 func (l *keyLock) Acquire(key string) { l.ch <- struct{}{} }\n\n\
+                 func (l *keyLock) Release(key string) { <-l.ch }\n\n\
+                 type Store struct {\n\tlock  keyLock\n\titems map[string]int\n}\n\n\
+                 func (s *Store) Fill(keys []string) {\n\tvar wg sync.WaitGroup\n\
+                 \tfor _, k := range keys {\n\t\twg.Add(1)\n\t\tgo func() {\n\
+                 \t\t\tdefer wg.Done()\n\t\t\ts.lock.Acquire(k)\n\t\t\tdefer s.lock.Release(k)\n\
+                 \t\t\ts.items[k]++\n\t\t}()\n\t}\n\twg.Wait()\n}\n";
+    std::fs::write(tmp.path().join("k.go"), store).unwrap();
+    let check = || {
+        let o = mapguard(
+            &["check", "--no-cache", "--format", "short", "."],
+            tmp.path(),
+        );
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        (o.status.code(), out, stderr(&o))
+    };
+    let (code, unconfigured, _) = check();
+    assert_eq!(code, Some(1));
+    assert!(unconfigured.contains("MG001"), "{unconfigured}");
+
+    let config = tmp.path().join("mapguard.toml");
+    std::fs::write(
+        &config,
+        "[[lock]]\nacquire = \"Acquire\"\nrelease = \"Release\"\n",
+    )
+    .unwrap();
+    let (code, configured, err) = check();
+    assert_eq!(code, Some(0), "{configured}{err}");
+
+    // A shared lock orders reads only: the writes under it are reported.
+    std::fs::write(
+        &config,
+        "[[lock]]\nacquire = \"Acquire\"\nrelease = \"Release\"\nshared = true\n",
+    )
+    .unwrap();
+    let (code, shared, _) = check();
+    assert_eq!(code, Some(1), "{shared}");
+
+    for (bad, named) in [
+        ("[[lock]]\nacquire = \"Acquire\"\n", "release"),
+        (
+            "[[lock]]\nacquire = \"A\"\nrelease = \"A\"\n",
+            "the same method",
+        ),
+        ("[[lock]]\nacquire = \"x.A\"\nrelease = \"B\"\n", "x.A"),
+        (
+            "[[lock]]\nacquire = \"A\"\nrelease = \"B\"\nmode = 1\n",
+            "mode",
+        ),
+    ] {
+        std::fs::write(&config, bad).unwrap();
+        let (code, _, err) = check();
+        assert_eq!(code, Some(2), "{bad}");
+        assert!(err.contains(named), "{bad}: {err}");
+    }
+}

@@ -7,9 +7,9 @@
 //! are interned as [`Place`]s, so two mentions of the same map compare equal.
 //! The index never does I/O and never reports anything: rules in `analyze` do.
 
+pub mod apis;
 mod decls;
 mod lock_helpers;
-pub mod spawners;
 mod types;
 mod walk;
 
@@ -469,7 +469,7 @@ pub struct IndexWarning {
 pub fn index_package(
     name: &str,
     files: &[ParsedFile<'_>],
-    spawners: &spawners::Spawners,
+    apis: &apis::Apis,
 ) -> (PackageFacts, Vec<IndexWarning>) {
     let mut facts = PackageFacts {
         name: name.to_string(),
@@ -485,7 +485,7 @@ pub fn index_package(
     for i in order {
         walk::walk_file(
             &mut facts,
-            spawners,
+            apis,
             &globals,
             i as FileId,
             &files[i],

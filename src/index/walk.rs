@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
+use super::apis::{Apis, LockOp, PackageCall};
 use super::decls::{self, literal_type, var_specs};
-use super::spawners::{PackageCall, Spawners};
 use super::types::{type_of_type_node, TypeInfo};
 use super::{
     AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Event, EventKind, FileId, Func,
@@ -20,7 +20,7 @@ pub const MAX_NESTING: u32 = 1_000;
 /// Indexes every function and method body of one file.
 pub fn walk_file(
     facts: &mut PackageFacts,
-    spawners: &Spawners,
+    apis: &Apis,
     globals: &HashMap<String, BindingId>,
     file: FileId,
     parsed: &ParsedFile<'_>,
@@ -33,7 +33,7 @@ pub fn walk_file(
         facts,
         globals,
         imports: &imports,
-        spawners,
+        apis,
         src,
         file,
         scopes: Vec::new(),
@@ -143,7 +143,7 @@ struct Walker<'a, 'f> {
     facts: &'f mut PackageFacts,
     globals: &'f HashMap<String, BindingId>,
     imports: &'f HashMap<String, String>,
-    spawners: &'f Spawners,
+    apis: &'f Apis,
     src: &'a str,
     file: FileId,
     scopes: Vec<Vec<(&'a str, BindingId)>>,
@@ -1434,36 +1434,12 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         };
+        if let Some(op) = self.apis.lock_op(method, args.len()) {
+            walk_args(self);
+            self.lock_op(call, operand, op);
+            return;
+        }
         match (method, args.len()) {
-            ("Lock" | "RLock" | "Unlock" | "RUnlock", 0) => {
-                // A deferred unlock runs at return: the lock stays held until then.
-                if self.in_deferred_call {
-                    if matches!(method, "Unlock" | "RUnlock") {
-                        if let Some(place) = self.place_of(operand) {
-                            self.deferred_unlocks.push(place);
-                        }
-                    }
-                    return;
-                }
-                let Some(place) = self.place_of(operand) else {
-                    self.expr(operand);
-                    return;
-                };
-                let mode = match method {
-                    "Lock" => LockMode::Exclusive,
-                    "RLock" => LockMode::Read,
-                    _ => {
-                        if !self.flow.locks.iter().any(|&(p, _)| p == place) {
-                            self.current().lock_effect.releases.push(place);
-                        }
-                        self.push(EventKind::Unlock { place }, call);
-                        self.flow.unlock(place);
-                        return;
-                    }
-                };
-                self.push(EventKind::Lock { place, mode }, call);
-                self.flow.lock(place, mode);
-            }
             ("Wait", 0) | ("Done", 0) => {
                 self.expr(operand);
                 if let Some(place) = self.place_of(operand) {
@@ -1478,8 +1454,8 @@ impl<'a> Walker<'a, '_> {
                     self.push(kind, call);
                 }
             }
-            (m, n) if self.spawners.method(m, n).is_some() => {
-                let spawner = self.spawners.method(m, n).expect("matched above").clone();
+            (m, n) if self.apis.method(m, n).is_some() => {
+                let spawner = self.apis.method(m, n).expect("matched above").clone();
                 self.expr(operand);
                 if with_args {
                     for (i, &a) in args.iter().enumerate() {
@@ -1518,6 +1494,37 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// A lock or unlock of the receiver `operand`: updates the lock set and records it.
+    fn lock_op(&mut self, call: Node<'a>, operand: Node<'a>, op: LockOp) {
+        // A deferred unlock runs at return: the lock stays held until then.
+        if self.in_deferred_call {
+            if op == LockOp::Release {
+                if let Some(place) = self.place_of(operand) {
+                    self.deferred_unlocks.push(place);
+                }
+            }
+            return;
+        }
+        let Some(place) = self.place_of(operand) else {
+            self.expr(operand);
+            return;
+        };
+        let mode = match op {
+            LockOp::Acquire { shared: false } => LockMode::Exclusive,
+            LockOp::Acquire { shared: true } => LockMode::Read,
+            LockOp::Release => {
+                if !self.flow.locks.iter().any(|&(p, _)| p == place) {
+                    self.current().lock_effect.releases.push(place);
+                }
+                self.push(EventKind::Unlock { place }, call);
+                self.flow.unlock(place);
+                return;
+            }
+        };
+        self.push(EventKind::Lock { place, mode }, call);
+        self.flow.lock(place, mode);
+    }
+
     fn package_call(
         &mut self,
         call: Node<'a>,
@@ -1526,7 +1533,7 @@ impl<'a> Walker<'a, '_> {
         args: &[Node<'a>],
         with_args: bool,
     ) {
-        match self.spawners.package_call(path, func) {
+        match self.apis.package_call(path, func) {
             PackageCall::Spawn { func_arg, repeated } => {
                 for (i, &a) in args.iter().enumerate() {
                     if i != func_arg && with_args {

@@ -1,6 +1,7 @@
-//! The APIs that run a function argument on another goroutine, and library calls whose
-//! effect on a map argument is known. Kept as data: built-in rows, plus the spawners a
-//! project declares in `mapguard.toml`.
+//! The APIs the analysis knows by name: those that run a function argument on another
+//! goroutine, methods that lock and unlock their receiver, and library calls whose effect on
+//! a map argument is known. Kept as data: built-in rows, plus the spawners and lock methods
+//! a project declares in `mapguard.toml`.
 
 use super::AccessOp;
 
@@ -33,16 +34,42 @@ pub struct FunctionSpawner {
     pub repeated: bool,
 }
 
-/// Every spawner the analysis knows.
+/// A project's method pair that locks and unlocks its receiver as `Lock`/`Unlock` do
+/// (a keyed lock, a semaphore, a lock type of its own), with any arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spawners {
+pub struct LockMethod {
+    /// The method that acquires, e.g. `Acquire`.
+    pub acquire: String,
+    /// The method that releases, e.g. `Release`.
+    pub release: String,
+    /// Whether holders may share it (a read lock: it orders reads only).
+    pub shared: bool,
+}
+
+/// What a method call does to a lock on its receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockOp {
+    /// Takes the lock, exclusively (`Lock`) or shared (`RLock`).
+    Acquire {
+        /// Whether it is a shared (read) lock.
+        shared: bool,
+    },
+    /// Releases it (`Unlock`, `RUnlock`).
+    Release,
+}
+
+/// Every API the analysis knows by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Apis {
     /// Methods that start goroutines.
     pub methods: Vec<MethodSpawner>,
     /// Package functions that start goroutines.
     pub functions: Vec<FunctionSpawner>,
+    /// The project's lock methods, besides `sync.Mutex` and `sync.RWMutex`.
+    pub locks: Vec<LockMethod>,
 }
 
-impl Default for Spawners {
+impl Default for Apis {
     /// The built-in spawners: `wg.Go` and errgroup's `Go`/`TryGo`, `HandleFunc`,
     /// `time.AfterFunc`, `context.AfterFunc`, `http.HandleFunc`.
     fn default() -> Self {
@@ -59,7 +86,7 @@ impl Default for Spawners {
             func_arg,
             repeated,
         };
-        Spawners {
+        Apis {
             methods: vec![
                 method("Go", 1, 0, true, false),
                 method("TryGo", 1, 0, true, false),
@@ -70,6 +97,7 @@ impl Default for Spawners {
                 function("context", "AfterFunc", 1, false),
                 function("net/http", "HandleFunc", 1, true),
             ],
+            locks: Vec::new(),
         }
     }
 }
@@ -92,7 +120,27 @@ pub enum PackageCall {
     Other,
 }
 
-impl Spawners {
+impl Apis {
+    /// The lock operation a method call performs on its receiver, if any: `Lock`, `RLock`,
+    /// `Unlock`, `RUnlock` without arguments, or a configured lock method.
+    pub fn lock_op(&self, method: &str, arity: usize) -> Option<LockOp> {
+        match (method, arity) {
+            ("Lock", 0) => return Some(LockOp::Acquire { shared: false }),
+            ("RLock", 0) => return Some(LockOp::Acquire { shared: true }),
+            ("Unlock" | "RUnlock", 0) => return Some(LockOp::Release),
+            _ => {}
+        }
+        self.locks.iter().find_map(|l| {
+            if l.acquire == method {
+                Some(LockOp::Acquire { shared: l.shared })
+            } else if l.release == method {
+                Some(LockOp::Release)
+            } else {
+                None
+            }
+        })
+    }
+
     /// The method spawner matching a call's method name and argument count.
     pub fn method(&self, method: &str, arity: usize) -> Option<&MethodSpawner> {
         self.methods
