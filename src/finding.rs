@@ -46,6 +46,8 @@ pub enum Role {
     CallSite,
     /// Where a lock relevant to the finding is taken.
     LockSite,
+    /// Where the map was loaded from a concurrent container.
+    LoadSite,
 }
 
 /// A secondary location with its explanation.

@@ -23,6 +23,7 @@ const SOURCES: &[&str] = &[
     include_str!("../rules/MG002.md"),
     include_str!("../rules/MG003.md"),
     include_str!("../rules/MG004.md"),
+    include_str!("../rules/MG005.md"),
 ];
 
 static RULES: LazyLock<Vec<RuleDoc>> = LazyLock::new(|| SOURCES.iter().map(|s| parse(s)).collect());

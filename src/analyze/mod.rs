@@ -9,6 +9,7 @@ pub mod concurrency;
 mod concurrent_write;
 mod context;
 mod inconsistent_locking;
+mod mutated_after_load;
 pub mod program;
 mod read_write;
 mod write_under_read_lock;
@@ -21,6 +22,7 @@ use crate::source::SourceFile;
 pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     let mut findings = write_under_read_lock::check(facts, files);
     findings.extend(inconsistent_locking::check(facts, files));
+    findings.extend(mutated_after_load::check(facts, files));
     let program = program::expand(facts);
     let races = concurrency::races(&program, facts);
     if !races.is_empty() {

@@ -419,6 +419,7 @@ pub fn declare_globals(
                         alias: None,
                         param: false,
                         func_value: None,
+                        loaded_from: None,
                         file: file_id as u32,
                         offset: name.start_byte(),
                     });
@@ -474,7 +475,7 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
                 _ => TypeInfo::Unknown,
             }
         }
-        "composite_literal" => expr
+        "composite_literal" | "type_assertion_expression" => expr
             .child_by_field_name("type")
             .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
         "unary_expression" | "parenthesized_expression" => {

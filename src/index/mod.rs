@@ -54,6 +54,10 @@ pub struct Binding {
     /// When the variable holds a known function (`f := s.add`, `f := func() {...}`), that
     /// function and the receiver bound to it.
     pub func_value: Option<Target>,
+    /// When the variable holds a value loaded from a concurrent container
+    /// (`m := cfg.Load().(map[K]V)`, `v, _ := sessions.Load(k)`): the `Load` call's span.
+    /// Whatever it refers to is shared with every goroutine that loads it.
+    pub loaded_from: Option<Range<usize>>,
     /// File and byte offset of the declaration.
     pub file: FileId,
     /// Byte offset of the declaring identifier.

@@ -349,6 +349,7 @@ impl<'a> Walker<'a, '_> {
             alias,
             param: false,
             func_value: None,
+            loaded_from: None,
             file: self.file,
             offset: name.start_byte(),
         });
@@ -703,6 +704,16 @@ impl<'a> Walker<'a, '_> {
             {
                 continue;
             }
+            // `v, ok := sessions.Load(k)`: the first name holds the loaded value.
+            let source = if paired {
+                Some(right[i])
+            } else {
+                right
+                    .first()
+                    .copied()
+                    .filter(|_| right.len() == 1 && i == 0)
+            };
+            let loaded_from = source.and_then(|r| self.loaded_from(r));
             let (ty, alias, func_value) = if !paired {
                 (TypeInfo::Unknown, None, None)
             } else if right[i].kind() == "func_literal" {
@@ -718,6 +729,36 @@ impl<'a> Walker<'a, '_> {
             };
             if let Some(id) = self.declare(name, ty, alias) {
                 self.facts.bindings[id as usize].func_value = func_value;
+                self.facts.bindings[id as usize].loaded_from = loaded_from;
+            }
+        }
+    }
+
+    /// The `Load` call an expression's value comes from, if any: `c.Load()`,
+    /// `c.Load().(T)`, `*p.Load()`, `m.Load(k)`, `m.LoadOrStore(k, v)`, or a variable
+    /// holding such a value (whether it is a map is the type's business).
+    fn loaded_from(&self, expr: Node<'a>) -> Option<std::ops::Range<usize>> {
+        let mut node = expr;
+        loop {
+            match node.kind() {
+                "parenthesized_expression" | "type_assertion_expression" => {
+                    node = node.named_child(0)?;
+                }
+                "unary_expression" if node.child(0).is_some_and(|op| op.kind() == "*") => {
+                    node = node.child_by_field_name("operand")?;
+                }
+                "identifier" => {
+                    let binding = self.lookup(self.text(node))?;
+                    return self.facts.bindings[binding as usize].loaded_from.clone();
+                }
+                "call_expression" => {
+                    let function = node.child_by_field_name("function")?;
+                    let method = function.child_by_field_name("field")?;
+                    let loads = function.kind() == "selector_expression"
+                        && matches!(self.text(method), "Load" | "LoadOrStore");
+                    return loads.then(|| node.byte_range());
+                }
+                _ => return None,
             }
         }
     }

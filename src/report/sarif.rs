@@ -238,6 +238,7 @@ fn role_words(role: Role) -> &'static str {
         Role::SpawnSite => "goroutine start",
         Role::CallSite => "call",
         Role::LockSite => "lock",
+        Role::LoadSite => "load",
     }
 }
 
@@ -248,11 +249,16 @@ fn code_flow(f: &Finding) -> CodeFlow {
         loc.message = Some(text(message));
         ThreadFlowLocation::builder().location(loc).build()
     };
-    let mut steps: Vec<ThreadFlowLocation> = [Role::SpawnSite, Role::LockSite, Role::CallSite]
-        .iter()
-        .flat_map(|role| f.related.iter().filter(move |r| r.role == *role))
-        .map(|r| step(&r.location, &r.message))
-        .collect();
+    let mut steps: Vec<ThreadFlowLocation> = [
+        Role::SpawnSite,
+        Role::LoadSite,
+        Role::LockSite,
+        Role::CallSite,
+    ]
+    .iter()
+    .flat_map(|role| f.related.iter().filter(move |r| r.role == *role))
+    .map(|r| step(&r.location, &r.message))
+    .collect();
     steps.push(step(&f.location, &f.label));
     CodeFlow::builder()
         .thread_flows(vec![ThreadFlow::builder().locations(steps).build()])

@@ -1,0 +1,61 @@
+//! MG005 mutated-after-load: a map obtained from `atomic.Value` or `sync.Map` written in
+//! place, racing with every goroutine that loaded the same map.
+
+use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
+use crate::index::{EventKind, PackageFacts};
+use crate::source::SourceFile;
+
+/// The rule's id.
+pub const ID: &str = "MG005";
+
+/// Reports every write, made with no lock held, to a map reached from a variable that holds
+/// a value loaded from a concurrent container.
+pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for func in &facts.funcs {
+        let file = files[func.file as usize];
+        for event in &func.events {
+            let EventKind::Access { place, op } = event.kind else {
+                continue;
+            };
+            if !op.is_write() || !event.locks.is_empty() {
+                continue;
+            }
+            let root = &facts.bindings[facts.places[place as usize].root as usize];
+            let Some(load) = root.loaded_from.clone() else {
+                continue;
+            };
+            let map = facts.place_text(place);
+            let call = file.text[load.clone()].to_string();
+            out.push(Finding {
+                location: Location::new(file, event.span.clone()),
+                rule: ID,
+                message: format!(
+                    "map `{map}` is written in place, but it came from `{call}`: every \
+                     goroutine that loads it holds this same map, so the write races with them"
+                ),
+                label: format!("write to the loaded map `{map}`"),
+                related: vec![Related {
+                    role: Role::LoadSite,
+                    location: Location::new(file, load),
+                    message: "the map is loaded here, shared with every other loader".into(),
+                }],
+                notes: vec![
+                    "the container's Load and Store are atomic; the plain map inside is not".into(),
+                ],
+                help: "copy on write: copy the map (`maps.Clone`), change the copy, then `Store` \
+                       it; serialize the writers with a mutex"
+                    .into(),
+                package: facts.name.clone(),
+                function: func.name.clone(),
+                map,
+                access: "write",
+                confidence: Confidence::Medium,
+                level: Level::of(Confidence::Medium),
+                fingerprint: String::new(),
+                suppressed: None,
+            });
+        }
+    }
+    out
+}
