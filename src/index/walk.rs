@@ -470,6 +470,8 @@ impl<'a> Walker<'a, '_> {
                     cur = cur.child_by_field_name("operand")?;
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
+                // `reflect.ValueOf(m)` stands for `m`: `SetMapIndex` on it writes `m`.
+                "call_expression" => cur = self.reflected(cur)?,
                 "unary_expression" => {
                     let op = cur.child_by_field_name("operator")?;
                     if !matches!(self.text(op), "*" | "&") {
@@ -500,6 +502,21 @@ impl<'a> Walker<'a, '_> {
             };
         }
         Some(place)
+    }
+
+    /// The argument of a `reflect.ValueOf(x)` call.
+    fn reflected(&self, call: Node<'a>) -> Option<Node<'a>> {
+        let function = call.child_by_field_name("function")?;
+        let package = function.child_by_field_name("operand")?;
+        let is_value_of = function.kind() == "selector_expression"
+            && self.text(function.child_by_field_name("field")?) == "ValueOf"
+            && self.lookup(self.text(package)).is_none()
+            && self
+                .imports
+                .get(self.text(package))
+                .is_some_and(|p| p == "reflect");
+        let args = Self::arguments(call);
+        (is_value_of && args.len() == 1).then(|| args[0])
     }
 
     /// The place of an expression that denotes a map (not one retired by `init`).
@@ -1481,6 +1498,18 @@ impl<'a> Walker<'a, '_> {
             return;
         }
         match (method, args.len()) {
+            // reflect.Value's map methods, on a value of a known map.
+            ("SetMapIndex", 2) | ("MapIndex", 1) | ("MapKeys" | "MapRange", 0)
+                if self.map_place(operand).is_some() =>
+            {
+                walk_args(self);
+                let op = match method {
+                    "SetMapIndex" => AccessOp::Assign,
+                    "MapIndex" => AccessOp::Index,
+                    _ => AccessOp::Range,
+                };
+                self.access_or_expr(operand, op, call);
+            }
             ("Wait", 0) | ("Done", 0) => {
                 self.expr(operand);
                 if let Some(place) = self.place_of(operand) {
