@@ -153,10 +153,18 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
             .map(|(_, d)| check_dir(d, options))
             .collect()
     });
-    let mut outcome = Outcome {
+    let mut total = DirResult {
         files_excluded: excluded,
-        ..Outcome::default()
+        ..DirResult::default()
     };
+    let mut dirs_cached = 0;
+    for r in results {
+        dirs_cached += usize::from(r.from_cache);
+        total.absorb(r);
+    }
+    let directives = std::mem::take(&mut total.directives);
+    let mut outcome = total.into_outcome();
+    outcome.dirs_cached = dirs_cached;
     outcome
         .warnings
         .extend(discovery.warnings.into_iter().map(|w| Warning {
@@ -165,20 +173,6 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
             kind: WarningKind::Unreadable,
             message: w.message,
         }));
-    for r in &results {
-        outcome.findings.extend(r.findings.iter().cloned());
-        outcome.warnings.extend(r.warnings.iter().cloned());
-        outcome.files_analyzed += r.files_analyzed;
-        outcome.files_with_errors += r.files_with_errors;
-        outcome.files_skipped += r.files_skipped;
-        outcome.files_excluded += r.files_excluded;
-        outcome.files_screened += r.files_screened;
-        outcome.packages += r.packages;
-        outcome.dirs_cached += usize::from(r.from_cache);
-        outcome
-            .sources
-            .extend(r.sources.iter().map(|(k, v)| (k.clone(), Arc::clone(v))));
-    }
     if !discovery.focus.is_empty() {
         let focus: BTreeSet<String> = discovery.focus.iter().map(|p| display_path(p)).collect();
         let focused_dirs: BTreeSet<String> = discovery
@@ -195,7 +189,6 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
             focus.contains(&f.location.path) || !focused_dirs.contains(&dir)
         });
     }
-    let directives: Vec<_> = results.iter().flat_map(|r| r.directives.clone()).collect();
     outcome.finish(directives, options);
     outcome.elapsed = start.elapsed();
     Ok(outcome)
@@ -263,7 +256,8 @@ struct DirResult {
 }
 
 impl DirResult {
-    /// Adds the analysis of a directory's files to what loading them found.
+    /// Adds another result to this one: a directory's analysis to what loading its files
+    /// found, or a directory's result to the run's.
     fn absorb(&mut self, analysis: DirResult) {
         self.findings.extend(analysis.findings);
         self.directives.extend(analysis.directives);
@@ -274,6 +268,24 @@ impl DirResult {
         self.files_excluded += analysis.files_excluded;
         self.files_screened += analysis.files_screened;
         self.packages += analysis.packages;
+        self.sources.extend(analysis.sources);
+    }
+
+    /// The outcome of a run that produced this result (not yet sorted or suppressed).
+    fn into_outcome(self) -> Outcome {
+        Outcome {
+            findings: self.findings,
+            warnings: self.warnings,
+            files_analyzed: self.files_analyzed,
+            files_with_errors: self.files_with_errors,
+            files_skipped: self.files_skipped,
+            files_excluded: self.files_excluded,
+            files_screened: self.files_screened,
+            packages: self.packages,
+            dirs_cached: 0,
+            sources: self.sources,
+            elapsed: Duration::ZERO,
+        }
     }
 
     /// Keeps the texts of the files the findings point into, for rendering snippets.
@@ -366,20 +378,9 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
     let sources: Vec<Arc<SourceFile>> = sources.into_iter().map(Arc::new).collect();
     analyze_sources(sources.clone(), options, &mut result);
     result.keep_sources(&sources);
-    let mut outcome = Outcome {
-        findings: result.findings,
-        warnings: result.warnings,
-        files_analyzed: result.files_analyzed,
-        files_with_errors: result.files_with_errors,
-        files_skipped: result.files_skipped,
-        files_excluded: result.files_excluded,
-        files_screened: result.files_screened,
-        packages: result.packages,
-        dirs_cached: 0,
-        sources: result.sources,
-        elapsed: Duration::ZERO,
-    };
-    outcome.finish(result.directives, options);
+    let directives = std::mem::take(&mut result.directives);
+    let mut outcome = result.into_outcome();
+    outcome.finish(directives, options);
     outcome.elapsed = start.elapsed();
     outcome
 }
