@@ -140,31 +140,28 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
     // Largest directories first, each taken by the next free worker: one big package
     // started last would leave the other workers idle at the end. The merge below sorts,
     // so the order results arrive in does not show.
-    let mut by_size: Vec<(u64, &PackageDir)> = discovery
+    let mut by_size: Vec<(Vec<u64>, &PackageDir)> = discovery
         .dirs
         .iter()
-        .map(|d| (d.files.iter().map(|f| file_size(f)).sum(), d))
+        .map(|d| (d.files.iter().map(|f| file_size(f)).collect(), d))
         .collect();
-    by_size.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.dir.cmp(&b.1.dir)));
+    by_size.sort_by_cached_key(|(sizes, d)| (std::cmp::Reverse(sizes.iter().sum::<u64>()), &d.dir));
     let results: Vec<DirResult> = pool.install(|| {
         by_size
             .into_iter()
             .par_bridge()
-            .map(|(_, d)| check_dir(d, options))
+            .map(|(sizes, d)| check_dir(d, &sizes, options))
             .collect()
     });
     let mut total = DirResult {
         files_excluded: excluded,
         ..DirResult::default()
     };
-    let mut dirs_cached = 0;
     for r in results {
-        dirs_cached += usize::from(r.from_cache);
         total.absorb(r);
     }
     let directives = std::mem::take(&mut total.directives);
     let mut outcome = total.into_outcome();
-    outcome.dirs_cached = dirs_cached;
     outcome
         .warnings
         .extend(discovery.warnings.into_iter().map(|w| Warning {
@@ -252,7 +249,7 @@ struct DirResult {
     #[serde(skip)]
     sources: BTreeMap<String, Arc<SourceFile>>,
     #[serde(skip)]
-    from_cache: bool,
+    dirs_cached: usize,
 }
 
 impl DirResult {
@@ -268,6 +265,7 @@ impl DirResult {
         self.files_excluded += analysis.files_excluded;
         self.files_screened += analysis.files_screened;
         self.packages += analysis.packages;
+        self.dirs_cached += analysis.dirs_cached;
         self.sources.extend(analysis.sources);
     }
 
@@ -282,7 +280,7 @@ impl DirResult {
             files_excluded: self.files_excluded,
             files_screened: self.files_screened,
             packages: self.packages,
-            dirs_cached: 0,
+            dirs_cached: self.dirs_cached,
             sources: self.sources,
             elapsed: Duration::ZERO,
         }
@@ -302,19 +300,19 @@ impl DirResult {
     }
 }
 
-/// Loads the files of one directory, then replays their analysis from the cache or parses
-/// and analyzes their packages; trees are dropped on return.
-fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
+/// Loads the files of one directory (`sizes` in bytes, in the same order), then replays
+/// their analysis from the cache or parses and analyzes their packages; trees are dropped
+/// on return.
+fn check_dir(dir: &PackageDir, sizes: &[u64], options: &Options) -> DirResult {
     let mut result = DirResult::default();
     let mut sources = Vec::new();
-    for path in &dir.files {
+    for (path, &size) in dir.files.iter().zip(sizes) {
         let skip = |kind, message: String| Warning {
             path: display_path(path),
             position: None,
             kind,
             message,
         };
-        let size = file_size(path);
         if size > options.max_file_bytes {
             result.warnings.push(skip(
                 WarningKind::OverBudget,
@@ -345,7 +343,7 @@ fn check_dir(dir: &PackageDir, options: &Options) -> DirResult {
     });
     let analysis = match cached.and_then(|(cache, key)| cache.load::<DirResult>(key)) {
         Some(hit) => {
-            result.from_cache = true;
+            result.dirs_cached = 1;
             hit
         }
         None => {

@@ -2,17 +2,18 @@
 //! edited file's directory, and a damaged entry is a miss, never a wrong answer.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use mapguard::cache::Cache;
 use mapguard::run::{check, Options};
 
+mod common;
+
+/// Runs `mapguard ARGS` on the repository with its own cache directory.
 fn mapguard(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mapguard"))
+    common::command(Path::new(env!("CARGO_MANIFEST_DIR")))
         .args(args)
         .env("MAPGUARD_CACHE_DIR", cache)
-        .env_remove("MAPGUARD_NO_CACHE")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the binary runs")
 }

@@ -3,25 +3,16 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
+use common::stderr;
+
 fn mapguard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mapguard"))
-        .args(args)
-        .env(
-            "MAPGUARD_CACHE_DIR",
-            concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
-        )
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the binary runs")
+    common::run(args, Path::new(env!("CARGO_MANIFEST_DIR")))
 }
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

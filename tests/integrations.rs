@@ -2,23 +2,10 @@
 //! fingerprints, SARIF suppressions and code flows.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn mapguard(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mapguard"))
-        .args(args)
-        .env(
-            "MAPGUARD_CACHE_DIR",
-            concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
-        )
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{run as mapguard, stderr};
 
 const RACY: &str = "package p\n\nfunc f(m map[int]int) {\n\tfor i := 0; i < 2; i++ {\n\t\tgo func() {\n\t\t\tm[i] = i\n\t\t}()\n\t}\n}\n";
 

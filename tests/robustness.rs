@@ -2,21 +2,12 @@
 //! a panic, a hang or a lost finding.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use mapguard::run::{check, Options, WarningKind};
 
-fn mapguard(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mapguard"))
-        .args(args)
-        .env(
-            "MAPGUARD_CACHE_DIR",
-            concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
-        )
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
+
+use common::run as mapguard;
 
 const RACY: &str = "package p\n\nfunc f(m map[int]int) {\n\tfor i := 0; i < 2; i++ {\n\t\tgo func() {\n\t\t\tm[i] = i\n\t\t}()\n\t}\n}\n";
 
