@@ -48,6 +48,8 @@ pub enum Role {
     LockSite,
     /// Where the map was loaded from a concurrent container.
     LoadSite,
+    /// Where a function returns the map, handing it to its caller.
+    ReturnSite,
 }
 
 /// A secondary location with its explanation.

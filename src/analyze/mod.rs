@@ -9,10 +9,13 @@ pub mod concurrency;
 mod concurrent_write;
 mod context;
 mod inconsistent_locking;
+mod leaves_critical_section;
 mod mutated_after_load;
 pub mod program;
 mod read_write;
 mod write_under_read_lock;
+
+use std::collections::HashSet;
 
 use crate::finding::Finding;
 use crate::index::PackageFacts;
@@ -23,6 +26,7 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     let mut findings = write_under_read_lock::check(facts, files);
     findings.extend(inconsistent_locking::check(facts, files));
     findings.extend(mutated_after_load::check(facts, files));
+    let escaped = leaves_critical_section::check(facts, files);
     let program = program::expand(facts);
     let races = concurrency::races(&program, facts);
     if !races.is_empty() {
@@ -34,6 +38,13 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         findings.extend(concurrent_write::check(&ctx, &races));
         findings.extend(read_write::check(&ctx, &races));
     }
+    // One problem, one report: an access MG006 explains is not reported again as a race.
+    let explained: HashSet<_> = escaped
+        .iter()
+        .map(|f| (f.location.path.clone(), f.location.start_byte))
+        .collect();
+    findings.retain(|f| !explained.contains(&(f.location.path.clone(), f.location.start_byte)));
+    findings.extend(escaped);
     findings.sort();
     findings
 }

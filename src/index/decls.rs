@@ -41,6 +41,9 @@ pub struct PackageDecls {
     /// Package variables an `init` function sets to nil: maps used only while the package
     /// initializes, which runs on one goroutine.
     pub retired: HashSet<String>,
+    /// The maps each function returns, as paths from its receiver, parameters or package
+    /// variables.
+    pub returns: super::Returns,
 }
 
 impl PackageDecls {
@@ -420,6 +423,7 @@ pub fn declare_globals(
                         param: false,
                         func_value: None,
                         loaded_from: None,
+                        returned_by: None,
                         file: file_id as u32,
                         offset: name.start_byte(),
                     });

@@ -10,6 +10,7 @@
 pub mod apis;
 mod decls;
 mod lock_helpers;
+mod returns;
 mod types;
 mod walk;
 
@@ -21,6 +22,7 @@ use tree_sitter::Tree;
 use crate::source::SourceFile;
 
 pub use decls::PackageDecls;
+pub use returns::{ReturnPath, ReturnRoot, Returns};
 pub use types::TypeInfo;
 
 /// Index of a file within its package.
@@ -33,6 +35,8 @@ pub type PlaceId = u32;
 pub type FuncId = u32;
 /// Index of a [`CtlFrame`] within its function.
 pub type CtlId = u32;
+/// Index of an [`Escape`] within its package.
+pub type EscapeId = u32;
 
 /// A declared variable, parameter or package-level variable.
 #[derive(Debug, Clone)]
@@ -58,6 +62,8 @@ pub struct Binding {
     /// (`m := cfg.Load().(map[K]V)`, `v, _ := sessions.Load(k)`): the `Load` call's span.
     /// Whatever it refers to is shared with every goroutine that loads it.
     pub loaded_from: Option<Range<usize>>,
+    /// When the variable holds storage a function of the package returned (`m := s.Items()`).
+    pub returned_by: Option<EscapeId>,
     /// File and byte offset of the declaration.
     pub file: FileId,
     /// Byte offset of the declaring identifier.
@@ -239,6 +245,35 @@ pub struct Event {
     pub ctl: CtlId,
     /// Locks held when the event happens.
     pub locks: LockSet,
+    /// For an access: the call that returned the map it reaches, if any.
+    pub via: Option<EscapeId>,
+}
+
+/// A `return` of storage the caller shares (`return s.items`, `return s.stats`), with the
+/// locks held when the function took it (at the `return`, or where a local copy was made).
+#[derive(Debug, Clone)]
+pub struct Returned {
+    /// The result's index.
+    pub index: usize,
+    /// What is returned, in the function's terms: a map, or a value holding maps.
+    pub place: PlaceId,
+    /// Locks held when the map was taken.
+    pub locks: LockSet,
+    /// Byte range of the returned expression.
+    pub span: Range<usize>,
+}
+
+/// A call that hands its caller storage the callee shares: `m := s.Items()`.
+#[derive(Debug, Clone)]
+pub struct Escape {
+    /// The calling function.
+    pub func: FuncId,
+    /// Byte range of the call.
+    pub call: Range<usize>,
+    /// What is called, with the receiver and arguments bound.
+    pub target: Target,
+    /// The result's index.
+    pub index: usize,
 }
 
 /// The kind of a control frame.
@@ -290,6 +325,8 @@ pub struct Func {
     pub params: Vec<Option<BindingId>>,
     /// Events in source order (deferred events have a late `order` but keep their span).
     pub events: Vec<Event>,
+    /// Its `return`s of storage the caller shares.
+    pub returns: Vec<Returned>,
     /// Its loops and branches.
     pub ctl: Control,
 }
@@ -368,6 +405,8 @@ pub struct PackageFacts {
     pub callees: HashMap<Callee, FuncId>,
     /// Package-level declarations: types, fields, function results.
     pub decls: PackageDecls,
+    /// Calls that return a map their callee shares.
+    pub escapes: Vec<Escape>,
     place_ids: HashMap<Place, PlaceId>,
 }
 
@@ -481,6 +520,8 @@ pub fn index_package(
     };
     facts.decls = decls::collect(files);
     let globals = decls::declare_globals(&mut facts, files);
+    let names = globals.keys().map(String::as_str).collect();
+    facts.decls.returns = returns::collect(files, &names);
     let mut warnings = Vec::new();
     // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to
     // the first walked: walk the host platform's files first, as `go vet` would see them.

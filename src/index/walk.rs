@@ -9,9 +9,9 @@ use super::apis::{Apis, LockOp, PackageCall};
 use super::decls::{self, literal_type, var_specs};
 use super::types::{type_of_type_node, TypeInfo};
 use super::{
-    AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Event, EventKind, FileId, Func,
-    FuncId, IndexWarning, LockMode, LockSet, PackageFacts, ParsedFile, Place, PlaceId, SpawnVia,
-    Target,
+    AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Escape, EscapeId, Event,
+    EventKind, FileId, Func, FuncId, IndexWarning, LockMode, LockSet, PackageFacts, ParsedFile,
+    Place, PlaceId, ReturnRoot, Returned, SpawnVia, Target,
 };
 
 /// Nesting beyond this is not walked (and is reported): it bounds the walker's stack use.
@@ -50,6 +50,9 @@ pub fn walk_file(
         top_name: String::new(),
         warnings,
         too_deep: false,
+        last_via: None,
+        escape_ids: HashMap::new(),
+        alias_locks: HashMap::new(),
     };
     let mut cursor = root.walk();
     for decl in root.named_children(&mut cursor) {
@@ -167,6 +170,12 @@ struct Walker<'a, 'f> {
     top_name: String,
     warnings: &'f mut Vec<IndexWarning>,
     too_deep: bool,
+    /// The getter call the last `place_of` resolved through, if any.
+    last_via: Option<EscapeId>,
+    /// Escapes recorded in this file, by call offset and result index.
+    escape_ids: HashMap<(usize, usize), EscapeId>,
+    /// Locks held where a local variable took a reference to a shared map (`m := s.items`).
+    alias_locks: HashMap<BindingId, LockSet>,
 }
 
 /// What the walker saves when it enters another function body.
@@ -298,6 +307,7 @@ impl<'a> Walker<'a, '_> {
             lock_effect: Default::default(),
             params: Vec::new(),
             events: Vec::new(),
+            returns: Vec::new(),
             ctl: Control::body(),
         });
         id
@@ -350,6 +360,7 @@ impl<'a> Walker<'a, '_> {
             param: false,
             func_value: None,
             loaded_from: None,
+            returned_by: None,
             file: self.file,
             offset: name.start_byte(),
         });
@@ -425,10 +436,19 @@ impl<'a> Walker<'a, '_> {
             order,
             ctl: self.ctl,
             locks: self.flow.locks.clone(),
+            via: None,
         };
         let events = &mut self.current().events;
         events.push(event);
         events.len() - 1
+    }
+
+    /// Records an access to a map reached through the getter call `via`, if any.
+    fn push_access(&mut self, place: PlaceId, op: AccessOp, site: Node<'_>, via: Option<EscapeId>) {
+        let i = self.push(EventKind::Access { place, op }, site);
+        if let Some(event) = self.current().events.get_mut(i) {
+            event.via = via;
+        }
     }
 
     fn new_frame(&mut self, kind: CtlKind) -> CtlId {
@@ -452,6 +472,14 @@ impl<'a> Walker<'a, '_> {
     /// The storage location an expression denotes: `m`, `s.items`, `(*p).m`, `m[k]`.
     /// Walks the operand chain with a loop: real code nests deeply.
     fn place_of(&mut self, node: Node<'a>) -> Option<PlaceId> {
+        let mut via = None;
+        let place = self.resolve_place(node, &mut via);
+        self.last_via = via;
+        place
+    }
+
+    /// `place_of`, noting in `via` the getter call the place was reached through.
+    fn resolve_place(&mut self, node: Node<'a>, via: &mut Option<EscapeId>) -> Option<PlaceId> {
         enum Step<'n> {
             Field(&'n str),
             Element,
@@ -460,7 +488,11 @@ impl<'a> Walker<'a, '_> {
         let mut cur = node;
         let root = loop {
             match cur.kind() {
-                "identifier" => break self.lookup(self.text(cur))?,
+                "identifier" => {
+                    let b = self.lookup(self.text(cur))?;
+                    *via = self.facts.bindings[b as usize].returned_by;
+                    break Ok(b);
+                }
                 "selector_expression" => {
                     steps.push(Step::Field(self.text(cur.child_by_field_name("field")?)));
                     cur = cur.child_by_field_name("operand")?;
@@ -471,7 +503,14 @@ impl<'a> Walker<'a, '_> {
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
                 // `reflect.ValueOf(m)` stands for `m`: `SetMapIndex` on it writes `m`.
-                "call_expression" => cur = self.reflected(cur)?,
+                "call_expression" => match self.reflected(cur) {
+                    Some(arg) => cur = arg,
+                    None => {
+                        let (place, escape) = self.returned_place(cur, 0)?;
+                        *via = Some(escape);
+                        break Err(place);
+                    }
+                },
                 "unary_expression" => {
                     let op = cur.child_by_field_name("operator")?;
                     if !matches!(self.text(op), "*" | "&") {
@@ -482,12 +521,15 @@ impl<'a> Walker<'a, '_> {
                 _ => return None,
             }
         };
-        let mut place = match self.facts.bindings[root as usize].alias {
-            Some(alias) => alias,
-            None => self.facts.intern_place(Place {
-                root,
-                fields: Vec::new(),
-            }),
+        let mut place = match root {
+            Err(place) => place,
+            Ok(root) => match self.facts.bindings[root as usize].alias {
+                Some(alias) => alias,
+                None => self.facts.intern_place(Place {
+                    root,
+                    fields: Vec::new(),
+                }),
+            },
         };
         for step in steps.into_iter().rev() {
             place = match step {
@@ -502,6 +544,51 @@ impl<'a> Walker<'a, '_> {
             };
         }
         Some(place)
+    }
+
+    /// The map result `index` of a call to a package function that returns storage its
+    /// caller can name (`s.Items()` returning `s.items`), in the caller's terms, with the
+    /// escape recorded for it.
+    fn returned_place(&mut self, call: Node<'a>, index: usize) -> Option<(PlaceId, EscapeId)> {
+        let function = call.child_by_field_name("function")?;
+        let (callee, receiver) = self.callee_of(function)?;
+        let path = self.facts.decls.returns.get(&callee)?.get(index)?.clone()?;
+        let args = Self::arguments(call);
+        let mut place = match &path.root {
+            ReturnRoot::Receiver => receiver?,
+            ReturnRoot::Param(i) => self.place_of(*args.get(*i)?)?,
+            ReturnRoot::Global(name) => {
+                let root = *self.globals.get(name)?;
+                self.facts.intern_place(Place {
+                    root,
+                    fields: Vec::new(),
+                })
+            }
+        };
+        for field in &path.fields {
+            place = self.facts.select(place, field);
+        }
+        let key = (call.start_byte(), index);
+        let escape = match self.escape_ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                let args = args.iter().map(|&a| self.place_of(a)).collect();
+                let id = self.facts.escapes.len() as EscapeId;
+                self.facts.escapes.push(Escape {
+                    func: self.func,
+                    call: call.byte_range(),
+                    target: Target {
+                        callee,
+                        receiver,
+                        args,
+                    },
+                    index,
+                });
+                self.escape_ids.insert(key, id);
+                id
+            }
+        };
+        Some((place, escape))
     }
 
     /// The argument of a `reflect.ValueOf(x)` call.
@@ -555,6 +642,10 @@ impl<'a> Walker<'a, '_> {
             "identifier" | "selector_expression" => match self.place_of(cur) {
                 Some(place) => self.facts.place_type(place),
                 None => TypeInfo::Unknown,
+            },
+            "call_expression" => match self.returned_place(cur, 0) {
+                Some((place, _)) => self.facts.place_type(place),
+                None => literal_type(cur, self.src, &self.facts.decls),
             },
             _ => literal_type(cur, self.src, &self.facts.decls),
         };
@@ -661,6 +752,7 @@ impl<'a> Walker<'a, '_> {
             "return_statement" => {
                 if let Some(list) = node.named_child(0) {
                     self.expr(list);
+                    self.returned(list);
                 }
                 self.flow.terminated = true;
             }
@@ -670,6 +762,37 @@ impl<'a> Walker<'a, '_> {
             _ => {}
         }
         self.depth -= 1;
+    }
+
+    /// Records the shared storage (maps, structs holding maps) a declared function's
+    /// `return` hands its caller, with the locks held where it was taken (not for `return`s
+    /// of inline function literals).
+    fn returned(&mut self, list: Node<'a>) {
+        if !matches!(self.defer_target, DeferMode::FuncEnd(_)) {
+            return;
+        }
+        for (index, expr) in Self::list(Some(list)).into_iter().enumerate() {
+            // A map, or a field holding maps; not the receiver or a parameter itself, whose
+            // methods do their own locking.
+            let Some(place) = self.place_of(expr).filter(|&p| {
+                self.facts.is_shared_root(p)
+                    && (self.facts.place_type(p).is_map()
+                        || !self.facts.places[p as usize].fields.is_empty())
+            }) else {
+                continue;
+            };
+            let locks = match self.lookup(self.text(expr)) {
+                Some(b) if expr.kind() == "identifier" => self.alias_locks.get(&b).cloned(),
+                _ => None,
+            }
+            .unwrap_or_else(|| self.flow.locks.clone());
+            self.current().returns.push(Returned {
+                index,
+                place,
+                locks,
+                span: expr.byte_range(),
+            });
+        }
     }
 
     fn list(node: Option<Node<'a>>) -> Vec<Node<'a>> {
@@ -731,22 +854,49 @@ impl<'a> Walker<'a, '_> {
                     .filter(|_| right.len() == 1 && i == 0)
             };
             let loaded_from = source.and_then(|r| self.loaded_from(r));
+            let mut via = None;
             let (ty, alias, func_value) = if !paired {
-                (TypeInfo::Unknown, None, None)
+                match right {
+                    // `m, ok := s.Lookup(k)`: a result the callee shares.
+                    [call] if call.kind() == "call_expression" => {
+                        match self.returned_place(*call, i) {
+                            Some((place, escape)) => {
+                                via = Some(escape);
+                                (TypeInfo::Unknown, Some(place), None)
+                            }
+                            None => (TypeInfo::Unknown, None, None),
+                        }
+                    }
+                    // `inner, ok := m[k]` of a nested map: the first name holds the inner map.
+                    [index] if i == 0 && index.kind() == "index_expression" => {
+                        match self.map_place(*index) {
+                            Some(place) => {
+                                via = self.last_via;
+                                (self.facts.place_type(place), Some(place), None)
+                            }
+                            None => (TypeInfo::Unknown, None, None),
+                        }
+                    }
+                    _ => (TypeInfo::Unknown, None, None),
+                }
             } else if right[i].kind() == "func_literal" {
                 let body = self.literal_func(right[i], &[]);
                 (TypeInfo::Unknown, None, Some(Target::literal(body)))
             } else {
                 let func_value = self.func_target(right[i], &[]);
-                (
-                    self.expr_type(right[i]),
-                    self.place_of(right[i]),
-                    func_value,
-                )
+                let ty = self.expr_type(right[i]);
+                let alias = self.place_of(right[i]);
+                via = self.last_via;
+                (ty, alias, func_value)
             };
             if let Some(id) = self.declare(name, ty, alias) {
-                self.facts.bindings[id as usize].func_value = func_value;
-                self.facts.bindings[id as usize].loaded_from = loaded_from;
+                let binding = &mut self.facts.bindings[id as usize];
+                binding.func_value = func_value;
+                binding.loaded_from = loaded_from;
+                binding.returned_by = via;
+                if alias.is_some() {
+                    self.alias_locks.insert(id, self.flow.locks.clone());
+                }
             }
         }
     }
@@ -1369,10 +1519,11 @@ impl<'a> Walker<'a, '_> {
     fn access_or_expr(&mut self, target: Node<'a>, op: AccessOp, site: Node<'a>) {
         match self.map_place(target) {
             Some(place) => {
-                if target.kind() == "index_expression" {
+                let via = self.last_via;
+                if matches!(target.kind(), "index_expression" | "call_expression") {
                     self.expr(target);
                 }
-                self.push(EventKind::Access { place, op }, site);
+                self.push_access(place, op, site, via);
             }
             None => self.expr(target),
         }
@@ -1645,7 +1796,11 @@ impl<'a> Walker<'a, '_> {
     fn map_argument(&mut self, arg: Node<'a>, op: AccessOp, with_args: bool) {
         match self.map_place(arg) {
             Some(place) => {
-                self.push(EventKind::Access { place, op }, arg);
+                let via = self.last_via;
+                if arg.kind() == "call_expression" {
+                    self.expr(arg);
+                }
+                self.push_access(place, op, arg, via);
             }
             None if with_args => self.expr(arg),
             None => {}

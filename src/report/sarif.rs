@@ -239,6 +239,7 @@ fn role_words(role: Role) -> &'static str {
         Role::CallSite => "call",
         Role::LockSite => "lock",
         Role::LoadSite => "load",
+        Role::ReturnSite => "return",
     }
 }
 
@@ -254,6 +255,7 @@ fn code_flow(f: &Finding) -> CodeFlow {
         Role::LoadSite,
         Role::LockSite,
         Role::CallSite,
+        Role::ReturnSite,
     ]
     .iter()
     .flat_map(|role| f.related.iter().filter(move |r| r.role == *role))

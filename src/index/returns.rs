@@ -1,0 +1,312 @@
+//! Which declared functions return storage their callers can name: `return s.items` hands the
+//! caller the receiver's `items`, so `m := s.Items()` refers to the same map. Read from the
+//! syntax before any body is walked, so that a call resolves whichever file declares it.
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use super::decls::receiver_type_name;
+use super::{Callee, ParsedFile, ELEMENT};
+
+/// How many local variables a returned path is followed through (`m := s.items; return m`).
+const MAX_ALIAS_DEPTH: usize = 4;
+
+/// Where a returned path starts, in the callee's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnRoot {
+    /// The method's receiver.
+    Receiver,
+    /// The parameter at this index.
+    Param(usize),
+    /// A package variable.
+    Global(String),
+}
+
+/// Storage a function returns: a root followed by field selections (`ELEMENT` for `[…]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnPath {
+    /// Where it starts.
+    pub root: ReturnRoot,
+    /// The fields selected from the root, outermost first.
+    pub fields: Vec<String>,
+}
+
+/// For each declared function or method, by result index, the storage every non-nil
+/// `return` hands back (`None` where returns disagree or return something else).
+pub type Returns = HashMap<Callee, Vec<Option<ReturnPath>>>;
+
+/// Reads the returned paths of every declared function; `globals` are the package variables.
+pub fn collect(files: &[ParsedFile<'_>], globals: &HashSet<&str>) -> Returns {
+    let mut out = Returns::new();
+    for file in files {
+        let src = file.source.text.as_str();
+        let root = file.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            let callee = match decl.kind() {
+                "function_declaration" => decl
+                    .child_by_field_name("name")
+                    .map(|n| Callee::Func(src[n.byte_range()].to_string())),
+                "method_declaration" => decl.child_by_field_name("name").and_then(|n| {
+                    let ty = receiver_type_name(decl, src)?;
+                    Some(Callee::Method(
+                        ty.to_string(),
+                        src[n.byte_range()].to_string(),
+                    ))
+                }),
+                _ => None,
+            };
+            let Some(callee) = callee else { continue };
+            let paths = Function::new(decl, src, globals).returned();
+            if paths.iter().any(Option::is_some) {
+                out.entry(callee).or_insert(paths);
+            }
+        }
+    }
+    out
+}
+
+/// One declared function, as far as its returns are concerned.
+struct Function<'a> {
+    src: &'a str,
+    body: Option<Node<'a>>,
+    receiver: Option<&'a str>,
+    params: Vec<&'a str>,
+    globals: &'a HashSet<&'a str>,
+    /// Local variables declared once with a single initializer, and that initializer.
+    locals: HashMap<&'a str, Option<Node<'a>>>,
+    /// Fields the body assigns (`s.items = fresh`), with the assignment's offset.
+    assigned: Vec<(ReturnPath, usize)>,
+    named_results: bool,
+}
+
+impl<'a> Function<'a> {
+    fn new(decl: Node<'a>, src: &'a str, globals: &'a HashSet<&'a str>) -> Self {
+        let names = |list: Option<Node<'a>>| -> Vec<&'a str> {
+            let Some(list) = list else { return Vec::new() };
+            let mut out = Vec::new();
+            let mut cursor = list.walk();
+            for param in list.named_children(&mut cursor) {
+                let mut c = param.walk();
+                let names: Vec<_> = param.children_by_field_name("name", &mut c).collect();
+                if names.is_empty() {
+                    out.push("_");
+                }
+                out.extend(names.iter().map(|n| &src[n.byte_range()]));
+            }
+            out
+        };
+        let result = decl.child_by_field_name("result");
+        let mut f = Function {
+            src,
+            body: decl.child_by_field_name("body"),
+            receiver: names(decl.child_by_field_name("receiver")).first().copied(),
+            params: names(decl.child_by_field_name("parameters")),
+            globals,
+            locals: HashMap::new(),
+            assigned: Vec::new(),
+            named_results: result.is_some_and(|r| {
+                r.kind() == "parameter_list" && names(Some(r)).iter().any(|n| *n != "_")
+            }),
+        };
+        f.collect_locals();
+        f.collect_assigned();
+        f
+    }
+
+    /// The fields the body assigns, so that a swap (`m := s.items; s.items = fresh;
+    /// return m`) is not taken for returning `s.items`.
+    fn collect_assigned(&mut self) {
+        for node in self.nodes() {
+            if node.kind() != "assignment_statement" {
+                continue;
+            }
+            let Some(left) = node.child_by_field_name("left") else {
+                continue;
+            };
+            let mut cursor = left.walk();
+            for target in left.named_children(&mut cursor) {
+                if target.kind() == "identifier" {
+                    continue;
+                }
+                if let Some(path) = self.resolve(target, 0) {
+                    self.assigned.push((path, node.start_byte()));
+                }
+            }
+        }
+    }
+
+    /// The nodes of the body outside nested function literals.
+    fn nodes(&self) -> Vec<Node<'a>> {
+        let mut out = Vec::new();
+        let mut stack: Vec<Node<'a>> = self.body.into_iter().collect();
+        while let Some(node) = stack.pop() {
+            if node.kind() == "func_literal" {
+                continue;
+            }
+            out.push(node);
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        out.sort_by_key(|n| n.start_byte());
+        out
+    }
+
+    fn collect_locals(&mut self) {
+        let list = |n: Option<Node<'a>>| -> Vec<Node<'a>> {
+            let Some(n) = n else { return Vec::new() };
+            if n.kind() != "expression_list" {
+                return vec![n];
+            }
+            let mut c = n.walk();
+            n.named_children(&mut c).collect()
+        };
+        for node in self.nodes() {
+            let (left, right) = match node.kind() {
+                "short_var_declaration" | "var_spec" | "assignment_statement" => {
+                    let names = if node.kind() == "var_spec" {
+                        let mut c = node.walk();
+                        node.children_by_field_name("name", &mut c).collect()
+                    } else {
+                        list(node.child_by_field_name("left"))
+                    };
+                    (
+                        names,
+                        list(
+                            node.child_by_field_name("right")
+                                .or_else(|| node.child_by_field_name("value")),
+                        ),
+                    )
+                }
+                "range_clause" | "type_switch_statement" | "receive_statement" => (
+                    list(
+                        node.child_by_field_name("left")
+                            .or_else(|| node.child_by_field_name("alias")),
+                    ),
+                    Vec::new(),
+                ),
+                _ => continue,
+            };
+            let paired = left.len() == right.len();
+            for (i, name) in left.iter().enumerate() {
+                if name.kind() != "identifier" {
+                    continue;
+                }
+                let text = &self.src[name.byte_range()];
+                // `v, ok := m[k]`: the first name holds the element.
+                let init = match right.as_slice() {
+                    _ if node.kind() == "assignment_statement" => None,
+                    _ if paired => Some(right[i]),
+                    [one] if i == 0 && one.kind() == "index_expression" => Some(*one),
+                    _ => None,
+                };
+                self.locals
+                    .entry(text)
+                    .and_modify(|v| *v = None)
+                    .or_insert(init);
+            }
+        }
+    }
+
+    /// The path each result index returns, agreed on by every `return` that is not `nil`.
+    fn returned(&self) -> Vec<Option<ReturnPath>> {
+        let mut out: Vec<Option<Option<ReturnPath>>> = Vec::new();
+        for node in self.nodes() {
+            if node.kind() != "return_statement" {
+                continue;
+            }
+            let Some(list) = node.named_child(0) else {
+                if self.named_results {
+                    return Vec::new();
+                }
+                continue;
+            };
+            let mut cursor = list.walk();
+            let exprs: Vec<_> = if list.kind() == "expression_list" {
+                list.named_children(&mut cursor).collect()
+            } else {
+                vec![list]
+            };
+            if out.len() < exprs.len() {
+                out.resize(exprs.len(), None);
+            }
+            for (i, expr) in exprs.into_iter().enumerate() {
+                if expr.kind() == "nil" {
+                    continue;
+                }
+                let path = self.resolve(expr, 0);
+                out[i] = match (out[i].take(), path) {
+                    (None, path) => Some(path),
+                    (Some(seen), path) if seen == path => Some(seen),
+                    _ => Some(None),
+                };
+            }
+        }
+        out.into_iter().map(Option::flatten).collect()
+    }
+
+    /// The path an expression denotes, if it is rooted at the receiver, a parameter or a
+    /// package variable.
+    fn resolve(&self, expr: Node<'a>, depth: usize) -> Option<ReturnPath> {
+        let mut fields = Vec::new();
+        let mut cur = expr;
+        let name = loop {
+            match cur.kind() {
+                "identifier" => break &self.src[cur.byte_range()],
+                "selector_expression" => {
+                    fields
+                        .push(self.src[cur.child_by_field_name("field")?.byte_range()].to_string());
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "index_expression" => {
+                    fields.push(ELEMENT.to_string());
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "parenthesized_expression" => cur = cur.named_child(0)?,
+                "unary_expression"
+                    if cur
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| &self.src[o.byte_range()] == "*") =>
+                {
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                _ => return None,
+            }
+        };
+        fields.reverse();
+        let mut path = if let Some(local) = self.locals.get(name) {
+            let init = (*local)?;
+            if depth >= MAX_ALIAS_DEPTH {
+                return None;
+            }
+            let path = self.resolve(init, depth + 1)?;
+            let swapped = self.assigned.iter().any(|(q, at)| {
+                *at > init.start_byte() && q.root == path.root && path.fields.starts_with(&q.fields)
+            });
+            if swapped {
+                return None;
+            }
+            path
+        } else if Some(name) == self.receiver {
+            ReturnPath {
+                root: ReturnRoot::Receiver,
+                fields: Vec::new(),
+            }
+        } else if let Some(i) = self.params.iter().position(|p| *p == name) {
+            ReturnPath {
+                root: ReturnRoot::Param(i),
+                fields: Vec::new(),
+            }
+        } else if self.globals.contains(name) {
+            ReturnPath {
+                root: ReturnRoot::Global(name.to_string()),
+                fields: Vec::new(),
+            }
+        } else {
+            return None;
+        };
+        path.fields.extend(fields);
+        Some(path)
+    }
+}
