@@ -32,6 +32,15 @@ impl Location {
             end_byte: bytes.end,
         }
     }
+
+    /// The location of a byte range cut at the end of its first line (a statement that
+    /// spans lines is shown by its first).
+    pub fn first_line(file: &SourceFile, bytes: Range<usize>) -> Self {
+        let end = file.text[bytes.clone()]
+            .find('\n')
+            .map_or(bytes.end, |i| bytes.start + i);
+        Location::new(file, bytes.start..end)
+    }
 }
 
 /// What a secondary location is to the finding.

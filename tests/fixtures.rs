@@ -1,4 +1,5 @@
-//! Runs mapguard on every package under `fixtures/` and compares its findings with the
+//! Runs mapguard on every package under `fixtures/` (and `tests/copylocks/`, the programs
+//! go vet's copylocks check rejects on purpose) and compares its findings with the
 //! `// want "regexp"` comments there, as golang.org/x/tools/go/analysis/analysistest does:
 //! every finding must match a `want` on its line, and every `want` must be matched.
 //! A regexp is matched against `RULE message`.
@@ -12,10 +13,12 @@ use regex::Regex;
 /// A `// want` expectation: file, line, regexps still unmatched.
 type Wants = BTreeMap<(String, u32), Vec<Regex>>;
 
+/// The Go test packages: every directory of the fixture modules.
 fn fixture_dirs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("fixtures/ exists")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs: Vec<PathBuf> = ["fixtures", "tests/copylocks"]
+        .iter()
+        .flat_map(|root| std::fs::read_dir(manifest.join(root)).expect("fixture module exists"))
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();

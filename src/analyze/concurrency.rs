@@ -256,7 +256,7 @@ fn races_within_roots(program: &Program) -> Vec<Race> {
                 if !graph.op(a).is_write() && !graph.op(b).is_write() {
                     continue;
                 }
-                if guarded(&graph.event(a).locks, &graph.event(b).locks) {
+                if graph.guarded(a, b) {
                     continue;
                 }
                 if let Some(overlap) = graph.overlap(place, a, b) {
@@ -273,19 +273,28 @@ fn races_within_roots(program: &Program) -> Vec<Race> {
     out
 }
 
-/// Whether a lock held at both points excludes one from the other (two read locks do not).
-fn guarded(a: &[(ProgramPlaceId, LockMode)], b: &[(ProgramPlaceId, LockMode)]) -> bool {
-    a.iter().any(|&(p, ma)| {
-        b.iter()
-            .any(|&(q, mb)| p == q && !(ma == LockMode::Read && mb == LockMode::Read))
-    })
-}
-
 struct Graph<'a> {
     program: &'a Program,
 }
 
 impl<'a> Graph<'a> {
+    /// Whether a lock held at both accesses excludes one from the other (two read locks do
+    /// not). Two instances of one goroutine do not share the mutexes it declares (or copies):
+    /// each instance has its own.
+    fn guarded(&self, a: EventRef, b: EventRef) -> bool {
+        let own = |p: ProgramPlaceId| {
+            a.thread == b.thread
+                && self.program.declared[p as usize].is_some_and(|d| d.thread == a.thread)
+        };
+        let held_b = &self.event(b).locks;
+        self.event(a).locks.iter().any(|&(p, ma)| {
+            !own(p)
+                && held_b
+                    .iter()
+                    .any(|&(q, mb)| p == q && !(ma == LockMode::Read && mb == LockMode::Read))
+        })
+    }
+
     fn thread(&self, t: ThreadId) -> &'a Thread {
         &self.program.threads[t as usize]
     }

@@ -30,12 +30,7 @@ impl Context<'_> {
     /// The location of an index event; multi-line spans are cut at their first line's end.
     fn origin_location(&self, (func, index): (u32, usize)) -> Location {
         let f = &self.facts.funcs[func as usize];
-        let file = self.files[f.file as usize];
-        let span = f.events[index].span.clone();
-        let line_end = file.text[span.clone()]
-            .find('\n')
-            .map_or(span.end, |i| span.start + i);
-        Location::new(file, span.start..line_end)
+        Location::first_line(self.files[f.file as usize], f.events[index].span.clone())
     }
 
     /// The location of an event.

@@ -2,7 +2,6 @@
 //! lock, and its caller uses the map after the lock is gone.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::ops::Range;
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
@@ -222,7 +221,7 @@ fn write_evidence(
         return ("every access made under the lock".into(), None);
     };
     let file = files[facts.funcs[f as usize].file as usize];
-    let location = Location::new(file, first_line_span(&file.text, w.span.clone()));
+    let location = Location::first_line(file, w.span.clone());
     let words = format!("the write at {} made under it", at(&location, here));
     let related = Related {
         role: Role::ConflictingAccess,
@@ -273,7 +272,7 @@ fn caller_finding(
         Confidence::Medium
     };
     Finding {
-        location: Location::new(src, first_line_span(&src.text, event.span.clone())),
+        location: Location::first_line(src, event.span.clone()),
         rule: ID,
         message: format!(
             "map `{map}` is {verb} after `{call}` returned it: `{}` took it holding `{lock}`, \
@@ -309,7 +308,7 @@ fn getter_finding(facts: &PackageFacts, files: &[&SourceFile], leak: &Leak<'_>) 
     if let Some(site) = facts.lock_site(getter, leak.lock, leak.ret.span.start) {
         related.push(Related {
             role: Role::LockSite,
-            location: Location::new(src, first_line_span(&src.text, site)),
+            location: Location::first_line(src, site),
             message: format!(
                 "`{lock}` taken here, released when `{}` returns",
                 short_name(getter)
@@ -317,7 +316,7 @@ fn getter_finding(facts: &PackageFacts, files: &[&SourceFile], leak: &Leak<'_>) 
         });
     }
     Finding {
-        location: Location::new(src, first_line_span(&src.text, leak.ret.span.clone())),
+        location: Location::first_line(src, leak.ret.span.clone()),
         rule: ID,
         message: format!(
             "`{}` returns {} from inside the critical section of `{lock}`: its callers read \
@@ -361,11 +360,4 @@ fn short_name(func: &Func) -> &str {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
-}
-
-fn first_line_span(text: &str, span: Range<usize>) -> Range<usize> {
-    let end = text[span.clone()]
-        .find('\n')
-        .map_or(span.end, |i| span.start + i);
-    span.start..end
 }

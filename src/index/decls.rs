@@ -21,6 +21,9 @@ pub struct StructDecl {
     /// Declared guards from gVisor checklocks annotations: field → mutex field
     /// (`// +checklocks:mu`).
     pub guards: HashMap<String, String>,
+    /// Fields and embedded types declared as pointers: a copy of the struct shares what
+    /// they point to.
+    pub pointers: HashSet<String>,
 }
 
 /// What the package declares at the top level.
@@ -87,6 +90,37 @@ impl PackageDecls {
             }
         }
         None
+    }
+
+    /// Whether `fields` selected from a value of struct type `ty` stay inside that value,
+    /// through no pointer: a copy of the value has its own copy of what they reach (its
+    /// mutex). With no fields, whether the struct embeds no pointer (`s.Lock()` on an
+    /// embedded `sync.Mutex`).
+    pub fn by_value_path(&self, ty: &str, fields: &[String]) -> bool {
+        if fields.is_empty() {
+            return self
+                .structs
+                .get(ty)
+                .is_some_and(|decl| !decl.embedded.iter().any(|e| decl.pointers.contains(e)));
+        }
+        let mut cur = ty;
+        for (i, field) in fields.iter().enumerate() {
+            let Some(decl) = self.structs.get(cur) else {
+                return false;
+            };
+            if decl.pointers.contains(field) {
+                return false;
+            }
+            match decl.fields.get(field) {
+                None => return false,
+                // A channel, map or slice is a reference: copies share what it refers to.
+                Some(TypeInfo::Chan | TypeInfo::Map { .. } | TypeInfo::Slice(_)) => return false,
+                Some(_) if i + 1 == fields.len() => {}
+                Some(TypeInfo::Named(next)) => cur = next,
+                Some(_) => return false,
+            }
+        }
+        true
     }
 
     /// The type of `field` in struct `name`, including fields promoted from embedded structs.
@@ -302,8 +336,12 @@ fn struct_fields(ty: Node<'_>, src: &str, decls: &PackageDecls) -> StructDecl {
         };
         let mut c = field.walk();
         let names: Vec<_> = field.children_by_field_name("name", &mut c).collect();
+        let pointer = fty.kind() == "pointer_type";
         if names.is_empty() {
             if let Some(name) = embedded_name(fty, src) {
+                if pointer {
+                    out.pointers.insert(name.clone());
+                }
                 out.embedded.push(name);
             }
             continue;
@@ -314,6 +352,9 @@ fn struct_fields(ty: Node<'_>, src: &str, decls: &PackageDecls) -> StructDecl {
             let name = src[n.byte_range()].to_string();
             if let Some(g) = &guard {
                 out.guards.insert(name.clone(), g.clone());
+            }
+            if pointer {
+                out.pointers.insert(name.clone());
             }
             out.fields.insert(name, t.clone());
         }
@@ -424,6 +465,8 @@ pub fn declare_globals(
                         func_value: None,
                         loaded_from: None,
                         returned_by: None,
+                        by_value: false,
+                        copy_of: None,
                         file: file_id as u32,
                         offset: name.start_byte(),
                     });

@@ -64,6 +64,12 @@ pub struct Binding {
     pub loaded_from: Option<Range<usize>>,
     /// When the variable holds storage a function of the package returned (`m := s.Items()`).
     pub returned_by: Option<EscapeId>,
+    /// Whether it holds a copy of a struct value (a value receiver or parameter of a struct
+    /// type, `c := *p`): the maps in it are shared, its mutexes are its own.
+    pub by_value: bool,
+    /// For the stand-in of a copy's own storage (its mutexes), the copied variable: a lock
+    /// taken on it excludes no one else.
+    pub copy_of: Option<BindingId>,
     /// File and byte offset of the declaration.
     pub file: FileId,
     /// Byte offset of the declaring identifier.

@@ -53,6 +53,7 @@ pub fn walk_file(
         last_via: None,
         escape_ids: HashMap::new(),
         alias_locks: HashMap::new(),
+        copies: HashMap::new(),
     };
     let mut cursor = root.walk();
     for decl in root.named_children(&mut cursor) {
@@ -176,6 +177,8 @@ struct Walker<'a, 'f> {
     escape_ids: HashMap<(usize, usize), EscapeId>,
     /// Locks held where a local variable took a reference to a shared map (`m := s.items`).
     alias_locks: HashMap<BindingId, LockSet>,
+    /// The stand-ins for the own storage of struct copies, by copied variable.
+    copies: HashMap<BindingId, BindingId>,
 }
 
 /// What the walker saves when it enters another function body.
@@ -361,6 +364,8 @@ impl<'a> Walker<'a, '_> {
             func_value: None,
             loaded_from: None,
             returned_by: None,
+            by_value: false,
+            copy_of: None,
             file: self.file,
             offset: name.start_byte(),
         });
@@ -403,11 +408,20 @@ impl<'a> Walker<'a, '_> {
                 index += 1;
                 continue;
             }
+            // A struct passed by value: the callee has its own copy of the struct's mutexes.
+            let by_value = param
+                .child_by_field_name("type")
+                .is_some_and(|t| matches!(t.kind(), "type_identifier" | "generic_type"))
+                && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
             for name in names {
                 // A parameter bound to a variable or field refers to the same storage: maps,
                 // pointers and the maps inside copied structs are shared with the caller.
                 let alias = args.get(index).and_then(|&a| self.place_of(a));
-                bindings.push(self.declare(name, ty.clone(), alias));
+                let id = self.declare(name, ty.clone(), alias);
+                if let Some(id) = id {
+                    self.facts.bindings[id as usize].by_value = by_value;
+                }
+                bindings.push(id);
                 index += 1;
             }
         }
@@ -889,8 +903,16 @@ impl<'a> Walker<'a, '_> {
                 via = self.last_via;
                 (ty, alias, func_value)
             };
+            // `c := *p`: a copy of the struct `p` points to.
+            let by_value = paired
+                && right[i].kind() == "unary_expression"
+                && right[i]
+                    .child_by_field_name("operator")
+                    .is_some_and(|o| self.text(o) == "*")
+                && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
             if let Some(id) = self.declare(name, ty, alias) {
                 let binding = &mut self.facts.bindings[id as usize];
+                binding.by_value = by_value;
                 binding.func_value = func_value;
                 binding.loaded_from = loaded_from;
                 binding.returned_by = via;
@@ -1720,13 +1742,13 @@ impl<'a> Walker<'a, '_> {
         // A deferred unlock runs at return: the lock stays held until then.
         if self.in_deferred_call {
             if op == LockOp::Release {
-                if let Some(place) = self.place_of(operand) {
+                if let Some(place) = self.lock_place(operand) {
                     self.deferred_unlocks.push(place);
                 }
             }
             return;
         }
-        let Some(place) = self.place_of(operand) else {
+        let Some(place) = self.lock_place(operand) else {
             self.expr(operand);
             return;
         };
@@ -1744,6 +1766,54 @@ impl<'a> Walker<'a, '_> {
         };
         self.push(EventKind::Lock { place, mode }, call);
         self.flow.lock(place, mode);
+    }
+
+    /// The mutex a lock call's operand denotes: the place it names, unless it lies inside a
+    /// struct copy (`c.mu` of a value receiver `c`), whose mutex is the copy's own.
+    fn lock_place(&mut self, operand: Node<'a>) -> Option<PlaceId> {
+        self.copied_lock(operand).or_else(|| self.place_of(operand))
+    }
+
+    /// The copy's own mutex when `operand` selects, through no pointer, a mutex of a
+    /// variable holding a struct copy.
+    fn copied_lock(&mut self, operand: Node<'a>) -> Option<PlaceId> {
+        let mut fields = Vec::new();
+        let mut cur = operand;
+        loop {
+            match cur.kind() {
+                "identifier" => break,
+                "selector_expression" => {
+                    fields.push(self.text(cur.child_by_field_name("field")?).to_string());
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "parenthesized_expression" => cur = cur.named_child(0)?,
+                _ => return None,
+            }
+        }
+        fields.reverse();
+        let copied = self.lookup(self.text(cur))?;
+        let binding = &self.facts.bindings[copied as usize];
+        let TypeInfo::Named(ty) = &binding.ty else {
+            return None;
+        };
+        if !binding.by_value || !self.facts.decls.by_value_path(ty, &fields) {
+            return None;
+        }
+        let root = match self.copies.get(&copied) {
+            Some(&root) => root,
+            None => {
+                let mut stand_in = binding.clone();
+                stand_in.param = false;
+                stand_in.alias = None;
+                stand_in.by_value = false;
+                stand_in.copy_of = Some(copied);
+                let root = self.facts.bindings.len() as BindingId;
+                self.facts.bindings.push(stand_in);
+                self.copies.insert(copied, root);
+                root
+            }
+        };
+        Some(self.facts.intern_place(Place { root, fields }))
     }
 
     fn package_call(

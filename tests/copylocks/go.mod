@@ -1,0 +1,3 @@
+module mapguard.test/copylocks
+
+go 1.27

@@ -1,0 +1,34 @@
+// Safe: a value receiver whose mutex is behind a pointer; every copy shares the one mutex.
+package main
+
+import (
+	"fmt"
+	"sync"
+)
+
+type Counter struct {
+	mu     *sync.Mutex
+	counts map[string]int
+}
+
+func (c Counter) Inc(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counts[k]++
+}
+
+func main() {
+	c := Counter{mu: &sync.Mutex{}, counts: map[string]int{}}
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 1000; j++ {
+				c.Inc(fmt.Sprint(j % 3))
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Println(len(c.counts))
+}
