@@ -527,7 +527,7 @@ pub fn index_package(
     facts.decls = decls::collect(files);
     let globals = decls::declare_globals(&mut facts, files);
     let names = globals.keys().map(String::as_str).collect();
-    facts.decls.returns = returns::collect(files, &names);
+    facts.decls.returns = returns::collect(files, &facts.decls, &names);
     let mut warnings = Vec::new();
     // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to
     // the first walked: walk the host platform's files first, as `go vet` would see them.

@@ -6,8 +6,19 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::decls::receiver_type_name;
+use super::decls::{receiver_type_name, PackageDecls};
 use super::{Callee, ParsedFile, ELEMENT};
+
+/// The statements a function's returned paths depend on.
+const STATEMENTS: &[&str] = &[
+    "return_statement",
+    "short_var_declaration",
+    "var_spec",
+    "assignment_statement",
+    "range_clause",
+    "type_switch_statement",
+    "receive_statement",
+];
 
 /// How many local variables a returned path is followed through (`m := s.items; return m`).
 const MAX_ALIAS_DEPTH: usize = 4;
@@ -34,11 +45,28 @@ pub struct ReturnPath {
 
 /// For each declared function or method, by result index, the storage every non-nil
 /// `return` hands back (`None` where returns disagree or return something else).
-pub type Returns = HashMap<Callee, Vec<Option<ReturnPath>>>;
+#[derive(Debug, Clone, Default)]
+pub struct Returns {
+    paths: HashMap<Callee, Vec<Option<ReturnPath>>>,
+    names: HashSet<String>,
+}
+
+impl Returns {
+    /// Whether a function or method of this name returns shared storage: a cheap test
+    /// before a call is resolved.
+    pub fn may_return(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+
+    /// The storage result `index` of `callee` returns.
+    pub fn path(&self, callee: &Callee, index: usize) -> Option<&ReturnPath> {
+        self.paths.get(callee)?.get(index)?.as_ref()
+    }
+}
 
 /// Reads the returned paths of every declared function; `globals` are the package variables.
-pub fn collect(files: &[ParsedFile<'_>], globals: &HashSet<&str>) -> Returns {
-    let mut out = Returns::new();
+pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet<&str>) -> Returns {
+    let mut out = Returns::default();
     for file in files {
         let src = file.source.text.as_str();
         let root = file.tree.root_node();
@@ -57,23 +85,62 @@ pub fn collect(files: &[ParsedFile<'_>], globals: &HashSet<&str>) -> Returns {
                 }),
                 _ => None,
             };
-            let Some(callee) = callee else { continue };
+            // Only a result of a map type or of a type the package declares can hold a map.
+            let holds_map = decl
+                .child_by_field_name("result")
+                .is_some_and(|r| may_hold_map(r, src, decls));
+            let Some(callee) = callee.filter(|_| holds_map) else {
+                continue;
+            };
             let paths = Function::new(decl, src, globals).returned();
             if paths.iter().any(Option::is_some) {
-                out.entry(callee).or_insert(paths);
+                let (Callee::Func(name) | Callee::Method(_, name)) = &callee else {
+                    continue;
+                };
+                out.names.insert(name.clone());
+                out.paths.entry(callee).or_insert(paths);
             }
         }
     }
     out
 }
 
+/// Whether a result type (or list) names a map or a type declared in the package.
+fn may_hold_map(ty: Node<'_>, src: &str, decls: &PackageDecls) -> bool {
+    match ty.kind() {
+        "map_type" => true,
+        "type_identifier" => {
+            let name = &src[ty.byte_range()];
+            decls.structs.contains_key(name) || decls.named.contains_key(name)
+        }
+        "generic_type" => ty
+            .child_by_field_name("type")
+            .is_some_and(|t| may_hold_map(t, src, decls)),
+        "pointer_type" | "parenthesized_type" => ty
+            .named_child(0)
+            .is_some_and(|t| may_hold_map(t, src, decls)),
+        "parameter_list" => {
+            let mut cursor = ty.walk();
+            let any = ty
+                .named_children(&mut cursor)
+                .any(|p| may_hold_map(p, src, decls));
+            any
+        }
+        "parameter_declaration" => ty
+            .child_by_field_name("type")
+            .is_some_and(|t| may_hold_map(t, src, decls)),
+        _ => false,
+    }
+}
+
 /// One declared function, as far as its returns are concerned.
 struct Function<'a> {
     src: &'a str,
-    body: Option<Node<'a>>,
     receiver: Option<&'a str>,
     params: Vec<&'a str>,
     globals: &'a HashSet<&'a str>,
+    /// The body's declaring, assigning and returning statements.
+    statements: Vec<Node<'a>>,
     /// Local variables declared once with a single initializer, and that initializer.
     locals: HashMap<&'a str, Option<Node<'a>>>,
     /// Fields the body assigns (`s.items = fresh`), with the assignment's offset.
@@ -100,7 +167,7 @@ impl<'a> Function<'a> {
         let result = decl.child_by_field_name("result");
         let mut f = Function {
             src,
-            body: decl.child_by_field_name("body"),
+            statements: Self::statements(decl.child_by_field_name("body")),
             receiver: names(decl.child_by_field_name("receiver")).first().copied(),
             params: names(decl.child_by_field_name("parameters")),
             globals,
@@ -118,7 +185,7 @@ impl<'a> Function<'a> {
     /// The fields the body assigns, so that a swap (`m := s.items; s.items = fresh;
     /// return m`) is not taken for returning `s.items`.
     fn collect_assigned(&mut self) {
-        for node in self.nodes() {
+        for &node in &self.statements {
             if node.kind() != "assignment_statement" {
                 continue;
             }
@@ -137,19 +204,27 @@ impl<'a> Function<'a> {
         }
     }
 
-    /// The nodes of the body outside nested function literals.
-    fn nodes(&self) -> Vec<Node<'a>> {
+    /// The statements of the body (outside nested function literals) that declare, assign
+    /// or return, in source order: one cursor walk.
+    fn statements(body: Option<Node<'a>>) -> Vec<Node<'a>> {
         let mut out = Vec::new();
-        let mut stack: Vec<Node<'a>> = self.body.into_iter().collect();
-        while let Some(node) = stack.pop() {
-            if node.kind() == "func_literal" {
+        let Some(body) = body else { return out };
+        let mut cursor = body.walk();
+        'walk: loop {
+            let node = cursor.node();
+            let kind = node.kind();
+            if STATEMENTS.contains(&kind) {
+                out.push(node);
+            }
+            if kind != "func_literal" && cursor.goto_first_child() {
                 continue;
             }
-            out.push(node);
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() || cursor.node() == body {
+                    break 'walk;
+                }
+            }
         }
-        out.sort_by_key(|n| n.start_byte());
         out
     }
 
@@ -162,7 +237,7 @@ impl<'a> Function<'a> {
             let mut c = n.walk();
             n.named_children(&mut c).collect()
         };
-        for node in self.nodes() {
+        for &node in &self.statements {
             let (left, right) = match node.kind() {
                 "short_var_declaration" | "var_spec" | "assignment_statement" => {
                     let names = if node.kind() == "var_spec" {
@@ -212,7 +287,7 @@ impl<'a> Function<'a> {
     /// The path each result index returns, agreed on by every `return` that is not `nil`.
     fn returned(&self) -> Vec<Option<ReturnPath>> {
         let mut out: Vec<Option<Option<ReturnPath>>> = Vec::new();
-        for node in self.nodes() {
+        for &node in &self.statements {
             if node.kind() != "return_statement" {
                 continue;
             }

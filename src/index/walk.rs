@@ -565,8 +565,15 @@ impl<'a> Walker<'a, '_> {
     /// escape recorded for it.
     fn returned_place(&mut self, call: Node<'a>, index: usize) -> Option<(PlaceId, EscapeId)> {
         let function = call.child_by_field_name("function")?;
+        let name = match function.kind() {
+            "selector_expression" => function.child_by_field_name("field")?,
+            _ => function,
+        };
+        if !self.facts.decls.returns.may_return(self.text(name)) {
+            return None;
+        }
         let (callee, receiver) = self.callee_of(function)?;
-        let path = self.facts.decls.returns.get(&callee)?.get(index)?.clone()?;
+        let path = self.facts.decls.returns.path(&callee, index)?.clone();
         let args = Self::arguments(call);
         let mut place = match &path.root {
             ReturnRoot::Receiver => receiver?,
