@@ -560,9 +560,9 @@ impl<'a> Walker<'a, '_> {
         Some(place)
     }
 
-    /// The map result `index` of a call to a package function that returns storage its
-    /// caller can name (`s.Items()` returning `s.items`), in the caller's terms, with the
-    /// escape recorded for it.
+    /// Result `index` of a call to a package function that returns storage its caller can
+    /// name (`s.Items()` returning `s.items`), in the caller's terms, with the escape
+    /// recorded for it.
     fn returned_place(&mut self, call: Node<'a>, index: usize) -> Option<(PlaceId, EscapeId)> {
         let function = call.child_by_field_name("function")?;
         let name = match function.kind() {
@@ -802,11 +802,12 @@ impl<'a> Walker<'a, '_> {
             }) else {
                 continue;
             };
-            let locks = match self.lookup(self.text(expr)) {
-                Some(b) if expr.kind() == "identifier" => self.alias_locks.get(&b).cloned(),
-                _ => None,
-            }
-            .unwrap_or_else(|| self.flow.locks.clone());
+            // `return m` of a local copy: the locks held where `m` took the map.
+            let taken = (expr.kind() == "identifier")
+                .then(|| self.lookup(self.text(expr)))
+                .flatten()
+                .and_then(|b| self.alias_locks.get(&b).cloned());
+            let locks = taken.unwrap_or_else(|| self.flow.locks.clone());
             self.current().returns.push(Returned {
                 index,
                 place,
