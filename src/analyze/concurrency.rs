@@ -359,10 +359,12 @@ impl<'a> Graph<'a> {
         let side_b = down(&up_b, b);
         let body = self.thread(lca_thread);
         match (side_a == a, side_b == b) {
-            (true, false) => (!self.access_ordered(body, side_b, self.event(a)))
-                .then_some(Overlap::Spawned { spawn: side_b }),
-            (false, true) => (!self.access_ordered(body, side_a, self.event(b)))
-                .then_some(Overlap::Spawned { spawn: side_a }),
+            (true, false) => (!self.access_ordered(body, side_b, self.event(a))
+                && !self.handed_off(lca_thread, self.event(a), b))
+            .then_some(Overlap::Spawned { spawn: side_b }),
+            (false, true) => (!self.access_ordered(body, side_a, self.event(b))
+                && !self.handed_off(lca_thread, self.event(b), a))
+            .then_some(Overlap::Spawned { spawn: side_a }),
             _ => (!self.spawns_ordered(body, side_a, side_b)).then_some(Overlap::Siblings {
                 first: side_a,
                 second: side_b,
@@ -455,6 +457,41 @@ impl<'a> Graph<'a> {
         let s = &body.events[spawn.event];
         self.joins(body, spawn)
             .any(|j| s.order < j.order && j.order < x.order && runs_whenever(body, j.ctl, x.ctl))
+    }
+
+    /// Whether the spawner's event `x` happens before the goroutine's access `y` through a
+    /// channel: `y` follows a receive on a channel that only the spawner sends on (or
+    /// closes), and `x` comes before the spawner's first send, outside any loop around it.
+    fn handed_off(&self, spawner: ThreadId, x: &ProgramEvent, y: EventRef) -> bool {
+        let body = self.thread(spawner);
+        let child = self.thread(y.thread);
+        let y = &child.events[y.event];
+        let signals = |t: &'a Thread, chan: ProgramPlaceId| {
+            t.events
+                .iter()
+                .filter(move |e| matches!(e.action, Action::Signal { sync } if sync == chan))
+        };
+        child.events.iter().any(|w| {
+            let Action::Wait { sync: chan, .. } = w.action else {
+                return false;
+            };
+            if w.order >= y.order || !runs_whenever(child, w.ctl, y.ctl) {
+                return false;
+            }
+            let only_sender =
+                self.program.threads.iter().enumerate().all(|(t, thread)| {
+                    t == spawner as usize || signals(thread, chan).next().is_none()
+                });
+            let first = signals(body, chan).min_by_key(|e| e.order);
+            only_sender
+                && first.is_some_and(|send| {
+                    x.order < send.order
+                        && body
+                            .ctl
+                            .loops_around(send.ctl)
+                            .all(|l| !body.ctl.contains(l, x.ctl))
+                })
+        })
     }
 
     /// Whether event `x` of the spawner never overlaps the goroutine started at `spawn`.

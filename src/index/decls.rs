@@ -114,7 +114,9 @@ impl PackageDecls {
             match decl.fields.get(field) {
                 None => return false,
                 // A channel, map or slice is a reference: copies share what it refers to.
-                Some(TypeInfo::Chan | TypeInfo::Map { .. } | TypeInfo::Slice(_)) => return false,
+                Some(TypeInfo::Chan(_) | TypeInfo::Map { .. } | TypeInfo::Slice(_)) => {
+                    return false
+                }
                 Some(_) if i + 1 == fields.len() => {}
                 Some(TypeInfo::Named(next)) => cur = next,
                 Some(_) => return false,
@@ -465,6 +467,7 @@ pub fn declare_globals(
                         func_value: None,
                         loaded_from: None,
                         returned_by: None,
+                        received_from: None,
                         by_value: false,
                         copy_of: None,
                         file: file_id as u32,

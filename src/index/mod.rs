@@ -8,6 +8,7 @@
 //! The index never does I/O and never reports anything: rules in `analyze` do.
 
 pub mod apis;
+mod channels;
 mod decls;
 mod lock_helpers;
 mod returns;
@@ -64,6 +65,9 @@ pub struct Binding {
     pub loaded_from: Option<Range<usize>>,
     /// When the variable holds storage a function of the package returned (`m := s.Items()`).
     pub returned_by: Option<EscapeId>,
+    /// When the variable receives from a channel (`m := <-ch`, `for m := range ch`): the
+    /// channel, so that it can stand for the map sent on it.
+    pub received_from: Option<PlaceId>,
     /// Whether it holds a copy of a struct value (a value receiver or parameter of a struct
     /// type, `c := *p`): the maps in it are shared, its mutexes are its own.
     pub by_value: bool,
@@ -413,6 +417,8 @@ pub struct PackageFacts {
     pub decls: PackageDecls,
     /// Calls that return a map their callee shares.
     pub escapes: Vec<Escape>,
+    /// Maps sent on channels: the channel and the map.
+    pub sent: Vec<(PlaceId, PlaceId)>,
     place_ids: HashMap<Place, PlaceId>,
 }
 
@@ -544,5 +550,6 @@ pub fn index_package(
         );
     }
     lock_helpers::apply(&mut facts);
+    channels::apply(&mut facts);
     (facts, warnings)
 }

@@ -20,8 +20,8 @@ pub enum TypeInfo {
     },
     /// A slice or array, with what is known of its element type.
     Slice(Box<TypeInfo>),
-    /// A channel.
-    Chan,
+    /// A channel, with what is known of its element type.
+    Chan(Box<TypeInfo>),
     /// A struct type declared in this package (or a pointer to one), by name.
     Named(String),
 }
@@ -76,7 +76,12 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
                     type_at_depth(e, src, decls, depth + 1)
                 }),
         )),
-        "channel_type" => TypeInfo::Chan,
+        "channel_type" => TypeInfo::Chan(Box::new(
+            node.child_by_field_name("value")
+                .map_or(TypeInfo::Unknown, |e| {
+                    type_at_depth(e, src, decls, depth + 1)
+                }),
+        )),
         "type_identifier" => decls.resolve_named(&src[node.byte_range()]),
         _ => TypeInfo::Unknown,
     }

@@ -364,6 +364,7 @@ impl<'a> Walker<'a, '_> {
             func_value: None,
             loaded_from: None,
             returned_by: None,
+            received_from: None,
             by_value: false,
             copy_of: None,
             file: self.file,
@@ -612,6 +613,22 @@ impl<'a> Walker<'a, '_> {
         Some((place, escape))
     }
 
+    /// The channel a receive expression (`<-ch`) takes from.
+    fn received_channel(&mut self, expr: Node<'a>) -> Option<PlaceId> {
+        let mut cur = expr;
+        while cur.kind() == "parenthesized_expression" {
+            cur = cur.named_child(0)?;
+        }
+        let is_receive = cur.kind() == "unary_expression"
+            && cur
+                .child_by_field_name("operator")
+                .is_some_and(|o| self.text(o) == "<-");
+        if !is_receive {
+            return None;
+        }
+        self.place_of(cur.child_by_field_name("operand")?)
+    }
+
     /// The argument of a `reflect.ValueOf(x)` call.
     fn reflected(&self, call: Node<'a>) -> Option<Node<'a>> {
         let function = call.child_by_field_name("function")?;
@@ -645,9 +662,17 @@ impl<'a> Walker<'a, '_> {
         loop {
             let next = match cur.kind() {
                 "parenthesized_expression" => cur.named_child(0),
-                "unary_expression" => cur
-                    .child_by_field_name("operand")
-                    .filter(|o| o.kind() != "composite_literal"),
+                "unary_expression" => {
+                    // `<-ch` has the channel's element type.
+                    if cur
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "<-")
+                    {
+                        elements += 1;
+                    }
+                    cur.child_by_field_name("operand")
+                        .filter(|o| o.kind() != "composite_literal")
+                }
                 "index_expression" => {
                     elements += 1;
                     cur.child_by_field_name("operand")
@@ -672,7 +697,9 @@ impl<'a> Walker<'a, '_> {
         };
         for _ in 0..elements {
             ty = match ty {
-                TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => *value,
+                TypeInfo::Map { value, .. } | TypeInfo::Slice(value) | TypeInfo::Chan(value) => {
+                    *value
+                }
                 _ => return TypeInfo::Unknown,
             };
         }
@@ -747,6 +774,13 @@ impl<'a> Walker<'a, '_> {
                     .and_then(|c| self.place_of(c))
                 {
                     self.push(EventKind::Signal { sync: place }, node);
+                    // A map sent on a channel: whoever receives from it holds the same map.
+                    if let Some(value) = node
+                        .child_by_field_name("value")
+                        .and_then(|v| self.map_place(v))
+                    {
+                        self.facts.sent.push((place, value));
+                    }
                 }
             }
             "go_statement" => {
@@ -876,6 +910,7 @@ impl<'a> Walker<'a, '_> {
                     .filter(|_| right.len() == 1 && i == 0)
             };
             let loaded_from = source.and_then(|r| self.loaded_from(r));
+            let received_from = source.and_then(|r| self.received_channel(r));
             let mut via = None;
             let (ty, alias, func_value) = if !paired {
                 match right {
@@ -924,6 +959,7 @@ impl<'a> Walker<'a, '_> {
                 binding.func_value = func_value;
                 binding.loaded_from = loaded_from;
                 binding.returned_by = via;
+                binding.received_from = received_from;
                 if alias.is_some() {
                     self.alias_locks.insert(id, self.flow.locks.clone());
                 }
@@ -1122,19 +1158,24 @@ impl<'a> Walker<'a, '_> {
         let body_end = self.in_frame(CtlKind::Loop, |w| {
             w.scopes.push(Vec::new());
             if let Some(right) = range_right {
-                let elem = match w.expr_type(right) {
-                    TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => *value,
-                    _ => TypeInfo::Unknown,
+                let (elem, received) = match w.expr_type(right) {
+                    TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => (*value, None),
+                    TypeInfo::Chan(value) => (*value, w.place_of(right)),
+                    _ => (TypeInfo::Unknown, None),
                 };
-                // The value (second) variable of a range over a map or slice has its element type.
+                // The value (second) variable of a range over a map or slice has its element
+                // type; the one variable of a range over a channel receives its elements.
+                let value_index = if received.is_some() { 0 } else { 1 };
                 for (i, &name) in range_left.iter().enumerate() {
                     if name.kind() == "identifier" {
-                        let ty = if i == 1 {
+                        let ty = if i == value_index {
                             elem.clone()
                         } else {
                             TypeInfo::Unknown
                         };
-                        w.declare(name, ty, None);
+                        if let Some(id) = w.declare(name, ty, None) {
+                            w.facts.bindings[id as usize].received_from = received;
+                        }
                     }
                 }
             }
@@ -1158,7 +1199,7 @@ impl<'a> Walker<'a, '_> {
     fn range_over(&mut self, right: Node<'a>) {
         match self.expr_type(right) {
             TypeInfo::Map { .. } => self.access_or_expr(right, AccessOp::Range, right),
-            TypeInfo::Chan => {
+            TypeInfo::Chan(_) => {
                 self.expr(right);
                 if let Some(place) = self.place_of(right) {
                     self.push(
@@ -1236,12 +1277,20 @@ impl<'a> Walker<'a, '_> {
                 if let Some(comm) = case.child_by_field_name("communication") {
                     if comm.kind() == "receive_statement" {
                         let left = Self::list(comm.child_by_field_name("left"));
-                        if let Some(right) = comm.child_by_field_name("right") {
+                        let right = comm.child_by_field_name("right");
+                        if let Some(right) = right {
                             w.expr(right);
                         }
-                        for &l in &left {
-                            if l.kind() == "identifier" {
-                                w.declare(l, TypeInfo::Unknown, None);
+                        for (i, &l) in left.iter().enumerate() {
+                            if l.kind() != "identifier" {
+                                continue;
+                            }
+                            // `case v := <-ch`: `v` receives an element.
+                            let received = right.filter(|_| i == 0);
+                            let ty = received.map_or(TypeInfo::Unknown, |r| w.expr_type(r));
+                            if let Some(id) = w.declare(l, ty, None) {
+                                w.facts.bindings[id as usize].received_from =
+                                    received.and_then(|r| w.received_channel(r));
                             }
                         }
                     } else {

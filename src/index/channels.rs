@@ -1,0 +1,79 @@
+//! Maps handed over channels: after every body is walked, a variable that receives from a
+//! channel (`m := <-ch`, `for m := range ch`, `case m := <-ch`) is made to stand for the
+//! map sent on it (`ch <- m`), wherever the send is. Whether the hand-off orders the two
+//! sides is the concurrency analysis' business (a send happens before its receive).
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::{BindingId, EventKind, PackageFacts, Place, PlaceId, Target};
+
+/// Rewrites the places rooted at a receiving variable to the map its channel carries, when
+/// the package sends exactly one map on that channel.
+pub fn apply(facts: &mut PackageFacts) {
+    if facts.sent.is_empty() {
+        return;
+    }
+    // A map declared inside a loop is a new map in every iteration: the receiver holds many
+    // maps, not the one the place names, so it is not followed.
+    let in_loop = |place: PlaceId| {
+        let binding = &facts.bindings[facts.places[place as usize].root as usize];
+        binding.func.is_some_and(|f| {
+            facts.funcs[f as usize]
+                .ctl
+                .loops_around(binding.ctl)
+                .next()
+                .is_some()
+        })
+    };
+    // What each channel carries: a map, or `None` for a new map every iteration.
+    let mut carried: HashMap<PlaceId, BTreeSet<Option<PlaceId>>> = HashMap::new();
+    for &(chan, value) in &facts.sent {
+        let value = (!in_loop(value)).then_some(value);
+        carried.entry(chan).or_default().insert(value);
+    }
+    let receivers: HashMap<BindingId, PlaceId> = facts
+        .bindings
+        .iter()
+        .enumerate()
+        .filter_map(|(b, binding)| {
+            let sent = carried.get(&binding.received_from?)?;
+            let &[Some(map)] = &sent.iter().copied().collect::<Vec<_>>()[..] else {
+                return None;
+            };
+            (facts.places[map as usize].root != b as BindingId).then_some((b as BindingId, map))
+        })
+        .collect();
+    if receivers.is_empty() {
+        return;
+    }
+    let mut remap: Vec<PlaceId> = (0..facts.places.len() as PlaceId).collect();
+    for (id, slot) in remap.iter_mut().enumerate() {
+        let place = &facts.places[id];
+        if let Some(&map) = receivers.get(&place.root) {
+            let mut fields = facts.places[map as usize].fields.clone();
+            fields.extend(place.fields.iter().cloned());
+            let root = facts.places[map as usize].root;
+            *slot = facts.intern_place(Place { root, fields });
+        }
+    }
+    let map = |p: &mut PlaceId| *p = remap[*p as usize];
+    let target = |t: &mut Target| {
+        t.receiver.iter_mut().for_each(map);
+        t.args.iter_mut().flatten().for_each(map);
+    };
+    for func in &mut facts.funcs {
+        for event in &mut func.events {
+            match &mut event.kind {
+                EventKind::Access { place, .. } => map(place),
+                EventKind::Spawn { target: t, .. } | EventKind::Call { target: t, .. } => target(t),
+                _ => {}
+            }
+        }
+        func.returns.iter_mut().for_each(|r| map(&mut r.place));
+    }
+    for binding in &mut facts.bindings {
+        binding.alias.iter_mut().for_each(map);
+        binding.func_value.iter_mut().for_each(target);
+    }
+    facts.escapes.iter_mut().for_each(|e| target(&mut e.target));
+}
