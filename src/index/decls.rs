@@ -468,6 +468,7 @@ pub fn declare_globals(
                         loaded_from: None,
                         returned_by: None,
                         received_from: None,
+                        field_aliases: Vec::new(),
                         by_value: false,
                         copy_of: None,
                         file: file_id as u32,

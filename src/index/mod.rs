@@ -65,6 +65,9 @@ pub struct Binding {
     pub loaded_from: Option<Range<usize>>,
     /// When the variable holds storage a function of the package returned (`m := s.Items()`).
     pub returned_by: Option<EscapeId>,
+    /// Fields a struct literal initialized from shared storage (`e := Event{Attrs: base}`):
+    /// `e.Attrs` is `base`.
+    pub field_aliases: Vec<(String, PlaceId)>,
     /// When the variable receives from a channel (`m := <-ch`, `for m := range ch`): the
     /// channel, so that it can stand for the map sent on it.
     pub received_from: Option<PlaceId>,

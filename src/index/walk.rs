@@ -365,6 +365,7 @@ impl<'a> Walker<'a, '_> {
             loaded_from: None,
             returned_by: None,
             received_from: None,
+            field_aliases: Vec::new(),
             by_value: false,
             copy_of: None,
             file: self.file,
@@ -505,7 +506,20 @@ impl<'a> Walker<'a, '_> {
             match cur.kind() {
                 "identifier" => {
                     let b = self.lookup(self.text(cur))?;
-                    *via = self.facts.bindings[b as usize].returned_by;
+                    let binding = &self.facts.bindings[b as usize];
+                    *via = binding.returned_by;
+                    // `e.Attrs` of `e := Event{Attrs: base}` is `base`.
+                    if let Some(Step::Field(field)) = steps.last() {
+                        let aliased = binding
+                            .field_aliases
+                            .iter()
+                            .find(|(f, _)| f == field)
+                            .map(|&(_, place)| place);
+                        if let Some(place) = aliased {
+                            steps.pop();
+                            break Err(place);
+                        }
+                    }
                     break Ok(b);
                 }
                 "selector_expression" => {
@@ -611,6 +625,46 @@ impl<'a> Walker<'a, '_> {
             }
         };
         Some((place, escape))
+    }
+
+    /// The fields of a struct literal (`T{F: x}`, `&T{F: x}`) set from shared storage, and
+    /// that storage.
+    fn literal_fields(&mut self, expr: Node<'a>) -> Vec<(String, PlaceId)> {
+        let mut literal = expr;
+        if literal.kind() == "unary_expression" {
+            match literal.child_by_field_name("operand") {
+                Some(operand) => literal = operand,
+                None => return Vec::new(),
+            }
+        }
+        let Some(body) = literal
+            .child_by_field_name("body")
+            .filter(|_| literal.kind() == "composite_literal")
+        else {
+            return Vec::new();
+        };
+        let mut cursor = body.walk();
+        let elements: Vec<_> = body
+            .named_children(&mut cursor)
+            .filter(|e| e.kind() == "keyed_element")
+            .collect();
+        let mut out = Vec::new();
+        for element in elements {
+            let unwrap = |n: Option<Node<'a>>| n.and_then(|n| n.named_child(0));
+            let (Some(key), Some(value)) = (
+                unwrap(element.child_by_field_name("key")),
+                unwrap(element.child_by_field_name("value")),
+            ) else {
+                continue;
+            };
+            if key.kind() != "identifier" {
+                continue;
+            }
+            if let Some(place) = self.place_of(value) {
+                out.push((self.text(key).to_string(), place));
+            }
+        }
+        out
     }
 
     /// The channel a receive expression (`<-ch`) takes from.
@@ -911,6 +965,10 @@ impl<'a> Walker<'a, '_> {
             };
             let loaded_from = source.and_then(|r| self.loaded_from(r));
             let received_from = source.and_then(|r| self.received_channel(r));
+            let field_aliases = match paired {
+                true => self.literal_fields(right[i]),
+                false => Vec::new(),
+            };
             let mut via = None;
             let (ty, alias, func_value) = if !paired {
                 match right {
@@ -960,6 +1018,7 @@ impl<'a> Walker<'a, '_> {
                 binding.loaded_from = loaded_from;
                 binding.returned_by = via;
                 binding.received_from = received_from;
+                binding.field_aliases = field_aliases;
                 if alias.is_some() {
                     self.alias_locks.insert(id, self.flow.locks.clone());
                 }
@@ -1057,8 +1116,27 @@ impl<'a> Walker<'a, '_> {
     fn reassigned(&mut self, target: Node<'a>) {
         if target.kind() == "identifier" {
             if let Some(b) = self.lookup(self.text(target)) {
-                if self.facts.bindings[b as usize].alias.take().is_some() {
+                let binding = &mut self.facts.bindings[b as usize];
+                binding.field_aliases.clear();
+                if binding.alias.take().is_some() {
                     return;
+                }
+            }
+        }
+        // `e.Attrs = fresh` ends `e.Attrs` standing for the literal's map.
+        if let (Some(operand), Some(field)) = (
+            target.child_by_field_name("operand"),
+            target.child_by_field_name("field"),
+        ) {
+            if target.kind() == "selector_expression" && operand.kind() == "identifier" {
+                if let Some(b) = self.lookup(self.text(operand)) {
+                    let field = self.text(field);
+                    let aliases = &mut self.facts.bindings[b as usize].field_aliases;
+                    let before = aliases.len();
+                    aliases.retain(|(f, _)| f != field);
+                    if aliases.len() < before {
+                        return;
+                    }
                 }
             }
         }
