@@ -35,7 +35,11 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
     let map = ctx.map(r.race.place);
     let here = ctx.file_of(r.primary);
     let by = ctx.who(r.primary.thread, here);
-    let (message, conflict) = if ctx.location(r.conflict) == ctx.location(r.primary) {
+    // One write racing with itself: instances of one goroutine (not two goroutines that
+    // reach the same line through a shared helper).
+    let self_race = r.conflict.thread == r.primary.thread
+        && ctx.location(r.conflict) == ctx.location(r.primary);
+    let (message, conflict) = if self_race {
         let message = format!(
             "concurrent writes to map `{map}`: {by} writes it here in many instances at once, \
              with no lock held"
