@@ -1102,12 +1102,50 @@ impl<'a> Walker<'a, '_> {
             self.facts.bindings[b as usize].func_value = Some(Target::literal(body));
             self.literal_func(literal, &[]);
         }
-        for l in left {
+        let paired = left.len() == right.len();
+        for (i, &l) in left.iter().enumerate() {
             self.lvalue(l, op);
             if op == AccessOp::Assign {
                 self.reassigned(l);
+                if paired {
+                    self.copy_field_assigned(l, right[i]);
+                }
             }
         }
+    }
+
+    /// `c.f = v` on a struct copy `c` changes the copy only: from here on `c.f` is `v`'s
+    /// storage, or the copy's own (`c.f = make(...)`), no longer the original's.
+    fn copy_field_assigned(&mut self, target: Node<'a>, value: Node<'a>) {
+        let (Some(operand), Some(field)) = (
+            target.child_by_field_name("operand"),
+            target.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        if target.kind() != "selector_expression" || operand.kind() != "identifier" {
+            return;
+        }
+        let Some(copied) = self
+            .lookup(self.text(operand))
+            .filter(|&b| self.facts.bindings[b as usize].by_value)
+        else {
+            return;
+        };
+        let field = self.text(field).to_string();
+        let place = match self.place_of(value) {
+            Some(place) => place,
+            None => {
+                let root = self.copy_storage(copied);
+                self.facts.intern_place(Place {
+                    root,
+                    fields: vec![field.clone()],
+                })
+            }
+        };
+        self.facts.bindings[copied as usize]
+            .field_aliases
+            .push((field, place));
     }
 
     /// After `x = v`, copies taken earlier of what `x` held (`m := x`) no longer refer to
@@ -1934,21 +1972,25 @@ impl<'a> Walker<'a, '_> {
         if !binding.by_value || !self.facts.decls.by_value_path(ty, &fields) {
             return None;
         }
-        let root = match self.copies.get(&copied) {
-            Some(&root) => root,
-            None => {
-                let mut stand_in = binding.clone();
-                stand_in.param = false;
-                stand_in.alias = None;
-                stand_in.by_value = false;
-                stand_in.copy_of = Some(copied);
-                let root = self.facts.bindings.len() as BindingId;
-                self.facts.bindings.push(stand_in);
-                self.copies.insert(copied, root);
-                root
-            }
-        };
+        let root = self.copy_storage(copied);
         Some(self.facts.intern_place(Place { root, fields }))
+    }
+
+    /// The stand-in for the own storage of the struct copy `copied` holds.
+    fn copy_storage(&mut self, copied: BindingId) -> BindingId {
+        if let Some(&root) = self.copies.get(&copied) {
+            return root;
+        }
+        let mut stand_in = self.facts.bindings[copied as usize].clone();
+        stand_in.param = false;
+        stand_in.alias = None;
+        stand_in.by_value = false;
+        stand_in.field_aliases.clear();
+        stand_in.copy_of = Some(copied);
+        let root = self.facts.bindings.len() as BindingId;
+        self.facts.bindings.push(stand_in);
+        self.copies.insert(copied, root);
+        root
     }
 
     fn package_call(
