@@ -33,6 +33,8 @@ pub struct PackageDecls {
     pub named: HashMap<String, TypeInfo>,
     /// Struct types.
     pub structs: HashMap<String, StructDecl>,
+    /// Interface types and the methods they list.
+    pub interfaces: HashMap<String, Vec<String>>,
     /// Functions with a single result, and its type.
     pub func_results: HashMap<String, TypeInfo>,
     /// Names of the package-level functions.
@@ -55,7 +57,11 @@ impl PackageDecls {
         let mut ty = TypeInfo::Named(name.to_string());
         for _ in 0..MAX_TYPE_DEPTH {
             match &ty {
-                TypeInfo::Named(n) if self.structs.contains_key(n) => return ty,
+                TypeInfo::Named(n)
+                    if self.structs.contains_key(n) || self.interfaces.contains_key(n) =>
+                {
+                    return ty
+                }
                 TypeInfo::Named(n) => match self.named.get(n) {
                     Some(next) => ty = next.clone(),
                     None => return TypeInfo::Unknown,
@@ -123,6 +129,17 @@ impl PackageDecls {
             }
         }
         true
+    }
+
+    /// The one type of the package that implements interface `iface` and has `method`:
+    /// a call through the interface can only reach it (`None` when several types could).
+    pub fn sole_implementer(&self, iface: &str, method: &str) -> Option<&str> {
+        let listed = self.interfaces.get(iface)?;
+        let mut found = self.methods.iter().filter(|(_, methods)| {
+            methods.contains(method) && listed.iter().all(|m| methods.contains(m))
+        });
+        let (ty, _) = found.next()?;
+        found.next().is_none().then_some(ty.as_str())
     }
 
     /// The type of `field` in struct `name`, including fields promoted from embedded structs.
@@ -219,15 +236,24 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
         }
     }
     // Learn every name first, so that types may refer to ones declared later.
-    for (_, name, ty) in &type_specs {
+    for (src, name, ty) in &type_specs {
         if ty.kind() == "struct_type" {
             decls.structs.insert(name.clone(), StructDecl::default());
+        } else if ty.kind() == "interface_type" {
+            let mut cursor = ty.walk();
+            let methods = ty
+                .named_children(&mut cursor)
+                .filter(|e| e.kind() == "method_elem")
+                .filter_map(|e| e.child_by_field_name("name"))
+                .map(|n| src[n.byte_range()].to_string())
+                .collect();
+            decls.interfaces.insert(name.clone(), methods);
         } else {
             decls.named.insert(name.clone(), TypeInfo::Unknown);
         }
     }
     for (src, name, ty) in &type_specs {
-        if ty.kind() == "struct_type" {
+        if matches!(ty.kind(), "struct_type" | "interface_type") {
             continue;
         }
         // A bare name stays a name, followed lazily by `resolve_named`.

@@ -1560,7 +1560,14 @@ impl<'a> Walker<'a, '_> {
                     TypeInfo::Named(ty) | TypeInfo::Map { name: Some(ty), .. } => ty,
                     _ => return None,
                 };
-                let (owner, path) = self.facts.decls.method_owner(&ty, method)?;
+                // A call through an interface of the package reaches its one implementation.
+                let (owner, path) = match self.facts.decls.method_owner(&ty, method) {
+                    Some(found) => found,
+                    None => (
+                        self.facts.decls.sole_implementer(&ty, method)?.to_string(),
+                        Vec::new(),
+                    ),
+                };
                 let mut receiver = self.place_of(operand);
                 for field in path {
                     receiver = receiver.map(|r| self.facts.select(r, &field));
