@@ -40,9 +40,15 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
     let self_race = r.conflict.thread == r.primary.thread
         && ctx.location(r.conflict) == ctx.location(r.primary);
     let (message, conflict) = if self_race {
+        // A read lock, or a lock each instance has its own copy of, excludes no other writer.
+        let held = if ctx.holds_locks(r.primary) {
+            "holding no lock that excludes the other instances"
+        } else {
+            "with no lock held"
+        };
         let message = format!(
             "concurrent writes to map `{map}`: {by} writes it here in many instances at once, \
-             with no lock held"
+             {held}"
         );
         (message, None)
     } else {
