@@ -49,6 +49,8 @@ pub struct PackageDecls {
     /// The maps each function returns, as paths from its receiver, parameters or package
     /// variables.
     pub returns: super::Returns,
+    /// Package functions that run a function parameter on another goroutine, by name.
+    pub spawning: HashMap<String, super::SpawningParams>,
 }
 
 impl PackageDecls {

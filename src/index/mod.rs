@@ -12,6 +12,7 @@ mod channels;
 mod decls;
 mod lock_helpers;
 mod returns;
+mod spawning_params;
 mod types;
 mod walk;
 
@@ -24,6 +25,7 @@ use crate::source::SourceFile;
 
 pub use decls::PackageDecls;
 pub use returns::{ReturnPath, ReturnRoot, Returns};
+pub use spawning_params::SpawningParams;
 pub use types::TypeInfo;
 
 /// Index of a file within its package.
@@ -537,6 +539,7 @@ pub fn index_package(
     let globals = decls::declare_globals(&mut facts, files);
     let names = globals.keys().map(String::as_str).collect();
     facts.decls.returns = returns::collect(files, &facts.decls, &names);
+    facts.decls.spawning = spawning_params::collect(files);
     let mut warnings = Vec::new();
     // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to
     // the first walked: walk the host platform's files first, as `go vet` would see them.

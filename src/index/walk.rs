@@ -1767,6 +1767,9 @@ impl<'a> Walker<'a, '_> {
                         walk_args(self, 0);
                         self.flow.terminated = true;
                     }
+                    name if self.facts.decls.spawning.contains_key(name) => {
+                        self.call_spawning(call, function, &args, with_args);
+                    }
                     _ => {
                         walk_args(self, 0);
                         self.record_call(call, function, &args);
@@ -1784,6 +1787,63 @@ impl<'a> Walker<'a, '_> {
                 self.record_call(call, function, &args);
             }
         }
+    }
+
+    /// A call of a package function that runs function arguments on other goroutines
+    /// (`parallel(func() {...}, func() {...})`): each such argument starts a goroutine at the
+    /// call, joined when the call returns if the function waits for its goroutines.
+    fn call_spawning(
+        &mut self,
+        call: Node<'a>,
+        function: Node<'a>,
+        args: &[Node<'a>],
+        with_args: bool,
+    ) {
+        let name = self.text(function);
+        let spawning = self.facts.decls.spawning[name].clone();
+        let join = spawning.waits.then(|| self.join_place(name, call));
+        for (i, &arg) in args.iter().enumerate() {
+            if spawning.runs(i) {
+                let via = SpawnVia::Api(name.to_string());
+                self.spawn_function_arg(arg, arg, via, join, spawning.repeated);
+            } else if with_args {
+                self.expr(arg);
+            }
+        }
+        self.record_call(call, function, args);
+        if let Some(sync) = join {
+            let wait = EventKind::Wait {
+                sync,
+                single_receive: false,
+            };
+            self.push_at(wait, call, call.end_byte());
+        }
+    }
+
+    /// A place standing for the goroutines a call starts and waits for before returning.
+    fn join_place(&mut self, name: &str, call: Node<'a>) -> PlaceId {
+        let root = self.facts.bindings.len() as BindingId;
+        self.facts.bindings.push(Binding {
+            name: format!("{name}()"),
+            func: Some(self.func),
+            ctl: self.ctl,
+            ty: TypeInfo::Unknown,
+            alias: None,
+            param: false,
+            func_value: None,
+            loaded_from: None,
+            returned_by: None,
+            field_aliases: Vec::new(),
+            received_from: None,
+            by_value: false,
+            copy_of: None,
+            file: self.file,
+            offset: call.start_byte(),
+        });
+        self.facts.intern_place(Place {
+            root,
+            fields: Vec::new(),
+        })
     }
 
     /// A call of a function or method of this package: its effects happen at the call's

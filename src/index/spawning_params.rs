@@ -1,0 +1,206 @@
+//! Which package functions run a function parameter on another goroutine
+//! (`func parallel(fns ...func()) { for _, f := range fns { go func() { f() }() } }`), read
+//! from the syntax before bodies are walked: a call passing function literals to such a
+//! parameter starts goroutines, instead of running the literals in place.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::ParsedFile;
+
+/// How a function runs its function parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpawningParams {
+    /// The parameters run on other goroutines, by index.
+    params: Vec<usize>,
+    /// The index of a variadic last parameter, which takes every argument from there on.
+    variadic: Option<usize>,
+    /// Whether a parameter itself (not each element of a list of functions) is started in
+    /// a loop: many goroutines of one function at once.
+    pub repeated: bool,
+    /// Whether the function calls `Wait()` outside its goroutines: it returns after them.
+    pub waits: bool,
+}
+
+impl SpawningParams {
+    /// Whether the argument at `index` is run on another goroutine.
+    pub fn runs(&self, index: usize) -> bool {
+        let param = match self.variadic {
+            Some(v) if index >= v => v,
+            _ => index,
+        };
+        self.params.contains(&param)
+    }
+}
+
+/// The package functions that run a parameter on another goroutine, by name.
+pub fn collect(files: &[ParsedFile<'_>]) -> HashMap<String, SpawningParams> {
+    let mut out = HashMap::new();
+    for file in files {
+        let src = file.source.text.as_str();
+        let root = file.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            if decl.kind() != "function_declaration" {
+                continue;
+            }
+            let (Some(name), Some(body), Some(params)) = (
+                decl.child_by_field_name("name"),
+                decl.child_by_field_name("body"),
+                decl.child_by_field_name("parameters"),
+            ) else {
+                continue;
+            };
+            if let Some(found) = spawning(params, body, src) {
+                out.entry(src[name.byte_range()].to_string())
+                    .or_insert(found);
+            }
+        }
+    }
+    out
+}
+
+/// Every node below `node`, depth first.
+fn descendants(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        let mut cursor = n.walk();
+        let children: Vec<_> = n.named_children(&mut cursor).collect();
+        stack.extend(children.iter().copied());
+        out.extend(children);
+    }
+    out
+}
+
+fn spawning(params: Node<'_>, body: Node<'_>, src: &str) -> Option<SpawningParams> {
+    // Cheap test first: most functions start no goroutine.
+    if !src[body.byte_range()].contains("go ") {
+        return None;
+    }
+    // Names standing for a function parameter: the parameter itself, or (`true`) each
+    // element of a parameter that lists functions.
+    let mut names: HashMap<&str, (usize, bool)> = HashMap::new();
+    let mut variadic = None;
+    let mut index = 0;
+    let mut cursor = params.walk();
+    for param in params.named_children(&mut cursor) {
+        let mut c = param.walk();
+        let declared: Vec<_> = param.children_by_field_name("name", &mut c).collect();
+        if param.kind() == "variadic_parameter_declaration" {
+            variadic = Some(index);
+        }
+        let element = param.kind() == "variadic_parameter_declaration";
+        if declared.is_empty() {
+            index += 1;
+        }
+        for n in declared {
+            names.insert(&src[n.byte_range()], (index, element));
+            index += 1;
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let nodes = descendants(body);
+    // `for _, f := range fns`: `f` is each of the parameter's functions.
+    for node in nodes.iter().filter(|n| n.kind() == "range_clause") {
+        let (Some(left), Some(right)) = (
+            node.child_by_field_name("left"),
+            node.child_by_field_name("right"),
+        ) else {
+            continue;
+        };
+        let Some(&(i, _)) = names.get(&src[right.byte_range()]) else {
+            continue;
+        };
+        let mut c = left.walk();
+        if let Some(value) = left.named_children(&mut c).last() {
+            names.insert(&src[value.byte_range()], (i, true));
+        }
+    }
+    let mut found = SpawningParams {
+        variadic,
+        ..SpawningParams::default()
+    };
+    for go in nodes.iter().filter(|n| n.kind() == "go_statement") {
+        let Some(call) = go.named_child(0) else {
+            continue;
+        };
+        let Some(function) = call.child_by_field_name("function") else {
+            continue;
+        };
+        let mut started = Vec::new();
+        match function.kind() {
+            "identifier" => started.extend(names.get(&src[function.byte_range()]).copied()),
+            "func_literal" => {
+                // Inside the goroutine, calls of the parameter (or of the literal's own
+                // parameter bound to it: `go func(f func()) { f() }(f)`).
+                let mut inner = names.clone();
+                if let (Some(list), Some(args)) = (
+                    function.child_by_field_name("parameters"),
+                    call.child_by_field_name("arguments"),
+                ) {
+                    let mut c = list.walk();
+                    let params: Vec<_> = list
+                        .named_children(&mut c)
+                        .flat_map(|p| {
+                            let mut pc = p.walk();
+                            p.children_by_field_name("name", &mut pc)
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    let mut c = args.walk();
+                    for (p, a) in params.iter().zip(args.named_children(&mut c)) {
+                        if let Some(&param) = names.get(&src[a.byte_range()]) {
+                            inner.insert(&src[p.byte_range()], param);
+                        }
+                    }
+                }
+                for n in descendants(function) {
+                    let callee = n
+                        .child_by_field_name("function")
+                        .filter(|f| n.kind() == "call_expression" && f.kind() == "identifier");
+                    started.extend(callee.and_then(|f| inner.get(&src[f.byte_range()]).copied()));
+                }
+            }
+            _ => {}
+        }
+        if started.iter().any(|&(_, element)| !element) && inside_loop(*go, body) {
+            found.repeated = true;
+        }
+        found.params.extend(started.iter().map(|&(i, _)| i));
+    }
+    if found.params.is_empty() {
+        return None;
+    }
+    found.params.sort_unstable();
+    found.params.dedup();
+    // `wg.Wait()` in the function itself, not in one of its goroutines.
+    found.waits = nodes.iter().any(|n| {
+        n.kind() == "call_expression"
+            && n.child_by_field_name("function").is_some_and(|f| {
+                f.kind() == "selector_expression"
+                    && f.child_by_field_name("field")
+                        .is_some_and(|m| &src[m.byte_range()] == "Wait")
+            })
+            && !inside_goroutine(*n, body)
+    });
+    Some(found)
+}
+
+/// Whether `node` sits in a loop of the function whose body is `body`.
+fn inside_loop(node: Node<'_>, body: Node<'_>) -> bool {
+    ancestors(node, body).any(|a| a.kind() == "for_statement")
+}
+
+/// Whether `node` sits in a goroutine started by the function whose body is `body`.
+fn inside_goroutine(node: Node<'_>, body: Node<'_>) -> bool {
+    ancestors(node, body).any(|a| a.kind() == "go_statement")
+}
+
+/// The ancestors of `node` up to, not including, `body`.
+fn ancestors<'t>(node: Node<'t>, body: Node<'t>) -> impl Iterator<Item = Node<'t>> {
+    std::iter::successors(node.parent(), |n| n.parent()).take_while(move |n| *n != body)
+}
