@@ -133,6 +133,33 @@ impl PackageDecls {
         true
     }
 
+    /// The named types whose values are or hold a map: map types, and structs with a map
+    /// among their fields (followed through the package's struct types).
+    pub fn map_holders(&self) -> HashSet<&str> {
+        let mut holders: HashSet<&str> = self
+            .named
+            .keys()
+            .filter(|n| self.resolve_named(n).is_map())
+            .map(String::as_str)
+            .collect();
+        loop {
+            let before = holders.len();
+            for (name, decl) in &self.structs {
+                let holds = decl.fields.values().any(|t| match t {
+                    TypeInfo::Map { .. } => true,
+                    TypeInfo::Named(inner) => holders.contains(inner.as_str()),
+                    _ => false,
+                }) || decl.embedded.iter().any(|e| holders.contains(e.as_str()));
+                if holds {
+                    holders.insert(name);
+                }
+            }
+            if holders.len() == before {
+                return holders;
+            }
+        }
+    }
+
     /// The one type of the package that implements interface `iface` and has `method`:
     /// a call through the interface can only reach it (`None` when several types could).
     pub fn sole_implementer(&self, iface: &str, method: &str) -> Option<&str> {

@@ -67,6 +67,7 @@ impl Returns {
 /// Reads the returned paths of every declared function; `globals` are the package variables.
 pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet<&str>) -> Returns {
     let mut out = Returns::default();
+    let holders = decls.map_holders();
     for file in files {
         let src = file.source.text.as_str();
         let root = file.tree.root_node();
@@ -88,7 +89,7 @@ pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet
             // Only a result of a map type or of a type the package declares can hold a map.
             let holds_map = decl
                 .child_by_field_name("result")
-                .is_some_and(|r| may_hold_map(r, src, decls));
+                .is_some_and(|r| may_hold_map(r, src, &holders));
             let Some(callee) = callee.filter(|_| holds_map) else {
                 continue;
             };
@@ -105,30 +106,27 @@ pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet
     out
 }
 
-/// Whether a result type (or list) names a map or a type declared in the package.
-fn may_hold_map(ty: Node<'_>, src: &str, decls: &PackageDecls) -> bool {
+/// Whether a result type (or list) names a map, or a type of the package holding one.
+fn may_hold_map(ty: Node<'_>, src: &str, holders: &HashSet<&str>) -> bool {
     match ty.kind() {
         "map_type" => true,
-        "type_identifier" => {
-            let name = &src[ty.byte_range()];
-            decls.structs.contains_key(name) || decls.named.contains_key(name)
-        }
+        "type_identifier" => holders.contains(&src[ty.byte_range()]),
         "generic_type" => ty
             .child_by_field_name("type")
-            .is_some_and(|t| may_hold_map(t, src, decls)),
+            .is_some_and(|t| may_hold_map(t, src, holders)),
         "pointer_type" | "parenthesized_type" => ty
             .named_child(0)
-            .is_some_and(|t| may_hold_map(t, src, decls)),
+            .is_some_and(|t| may_hold_map(t, src, holders)),
         "parameter_list" => {
             let mut cursor = ty.walk();
             let any = ty
                 .named_children(&mut cursor)
-                .any(|p| may_hold_map(p, src, decls));
+                .any(|p| may_hold_map(p, src, holders));
             any
         }
         "parameter_declaration" => ty
             .child_by_field_name("type")
-            .is_some_and(|t| may_hold_map(t, src, decls)),
+            .is_some_and(|t| may_hold_map(t, src, holders)),
         _ => false,
     }
 }

@@ -76,7 +76,7 @@ fn descendants(node: Node<'_>) -> Vec<Node<'_>> {
 
 fn spawning(params: Node<'_>, body: Node<'_>, src: &str) -> Option<SpawningParams> {
     // Cheap test first: most functions start no goroutine.
-    if !src[body.byte_range()].contains("go ") {
+    if !has_go_keyword(&src[body.byte_range()]) {
         return None;
     }
     // Names standing for a function parameter: the parameter itself, or (`true`) each
@@ -188,6 +188,18 @@ fn spawning(params: Node<'_>, body: Node<'_>, src: &str) -> Option<SpawningParam
             && !inside_goroutine(*n, body)
     });
     Some(found)
+}
+
+/// Whether the text holds the word `go` followed by a space or tab (a `go` statement, or
+/// the odd comment).
+fn has_go_keyword(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, b"go").any(|i| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + 2).copied();
+        !before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            && matches!(after, Some(b' ' | b'\t'))
+    })
 }
 
 /// Whether `node` sits in a loop of the function whose body is `body`.
