@@ -512,23 +512,14 @@ pub fn declare_globals(
                             .map_or(TypeInfo::Unknown, |v| literal_type(*v, src, &facts.decls))
                     });
                     let id = facts.bindings.len() as BindingId;
-                    facts.bindings.push(Binding {
-                        name: text.to_string(),
-                        func: None,
-                        ctl: 0,
+                    facts.bindings.push(Binding::new(
+                        text.to_string(),
+                        None,
+                        0,
                         ty,
-                        alias: None,
-                        param: false,
-                        func_value: None,
-                        loaded_from: None,
-                        returned_by: None,
-                        received_from: None,
-                        field_aliases: Vec::new(),
-                        by_value: false,
-                        copy_of: None,
-                        file: file_id as u32,
-                        offset: name.start_byte(),
-                    });
+                        file_id as u32,
+                        name.start_byte(),
+                    ));
                     globals.insert(text.to_string(), id);
                 }
             }

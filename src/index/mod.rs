@@ -85,6 +85,37 @@ pub struct Binding {
     pub offset: usize,
 }
 
+impl Binding {
+    /// A variable of function `func` (`None`: a package variable) declared at `offset` in
+    /// `file`, with nothing yet known of what it holds.
+    pub fn new(
+        name: String,
+        func: Option<FuncId>,
+        ctl: CtlId,
+        ty: TypeInfo,
+        file: FileId,
+        offset: usize,
+    ) -> Self {
+        Binding {
+            name,
+            func,
+            ctl,
+            ty,
+            alias: None,
+            param: false,
+            func_value: None,
+            loaded_from: None,
+            returned_by: None,
+            field_aliases: Vec::new(),
+            received_from: None,
+            by_value: false,
+            copy_of: None,
+            file,
+            offset,
+        }
+    }
+}
+
 /// The pseudo-field selecting any element of a map, slice or array: `m[k]` and `m[j]` are
 /// one place, so a nested map `m[a]` has an identity.
 pub const ELEMENT: &str = "[]";

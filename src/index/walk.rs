@@ -354,23 +354,16 @@ impl<'a> Walker<'a, '_> {
             return None;
         }
         let id = self.facts.bindings.len() as BindingId;
-        self.facts.bindings.push(Binding {
-            name: text.to_string(),
-            func: Some(self.func),
-            ctl: self.ctl,
+        let mut binding = Binding::new(
+            text.to_string(),
+            Some(self.func),
+            self.ctl,
             ty,
-            alias,
-            param: false,
-            func_value: None,
-            loaded_from: None,
-            returned_by: None,
-            received_from: None,
-            field_aliases: Vec::new(),
-            by_value: false,
-            copy_of: None,
-            file: self.file,
-            offset: name.start_byte(),
-        });
+            self.file,
+            name.start_byte(),
+        );
+        binding.alias = alias;
+        self.facts.bindings.push(binding);
         self.scopes.last_mut()?.push((text, id));
         Some(id)
     }
@@ -1823,23 +1816,14 @@ impl<'a> Walker<'a, '_> {
     /// A place standing for the goroutines a call starts and waits for before returning.
     fn join_place(&mut self, name: &str, call: Node<'a>) -> PlaceId {
         let root = self.facts.bindings.len() as BindingId;
-        self.facts.bindings.push(Binding {
-            name: format!("{name}()"),
-            func: Some(self.func),
-            ctl: self.ctl,
-            ty: TypeInfo::Unknown,
-            alias: None,
-            param: false,
-            func_value: None,
-            loaded_from: None,
-            returned_by: None,
-            field_aliases: Vec::new(),
-            received_from: None,
-            by_value: false,
-            copy_of: None,
-            file: self.file,
-            offset: call.start_byte(),
-        });
+        self.facts.bindings.push(Binding::new(
+            format!("{name}()"),
+            Some(self.func),
+            self.ctl,
+            TypeInfo::Unknown,
+            self.file,
+            call.start_byte(),
+        ));
         self.facts.intern_place(Place {
             root,
             fields: Vec::new(),
