@@ -1,13 +1,13 @@
 //! MG006 map-leaves-critical-section: a function returns a map it took while holding a
 //! lock, and its caller uses the map after the lock is gone.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{
-    Callee, Escape, Event, EventKind, Func, FuncId, PackageFacts, PlaceId, Returned,
-};
+use crate::index::{Escape, Event, EventKind, Func, FuncId, PackageFacts, PlaceId, Returned};
 use crate::source::SourceFile;
+
+use super::program::{is_exported, receiver_type};
 
 /// The rule's id.
 pub const ID: &str = "MG006";
@@ -20,25 +20,12 @@ enum Anchor<'a> {
     Global(u32),
 }
 
-/// The package's types by method, to compare places across methods of one type.
+/// The package's places as seen across its methods.
 struct Methods<'a> {
     facts: &'a PackageFacts,
-    owner: HashMap<FuncId, &'a str>,
 }
 
 impl<'a> Methods<'a> {
-    fn new(facts: &'a PackageFacts) -> Self {
-        let owner = facts
-            .callees
-            .iter()
-            .filter_map(|(callee, &f)| match callee {
-                Callee::Method(ty, _) => Some((f, ty.as_str())),
-                _ => None,
-            })
-            .collect();
-        Methods { facts, owner }
-    }
-
     /// A place as an anchor and fields, when it starts at a receiver or a package variable.
     fn key(&self, place: PlaceId) -> Option<(Anchor<'a>, &'a [String])> {
         let p = &self.facts.places[place as usize];
@@ -46,7 +33,7 @@ impl<'a> Methods<'a> {
         let anchor = match root.func {
             None => Anchor::Global(p.root),
             Some(f) if self.facts.funcs[f as usize].receiver == Some(p.root) => {
-                Anchor::Receiver(self.owner.get(&f)?)
+                Anchor::Receiver(receiver_type(self.facts, p.root)?)
             }
             Some(_) => return None,
         };
@@ -118,7 +105,7 @@ struct Leak<'a> {
 /// without the lock that guarded it there; and exported methods that hand such a map to
 /// callers the package does not show.
 pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
-    let methods = Methods::new(facts);
+    let methods = Methods { facts };
     let mut out = Vec::new();
     let mut explained = HashSet::new();
     for func in facts.funcs.iter().filter(|f| !f.assumes_lock) {
@@ -163,14 +150,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
 
 /// Whether a function is an exported method: callers in other packages may hold its result.
 fn exported_method(func: &Func) -> bool {
-    func.declared
-        && func.receiver.is_some()
-        && func
-            .name
-            .rsplit('.')
-            .next()
-            .and_then(|m| m.chars().next())
-            .is_some_and(char::is_uppercase)
+    func.declared && func.receiver.is_some() && is_exported(&func.name)
 }
 
 /// The first `return` of result `index` of `getter` that hands out a shared map taken under

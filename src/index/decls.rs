@@ -306,6 +306,27 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
     decls
 }
 
+/// The parameters of a parameter list in the order calls bind arguments to them: each name
+/// (`_` for an unnamed parameter) with whether it is the variadic last one.
+pub fn parameter_names<'s>(list: Node<'_>, src: &'s str) -> Vec<(&'s str, bool)> {
+    let mut out = Vec::new();
+    let mut cursor = list.walk();
+    for param in list.named_children(&mut cursor) {
+        let variadic = match param.kind() {
+            "parameter_declaration" => false,
+            "variadic_parameter_declaration" => true,
+            _ => continue,
+        };
+        let mut c = param.walk();
+        let names: Vec<_> = param.children_by_field_name("name", &mut c).collect();
+        if names.is_empty() {
+            out.push(("_", variadic));
+        }
+        out.extend(names.iter().map(|n| (&src[n.byte_range()], variadic)));
+    }
+    out
+}
+
 /// Records `x = nil` assignments to plain names in an `init` body.
 fn retire_nil_assignments(body: Node<'_>, src: &str, retired: &mut HashSet<String>) {
     let mut stack = vec![body];

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::decls::{receiver_type_name, PackageDecls};
+use super::decls::{parameter_names, receiver_type_name, PackageDecls};
 use super::{Callee, ParsedFile, ELEMENT};
 
 /// The statements a function's returned paths depend on.
@@ -149,18 +149,13 @@ struct Function<'a> {
 impl<'a> Function<'a> {
     fn new(decl: Node<'a>, src: &'a str, globals: &'a HashSet<&'a str>) -> Self {
         let names = |list: Option<Node<'a>>| -> Vec<&'a str> {
-            let Some(list) = list else { return Vec::new() };
-            let mut out = Vec::new();
-            let mut cursor = list.walk();
-            for param in list.named_children(&mut cursor) {
-                let mut c = param.walk();
-                let names: Vec<_> = param.children_by_field_name("name", &mut c).collect();
-                if names.is_empty() {
-                    out.push("_");
-                }
-                out.extend(names.iter().map(|n| &src[n.byte_range()]));
-            }
-            out
+            list.map(|l| {
+                parameter_names(l, src)
+                    .into_iter()
+                    .map(|(n, _)| n)
+                    .collect()
+            })
+            .unwrap_or_default()
         };
         let result = decl.child_by_field_name("result");
         let mut f = Function {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
+use super::decls::parameter_names;
 use super::ParsedFile;
 
 /// How a function runs its function parameters.
@@ -81,25 +82,14 @@ fn spawning(params: Node<'_>, body: Node<'_>, src: &str) -> Option<SpawningParam
     }
     // Names standing for a function parameter: the parameter itself, or (`true`) each
     // element of a parameter that lists functions.
-    let mut names: HashMap<&str, (usize, bool)> = HashMap::new();
-    let mut variadic = None;
-    let mut index = 0;
-    let mut cursor = params.walk();
-    for param in params.named_children(&mut cursor) {
-        let mut c = param.walk();
-        let declared: Vec<_> = param.children_by_field_name("name", &mut c).collect();
-        if param.kind() == "variadic_parameter_declaration" {
-            variadic = Some(index);
-        }
-        let element = param.kind() == "variadic_parameter_declaration";
-        if declared.is_empty() {
-            index += 1;
-        }
-        for n in declared {
-            names.insert(&src[n.byte_range()], (index, element));
-            index += 1;
-        }
-    }
+    let declared = parameter_names(params, src);
+    let variadic = declared.iter().position(|&(_, v)| v);
+    let mut names: HashMap<&str, (usize, bool)> = declared
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _))| *n != "_")
+        .map(|(i, &(n, element))| (n, (i, element)))
+        .collect();
     if names.is_empty() {
         return None;
     }
@@ -142,19 +132,11 @@ fn spawning(params: Node<'_>, body: Node<'_>, src: &str) -> Option<SpawningParam
                     function.child_by_field_name("parameters"),
                     call.child_by_field_name("arguments"),
                 ) {
-                    let mut c = list.walk();
-                    let params: Vec<_> = list
-                        .named_children(&mut c)
-                        .flat_map(|p| {
-                            let mut pc = p.walk();
-                            p.children_by_field_name("name", &mut pc)
-                                .collect::<Vec<_>>()
-                        })
-                        .collect();
                     let mut c = args.walk();
-                    for (p, a) in params.iter().zip(args.named_children(&mut c)) {
+                    let params = parameter_names(list, src);
+                    for (&(p, _), a) in params.iter().zip(args.named_children(&mut c)) {
                         if let Some(&param) = names.get(&src[a.byte_range()]) {
-                            inner.insert(&src[p.byte_range()], param);
+                            inner.insert(p, param);
                         }
                     }
                 }
