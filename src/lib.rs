@@ -11,6 +11,7 @@ pub mod config;
 pub mod discover;
 pub mod finding;
 pub mod index;
+pub mod output;
 pub mod parse;
 pub mod report;
 pub mod rules;

@@ -10,6 +10,7 @@ use mapguard::baseline::Baseline;
 use mapguard::cache::Cache;
 use mapguard::config::Config;
 use mapguard::finding::Confidence;
+use mapguard::output;
 use mapguard::report::{self, Format, ReportOptions};
 use mapguard::rules;
 use mapguard::run::{self, Options, Outcome};
@@ -71,7 +72,8 @@ struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     format: Format,
-    /// Write the report to this file instead of standard output (atomically).
+    /// Write the report to this file instead of standard output: a regular file is replaced
+    /// atomically and keeps its mode, a link is written through, `-` is standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// When to colour the terminal report; `NO_COLOR` turns `auto` off.
@@ -154,14 +156,14 @@ fn clean(args: &CacheArgs) -> ExitCode {
         eprintln!("mapguard: no cache directory on this platform; nothing to remove");
         return ExitCode::from(EXIT_CLEAN);
     };
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => {
-            eprintln!("mapguard: removed {}", dir.display());
+    match Cache::clean(&dir) {
+        Ok(true) => {
+            eprintln!("mapguard: removed the cache in {}", dir.display());
             ExitCode::from(EXIT_CLEAN)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ExitCode::from(EXIT_CLEAN),
+        Ok(false) => ExitCode::from(EXIT_CLEAN),
         Err(e) => {
-            eprintln!("mapguard: cannot remove {}: {e}", dir.display());
+            eprintln!("mapguard: cannot clean {}: {e}", dir.display());
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -203,7 +205,7 @@ fn check(args: CheckArgs) -> ExitCode {
         None => Config::default(),
         Some(Ok(config)) => config,
         Some(Err(e)) => {
-            let path = config_path.as_deref().unwrap_or(std::path::Path::new(""));
+            let path = config_path.as_deref().unwrap_or(Path::new(""));
             eprintln!("mapguard: {}: {e}", path.display());
             return ExitCode::from(EXIT_ERROR);
         }
@@ -231,7 +233,7 @@ fn check(args: CheckArgs) -> ExitCode {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            args.output.is_none()
+            args.output.as_deref().is_none_or(|p| p.as_os_str() == "-")
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::io::stdout().is_terminal()
         }
@@ -241,7 +243,7 @@ fn check(args: CheckArgs) -> ExitCode {
         .retain(|f| f.confidence >= args.min_confidence);
     if let Some(path) = &args.write_baseline {
         let baseline = Baseline::of(&outcome);
-        if let Err(e) = write_atomically(path, &baseline.to_json()) {
+        if let Err(e) = output::write(path, &baseline.to_json()) {
             eprintln!(
                 "mapguard: cannot write the baseline {}: {e}",
                 path.display()
@@ -264,7 +266,7 @@ fn check(args: CheckArgs) -> ExitCode {
     };
     let bytes = report::render(&outcome, args.format, &report_options);
     let written = match &args.output {
-        Some(path) => write_atomically(path, &bytes),
+        Some(path) => output::write(path, &bytes),
         None => std::io::stdout().write_all(&bytes),
     };
     if let Err(e) = written {
@@ -292,18 +294,4 @@ fn print_warnings(outcome: &Outcome) {
             None => writeln!(err, "{}: warning: {}", w.path, w.message),
         };
     }
-}
-
-/// Writes to a temporary file beside `path`, then renames it over `path`, so that a killed
-/// run never leaves a half-written report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Inline suppressions: `//mapguard:ignore MG001 reason` (or `all`), and golangci-lint's
-//! `//nolint:mapguard // reason` and bare `//nolint`, on the reported line or the line
-//! above it.
+//! `//nolint:mapguard // reason` and bare `//nolint`. A comment after code applies to its own
+//! line; a comment on a line of its own applies to the line below it.
 
 use crate::finding::Finding;
 use crate::source::SourceFile;
@@ -12,6 +12,9 @@ pub struct Directive {
     pub path: String,
     /// The 1-based line of the comment.
     pub line: u32,
+    /// Whether code precedes the comment on its line (it then covers that line only, else
+    /// the next line only).
+    pub trailing: bool,
     /// The rules it silences; `None` for all.
     pub rules: Option<Vec<String>>,
     /// Why, as written after the rules.
@@ -29,6 +32,7 @@ pub fn directives(source: &SourceFile) -> Vec<Directive> {
             out.push(Directive {
                 path: source.display_path(),
                 line: i as u32 + 1,
+                trailing: !line.trim_start().starts_with("//"),
                 ..d
             });
         }
@@ -50,6 +54,7 @@ fn parse_line(line: &str) -> Option<Directive> {
         return Some(Directive {
             path: String::new(),
             line: 0,
+            trailing: false,
             rules,
             reason: reason(tail),
         });
@@ -68,6 +73,7 @@ fn parse_line(line: &str) -> Option<Directive> {
     ours.then(|| Directive {
         path: String::new(),
         line: 0,
+        trailing: false,
         rules: None,
         reason: reason(tail),
     })
@@ -80,7 +86,7 @@ pub fn apply(findings: &mut [Finding], directives: &[Directive]) -> Vec<bool> {
         let line = f.location.start.line;
         let hit = directives.iter().position(|d| {
             d.path == f.location.path
-                && (d.line == line || d.line + 1 == line)
+                && line == if d.trailing { d.line } else { d.line + 1 }
                 && d.rules
                     .as_ref()
                     .is_none_or(|r| r.iter().any(|id| id == f.rule))
@@ -137,5 +143,28 @@ mod tests {
         assert!(parse_line("//nolint").is_some());
         assert!(parse_line("//nolintx").is_none());
         assert!(parse_line("// an ordinary comment").is_none());
+    }
+
+    fn finding_at(line: u32) -> Finding {
+        let at = serde_json::json!({"line": line, "column": 1});
+        serde_json::from_value(serde_json::json!({
+            "location": {"path": "a.go", "start": at, "end": at, "start_byte": 0, "end_byte": 1},
+            "rule": "MG001", "message": "", "label": "", "related": [], "notes": [],
+            "help": "", "package": "p", "function": "f", "map": "m", "access": "write",
+            "confidence": "high", "level": "error", "fingerprint": "", "suppressed": null,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_trailing_comment_covers_its_line_and_a_lone_one_the_next() {
+        let text = "package p\n\nfunc f() {\n\tm[1] = 1 //mapguard:ignore MG001 one\n\tm[2] = 2\n\t//mapguard:ignore MG001 two\n\tm[3] = 3\n}\n";
+        let source = SourceFile::new(std::path::PathBuf::from("a.go"), text.to_string());
+        let ds = directives(&source);
+        let mut fs: Vec<Finding> = (4..=7).map(finding_at).collect();
+        let used = apply(&mut fs, &ds);
+        let suppressed: Vec<_> = fs.iter().map(|f| f.suppressed.as_deref()).collect();
+        assert_eq!(suppressed, [Some("one"), None, None, Some("two")]);
+        assert_eq!(used, [true, true]);
     }
 }

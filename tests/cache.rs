@@ -22,7 +22,7 @@ fn entries(cache: &Path) -> Vec<std::path::PathBuf> {
     walkdir::WalkDir::new(cache)
         .into_iter()
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
+        .filter(|e| e.file_type().is_file() && e.file_name() != "CACHEDIR.TAG")
         .map(|e| e.into_path())
         .collect()
 }
@@ -88,6 +88,50 @@ fn clean_removes_the_cache() {
     let o = mapguard(&["clean"], &dir);
     assert_eq!(o.status.code(), Some(0));
     assert!(!dir.exists());
+    let again = mapguard(&["clean"], &dir);
+    assert_eq!(again.status.code(), Some(0), "{}", common::stderr(&again));
+}
+
+#[test]
+fn clean_refuses_a_directory_mapguard_did_not_create() {
+    let tmp = tempfile::tempdir().unwrap();
+    let foreign = tmp.path();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    std::fs::create_dir(foreign.join("ab")).unwrap();
+    std::fs::write(foreign.join("ab").join("photo"), "mine too").unwrap();
+    let o = mapguard(&["clean"], foreign);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(common::stderr(&o).contains("not a mapguard cache"));
+    assert!(foreign.join("notes.txt").exists());
+    assert!(foreign.join("ab").join("photo").exists());
+}
+
+#[test]
+fn a_directory_of_other_files_is_not_used_as_a_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let foreign = tmp.path();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let o = mapguard(&["check", "fixtures/loop_counter"], foreign);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(common::stderr(&o).contains("cache disabled"));
+    let names: Vec<_> = std::fs::read_dir(foreign)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"]);
+}
+
+#[test]
+fn clean_keeps_what_others_put_in_the_cache_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    mapguard(&["check", "fixtures/loop_counter"], &dir);
+    std::fs::write(dir.join("README"), "added later").unwrap();
+    let o = mapguard(&["clean"], &dir);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(entries(&dir).iter().all(|p| p.ends_with("README")));
+    assert!(dir.join("README").exists());
+    assert!(!dir.join("CACHEDIR.TAG").exists());
 }
 
 /// Copies a fixture package into `to`.

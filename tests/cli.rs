@@ -66,6 +66,94 @@ fn output_goes_to_the_named_file() {
     assert_eq!(leftovers, 1, "no temporary file is left behind");
 }
 
+/// Runs `mapguard check --format json -o OUT fixtures/loop_counter` under `sh` with the
+/// given umask.
+#[cfg(unix)]
+fn report_to(out: &Path, umask: &str) -> Output {
+    let command = common::command(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let program = command.get_program().to_owned();
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(program)
+        .args(["check", "--format", "json", "-o"])
+        .arg(out)
+        .arg("fixtures/loop_counter")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn output_files_keep_their_kind_and_mode() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+
+    let new = dir.path().join("new.json");
+    assert_eq!(report_to(&new, "022").status.code(), Some(1));
+    assert_eq!(mode(&new), 0o644, "a new report honours the umask");
+
+    let shared = dir.path().join("shared.json");
+    std::fs::write(&shared, "old").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o664)).unwrap();
+    assert_eq!(report_to(&shared, "077").status.code(), Some(1));
+    assert_eq!(mode(&shared), 0o664, "an existing report keeps its mode");
+    assert!(std::fs::read_to_string(&shared).unwrap().contains("MG001"));
+
+    let target = dir.path().join("target.json");
+    std::fs::write(&target, "").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_eq!(report_to(&link, "022").status.code(), Some(1));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target).unwrap().contains("MG001"));
+
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    assert_eq!(report_to(&fifo, "022").status.code(), Some(1));
+    assert!(reader.join().unwrap().contains("MG001"));
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+    let null = report_to(Path::new("/dev/null"), "022");
+    assert_eq!(null.status.code(), Some(1), "{}", stderr(&null));
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    if Path::new("/dev/full").exists() {
+        let full = report_to(Path::new("/dev/full"), "022");
+        assert_eq!(full.status.code(), Some(2), "a failed write is an error");
+        assert!(stderr(&full).contains("/dev/full"));
+        assert!(std::fs::metadata("/dev/full")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+    }
+
+    let as_dash = mapguard(&[
+        "check",
+        "--format",
+        "json",
+        "-o",
+        "-",
+        "fixtures/loop_counter",
+    ]);
+    assert_eq!(as_dash.status.code(), Some(1));
+    assert!(stdout(&as_dash).contains("MG001"));
+    assert!(!Path::new(env!("CARGO_MANIFEST_DIR")).join("-").exists());
+}
+
 #[test]
 fn explain_prints_the_rule_doc_and_rules_lists_them() {
     let o = mapguard(&["explain", "mg001"]);
