@@ -9,10 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::index::{AccessOp, CtlId, CtlKind, LockMode};
+use crate::index::{AccessOp, LockMode};
 
 use crate::index::PackageFacts;
 
+use super::ordering::Ordering;
+use super::pairs::Grouping;
 use super::program::{
     is_exported, receiver_type, Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
 };
@@ -76,8 +78,15 @@ pub struct Race {
 
 /// Every racing pair of accesses in the program, in a deterministic order.
 pub fn races(program: &Program, facts: &PackageFacts) -> Vec<Race> {
-    let mut out = races_within_roots(program);
-    out.extend(races_across_entries(program, facts));
+    let graph = Graph {
+        program,
+        ordering: Ordering::new(program),
+    };
+    let roots: Vec<ThreadId> = (0..program.threads.len() as ThreadId)
+        .map(|t| root_of(program, t))
+        .collect();
+    let mut out = races_within_roots(&graph, facts, &roots);
+    out.extend(races_across_entries(&graph, facts, &roots));
     out
 }
 
@@ -95,13 +104,8 @@ enum LockKey {
 /// Pairs accesses to one struct field made by a goroutine a method starts with accesses made
 /// by the type's exported methods (and by goroutines other methods start): nothing stops a
 /// caller from running them at the same time.
-fn races_across_entries(program: &Program, facts: &PackageFacts) -> Vec<Race> {
-    let roots: Vec<ThreadId> = program
-        .threads
-        .iter()
-        .enumerate()
-        .map(|(t, _)| root_of(program, t as ThreadId))
-        .collect();
+fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId]) -> Vec<Race> {
+    let program = graph.program;
     // A place reached through the receiver of the thread's root method, as (type, fields).
     let receiver_key = |t: ThreadId, place: ProgramPlaceId| -> Option<FieldKey> {
         let p = &program.places[place as usize];
@@ -146,7 +150,7 @@ fn races_across_entries(program: &Program, facts: &PackageFacts) -> Vec<Race> {
             if thread.spawned_by.is_some() {
                 // A goroutine its method waits for before returning is over when the
                 // caller gets control back: only goroutines that outlive it count.
-                if outlives_root(program, t) {
+                if outlives_root(graph, t) {
                     background.entry(key).or_default().push(r);
                 }
             } else if is_exported(&root_func.name) {
@@ -154,7 +158,6 @@ fn races_across_entries(program: &Program, facts: &PackageFacts) -> Vec<Race> {
             }
         }
     }
-    let graph = Graph { program };
     let mut out = Vec::new();
     for (key, goroutine_accesses) in &background {
         let others = entries
@@ -199,14 +202,10 @@ fn races_across_entries(program: &Program, facts: &PackageFacts) -> Vec<Race> {
 
 /// Whether goroutine `t` may still run when the root method that (indirectly) started it
 /// returns: no wait for it follows its spawn on every path.
-fn outlives_root(program: &Program, t: ThreadId) -> bool {
-    let spawn = spawn_below_root(program, t);
-    let graph = Graph { program };
-    let body = &program.threads[spawn.thread as usize];
-    let s = &body.events[spawn.event];
-    !graph
-        .joins(body, spawn)
-        .any(|j| j.order > s.order && runs_whenever(body, j.ctl, s.ctl))
+fn outlives_root(graph: &Graph, t: ThreadId) -> bool {
+    let spawn = spawn_below_root(graph.program, t);
+    let body = &graph.program.threads[spawn.thread as usize];
+    !graph.ordering.joined_after(body, spawn)
 }
 
 fn root_of(program: &Program, mut t: ThreadId) -> ThreadId {
@@ -232,40 +231,42 @@ fn spawn_below_root(program: &Program, mut t: ThreadId) -> EventRef {
     }
 }
 
-/// The racing pairs within each root's goroutine tree.
-fn races_within_roots(program: &Program) -> Vec<Race> {
-    let mut by_place: BTreeMap<ProgramPlaceId, Vec<EventRef>> = BTreeMap::new();
-    for (t, thread) in program.threads.iter().enumerate() {
-        for (e, event) in thread.events.iter().enumerate() {
-            if let Action::Access { place, .. } = event.action {
-                by_place.entry(place).or_default().push(EventRef {
-                    thread: t as ThreadId,
-                    event: e,
-                });
-            }
-        }
-    }
-    let graph = Graph { program };
+/// The racing pairs within each root's goroutine tree: one check per pair of access groups
+/// (see [`pairs`](super::pairs)), and of each racing pair of groups the member pairs that
+/// the rules may report.
+fn races_within_roots(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId]) -> Vec<Race> {
+    let grouping = Grouping::new(graph.program, facts, roots);
     let mut out = Vec::new();
-    for (place, accesses) in by_place {
-        if !accesses.iter().any(|&a| graph.op(a).is_write()) {
-            continue;
-        }
-        for (i, &a) in accesses.iter().enumerate() {
-            for &b in &accesses[i..] {
-                if !graph.op(a).is_write() && !graph.op(b).is_write() {
-                    continue;
-                }
-                if graph.guarded(a, b) {
-                    continue;
-                }
-                if let Some(overlap) = graph.overlap(place, a, b) {
-                    out.push(Race {
-                        place,
-                        a,
-                        b,
-                        overlap,
-                    });
+    for (&place, by_root) in &grouping.by_place {
+        for (_, groups) in by_root {
+            if !groups.iter().any(|g| g.writes) {
+                continue;
+            }
+            for (i, gi) in groups.iter().enumerate() {
+                for gj in &groups[i..] {
+                    if !gi.writes && !gj.writes {
+                        continue;
+                    }
+                    let (a, b) = ordered(gi.representative, gj.representative);
+                    if graph.guarded(a, b) || graph.overlap(place, a, b).is_none() {
+                        continue;
+                    }
+                    let mut pairs = gi.candidates(gj);
+                    if !std::ptr::eq(gi, gj) {
+                        pairs.extend(gj.candidates(gi));
+                    }
+                    for (x, y) in pairs {
+                        let (a, b) = ordered(x, y);
+                        let overlap = graph
+                            .overlap(place, a, b)
+                            .expect("members of racing groups race");
+                        out.push(Race {
+                            place,
+                            a,
+                            b,
+                            overlap,
+                        });
+                    }
                 }
             }
         }
@@ -273,8 +274,17 @@ fn races_within_roots(program: &Program) -> Vec<Race> {
     out
 }
 
+fn ordered(x: EventRef, y: EventRef) -> (EventRef, EventRef) {
+    if x <= y {
+        (x, y)
+    } else {
+        (y, x)
+    }
+}
+
 struct Graph<'a> {
     program: &'a Program,
+    ordering: Ordering<'a>,
 }
 
 impl<'a> Graph<'a> {
@@ -360,10 +370,10 @@ impl<'a> Graph<'a> {
         let body = self.thread(lca_thread);
         match (side_a == a, side_b == b) {
             (true, false) => (!self.access_ordered(body, side_b, self.event(a))
-                && !self.handed_off(lca_thread, self.event(a), b))
+                && !self.ordering.handed_off(lca_thread, self.event(a), b))
             .then_some(Overlap::Spawned { spawn: side_b }),
             (false, true) => (!self.access_ordered(body, side_a, self.event(b))
-                && !self.handed_off(lca_thread, self.event(b), a))
+                && !self.ordering.handed_off(lca_thread, self.event(b), a))
             .then_some(Overlap::Spawned { spawn: side_a }),
             _ => (!self.spawns_ordered(body, side_a, side_b)).then_some(Overlap::Siblings {
                 first: side_a,
@@ -403,95 +413,12 @@ impl<'a> Graph<'a> {
                 if declared.is_some_and(|d| d.thread == parent && body.ctl.contains(l, d.ctl)) {
                     continue;
                 }
-                if !self.loop_joined(body, spawn_ref, l) {
+                if !self.ordering.loop_joined(body, spawn_ref, l) {
                     return Some(Overlap::Instances { spawn: spawn_ref });
                 }
             }
             cur = parent;
         }
-    }
-
-    /// The waits in the spawner that wait for the goroutine started by `spawn`.
-    fn joins(
-        &self,
-        body: &'a Thread,
-        spawn: EventRef,
-    ) -> impl Iterator<Item = &'a ProgramEvent> + 'a {
-        let spawn_event = &body.events[spawn.event];
-        let Action::Spawn {
-            thread: child,
-            signals,
-            ..
-        } = spawn_event.action
-        else {
-            unreachable!("a spawn event");
-        };
-        let child = self.thread(child);
-        body.events.iter().filter(move |e| match e.action {
-            Action::Wait {
-                sync,
-                single_receive,
-            } => {
-                let signalled = signals == Some(sync)
-                    || child
-                        .events
-                        .iter()
-                        .any(|s| s.action == Action::Signal { sync });
-                signalled && (!single_receive || receives_enough(body, spawn_event, e))
-            }
-            _ => false,
-        })
-    }
-
-    /// Whether, in every iteration of loop `l`, the goroutine started at `spawn` is waited
-    /// for before the next iteration.
-    fn loop_joined(&self, body: &'a Thread, spawn: EventRef, l: CtlId) -> bool {
-        let s = &body.events[spawn.event];
-        self.joins(body, spawn).any(|j| {
-            j.order > s.order && body.ctl.contains(l, j.ctl) && runs_whenever(body, j.ctl, s.ctl)
-        })
-    }
-
-    /// Whether a wait for `spawn`'s goroutine always runs after it and before `x`.
-    fn joined_between(&self, body: &'a Thread, spawn: EventRef, x: &ProgramEvent) -> bool {
-        let s = &body.events[spawn.event];
-        self.joins(body, spawn)
-            .any(|j| s.order < j.order && j.order < x.order && runs_whenever(body, j.ctl, x.ctl))
-    }
-
-    /// Whether the spawner's event `x` happens before the goroutine's access `y` through a
-    /// channel: `y` follows a receive on a channel that only the spawner sends on (or
-    /// closes), and `x` comes before the spawner's first send, outside any loop around it.
-    fn handed_off(&self, spawner: ThreadId, x: &ProgramEvent, y: EventRef) -> bool {
-        let body = self.thread(spawner);
-        let child = self.thread(y.thread);
-        let y = &child.events[y.event];
-        let signals = |t: &'a Thread, chan: ProgramPlaceId| {
-            t.events
-                .iter()
-                .filter(move |e| matches!(e.action, Action::Signal { sync } if sync == chan))
-        };
-        child.events.iter().any(|w| {
-            let Action::Wait { sync: chan, .. } = w.action else {
-                return false;
-            };
-            if w.order >= y.order || !runs_whenever(child, w.ctl, y.ctl) {
-                return false;
-            }
-            let only_sender =
-                self.program.threads.iter().enumerate().all(|(t, thread)| {
-                    t == spawner as usize || signals(thread, chan).next().is_none()
-                });
-            let first = signals(body, chan).min_by_key(|e| e.order);
-            only_sender
-                && first.is_some_and(|send| {
-                    x.order < send.order
-                        && body
-                            .ctl
-                            .loops_around(send.ctl)
-                            .all(|l| !body.ctl.contains(l, x.ctl))
-                })
-        })
     }
 
     /// Whether event `x` of the spawner never overlaps the goroutine started at `spawn`.
@@ -507,7 +434,7 @@ impl<'a> Graph<'a> {
             return true;
         }
         if x.order > s.order {
-            return self.joined_between(body, spawn, x);
+            return self.ordering.joined_between(body, spawn, x);
         }
         match body
             .ctl
@@ -515,7 +442,7 @@ impl<'a> Graph<'a> {
             .find(|&l| body.ctl.contains(l, x.ctl))
         {
             None => true,
-            Some(l) => self.loop_joined(body, spawn, l),
+            Some(l) => self.ordering.loop_joined(body, spawn, l),
         }
     }
 
@@ -527,7 +454,7 @@ impl<'a> Graph<'a> {
             (b, a)
         };
         let (s1, s2) = (&body.events[first.event], &body.events[second.event]);
-        if !self.joined_between(body, first, s2) {
+        if !self.ordering.joined_between(body, first, s2) {
             return false;
         }
         match body
@@ -536,36 +463,7 @@ impl<'a> Graph<'a> {
             .find(|&l| body.ctl.contains(l, s2.ctl))
         {
             None => true,
-            Some(l) => self.loop_joined(body, second, l),
+            Some(l) => self.ordering.loop_joined(body, second, l),
         }
     }
-}
-
-/// Whether code in frame `j` runs whenever code in frame `x` does: climbing from `j` to the
-/// first frame that contains `x` passes through loops and inlined calls only (they run to
-/// completion), never through a branch that may be skipped.
-fn runs_whenever(body: &Thread, j: CtlId, x: CtlId) -> bool {
-    let mut cur = j;
-    while !body.ctl.contains(cur, x) {
-        let frame = &body.ctl.frames[cur as usize];
-        match (frame.kind, frame.parent) {
-            (CtlKind::Loop | CtlKind::Inlined, Some(parent)) => cur = parent,
-            _ => return false,
-        }
-    }
-    true
-}
-
-/// A single receive waits for one goroutine only: it joins a spawn repeated by a loop only
-/// when the receive repeats as well.
-fn receives_enough(body: &Thread, spawn: &ProgramEvent, receive: &ProgramEvent) -> bool {
-    let spawn_repeats = body
-        .ctl
-        .loops_around(spawn.ctl)
-        .any(|l| !body.ctl.contains(l, receive.ctl));
-    let receive_repeats = body
-        .ctl
-        .loops_around(receive.ctl)
-        .any(|l| !body.ctl.contains(l, spawn.ctl));
-    !spawn_repeats || receive_repeats
 }

@@ -12,6 +12,8 @@ mod inconsistent_locking;
 mod leaves_critical_section;
 mod lock_on_copy;
 mod mutated_after_load;
+mod ordering;
+mod pairs;
 pub mod program;
 mod read_write;
 mod write_under_read_lock;

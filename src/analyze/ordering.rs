@@ -1,0 +1,200 @@
+//! Happens-before facts of the expanded program, computed once per package: which waits of
+//! a spawner join each goroutine it starts, and which threads signal each channel. Every
+//! question the pairing asks is then a look-up, not a rescan of the threads' events.
+
+use std::collections::HashMap;
+
+use crate::index::{CtlId, CtlKind};
+
+use super::concurrency::EventRef;
+use super::program::{Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId};
+
+/// A wait in a spawner that joins one of its goroutines: its position and frame.
+#[derive(Debug, Clone, Copy)]
+struct Join {
+    order: usize,
+    ctl: CtlId,
+}
+
+/// The ordering facts of one program.
+pub struct Ordering<'a> {
+    program: &'a Program,
+    /// For each spawn event, the waits of its thread that join the goroutine.
+    joins: HashMap<EventRef, Vec<Join>>,
+    /// For each channel (or other sync place), the threads that signal it.
+    senders: HashMap<ProgramPlaceId, Vec<ThreadId>>,
+    /// For each (thread, channel), the position of the thread's first signal of it.
+    first_send: HashMap<(ThreadId, ProgramPlaceId), usize>,
+    /// For each thread, its waits (position, frame, channel).
+    waits: Vec<Vec<(usize, CtlId, ProgramPlaceId)>>,
+}
+
+impl<'a> Ordering<'a> {
+    /// Computes the facts, in time linear in the events plus spawns times waits per thread.
+    pub fn new(program: &'a Program) -> Self {
+        let mut senders: HashMap<ProgramPlaceId, Vec<ThreadId>> = HashMap::new();
+        let mut first_send = HashMap::new();
+        let mut waits = Vec::with_capacity(program.threads.len());
+        for (t, thread) in program.threads.iter().enumerate() {
+            let t = t as ThreadId;
+            let mut own = Vec::new();
+            for e in &thread.events {
+                match e.action {
+                    Action::Signal { sync } => {
+                        let list = senders.entry(sync).or_default();
+                        if list.last() != Some(&t) {
+                            list.push(t);
+                        }
+                        first_send.entry((t, sync)).or_insert(e.order);
+                    }
+                    Action::Wait { sync, .. } => own.push((e.order, e.ctl, sync)),
+                    _ => {}
+                }
+            }
+            waits.push(own);
+        }
+        let mut ordering = Ordering {
+            program,
+            joins: HashMap::new(),
+            senders,
+            first_send,
+            waits,
+        };
+        for (t, thread) in program.threads.iter().enumerate() {
+            for (i, e) in thread.events.iter().enumerate() {
+                if let Action::Spawn { .. } = e.action {
+                    let spawn = EventRef {
+                        thread: t as ThreadId,
+                        event: i,
+                    };
+                    let joins = ordering.compute_joins(thread, spawn);
+                    ordering.joins.insert(spawn, joins);
+                }
+            }
+        }
+        ordering
+    }
+
+    /// The waits in the spawner that wait for the goroutine started by `spawn`: on the
+    /// sync object the spawn signals (`wg.Go`), or on one the goroutine signals; a single
+    /// receive joins a repeated spawn only when it repeats too.
+    fn compute_joins(&self, body: &Thread, spawn: EventRef) -> Vec<Join> {
+        let spawn_event = &body.events[spawn.event];
+        let Action::Spawn {
+            thread: child,
+            signals,
+            ..
+        } = spawn_event.action
+        else {
+            unreachable!("a spawn event");
+        };
+        self.waits[spawn.thread as usize]
+            .iter()
+            .filter(|&&(order, _, sync)| {
+                let signalled = signals == Some(sync)
+                    || self.first_send.contains_key(&(child, sync));
+                let Action::Wait { single_receive, .. } = body.events[order].action else {
+                    unreachable!("a wait event");
+                };
+                signalled && (!single_receive || receives_enough(body, spawn_event, order))
+            })
+            .map(|&(order, ctl, _)| Join { order, ctl })
+            .collect()
+    }
+
+    fn joins(&self, spawn: EventRef) -> &[Join] {
+        self.joins.get(&spawn).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether some wait for `spawn`'s goroutine comes after the spawn on every path.
+    pub fn joined_after(&self, body: &Thread, spawn: EventRef) -> bool {
+        let s = &body.events[spawn.event];
+        self.joins(spawn)
+            .iter()
+            .any(|j| j.order > s.order && runs_whenever(body, j.ctl, s.ctl))
+    }
+
+    /// Whether, in every iteration of loop `l`, the goroutine started at `spawn` is waited
+    /// for before the next iteration.
+    pub fn loop_joined(&self, body: &Thread, spawn: EventRef, l: CtlId) -> bool {
+        let s = &body.events[spawn.event];
+        self.joins(spawn).iter().any(|j| {
+            j.order > s.order && body.ctl.contains(l, j.ctl) && runs_whenever(body, j.ctl, s.ctl)
+        })
+    }
+
+    /// Whether a wait for `spawn`'s goroutine always runs after it and before `x`.
+    pub fn joined_between(&self, body: &Thread, spawn: EventRef, x: &ProgramEvent) -> bool {
+        let s = &body.events[spawn.event];
+        let joins = self.joins(spawn);
+        // Joins are in program order: only those strictly between the two events count.
+        let from = joins.partition_point(|j| j.order <= s.order);
+        let to = joins.partition_point(|j| j.order < x.order);
+        joins
+            .get(from..to)
+            .unwrap_or(&[])
+            .iter()
+            .any(|j| runs_whenever(body, j.ctl, x.ctl))
+    }
+
+    /// Whether the spawner's event `x` happens before the goroutine's access `y` through a
+    /// channel: `y` follows a receive on a channel that only the spawner sends on (or
+    /// closes), and `x` comes before the spawner's first send, outside any loop around it.
+    pub fn handed_off(&self, spawner: ThreadId, x: &ProgramEvent, y_ref: EventRef) -> bool {
+        let body = &self.program.threads[spawner as usize];
+        let child = &self.program.threads[y_ref.thread as usize];
+        let y = &child.events[y_ref.event];
+        self.waits[y_ref.thread as usize]
+            .iter()
+            .take_while(|&&(order, _, _)| order < y.order)
+            .any(|&(_, ctl, chan)| {
+                if !runs_whenever(child, ctl, y.ctl) {
+                    return false;
+                }
+                let only_sender = self
+                    .senders
+                    .get(&chan)
+                    .is_none_or(|ts| ts.iter().all(|&t| t == spawner));
+                let first = self.first_send.get(&(spawner, chan));
+                only_sender
+                    && first.is_some_and(|&send| {
+                        let send_ctl = body.events[send].ctl;
+                        x.order < send
+                            && body
+                                .ctl
+                                .loops_around(send_ctl)
+                                .all(|l| !body.ctl.contains(l, x.ctl))
+                    })
+            })
+    }
+}
+
+/// Whether code in frame `j` runs whenever code in frame `x` does: climbing from `j` to the
+/// first frame that contains `x` passes through loops and inlined calls only (they run to
+/// completion), never through a branch that may be skipped.
+pub fn runs_whenever(body: &Thread, j: CtlId, x: CtlId) -> bool {
+    let mut cur = j;
+    while !body.ctl.contains(cur, x) {
+        let frame = &body.ctl.frames[cur as usize];
+        match (frame.kind, frame.parent) {
+            (CtlKind::Loop | CtlKind::Inlined, Some(parent)) => cur = parent,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// A single receive waits for one goroutine only: it joins a spawn repeated by a loop only
+/// when the receive repeats as well.
+fn receives_enough(body: &Thread, spawn: &ProgramEvent, receive: usize) -> bool {
+    let receive = &body.events[receive];
+    let spawn_repeats = body
+        .ctl
+        .loops_around(spawn.ctl)
+        .any(|l| !body.ctl.contains(l, receive.ctl));
+    let receive_repeats = body
+        .ctl
+        .loops_around(receive.ctl)
+        .any(|l| !body.ctl.contains(l, spawn.ctl));
+    !spawn_repeats || receive_repeats
+}
