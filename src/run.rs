@@ -453,7 +453,8 @@ fn analyze_package(
         .collect();
     let (facts, index_warnings) = index_package(name, &files, &options.config.apis);
     let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
-    for w in index_warnings {
+    let (findings, analysis_warnings) = analyze(&facts, &sources);
+    for w in index_warnings.into_iter().chain(analysis_warnings) {
         let source = sources[w.file as usize];
         result.warnings.push(Warning {
             path: source.display_path(),
@@ -462,7 +463,7 @@ fn analyze_package(
             message: w.message,
         });
     }
-    result.findings.extend(analyze(&facts, &sources));
+    result.findings.extend(findings);
 }
 
 /// Warns about declarations left out and syntax errors left; returns whether there were any.

@@ -289,3 +289,40 @@ fn packages_that_cannot_race_are_screened_not_parsed() {
         "{warned:?}"
     );
 }
+
+/// A goroutine whose write sits `depth` helper calls below it, racing with its spawner.
+fn chain(depth: usize) -> String {
+    let mut src = String::from(
+        "package p\n\nvar m = map[int]int{}\n\nfunc Run() {\n\tgo c0()\n\tm[0] = 1\n}\n",
+    );
+    for i in 0..depth {
+        let body = if i + 1 < depth {
+            format!("c{}()", i + 1)
+        } else {
+            "m[1] = 1".to_string()
+        };
+        src.push_str(&format!("\nfunc c{i}() {{\n\t{body}\n}}\n"));
+    }
+    src
+}
+
+#[test]
+fn a_call_tree_cut_by_the_depth_bound_is_a_warning() {
+    let shallow = tempfile::tempdir().unwrap();
+    write(shallow.path(), "chain.go", chain(3));
+    let outcome = run(shallow.path());
+    assert_eq!(outcome.findings.len(), 2, "{:?}", outcome.findings);
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+
+    let deep = tempfile::tempdir().unwrap();
+    write(deep.path(), "chain.go", chain(40));
+    let outcome = run(deep.path());
+    let cut: Vec<_> = outcome
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::Incomplete)
+        .collect();
+    assert_eq!(cut.len(), 1, "{:?}", outcome.warnings);
+    assert!(cut[0].message.contains("analysis incomplete in `Run`"));
+    assert!(cut[0].position.is_some());
+}

@@ -9,12 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::index::{AccessOp, LockMode};
+use crate::index::LockMode;
 
 use crate::index::PackageFacts;
 
 use super::ordering::Ordering;
-use super::pairs::Grouping;
+use super::pairs::{Group, Grouping, Groups};
 use super::program::{
     is_exported, receiver_type, Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
 };
@@ -129,15 +129,26 @@ fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId])
                 })
                 .collect()
         };
-    // Goroutine accesses and entry accesses, by field.
-    let mut background: BTreeMap<FieldKey, Vec<EventRef>> = BTreeMap::new();
-    let mut entries: BTreeMap<FieldKey, Vec<EventRef>> = BTreeMap::new();
+    // Goroutine accesses and entry accesses, by field, grouped by everything the check
+    // below asks: root, thread, write-ness and lock keys.
+    type AcrossKey = (FieldKey, bool, ThreadId, bool, Vec<(LockKey, LockMode)>);
+    let mut groups: Groups<'_, AcrossKey> = Groups::new(program, facts);
+    let mut background: BTreeMap<FieldKey, Vec<usize>> = BTreeMap::new();
+    let mut entries: BTreeMap<FieldKey, Vec<usize>> = BTreeMap::new();
     for (t, thread) in program.threads.iter().enumerate() {
         let t = t as ThreadId;
         let root = &program.threads[roots[t as usize] as usize];
         let root_func = &facts.funcs[root.origin as usize];
+        // A goroutine its method waits for before returning is over when the caller gets
+        // control back: only goroutines that outlive it count.
+        let in_background = thread.spawned_by.is_some();
+        if (in_background && !outlives_root(graph, t))
+            || (!in_background && !is_exported(&root_func.name))
+        {
+            continue;
+        }
         for (e, event) in thread.events.iter().enumerate() {
-            let Action::Access { place, .. } = event.action else {
+            let Action::Access { place, op } = event.action else {
                 continue;
             };
             let Some(key) = field_of(t, place) else {
@@ -147,57 +158,88 @@ fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId])
                 thread: t,
                 event: e,
             };
-            if thread.spawned_by.is_some() {
-                // A goroutine its method waits for before returning is over when the
-                // caller gets control back: only goroutines that outlive it count.
-                if outlives_root(graph, t) {
-                    background.entry(key).or_default().push(r);
-                }
-            } else if is_exported(&root_func.name) {
-                entries.entry(key).or_default().push(r);
+            let group_key = (
+                key.clone(),
+                in_background,
+                t,
+                op.is_write(),
+                lock_keys(t, &event.locks),
+            );
+            let (g, new) = groups.add(group_key, op.is_write(), r);
+            if new {
+                let side = if in_background {
+                    &mut background
+                } else {
+                    &mut entries
+                };
+                side.entry(key).or_default().push(g);
             }
         }
     }
-    let mut out = Vec::new();
-    for (key, goroutine_accesses) in &background {
+    let locks: Vec<Vec<(LockKey, LockMode)>> = groups
+        .groups
+        .iter()
+        .map(|g| {
+            lock_keys(
+                g.representative.thread,
+                &graph.event(g.representative).locks,
+            )
+        })
+        .collect();
+    let groups = groups.finish();
+    // Each racing pair of groups yields the member pairs the rules may report, in the order
+    // of the pairs of accesses they stand for: goroutine access, then entry accesses
+    // before other goroutines' accesses.
+    let mut out: Vec<(&FieldKey, EventRef, bool, EventRef, Race)> = Vec::new();
+    for (key, goroutine_groups) in &background {
         let others = entries
             .get(key)
             .into_iter()
             .flatten()
-            .chain(goroutine_accesses);
-        for &a in goroutine_accesses {
-            for &b in others.clone() {
+            .map(|&g| (g, false))
+            .chain(goroutine_groups.iter().map(|&g| (g, true)));
+        for &ga in goroutine_groups {
+            for (gb, b_background) in others.clone() {
+                let (a, b) = (groups[ga].representative, groups[gb].representative);
                 if roots[a.thread as usize] == roots[b.thread as usize] {
                     continue; // within one root the ordinary analysis decides
                 }
-                if !graph.op(a).is_write() && !graph.op(b).is_write() {
+                if !groups[ga].writes && !groups[gb].writes {
                     continue;
                 }
-                let (la, lb) = (
-                    lock_keys(a.thread, &graph.event(a).locks),
-                    lock_keys(b.thread, &graph.event(b).locks),
-                );
-                let common = la.iter().any(|(k, ma)| {
-                    lb.iter()
+                let common = locks[ga].iter().any(|(k, ma)| {
+                    locks[gb]
+                        .iter()
                         .any(|(q, mb)| k == q && !(*ma == LockMode::Read && *mb == LockMode::Read))
                 });
                 if common {
                     continue;
                 }
-                let spawn = spawn_below_root(program, a.thread);
-                out.push(Race {
-                    place: graph.event(a).action.place(),
-                    a,
-                    b,
-                    overlap: Overlap::External {
-                        spawn,
-                        entry: roots[b.thread as usize],
-                    },
-                });
+                let overlap = Overlap::External {
+                    spawn: spawn_below_root(program, a.thread),
+                    entry: roots[b.thread as usize],
+                };
+                let pairs = groups[ga].candidates(&groups[gb]).into_iter().chain(
+                    groups[gb]
+                        .candidates(&groups[ga])
+                        .into_iter()
+                        .map(|(p, c)| (c, p)),
+                );
+                for (a, b) in pairs {
+                    let race = Race {
+                        place: graph.event(a).action.place(),
+                        a,
+                        b,
+                        overlap,
+                    };
+                    out.push((key, a, b_background, b, race));
+                }
             }
         }
     }
-    out
+    out.sort_by(|x, y| (x.0, x.1, x.2, x.3).cmp(&(y.0, y.1, y.2, y.3)));
+    out.dedup_by(|x, y| (x.1, x.3) == (y.1, y.3));
+    out.into_iter().map(|(.., race)| race).collect()
 }
 
 /// Whether goroutine `t` may still run when the root method that (indirectly) started it
@@ -238,12 +280,13 @@ fn races_within_roots(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId]) -
     let grouping = Grouping::new(graph.program, facts, roots);
     let mut out = Vec::new();
     for (&place, by_root) in &grouping.by_place {
-        for (_, groups) in by_root {
+        for (_, ids) in by_root {
+            let groups: Vec<&Group> = ids.iter().map(|&g| &grouping.groups[g]).collect();
             if !groups.iter().any(|g| g.writes) {
                 continue;
             }
-            for (i, gi) in groups.iter().enumerate() {
-                for gj in &groups[i..] {
+            for (i, &gi) in groups.iter().enumerate() {
+                for &gj in &groups[i..] {
                     if !gi.writes && !gj.writes {
                         continue;
                     }
@@ -311,13 +354,6 @@ impl<'a> Graph<'a> {
 
     fn event(&self, r: EventRef) -> &'a ProgramEvent {
         &self.thread(r.thread).events[r.event]
-    }
-
-    fn op(&self, r: EventRef) -> AccessOp {
-        match self.event(r).action {
-            Action::Access { op, .. } => op,
-            _ => unreachable!("only accesses are paired"),
-        }
     }
 
     /// The threads from `t` up to its root, each with the spawn that started it.

@@ -8,6 +8,7 @@
 pub mod concurrency;
 mod concurrent_write;
 mod context;
+mod cuts;
 mod inconsistent_locking;
 mod leaves_critical_section;
 mod lock_on_copy;
@@ -21,11 +22,12 @@ mod write_under_read_lock;
 use std::collections::HashSet;
 
 use crate::finding::Finding;
-use crate::index::PackageFacts;
+use crate::index::{IndexWarning, PackageFacts};
 use crate::source::SourceFile;
 
-/// Runs every rule on one package; `files` are indexed by the facts' file ids.
-pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
+/// Runs every rule on one package; `files` are indexed by the facts' file ids. Returns the
+/// findings and what bounds of the analysis left out.
+pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Vec<IndexWarning>) {
     let mut findings = write_under_read_lock::check(facts, files);
     findings.extend(inconsistent_locking::check(facts, files));
     findings.extend(mutated_after_load::check(facts, files));
@@ -33,6 +35,7 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     let mut explained = leaves_critical_section::check(facts, files);
     explained.extend(lock_on_copy::check(facts, files));
     let program = program::expand(facts);
+    let warnings = cuts::warnings(facts, &program);
     let races = concurrency::races(&program, facts);
     if !races.is_empty() {
         let ctx = context::Context {
@@ -51,5 +54,5 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     findings.retain(|f| !sites.contains(&(f.location.path.clone(), f.location.start_byte)));
     findings.extend(explained);
     findings.sort();
-    findings
+    (findings, warnings)
 }

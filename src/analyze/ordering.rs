@@ -91,8 +91,8 @@ impl<'a> Ordering<'a> {
         self.waits[spawn.thread as usize]
             .iter()
             .filter(|&&(order, _, sync)| {
-                let signalled = signals == Some(sync)
-                    || self.first_send.contains_key(&(child, sync));
+                let signalled =
+                    signals == Some(sync) || self.first_send.contains_key(&(child, sync));
                 let Action::Wait { single_receive, .. } = body.events[order].action else {
                     unreachable!("a wait event");
                 };

@@ -12,7 +12,7 @@
 //! one side with, from each file of the other side, its one or two first locations.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
+use std::hash::Hash;
 
 use crate::index::{CtlId, FileId, LockMode, PackageFacts};
 
@@ -29,15 +29,68 @@ pub struct Group {
     pub writes: bool,
     /// A member (the first in program order): the one to ask about.
     pub representative: EventRef,
-    /// Each distinct site of the members, with its first member; sorted.
+    /// Each distinct site of the members, with its first member; sorted once complete.
     sites: Vec<(Site, EventRef)>,
 }
 
-/// The accesses of each map, grouped; each map's groups are sorted by root then by
-/// representative, and a map's groups of different roots never race.
+/// Accesses grouped by a key that decides every race question about them.
+pub struct Groups<'a, K> {
+    program: &'a Program,
+    facts: &'a PackageFacts,
+    index: HashMap<K, usize>,
+    /// The groups, in the order their first members were added.
+    pub groups: Vec<Group>,
+}
+
+impl<'a, K: Hash + Eq> Groups<'a, K> {
+    /// No groups yet.
+    pub fn new(program: &'a Program, facts: &'a PackageFacts) -> Self {
+        Groups {
+            program,
+            facts,
+            index: HashMap::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Adds an access (in program order) to the group of its key; returns the group's index
+    /// and whether the access started it.
+    pub fn add(&mut self, key: K, writes: bool, r: EventRef) -> (usize, bool) {
+        let event = &self.program.threads[r.thread as usize].events[r.event];
+        let (func, index) = event.origin;
+        let func = &self.facts.funcs[func as usize];
+        let span = &func.events[index].span;
+        let site = (func.file, span.start, span.end);
+        let next = self.groups.len();
+        let g = *self.index.entry(key).or_insert(next);
+        if g == next {
+            self.groups.push(Group {
+                writes,
+                representative: r,
+                sites: Vec::new(),
+            });
+        }
+        self.groups[g].sites.push((site, r));
+        (g, g == next)
+    }
+
+    /// The groups with their sites sorted, each site with its first member.
+    pub fn finish(mut self) -> Vec<Group> {
+        for g in &mut self.groups {
+            g.sites.sort_unstable();
+            g.sites.dedup_by_key(|&mut (site, _)| site);
+        }
+        self.groups
+    }
+}
+
+/// The accesses of each map within each root's goroutine tree, grouped.
 pub struct Grouping {
-    /// Groups of each map, by root.
-    pub by_place: BTreeMap<ProgramPlaceId, Vec<(ThreadId, Vec<Group>)>>,
+    /// Every group.
+    pub groups: Vec<Group>,
+    /// Each map's groups by root, in the order they were created; groups of different
+    /// roots never race.
+    pub by_place: BTreeMap<ProgramPlaceId, Vec<(ThreadId, Vec<usize>)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -51,69 +104,67 @@ struct Key {
 }
 
 impl Grouping {
-    /// Groups every access of the program; `roots[t]` is thread `t`'s root thread. The
-    /// expansion builds each root's tree in one go, so a map's groups of one root are
-    /// created one after another.
+    /// Groups every access of the program by thread, write-ness, frame, lock set and
+    /// segment; `roots[t]` is thread `t`'s root thread. The expansion builds each root's
+    /// tree in one go, so a map's groups of one root are created one after another.
     pub fn new(program: &Program, facts: &PackageFacts, roots: &[ThreadId]) -> Self {
         let mut lock_sets: HashMap<&[(ProgramPlaceId, LockMode)], u32> = HashMap::new();
-        let mut index: HashMap<Key, (ProgramPlaceId, usize, usize)> = HashMap::new();
-        let mut by_place: BTreeMap<ProgramPlaceId, Vec<(ThreadId, Vec<Group>)>> = BTreeMap::new();
+        let mut groups = Groups::new(program, facts);
+        let mut by_place: BTreeMap<ProgramPlaceId, Vec<(ThreadId, Vec<usize>)>> = BTreeMap::new();
         for (t, thread) in program.threads.iter().enumerate() {
             let t = t as ThreadId;
             let root = roots[t as usize];
-            let mut segment = 0u32;
-            for (e, event) in thread.events.iter().enumerate() {
-                let Action::Access { place, op } = event.action else {
-                    segment += 1;
-                    continue;
-                };
-                let next = lock_sets.len() as u32;
-                let locks = *lock_sets.entry(event.locks.as_slice()).or_insert(next);
+            // An access's segment: how many spawns, waits and signals precede it.
+            let accesses = thread
+                .events
+                .iter()
+                .enumerate()
+                .scan(0u32, |segment, (e, event)| {
+                    Some(match event.action {
+                        Action::Access { place, op } => Some((*segment, e, event, place, op)),
+                        _ => {
+                            *segment += 1;
+                            None
+                        }
+                    })
+                });
+            for (segment, e, event, place, op) in accesses.flatten() {
                 let key = Key {
                     place,
                     thread: t,
                     writes: op.is_write(),
                     segment,
                     ctl: event.ctl,
-                    locks,
+                    locks: intern_locks(&mut lock_sets, &event.locks),
                 };
                 let r = EventRef {
                     thread: t,
                     event: e,
                 };
-                let (origin_func, origin_event) = event.origin;
-                let func = &facts.funcs[origin_func as usize];
-                let span: &Range<usize> = &func.events[origin_event].span;
-                let site = (func.file, span.start, span.end);
-                let roots_of_place = by_place.entry(place).or_default();
-                let &mut (_, r_i, g_i) = index.entry(key).or_insert_with(|| {
-                    if roots_of_place.last().is_none_or(|(q, _)| *q != root) {
-                        roots_of_place.push((root, Vec::new()));
+                let (g, new) = groups.add(key, op.is_write(), r);
+                if new {
+                    let roots_of_place = by_place.entry(place).or_default();
+                    match roots_of_place.last_mut() {
+                        Some((q, list)) if *q == root => list.push(g),
+                        _ => roots_of_place.push((root, vec![g])),
                     }
-                    let r_i = roots_of_place.len() - 1;
-                    let groups = &mut roots_of_place[r_i].1;
-                    groups.push(Group {
-                        writes: op.is_write(),
-                        representative: r,
-                        sites: Vec::new(),
-                    });
-                    (place, r_i, groups.len() - 1)
-                });
-                let group = &mut roots_of_place[r_i].1[g_i];
-                group.sites.push((site, r));
-            }
-        }
-        for roots in by_place.values_mut() {
-            for (_, groups) in roots {
-                for g in groups {
-                    // Members were pushed in program order: the first of each site is kept.
-                    g.sites.sort_by_key(|&(site, r)| (site, r));
-                    g.sites.dedup_by_key(|&mut (site, _)| site);
                 }
             }
         }
-        Grouping { by_place }
+        Grouping {
+            groups: groups.finish(),
+            by_place,
+        }
     }
+}
+
+/// The id of a lock set, the same for equal sets held in the same order.
+fn intern_locks<'a>(
+    sets: &mut HashMap<&'a [(ProgramPlaceId, LockMode)], u32>,
+    locks: &'a [(ProgramPlaceId, LockMode)],
+) -> u32 {
+    let next = sets.len() as u32;
+    *sets.entry(locks).or_insert(next)
 }
 
 impl Group {
@@ -121,7 +172,7 @@ impl Group {
     /// reported for each of `self`'s sites.
     pub fn candidates(&self, other: &Group) -> Vec<(EventRef, EventRef)> {
         // Per file of the other side: its sites at its first two start offsets.
-        let mut firsts: Vec<(EventRef, Site)> = Vec::new();
+        let mut firsts: Vec<EventRef> = Vec::new();
         let mut file: Option<FileId> = None;
         let mut starts: Vec<usize> = Vec::new();
         for &(site, r) in &other.sites {
@@ -135,11 +186,11 @@ impl Group {
                 }
                 starts.push(site.1);
             }
-            firsts.push((r, site));
+            firsts.push(r);
         }
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.sites.len() * firsts.len());
         for &(_, primary) in &self.sites {
-            for &(conflict, _) in &firsts {
+            for &conflict in &firsts {
                 out.push((primary, conflict));
             }
         }

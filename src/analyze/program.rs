@@ -16,9 +16,33 @@ use crate::index::{
 };
 
 /// Calls are inlined this deep at most.
-const MAX_CALL_DEPTH: usize = 8;
+pub const MAX_CALL_DEPTH: usize = 8;
 /// A root's expansion stops inlining past this many events (huge call trees).
-const MAX_EVENTS_PER_ROOT: usize = 50_000;
+pub const MAX_EVENTS_PER_ROOT: usize = 50_000;
+/// A package's expansion analyzes no further roots past this many events.
+pub const MAX_EVENTS_PER_PACKAGE: usize = 3_000_000;
+
+/// A bound that cut the expansion: what was left out is reported as a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutKind {
+    /// A call nested deeper than the depth bound was not followed.
+    Depth,
+    /// A root's expansion reached its event budget; later calls were not followed.
+    RootBudget,
+    /// The package's expansion reached its budget; this root was not analyzed.
+    PackageBudget,
+}
+
+/// Where the expansion was cut.
+#[derive(Debug, Clone, Copy)]
+pub struct Cut {
+    /// The root whose expansion was cut.
+    pub root: FuncId,
+    /// The call or spawn not followed: (function, event index); `None` for a whole root.
+    pub at: Option<(FuncId, usize)>,
+    /// Which bound cut it.
+    pub kind: CutKind,
+}
 
 /// Index of a [`Thread`].
 pub type ThreadId = u32;
@@ -138,6 +162,8 @@ pub struct Program {
     pub declared: Vec<Option<Declared>>,
     /// Call chains.
     pub chains: Vec<CallSite>,
+    /// Where bounds cut the expansion (at most one cut of each kind per root).
+    pub cuts: Vec<Cut>,
     place_ids: HashMap<ProgramPlace, ProgramPlaceId>,
 }
 
@@ -169,6 +195,9 @@ pub fn expand(facts: &PackageFacts) -> Program {
         next_instance: 1,
         stack: Vec::new(),
         budget: 0,
+        root: 0,
+        root_cuts: 0,
+        total: 0,
     };
     // Types with a method that starts goroutines: their exported methods are entry points
     // that callers may run while those goroutines do.
@@ -186,6 +215,14 @@ pub fn expand(facts: &PackageFacts) -> Program {
                 && relevant[f].touches
         });
         if func.declared && (func.handler || relevant[f].spawns || entry) {
+            if builder.total > MAX_EVENTS_PER_PACKAGE {
+                builder.program.cuts.push(Cut {
+                    root: f as FuncId,
+                    at: None,
+                    kind: CutKind::PackageBudget,
+                });
+                continue;
+            }
             builder.root(f as FuncId);
         }
     }
@@ -268,11 +305,18 @@ struct Builder<'a> {
     stack: Vec<FuncId>,
     /// Events emitted for the current root.
     budget: usize,
+    /// The root being expanded, and where its cuts start in the program's.
+    root: FuncId,
+    root_cuts: usize,
+    /// Events emitted for the package.
+    total: usize,
 }
 
 impl Builder<'_> {
     fn root(&mut self, func: FuncId) {
         self.budget = 0;
+        self.root = func;
+        self.root_cuts = self.program.cuts.len();
         let facts = self.facts;
         let f = &facts.funcs[func as usize];
         let thread = self.new_thread(func, None, f.handler);
@@ -373,7 +417,7 @@ impl Builder<'_> {
                 },
                 EventKind::Lock { .. } | EventKind::Unlock { .. } => continue,
                 EventKind::Call { target, .. } => {
-                    if let Some((callee, callee_env)) = self.enter(target, &env, true) {
+                    if let Some((callee, callee_env)) = self.enter(target, &env, true, (func, i)) {
                         let chain = self.chain((func, i), chain);
                         self.body(thread, callee, callee_env, Some(ctl), &held, Some(chain));
                     }
@@ -389,7 +433,8 @@ impl Builder<'_> {
                     if let Some(callee) = self.facts.resolve(&target.callee) {
                         self.mark_recursive(thread, callee);
                     }
-                    let Some((callee, callee_env)) = self.enter(target, &env, false) else {
+                    let Some((callee, callee_env)) = self.enter(target, &env, false, (func, i))
+                    else {
                         continue;
                     };
                     let signals = signals.map(|s| self.place(s, &env));
@@ -442,6 +487,7 @@ impl Builder<'_> {
         locks: Vec<(ProgramPlaceId, LockMode)>,
     ) {
         self.budget += 1;
+        self.total += 1;
         let events = &mut self.program.threads[thread as usize].events;
         events.push(ProgramEvent {
             action,
@@ -458,16 +504,40 @@ impl Builder<'_> {
         (self.program.chains.len() - 1) as ChainId
     }
 
-    /// The callee of a call or spawn and the environment its body runs in, unless it is
-    /// unknown, recursive, too deep, or (for calls) does nothing the analysis cares about.
-    fn enter(&mut self, target: &Target, env: &Env, is_call: bool) -> Option<(FuncId, Env)> {
+    /// The callee of a call or spawn (the event `at`) and the environment its body runs in,
+    /// unless it is unknown, recursive, (for calls) does nothing the analysis cares about, or
+    /// past a bound, which is recorded as a cut.
+    fn enter(
+        &mut self,
+        target: &Target,
+        env: &Env,
+        is_call: bool,
+        at: (FuncId, usize),
+    ) -> Option<(FuncId, Env)> {
         let facts = self.facts;
         let callee = facts.resolve(&target.callee)?;
-        if self.stack.contains(&callee)
-            || self.stack.len() > MAX_CALL_DEPTH
-            || (is_call && !self.relevant[callee as usize].touches)
-            || self.budget > MAX_EVENTS_PER_ROOT
-        {
+        if self.stack.contains(&callee) || (is_call && !self.relevant[callee as usize].touches) {
+            return None;
+        }
+        let bound = if self.stack.len() > MAX_CALL_DEPTH {
+            Some(CutKind::Depth)
+        } else if self.budget > MAX_EVENTS_PER_ROOT {
+            Some(CutKind::RootBudget)
+        } else {
+            None
+        };
+        if let Some(kind) = bound {
+            let root = self.root;
+            if !self.program.cuts[self.root_cuts..]
+                .iter()
+                .any(|c| c.kind == kind)
+            {
+                self.program.cuts.push(Cut {
+                    root,
+                    at: Some(at),
+                    kind,
+                });
+            }
             return None;
         }
         let f = &facts.funcs[callee as usize];
