@@ -16,7 +16,8 @@ use crate::index::PackageFacts;
 use super::ordering::Ordering;
 use super::pairs::{Group, Grouping, Groups};
 use super::program::{
-    is_exported, receiver_type, Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
+    is_exported, receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId, Thread,
+    ThreadId,
 };
 
 /// An event of a thread.
@@ -91,7 +92,7 @@ pub fn races(program: &Program, facts: &PackageFacts) -> Vec<Race> {
 }
 
 /// A struct field reached through a root method's receiver: (type, field path).
-type FieldKey = (String, Vec<String>);
+type FieldKey = (String, Vec<FieldId>);
 
 /// A lock as seen from outside any one method: a receiver field of a type, or a place
 /// of the program (a package variable).

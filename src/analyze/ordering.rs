@@ -2,7 +2,7 @@
 //! a spawner join each goroutine it starts, and which threads signal each channel. Every
 //! question the pairing asks is then a look-up, not a rescan of the threads' events.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::index::{CtlId, CtlKind};
 
@@ -20,11 +20,11 @@ struct Join {
 pub struct Ordering<'a> {
     program: &'a Program,
     /// For each spawn event, the waits of its thread that join the goroutine.
-    joins: HashMap<EventRef, Vec<Join>>,
+    joins: FxHashMap<EventRef, Vec<Join>>,
     /// For each channel (or other sync place), the threads that signal it.
-    senders: HashMap<ProgramPlaceId, Vec<ThreadId>>,
+    senders: FxHashMap<ProgramPlaceId, Vec<ThreadId>>,
     /// For each (thread, channel), the position of the thread's first signal of it.
-    first_send: HashMap<(ThreadId, ProgramPlaceId), usize>,
+    first_send: FxHashMap<(ThreadId, ProgramPlaceId), usize>,
     /// For each thread, its waits (position, frame, channel).
     waits: Vec<Vec<(usize, CtlId, ProgramPlaceId)>>,
 }
@@ -32,8 +32,8 @@ pub struct Ordering<'a> {
 impl<'a> Ordering<'a> {
     /// Computes the facts, in time linear in the events plus spawns times waits per thread.
     pub fn new(program: &'a Program) -> Self {
-        let mut senders: HashMap<ProgramPlaceId, Vec<ThreadId>> = HashMap::new();
-        let mut first_send = HashMap::new();
+        let mut senders: FxHashMap<ProgramPlaceId, Vec<ThreadId>> = FxHashMap::default();
+        let mut first_send = FxHashMap::default();
         let mut waits = Vec::with_capacity(program.threads.len());
         for (t, thread) in program.threads.iter().enumerate() {
             let t = t as ThreadId;
@@ -55,7 +55,7 @@ impl<'a> Ordering<'a> {
         }
         let mut ordering = Ordering {
             program,
-            joins: HashMap::new(),
+            joins: FxHashMap::default(),
             senders,
             first_send,
             waits,

@@ -11,8 +11,10 @@
 //! groups yields only the member pairs that can be that choice: each distinct location of
 //! one side with, from each file of the other side, its one or two first locations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
 
 use crate::index::{CtlId, FileId, LockMode, PackageFacts};
 
@@ -37,7 +39,7 @@ pub struct Group {
 pub struct Groups<'a, K> {
     program: &'a Program,
     facts: &'a PackageFacts,
-    index: HashMap<K, usize>,
+    index: FxHashMap<K, usize>,
     /// The groups, in the order their first members were added.
     pub groups: Vec<Group>,
 }
@@ -48,7 +50,7 @@ impl<'a, K: Hash + Eq> Groups<'a, K> {
         Groups {
             program,
             facts,
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             groups: Vec::new(),
         }
     }
@@ -108,7 +110,7 @@ impl Grouping {
     /// segment; `roots[t]` is thread `t`'s root thread. The expansion builds each root's
     /// tree in one go, so a map's groups of one root are created one after another.
     pub fn new(program: &Program, facts: &PackageFacts, roots: &[ThreadId]) -> Self {
-        let mut lock_sets: HashMap<&[(ProgramPlaceId, LockMode)], u32> = HashMap::new();
+        let mut lock_sets: FxHashMap<&[(ProgramPlaceId, LockMode)], u32> = FxHashMap::default();
         let mut groups = Groups::new(program, facts);
         let mut by_place: BTreeMap<ProgramPlaceId, Vec<(ThreadId, Vec<usize>)>> = BTreeMap::new();
         for (t, thread) in program.threads.iter().enumerate() {
@@ -160,7 +162,7 @@ impl Grouping {
 
 /// The id of a lock set, the same for equal sets held in the same order.
 fn intern_locks<'a>(
-    sets: &mut HashMap<&'a [(ProgramPlaceId, LockMode)], u32>,
+    sets: &mut FxHashMap<&'a [(ProgramPlaceId, LockMode)], u32>,
     locks: &'a [(ProgramPlaceId, LockMode)],
 ) -> u32 {
     let next = sets.len() as u32;

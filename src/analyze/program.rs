@@ -8,7 +8,10 @@
 //! calls of one helper never share its locals, while parameters and receivers stand for
 //! whatever the caller passed.
 
-use std::collections::HashMap;
+use std::rc::Rc;
+
+use indexmap::IndexSet;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::index::{
     AccessOp, BindingId, Callee, Control, CtlId, CtlKind, EventKind, FuncId, LockMode,
@@ -51,6 +54,10 @@ pub type ProgramPlaceId = u32;
 /// Index of a [`CallSite`] in the program's call chains.
 pub type ChainId = u32;
 
+/// A field name of the expanded program, interned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldId(u32);
+
 /// A storage location of the expanded program: a binding in one instance of its function.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProgramPlace {
@@ -59,8 +66,8 @@ pub struct ProgramPlace {
     /// Which expansion of the declaring function (0: shared, e.g. package variables and the
     /// parameters of a root).
     pub instance: u32,
-    /// Field names selected from it.
-    pub fields: Vec<String>,
+    /// Fields selected from it.
+    pub fields: Vec<FieldId>,
 }
 
 /// Where an instance's variable was declared: the thread and its frame there.
@@ -156,15 +163,16 @@ pub struct Thread {
 pub struct Program {
     /// Every thread; each root's tree is contiguous.
     pub threads: Vec<Thread>,
-    /// Every place.
-    pub places: Vec<ProgramPlace>,
+    /// Every place, indexed by [`ProgramPlaceId`].
+    pub places: IndexSet<ProgramPlace, FxBuildHasher>,
+    /// Field names, indexed by [`FieldId`].
+    pub field_names: IndexSet<String, FxBuildHasher>,
     /// Declarations of instance places (`None` for shared ones).
     pub declared: Vec<Option<Declared>>,
     /// Call chains.
     pub chains: Vec<CallSite>,
     /// Where bounds cut the expansion (at most one cut of each kind per root).
     pub cuts: Vec<Cut>,
-    place_ids: HashMap<ProgramPlace, ProgramPlaceId>,
 }
 
 /// The instance of a function body being expanded.
@@ -174,7 +182,7 @@ struct Instance {
     id: u32,
     thread: ThreadId,
     /// The body's frames mapped to the thread's frames.
-    frames: Vec<CtlId>,
+    frames: Rc<[CtlId]>,
 }
 
 /// How a body's places map to the program's: its own instance and those of the bodies
@@ -182,16 +190,23 @@ struct Instance {
 #[derive(Debug, Clone, Default)]
 struct Env {
     instances: Vec<Instance>,
-    params: HashMap<BindingId, ProgramPlaceId>,
+    params: FxHashMap<BindingId, ProgramPlaceId>,
 }
 
 /// Builds the expanded program of a package.
 pub fn expand(facts: &PackageFacts) -> Program {
     let relevant = relevant_funcs(facts);
+    let mut program = Program::default();
+    let fields = facts
+        .places
+        .iter()
+        .map(|p| p.fields.iter().map(|f| program.field(f)).collect())
+        .collect();
     let mut builder = Builder {
         facts,
         relevant: &relevant,
-        program: Program::default(),
+        fields,
+        program,
         next_instance: 1,
         stack: Vec::new(),
         budget: 0,
@@ -299,6 +314,8 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
 struct Builder<'a> {
     facts: &'a PackageFacts,
     relevant: &'a [Relevance],
+    /// The fields of each place of the index, interned.
+    fields: Vec<Vec<FieldId>>,
     program: Program,
     next_instance: u32,
     /// The functions being expanded, to cut recursion.
@@ -384,7 +401,7 @@ impl Builder<'_> {
             func,
             id: self.next_instance,
             thread,
-            frames: frames.clone(),
+            frames: frames.as_slice().into(),
         });
         self.next_instance += 1;
         self.stack.push(func);
@@ -566,7 +583,9 @@ impl Builder<'_> {
         let p = &facts.places[place as usize];
         if let Some(&base) = env.params.get(&p.root) {
             let mut mapped = self.program.places[base as usize].clone();
-            mapped.fields.extend(p.fields.iter().cloned());
+            mapped
+                .fields
+                .extend_from_slice(&self.fields[place as usize]);
             let declared = self.program.declared[base as usize];
             return self.intern(mapped, declared);
         }
@@ -588,21 +607,18 @@ impl Builder<'_> {
             ProgramPlace {
                 root: p.root,
                 instance,
-                fields: p.fields.clone(),
+                fields: self.fields[place as usize].clone(),
             },
             declared,
         )
     }
 
     fn intern(&mut self, place: ProgramPlace, declared: Option<Declared>) -> ProgramPlaceId {
-        if let Some(&id) = self.program.place_ids.get(&place) {
-            return id;
+        let (id, new) = self.program.places.insert_full(place);
+        if new {
+            self.program.declared.push(declared);
         }
-        let id = self.program.places.len() as ProgramPlaceId;
-        self.program.places.push(place.clone());
-        self.program.declared.push(declared);
-        self.program.place_ids.insert(place, id);
-        id
+        id as ProgramPlaceId
     }
 }
 
@@ -620,7 +636,19 @@ impl Program {
     /// The place as written in Go: `m`, `s.items`.
     pub fn place_text(&self, facts: &PackageFacts, place: ProgramPlaceId) -> String {
         let p = &self.places[place as usize];
-        crate::index::place_text(&facts.bindings[p.root as usize].name, &p.fields)
+        let fields: Vec<String> = p
+            .fields
+            .iter()
+            .map(|f| self.field_names[f.0 as usize].clone())
+            .collect();
+        crate::index::place_text(&facts.bindings[p.root as usize].name, &fields)
+    }
+
+    fn field(&mut self, name: &str) -> FieldId {
+        match self.field_names.get_index_of(name) {
+            Some(i) => FieldId(i as u32),
+            None => FieldId(self.field_names.insert_full(name.to_string()).0 as u32),
+        }
     }
 
     /// How a spawn event starts its goroutine, from the index.
