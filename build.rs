@@ -1,13 +1,19 @@
 //! Gives the build an identity for the result cache: a hash of everything that decides what
-//! mapguard reports — its sources, the rule docs, the locked dependency versions and the
-//! compiler. The same sources built again (a CI job restoring the cache) keep the identity;
+//! mapguard reports — its sources, the rule docs, the vendored grammar, the locked dependency
+//! versions and the compiler. The same sources built again (a CI job restoring the cache) keep the identity;
 //! any change to them makes a new one, so stale results are never replayed.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
-const INPUTS: [&str; 4] = ["src", "rules", "Cargo.toml", "Cargo.lock"];
+const INPUTS: [&str; 5] = [
+    "src",
+    "rules",
+    "grammar/tree-sitter-go/src/parser.c",
+    "Cargo.toml",
+    "Cargo.lock",
+];
 
 fn main() {
     let mut files = Vec::new();

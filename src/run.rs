@@ -475,8 +475,7 @@ fn report_syntax_errors(source: &SourceFile, parsed: &Parsed, out: &mut Vec<Warn
             position: Some(source.line_col(decl.start)),
             kind: WarningKind::Incomplete,
             message: format!(
-                "syntax error: declaration skipped, it does not parse (an error, or Go syntax \
-                 newer than the grammar, such as a generic method): {}",
+                "syntax error: declaration skipped, it does not parse: {}",
                 first_line
                     .trim_end()
                     .chars()

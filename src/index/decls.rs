@@ -570,6 +570,27 @@ pub fn var_specs(decl: Node<'_>) -> Vec<Node<'_>> {
     out
 }
 
+/// Whether a node is a type (as `new` and `make` take), not an expression.
+pub fn is_type_node(node: Node<'_>) -> bool {
+    matches!(
+        node.kind(),
+        "type_identifier"
+            | "qualified_type"
+            | "generic_type"
+            | "pointer_type"
+            | "array_type"
+            | "implicit_length_array_type"
+            | "slice_type"
+            | "map_type"
+            | "channel_type"
+            | "struct_type"
+            | "interface_type"
+            | "function_type"
+            | "parenthesized_type"
+            | "negated_type"
+    )
+}
+
 /// The type of an initializer that names its type without needing scopes:
 /// `make(T)`, `new(T)`, `T{...}`, `&T{...}`, or a call of a package function.
 pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo {

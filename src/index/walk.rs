@@ -1755,6 +1755,10 @@ impl<'a> Walker<'a, '_> {
                             self.push(EventKind::Signal { sync: place }, call);
                         }
                     }
+                    // `new(expr)` (Go 1.26) evaluates its argument; a type is not walked.
+                    "new" if args.first().is_some_and(|a| !decls::is_type_node(*a)) => {
+                        walk_args(self, 0);
+                    }
                     "make" | "new" => walk_args(self, 1),
                     "panic" => {
                         walk_args(self, 0);
