@@ -177,13 +177,18 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
             .iter()
             .map(|p| display_path(p.parent().unwrap_or(p)))
             .collect();
+        // A finding concerns every file it points at: a new write in a changed file can
+        // make an old read elsewhere racy, and that read's finding must not slip through.
         outcome.findings.retain(|f| {
             let dir = display_path(
                 Path::new(&f.location.path)
                     .parent()
                     .unwrap_or(Path::new("")),
             );
-            focus.contains(&f.location.path) || !focused_dirs.contains(&dir)
+            !focused_dirs.contains(&dir)
+                || std::iter::once(&f.location)
+                    .chain(f.related.iter().map(|r| &r.location))
+                    .any(|l| focus.contains(&l.path))
         });
     }
     outcome.finish(directives, options);
