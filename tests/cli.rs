@@ -284,7 +284,10 @@ fn named_files_analyze_their_package_but_report_only_what_concerns_them() {
             .any(|l| l.starts_with("start.go") || l.starts_with("write.go")),
         "{unchanged}"
     );
-    assert!(unchanged.lines().any(|l| l.starts_with("other.go")), "{unchanged}");
+    assert!(
+        unchanged.lines().any(|l| l.starts_with("other.go")),
+        "{unchanged}"
+    );
     let package = run(&["check", "--format", "short", "start.go", "."]);
     assert!(
         package.lines().any(|l| l.starts_with("write.go:4:2")),

@@ -437,6 +437,9 @@ impl<'a> Graph<'a> {
                 thread: parent,
                 event: index,
             };
+            if self.ordering.gated(spawn_ref) {
+                return None;
+            }
             if self.thread(cur).recursive {
                 return Some(Overlap::Instances { spawn: spawn_ref });
             }

@@ -2,18 +2,20 @@
 //! a spawner join each goroutine it starts, and which threads signal each channel. Every
 //! question the pairing asks is then a look-up, not a rescan of the threads' events.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::index::{CtlId, CtlKind};
 
 use super::concurrency::EventRef;
 use super::program::{Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId};
 
-/// A wait in a spawner that joins one of its goroutines: its position and frame.
+/// A wait in a spawner that joins one of its goroutines: its position, frame and what it
+/// waits on.
 #[derive(Debug, Clone, Copy)]
 struct Join {
     order: usize,
     ctl: CtlId,
+    sync: ProgramPlaceId,
 }
 
 /// The ordering facts of one program.
@@ -23,17 +25,19 @@ pub struct Ordering<'a> {
     joins: FxHashMap<EventRef, Vec<Join>>,
     /// For each channel (or other sync place), the threads that signal it.
     senders: FxHashMap<ProgramPlaceId, Vec<ThreadId>>,
-    /// For each (thread, channel), the position of the thread's first signal of it.
-    first_send: FxHashMap<(ThreadId, ProgramPlaceId), usize>,
+    /// For each (thread, channel), the positions of the thread's signals of it, in order.
+    sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>>,
     /// For each thread, its waits (position, frame, channel).
     waits: Vec<Vec<(usize, CtlId, ProgramPlaceId)>>,
+    /// The spawns whose goroutines never run two at a time (see [`Ordering::gated`]).
+    gated: FxHashSet<EventRef>,
 }
 
 impl<'a> Ordering<'a> {
     /// Computes the facts, in time linear in the events plus spawns times waits per thread.
     pub fn new(program: &'a Program) -> Self {
         let mut senders: FxHashMap<ProgramPlaceId, Vec<ThreadId>> = FxHashMap::default();
-        let mut first_send = FxHashMap::default();
+        let mut sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>> = FxHashMap::default();
         let mut waits = Vec::with_capacity(program.threads.len());
         for (t, thread) in program.threads.iter().enumerate() {
             let t = t as ThreadId;
@@ -45,7 +49,7 @@ impl<'a> Ordering<'a> {
                         if list.last() != Some(&t) {
                             list.push(t);
                         }
-                        first_send.entry((t, sync)).or_insert(e.order);
+                        sends.entry((t, sync)).or_default().push(e.order);
                     }
                     Action::Wait { sync, .. } => own.push((e.order, e.ctl, sync)),
                     _ => {}
@@ -57,8 +61,9 @@ impl<'a> Ordering<'a> {
             program,
             joins: FxHashMap::default(),
             senders,
-            first_send,
+            sends,
             waits,
+            gated: FxHashSet::default(),
         };
         for (t, thread) in program.threads.iter().enumerate() {
             for (i, e) in thread.events.iter().enumerate() {
@@ -69,6 +74,9 @@ impl<'a> Ordering<'a> {
                     };
                     let joins = ordering.compute_joins(thread, spawn);
                     ordering.joins.insert(spawn, joins);
+                    if ordering.compute_gated(thread, spawn) {
+                        ordering.gated.insert(spawn);
+                    }
                 }
             }
         }
@@ -91,14 +99,13 @@ impl<'a> Ordering<'a> {
         self.waits[spawn.thread as usize]
             .iter()
             .filter(|&&(order, _, sync)| {
-                let signalled =
-                    signals == Some(sync) || self.first_send.contains_key(&(child, sync));
+                let signalled = signals == Some(sync) || self.sends.contains_key(&(child, sync));
                 let Action::Wait { single_receive, .. } = body.events[order].action else {
                     unreachable!("a wait event");
                 };
                 signalled && (!single_receive || receives_enough(body, spawn_event, order))
             })
-            .map(|&(order, ctl, _)| Join { order, ctl })
+            .map(|&(order, ctl, sync)| Join { order, ctl, sync })
             .collect()
     }
 
@@ -120,6 +127,51 @@ impl<'a> Ordering<'a> {
         let s = &body.events[spawn.event];
         self.joins(spawn).iter().any(|j| {
             j.order > s.order && body.ctl.contains(l, j.ctl) && runs_whenever(body, j.ctl, s.ctl)
+        })
+    }
+
+    /// Whether no two goroutines started at `spawn` (by any instance of its spawner) ever
+    /// run at once: the spawn always follows a receive on a channel that only goroutines
+    /// running the same function give back to, besides single sends outside any loop (the
+    /// token put there once). A one-slot channel used as a mutex over goroutine starts:
+    /// `<-stopped; go loop()` with `defer func() { stopped <- struct{}{} }()` in `loop`.
+    pub fn gated(&self, spawn: EventRef) -> bool {
+        self.gated.contains(&spawn)
+    }
+
+    fn compute_gated(&self, body: &Thread, spawn: EventRef) -> bool {
+        let s = &body.events[spawn.event];
+        let Action::Spawn { thread: child, .. } = s.action else {
+            unreachable!("a spawn event");
+        };
+        let origin = self.program.threads[child as usize].origin;
+        self.joins(spawn).iter().any(|j| {
+            j.order < s.order
+                && runs_whenever(body, j.ctl, s.ctl)
+                && self.senders.get(&j.sync).is_some_and(|ts| {
+                    ts.iter().all(|&t| {
+                        let thread = &self.program.threads[t as usize];
+                        thread.origin == origin || self.gives_one_token(thread, t, j.sync)
+                    })
+                })
+        })
+    }
+
+    /// Whether thread `t`'s sends on `chan` each put one token, outside any loop of the
+    /// function that sends (a function filling the channel once, typically behind a
+    /// `sync.Once`, may be reached by several calls or from a caller's loop).
+    fn gives_one_token(&self, thread: &Thread, t: ThreadId, chan: ProgramPlaceId) -> bool {
+        let frames = &thread.ctl.frames;
+        self.sends.get(&(t, chan)).is_some_and(|sends| {
+            sends.iter().all(|&send| {
+                let mut own_frames = std::iter::successors(Some(thread.events[send].ctl), |&c| {
+                    let frame = &frames[c as usize];
+                    (frame.kind != CtlKind::Inlined)
+                        .then_some(frame.parent)
+                        .flatten()
+                });
+                own_frames.all(|c| frames[c as usize].kind != CtlKind::Loop)
+            })
         })
     }
 
@@ -155,7 +207,7 @@ impl<'a> Ordering<'a> {
                     .senders
                     .get(&chan)
                     .is_none_or(|ts| ts.iter().all(|&t| t == spawner));
-                let first = self.first_send.get(&(spawner, chan));
+                let first = self.sends.get(&(spawner, chan)).and_then(|s| s.first());
                 only_sender
                     && first.is_some_and(|&send| {
                         let send_ctl = body.events[send].ctl;
