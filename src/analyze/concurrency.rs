@@ -378,6 +378,18 @@ impl<'a> Graph<'a> {
         if a.thread == b.thread {
             return self.overlapping_instances(a.thread, place);
         }
+        // Two goroutines of one function whose starts take turns with a token never overlap,
+        // whoever starts them.
+        let spawn_of = |t: ThreadId| {
+            self.thread(t)
+                .spawned_by
+                .map(|(thread, event)| EventRef { thread, event })
+        };
+        if let (Some(sa), Some(sb)) = (spawn_of(a.thread), spawn_of(b.thread)) {
+            if self.ordering.gated_together(sa, sb) {
+                return None;
+            }
+        }
         let up_a = self.ancestry(a.thread);
         let up_b = self.ancestry(b.thread);
         if up_a.last()?.0 != up_b.last()?.0 {

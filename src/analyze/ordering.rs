@@ -139,6 +139,17 @@ impl<'a> Ordering<'a> {
         self.gated.contains(&spawn)
     }
 
+    /// Whether the goroutines of two gated spawns of one function never run at once: they
+    /// take turns with the same tokens.
+    pub fn gated_together(&self, a: EventRef, b: EventRef) -> bool {
+        let origin =
+            |r: EventRef| match self.program.threads[r.thread as usize].events[r.event].action {
+                Action::Spawn { thread, .. } => self.program.threads[thread as usize].origin,
+                _ => unreachable!("a spawn event"),
+            };
+        self.gated(a) && self.gated(b) && origin(a) == origin(b)
+    }
+
     fn compute_gated(&self, body: &Thread, spawn: EventRef) -> bool {
         let s = &body.events[spawn.event];
         let Action::Spawn { thread: child, .. } = s.action else {
