@@ -132,8 +132,8 @@ impl<'a> Ordering<'a> {
 
     /// Whether no two goroutines started at `spawn` (by any instance of its spawner) ever
     /// run at once: the spawn always follows a receive on a channel that only goroutines
-    /// running the same function give back to, besides single sends outside any loop (the
-    /// token put there once). A one-slot channel used as a mutex over goroutine starts:
+    /// running the same function give back to, besides sends outside any loop of the
+    /// function that sends (the token put there once). A one-slot channel used as a mutex over goroutine starts:
     /// `<-stopped; go loop()` with `defer func() { stopped <- struct{}{} }()` in `loop`.
     pub fn gated(&self, spawn: EventRef) -> bool {
         self.gated.contains(&spawn)
@@ -235,7 +235,7 @@ impl<'a> Ordering<'a> {
 /// Whether code in frame `j` runs whenever code in frame `x` does: climbing from `j` to the
 /// first frame that contains `x` passes through loops and inlined calls only (they run to
 /// completion), never through a branch that may be skipped.
-pub fn runs_whenever(body: &Thread, j: CtlId, x: CtlId) -> bool {
+fn runs_whenever(body: &Thread, j: CtlId, x: CtlId) -> bool {
     let mut cur = j;
     while !body.ctl.contains(cur, x) {
         let frame = &body.ctl.frames[cur as usize];
