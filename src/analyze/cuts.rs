@@ -8,7 +8,8 @@ use super::program::{
     CutKind, Program, MAX_CALL_DEPTH, MAX_EVENTS_PER_PACKAGE, MAX_EVENTS_PER_ROOT,
 };
 
-/// One warning per cut root and bound; roots the package budget skipped are one warning.
+/// One warning per cut site and bound (naming the roots cut there), and one for all the
+/// roots the package bound skipped.
 pub fn warnings(facts: &PackageFacts, program: &Program) -> Vec<IndexWarning> {
     let mut out = Vec::new();
     let mut skipped = program
