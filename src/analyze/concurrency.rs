@@ -130,6 +130,20 @@ fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId])
                 })
                 .collect()
         };
+    // Goroutines of one function, each started only after taking a token from the same
+    // channel of the receiver, take turns whichever method starts them.
+    let gate = |t: ThreadId| -> Option<FieldKey> {
+        let (parent, event) = program.threads[t as usize].spawned_by?;
+        let token = graph.ordering.gate_token(EventRef {
+            thread: parent,
+            event,
+        })?;
+        receiver_key(t, token)
+    };
+    let takes_turns = |a: ThreadId, b: ThreadId| {
+        program.threads[a as usize].origin == program.threads[b as usize].origin
+            && gate(a).is_some_and(|key| gate(b) == Some(key))
+    };
     // Goroutine accesses and entry accesses, by field, grouped by everything the check
     // below asks: root, thread, write-ness and lock keys.
     type AcrossKey = (FieldKey, bool, ThreadId, bool, Vec<(LockKey, LockMode)>);
@@ -206,6 +220,9 @@ fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId])
                     continue; // within one root the ordinary analysis decides
                 }
                 if !groups[ga].writes && !groups[gb].writes {
+                    continue;
+                }
+                if b_background && takes_turns(a.thread, b.thread) {
                     continue;
                 }
                 let common = locks[ga].iter().any(|(k, ma)| {
@@ -418,10 +435,10 @@ impl<'a> Graph<'a> {
         let side_b = down(&up_b, b);
         let body = self.thread(lca_thread);
         match (side_a == a, side_b == b) {
-            (true, false) => (!self.access_ordered(body, side_b, self.event(a))
+            (true, false) => (!self.access_ordered(body, side_b, self.event(a), place)
                 && !self.ordering.handed_off(lca_thread, self.event(a), b))
             .then_some(Overlap::Spawned { spawn: side_b }),
-            (false, true) => (!self.access_ordered(body, side_a, self.event(b))
+            (false, true) => (!self.access_ordered(body, side_a, self.event(b), place)
                 && !self.ordering.handed_off(lca_thread, self.event(b), a))
             .then_some(Overlap::Spawned { spawn: side_a }),
             _ => (!self.spawns_ordered(body, side_a, side_b)).then_some(Overlap::Siblings {
@@ -473,8 +490,15 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// Whether event `x` of the spawner never overlaps the goroutine started at `spawn`.
-    fn access_ordered(&self, body: &'a Thread, spawn: EventRef, x: &ProgramEvent) -> bool {
+    /// Whether event `x` of the spawner, an access to `place`, never overlaps the goroutine
+    /// started at `spawn`.
+    fn access_ordered(
+        &self,
+        body: &'a Thread,
+        spawn: EventRef,
+        x: &ProgramEvent,
+        place: ProgramPlaceId,
+    ) -> bool {
         let s = &body.events[spawn.event];
         if matches!(
             s.action,
@@ -488,13 +512,19 @@ impl<'a> Graph<'a> {
         if x.order > s.order {
             return self.ordering.joined_between(body, spawn, x);
         }
+        // An access before the spawn meets an earlier iteration's goroutine, unless the
+        // map belongs to an object made anew in each iteration.
+        let declared = self.program.declared[place as usize];
         match body
             .ctl
             .loops_around(s.ctl)
             .find(|&l| body.ctl.contains(l, x.ctl))
         {
             None => true,
-            Some(l) => self.ordering.loop_joined(body, spawn, l),
+            Some(l) => {
+                declared.is_some_and(|d| d.thread == spawn.thread && body.ctl.contains(l, d.ctl))
+                    || self.ordering.loop_joined(body, spawn, l)
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! a spawner join each goroutine it starts, and which threads signal each channel. Every
 //! question the pairing asks is then a look-up, not a rescan of the threads' events.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::index::{CtlId, CtlKind};
 
@@ -29,8 +29,9 @@ pub struct Ordering<'a> {
     sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>>,
     /// For each thread, its waits (position, frame, channel).
     waits: Vec<Vec<(usize, CtlId, ProgramPlaceId)>>,
-    /// The spawns whose goroutines never run two at a time (see [`Ordering::gated`]).
-    gated: FxHashSet<EventRef>,
+    /// The spawns whose goroutines never run two at a time (see [`Ordering::gated`]), with
+    /// the token channel they take turns on.
+    gated: FxHashMap<EventRef, ProgramPlaceId>,
 }
 
 impl<'a> Ordering<'a> {
@@ -63,7 +64,7 @@ impl<'a> Ordering<'a> {
             senders,
             sends,
             waits,
-            gated: FxHashSet::default(),
+            gated: FxHashMap::default(),
         };
         for (t, thread) in program.threads.iter().enumerate() {
             for (i, e) in thread.events.iter().enumerate() {
@@ -74,8 +75,8 @@ impl<'a> Ordering<'a> {
                     };
                     let joins = ordering.compute_joins(thread, spawn);
                     ordering.joins.insert(spawn, joins);
-                    if ordering.compute_gated(thread, spawn) {
-                        ordering.gated.insert(spawn);
+                    if let Some(token) = ordering.compute_gated(thread, spawn) {
+                        ordering.gated.insert(spawn, token);
                     }
                 }
             }
@@ -136,7 +137,12 @@ impl<'a> Ordering<'a> {
     /// function that sends (the token put there once). A one-slot channel used as a mutex over goroutine starts:
     /// `<-stopped; go loop()` with `defer func() { stopped <- struct{}{} }()` in `loop`.
     pub fn gated(&self, spawn: EventRef) -> bool {
-        self.gated.contains(&spawn)
+        self.gated.contains_key(&spawn)
+    }
+
+    /// The token channel a gated spawn takes before it starts its goroutine.
+    pub fn gate_token(&self, spawn: EventRef) -> Option<ProgramPlaceId> {
+        self.gated.get(&spawn).copied()
     }
 
     /// Whether the goroutines of two gated spawns of one function never run at once: they
@@ -150,22 +156,25 @@ impl<'a> Ordering<'a> {
         self.gated(a) && self.gated(b) && origin(a) == origin(b)
     }
 
-    fn compute_gated(&self, body: &Thread, spawn: EventRef) -> bool {
+    fn compute_gated(&self, body: &Thread, spawn: EventRef) -> Option<ProgramPlaceId> {
         let s = &body.events[spawn.event];
         let Action::Spawn { thread: child, .. } = s.action else {
             unreachable!("a spawn event");
         };
         let origin = self.program.threads[child as usize].origin;
-        self.joins(spawn).iter().any(|j| {
-            j.order < s.order
-                && runs_whenever(body, j.ctl, s.ctl)
-                && self.senders.get(&j.sync).is_some_and(|ts| {
-                    ts.iter().all(|&t| {
-                        let thread = &self.program.threads[t as usize];
-                        thread.origin == origin || self.gives_one_token(thread, t, j.sync)
+        self.joins(spawn)
+            .iter()
+            .find(|j| {
+                j.order < s.order
+                    && runs_whenever(body, j.ctl, s.ctl)
+                    && self.senders.get(&j.sync).is_some_and(|ts| {
+                        ts.iter().all(|&t| {
+                            let thread = &self.program.threads[t as usize];
+                            thread.origin == origin || self.gives_one_token(thread, t, j.sync)
+                        })
                     })
-                })
-        })
+            })
+            .map(|j| j.sync)
     }
 
     /// Whether thread `t`'s sends on `chan` each put one token, outside any loop of the

@@ -196,6 +196,7 @@ struct Env {
 /// Builds the expanded program of a package.
 pub fn expand(facts: &PackageFacts) -> Program {
     let relevant = relevant_funcs(facts);
+    let entry_locks = super::contracts::entry_locks(facts);
     let mut program = Program::default();
     let fields = facts
         .places
@@ -205,6 +206,7 @@ pub fn expand(facts: &PackageFacts) -> Program {
     let mut builder = Builder {
         facts,
         relevant: &relevant,
+        entry_locks: &entry_locks,
         fields,
         program,
         next_instance: 1,
@@ -314,6 +316,8 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
 struct Builder<'a> {
     facts: &'a PackageFacts,
     relevant: &'a [Relevance],
+    /// The locks every caller holds when calling each function (see [`super::contracts`]).
+    entry_locks: &'a [Vec<super::contracts::EntryLock>],
     /// The fields of each place of the index, interned.
     fields: Vec<Vec<FieldId>>,
     program: Program,
@@ -350,7 +354,20 @@ impl Builder<'_> {
             );
             env.params.insert(*b, shared);
         }
-        self.body(thread, func, env, None, &[], None);
+        // Analyzed on its own, a function runs holding what all its callers hold.
+        let held: Vec<(ProgramPlaceId, LockMode)> = self.entry_locks[func as usize]
+            .iter()
+            .map(|(b, fields, mode)| {
+                let fields = fields.iter().map(|f| self.program.field(f)).collect();
+                let place = ProgramPlace {
+                    root: *b,
+                    instance: 0,
+                    fields,
+                };
+                (self.intern(place, None), *mode)
+            })
+            .collect();
+        self.body(thread, func, env, None, &held, None);
     }
 
     fn new_thread(

@@ -1216,17 +1216,76 @@ impl<'a> Walker<'a, '_> {
         let dead = node
             .child_by_field_name("condition")
             .is_some_and(|c| self.is_false_constant(c));
+        // `if mu.TryLock() { ... }` holds the lock in the branch taken on success.
+        let try_lock = node
+            .child_by_field_name("condition")
+            .and_then(|c| self.try_lock(c));
+        let acquired = |w: &mut Self, on_success: bool| {
+            if let Some((call, place, mode, success)) = try_lock {
+                if success == on_success {
+                    w.push(EventKind::Lock { place, mode }, call);
+                    w.flow.lock(place, mode);
+                }
+            }
+        };
         let then = self.in_frame(CtlKind::Branch, |w| {
+            acquired(w, true);
             if let Some(b) = node.child_by_field_name("consequence").filter(|_| !dead) {
                 w.block(b);
             }
         });
         let otherwise = match node.child_by_field_name("alternative") {
-            Some(alt) => self.in_frame(CtlKind::Branch, |w| w.statement(alt)),
-            None => entry,
+            Some(alt) => self.in_frame(CtlKind::Branch, |w| {
+                acquired(w, false);
+                w.statement(alt);
+            }),
+            None => {
+                let after = std::mem::replace(&mut self.flow, entry);
+                acquired(self, false);
+                std::mem::replace(&mut self.flow, after)
+            }
         };
         self.flow = Flow::join(vec![then, otherwise]);
         self.scopes.pop();
+    }
+
+    /// A condition `mu.TryLock()` or `mu.TryRLock()`, possibly negated: the call, the
+    /// mutex, the mode, and whether the lock is held when the condition is true.
+    fn try_lock(&mut self, cond: Node<'a>) -> Option<(Node<'a>, PlaceId, LockMode, bool)> {
+        let mut cur = cond;
+        let mut success = true;
+        loop {
+            match cur.kind() {
+                "parenthesized_expression" => cur = cur.named_child(0)?,
+                "unary_expression"
+                    if cur
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "!") =>
+                {
+                    success = !success;
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                _ => break,
+            }
+        }
+        if cur.kind() != "call_expression"
+            || cur
+                .child_by_field_name("arguments")
+                .is_some_and(|a| a.named_child_count() > 0)
+        {
+            return None;
+        }
+        let function = cur.child_by_field_name("function")?;
+        if function.kind() != "selector_expression" {
+            return None;
+        }
+        let mode = match self.text(function.child_by_field_name("field")?) {
+            "TryLock" => LockMode::Exclusive,
+            "TryRLock" => LockMode::Read,
+            _ => return None,
+        };
+        let place = self.lock_place(function.child_by_field_name("operand")?)?;
+        Some((cur, place, mode, success))
     }
 
     /// Whether `cond` names a package constant declared `false`.
