@@ -407,6 +407,15 @@ impl<'a> Graph<'a> {
                 return None;
             }
         }
+        // A goroutine gated on a token never runs while the other side holds the token.
+        let holder = |x: EventRef, y: EventRef| {
+            spawn_of(y.thread)
+                .and_then(|s| self.ordering.gate_token(s))
+                .is_some_and(|token| self.ordering.holds_token(x, token))
+        };
+        if holder(a, b) || holder(b, a) {
+            return None;
+        }
         let up_a = self.ancestry(a.thread);
         let up_b = self.ancestry(b.thread);
         if up_a.last()?.0 != up_b.last()?.0 {

@@ -8,7 +8,6 @@
 pub mod concurrency;
 mod concurrent_write;
 mod context;
-mod contracts;
 mod cuts;
 mod inconsistent_locking;
 mod leaves_critical_section;

@@ -145,6 +145,24 @@ impl<'a> Ordering<'a> {
         self.gated.get(&spawn).copied()
     }
 
+    /// Whether access `x` runs holding `token`: its thread took it from the channel before
+    /// (on every path) and has not given it back since, so no goroutine gated on it runs.
+    pub fn holds_token(&self, x: EventRef, token: ProgramPlaceId) -> bool {
+        let body = &self.program.threads[x.thread as usize];
+        let e = &body.events[x.event];
+        let given_back = |from: usize| {
+            self.sends
+                .get(&(x.thread, token))
+                .is_some_and(|sends| sends.iter().any(|&s| s > from && s < e.order))
+        };
+        self.waits[x.thread as usize]
+            .iter()
+            .take_while(|&&(order, _, _)| order < e.order)
+            .any(|&(order, ctl, sync)| {
+                sync == token && runs_whenever(body, ctl, e.ctl) && !given_back(order)
+            })
+    }
+
     /// Whether the goroutines of two gated spawns of one function never run at once: they
     /// take turns with the same tokens.
     pub fn gated_together(&self, a: EventRef, b: EventRef) -> bool {

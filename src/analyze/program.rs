@@ -196,7 +196,6 @@ struct Env {
 /// Builds the expanded program of a package.
 pub fn expand(facts: &PackageFacts) -> Program {
     let relevant = relevant_funcs(facts);
-    let entry_locks = super::contracts::entry_locks(facts);
     let mut program = Program::default();
     let fields = facts
         .places
@@ -206,7 +205,6 @@ pub fn expand(facts: &PackageFacts) -> Program {
     let mut builder = Builder {
         facts,
         relevant: &relevant,
-        entry_locks: &entry_locks,
         fields,
         program,
         next_instance: 1,
@@ -225,25 +223,77 @@ pub fn expand(facts: &PackageFacts) -> Program {
         .filter(|&(f, func)| func.declared && relevant[f].spawns)
         .filter_map(|(_, func)| receiver_type(facts, func.receiver?))
         .collect();
-    for (f, func) in facts.funcs.iter().enumerate() {
-        let entry = func.receiver.is_some_and(|r| {
-            is_exported(&func.name)
-                && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
-                && relevant[f].touches
-        });
-        if func.declared && (func.handler || relevant[f].spawns || entry) {
-            if builder.total > MAX_EVENTS_PER_PACKAGE {
-                builder.program.cuts.push(Cut {
-                    root: f as FuncId,
-                    at: None,
-                    kind: CutKind::PackageBudget,
-                });
-                continue;
-            }
-            builder.root(f as FuncId);
+    let candidates: Vec<bool> = facts
+        .funcs
+        .iter()
+        .enumerate()
+        .map(|(f, func)| {
+            let entry = func.receiver.is_some_and(|r| {
+                is_exported(&func.name)
+                    && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
+                    && relevant[f].touches
+            });
+            func.declared && (func.handler || relevant[f].spawns || entry)
+        })
+        .collect();
+    for f in roots(facts, &candidates) {
+        if builder.total > MAX_EVENTS_PER_PACKAGE {
+            builder.program.cuts.push(Cut {
+                root: f,
+                at: None,
+                kind: CutKind::PackageBudget,
+            });
+            continue;
         }
+        builder.root(f);
     }
     builder.program
+}
+
+/// The candidates analyzed as roots, in function order: those callers outside the package
+/// may run (exported functions, handlers) or that nothing in the package calls, then any
+/// candidate none of those reaches. An unexported function the package calls is analyzed
+/// where it is called, with its callers' locks and ordering, not on its own.
+fn roots(facts: &PackageFacts, candidates: &[bool]) -> Vec<FuncId> {
+    let callee = |e: &crate::index::Event| match &e.kind {
+        EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
+            facts.resolve(&target.callee)
+        }
+        _ => None,
+    };
+    let mut called = vec![false; facts.funcs.len()];
+    for (f, func) in facts.funcs.iter().enumerate() {
+        for e in &func.events {
+            if let (EventKind::Call { .. }, Some(c)) = (&e.kind, callee(e)) {
+                if c as usize != f {
+                    called[c as usize] = true;
+                }
+            }
+        }
+    }
+    let mut roots: Vec<FuncId> = (0..facts.funcs.len())
+        .filter(|&f| {
+            let func = &facts.funcs[f];
+            candidates[f] && (func.handler || is_exported(&func.name) || !called[f])
+        })
+        .map(|f| f as FuncId)
+        .collect();
+    let mut reached = vec![false; facts.funcs.len()];
+    let mut stack = roots.clone();
+    while let Some(f) = stack.pop() {
+        if std::mem::replace(&mut reached[f as usize], true) {
+            continue;
+        }
+        stack.extend(facts.funcs[f as usize].events.iter().filter_map(callee));
+    }
+    roots.extend(
+        (0..facts.funcs.len())
+            .filter(|&f| candidates[f] && !reached[f])
+            .map(|f| f as FuncId),
+    );
+    roots.sort_unstable();
+    roots.dedup();
+    roots
 }
 
 /// The struct type a receiver binding belongs to.
@@ -316,8 +366,6 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
 struct Builder<'a> {
     facts: &'a PackageFacts,
     relevant: &'a [Relevance],
-    /// The locks every caller holds when calling each function (see [`super::contracts`]).
-    entry_locks: &'a [Vec<super::contracts::EntryLock>],
     /// The fields of each place of the index, interned.
     fields: Vec<Vec<FieldId>>,
     program: Program,
@@ -354,20 +402,7 @@ impl Builder<'_> {
             );
             env.params.insert(*b, shared);
         }
-        // Analyzed on its own, a function runs holding what all its callers hold.
-        let held: Vec<(ProgramPlaceId, LockMode)> = self.entry_locks[func as usize]
-            .iter()
-            .map(|(b, fields, mode)| {
-                let fields = fields.iter().map(|f| self.program.field(f)).collect();
-                let place = ProgramPlace {
-                    root: *b,
-                    instance: 0,
-                    fields,
-                };
-                (self.intern(place, None), *mode)
-            })
-            .collect();
-        self.body(thread, func, env, None, &held, None);
+        self.body(thread, func, env, None, &[], None);
     }
 
     fn new_thread(
