@@ -198,7 +198,7 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
 
 impl Outcome {
     /// Sorts, fingerprints, and applies suppression comments; warns about suppressions
-    /// without a reason and, when asked, about those that silence nothing.
+    /// naming mapguard without a reason and, when asked, about those that silence nothing.
     fn finish(&mut self, mut directives: Vec<crate::suppress::Directive>, options: &Options) {
         let config = &options.config;
         self.findings.retain(|f| !config.disabled.contains(f.rule));
@@ -215,7 +215,7 @@ impl Outcome {
         for (d, used) in directives.iter().zip(used) {
             let message = if !used && options.report_unused_ignores {
                 "this suppression comment silences no finding"
-            } else if d.reason.is_none() {
+            } else if d.reason.is_none() && d.names_mapguard {
                 "suppression comment without a reason: say why the map is safe here"
             } else {
                 continue;

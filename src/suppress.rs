@@ -19,6 +19,9 @@ pub struct Directive {
     pub rules: Option<Vec<String>>,
     /// Why, as written after the rules.
     pub reason: Option<String>,
+    /// Whether it names mapguard (`//mapguard:ignore`, `//nolint:mapguard`), not every
+    /// linter (bare `//nolint`, `//nolint:all`, whose reasons are golangci-lint's business).
+    pub names_mapguard: bool,
 }
 
 /// The suppression comments of a file (a cheap scan; most files have none).
@@ -57,6 +60,7 @@ fn parse_line(line: &str) -> Option<Directive> {
             trailing: false,
             rules,
             reason: reason(tail),
+            names_mapguard: true,
         });
     }
     let at = line.find("//nolint")?;
@@ -66,16 +70,15 @@ fn parse_line(line: &str) -> Option<Directive> {
         None if rest.is_empty() || rest.starts_with(char::is_whitespace) => ("", rest),
         None => return None,
     };
-    let ours = linters.is_empty()
-        || linters
-            .split(',')
-            .any(|l| l.trim() == "mapguard" || l.trim() == "all");
+    let named = linters.split(',').any(|l| l.trim() == "mapguard");
+    let ours = named || linters.is_empty() || linters.split(',').any(|l| l.trim() == "all");
     ours.then(|| Directive {
         path: String::new(),
         line: 0,
         trailing: false,
         rules: None,
         reason: reason(tail),
+        names_mapguard: named,
     })
 }
 
@@ -140,7 +143,15 @@ mod tests {
         let nolint = parse_line("x := 1 //nolint:errcheck,mapguard // single goroutine").unwrap();
         assert_eq!(nolint.reason.as_deref(), Some("single goroutine"));
         assert!(parse_line("//nolint:errcheck // other linter").is_none());
-        assert!(parse_line("//nolint").is_some());
+        assert!(nolint.names_mapguard);
+        let bare = parse_line("//nolint").unwrap();
+        assert!(!bare.names_mapguard && bare.reason.is_none());
+        assert!(!parse_line("x() //nolint:all").unwrap().names_mapguard);
+        assert!(
+            parse_line("//mapguard:ignore MG001")
+                .unwrap()
+                .names_mapguard
+        );
         assert!(parse_line("//nolintx").is_none());
         assert!(parse_line("// an ordinary comment").is_none());
     }

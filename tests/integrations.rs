@@ -64,6 +64,18 @@ fn nolint_for_mapguard_suppresses_other_linters_do_not() {
 }
 
 #[test]
+fn a_bare_nolint_suppresses_without_asking_mapguard_for_a_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("p.go"), racy_with("", " //nolint")).unwrap();
+    let o = mapguard(&["check", "."], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("without a reason"), "{}", stderr(&o));
+    std::fs::write(tmp.path().join("p.go"), racy_with("", " //nolint:mapguard")).unwrap();
+    let o = mapguard(&["check", "."], tmp.path());
+    assert!(stderr(&o).contains("without a reason"), "{}", stderr(&o));
+}
+
+#[test]
 fn suppressions_without_reason_or_use_are_warnings() {
     let tmp = tempfile::tempdir().unwrap();
     let src = format!(

@@ -41,6 +41,11 @@ fn http_handler_counter() {
 }
 
 #[test]
+fn embedded_mutex_write_unlocked() {
+    insta::assert_snapshot!(terminal("embedded_mutex_write_unlocked"));
+}
+
+#[test]
 fn safe_fixture_renders_only_the_summary() {
     insta::assert_snapshot!(terminal("loop_counter_mutex"));
 }

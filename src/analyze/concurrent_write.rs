@@ -3,7 +3,7 @@
 use crate::finding::Finding;
 
 use super::concurrency::Race;
-use super::context::{one_per_primary, Context, Reported, Words};
+use super::context::{lock_one_side_help, one_per_primary, Context, Reported, Words};
 
 /// The rule's id.
 pub const ID: &str = "MG001";
@@ -54,7 +54,7 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
     } else {
         let who = ctx.who(r.conflict.thread, here);
         let at = ctx.at(r.conflict, here);
-        let other = if r.conflict.thread == r.primary.thread {
+        let other = if r.conflict.thread == r.primary.thread || who == by {
             format!("another instance of {who} ({at})")
         } else {
             format!("{who} ({at})")
@@ -70,10 +70,13 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
         message,
         label: format!("write by {by}"),
         conflict,
-        help: format!(
-            "guard every access to `{map}` with the same sync.Mutex, wait for the goroutines \
-             (sync.WaitGroup.Wait) before touching it again, or give it to a single goroutine"
-        ),
+        help: lock_one_side_help(ctx, &r, here).unwrap_or_else(|| {
+            format!(
+                "guard every access to `{map}` with the same sync.Mutex, wait for the \
+                 goroutines (sync.WaitGroup.Wait) before touching it again, or give it to a \
+                 single goroutine"
+            )
+        }),
     };
     ctx.race_finding(&r, words)
 }

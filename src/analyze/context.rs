@@ -60,6 +60,26 @@ impl Context<'_> {
             .is_empty()
     }
 
+    /// The locks held at an event, in words (`s.mu`, the mutex embedded in `s`), or `None`
+    /// when it holds none.
+    pub fn held_words(&self, r: EventRef) -> Option<String> {
+        let event = &self.program.threads[r.thread as usize].events[r.event];
+        let words: Vec<String> = event
+            .locks
+            .iter()
+            .map(|&(place, _)| {
+                let p = &self.program.places[place as usize];
+                let embedded = p.fields.is_empty()
+                    && matches!(
+                        self.facts.bindings[p.root as usize].ty,
+                        crate::index::TypeInfo::Named(_)
+                    );
+                lock_words(&self.program.place_text(self.facts, place), embedded)
+            })
+            .collect();
+        (!words.is_empty()).then(|| words.join(" and "))
+    }
+
     /// The access operation of an access event.
     pub fn op(&self, r: EventRef) -> AccessOp {
         match self.program.threads[r.thread as usize].events[r.event].action {
@@ -297,6 +317,39 @@ impl Context<'_> {
             fingerprint: String::new(),
             suppressed: None,
         }
+    }
+}
+
+/// A mutex in words: `` `s.mu` ``, or for a mutex embedded in a struct (locked as
+/// `s.Lock()`), "the mutex embedded in `s`".
+pub fn lock_words(text: &str, embedded: bool) -> String {
+    if embedded {
+        format!("the mutex embedded in `{text}`")
+    } else {
+        format!("`{text}`")
+    }
+}
+
+/// What to do about a race between `primary` and `conflict` when only one of them holds a
+/// lock: take the same lock at the other access. `None` when both or neither hold locks.
+pub fn lock_one_side_help(ctx: &Context<'_>, r: &Reported, here: FileId) -> Option<String> {
+    let at = ctx.at(r.conflict, here);
+    match (ctx.held_words(r.primary), ctx.held_words(r.conflict)) {
+        (Some(held), None) => Some(format!(
+            "this {} holds {held}; the {} at {at} does not: take the same lock there too",
+            access_noun(ctx.op(r.primary)),
+            access_noun(ctx.op(r.conflict)),
+        )),
+        (None, Some(held)) => Some(format!(
+            "the {} at {at} holds {held}: take the same lock here too{}",
+            access_noun(ctx.op(r.conflict)),
+            if ctx.op(r.primary).is_write() {
+                ""
+            } else {
+                " (a read lock is enough if it is a sync.RWMutex)"
+            }
+        )),
+        _ => None,
     }
 }
 

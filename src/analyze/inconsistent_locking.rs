@@ -311,9 +311,9 @@ fn finding(
     let lock = guard_text(facts, &receiver, guard);
     let noun = if site.write { "written" } else { "read" };
     let evidence = if declared {
-        format!("`{map}` is declared `+checklocks` guarded by `{lock}`")
+        format!("`{map}` is declared `+checklocks` guarded by {lock}")
     } else {
-        format!("`{map}` is accessed under `{lock}` at {guarded} of {total} sites")
+        format!("`{map}` is accessed under {lock} at {guarded} of {total} sites")
     };
     let mut related = Vec::new();
     if let Some(ex) = example {
@@ -322,7 +322,7 @@ fn finding(
             role: Role::LockSite,
             location: Location::new(files[f.file as usize], f.events[ex.event].span.clone()),
             message: format!(
-                "{} under `{}` here",
+                "{} under {} here",
                 if ex.write { "written" } else { "read" },
                 guard_text(facts, &receiver, guard)
             ),
@@ -332,16 +332,16 @@ fn finding(
         location: Location::new(file, event.span.clone()),
         rule: ID,
         message: format!(
-            "map `{map}` is {noun} here without `{lock}`, but {evidence}: reporting because \
+            "map `{map}` is {noun} here without {lock}, but {evidence}: reporting because \
              the locking shows `{ty}` is shared between goroutines"
         ),
-        label: format!("{noun} without `{lock}`"),
+        label: format!("{noun} without {lock}"),
         related,
         notes: vec![format!(
-            "every access must hold `{lock}` while another goroutine may write `{map}`"
+            "every access must hold {lock} while another goroutine may write `{map}`"
         )],
         help: format!(
-            "hold `{lock}` here as the other accesses do, and declare the guard on the field \
+            "hold {lock} here as the other accesses do, and declare the guard on the field \
              (`// +checklocks:{}`) so that checklocks can enforce it",
             match guard {
                 Guard::Receiver(p) if !p.is_empty() => p.join("."),
@@ -359,11 +359,13 @@ fn finding(
     }
 }
 
-/// `s.mu`, `s` (embedded mutex), or a package-level mutex's name.
+/// The mutex in words: `s.mu`, the mutex embedded in `s`, or a package-level mutex.
 fn guard_text(facts: &PackageFacts, receiver: &str, guard: &Guard) -> String {
     match guard {
-        Guard::Receiver(path) if path.is_empty() => receiver.to_string(),
-        Guard::Receiver(path) => format!("{receiver}.{}", path.join(".")),
-        Guard::Global(b) => facts.bindings[*b as usize].name.clone(),
+        Guard::Receiver(path) if path.is_empty() => super::context::lock_words(receiver, true),
+        Guard::Receiver(path) => {
+            super::context::lock_words(&format!("{receiver}.{}", path.join(".")), false)
+        }
+        Guard::Global(b) => super::context::lock_words(&facts.bindings[*b as usize].name, false),
     }
 }

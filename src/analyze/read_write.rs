@@ -3,7 +3,7 @@
 use crate::finding::Finding;
 
 use super::concurrency::Race;
-use super::context::{access_noun, one_per_primary, Context, Reported, Words};
+use super::context::{access_noun, lock_one_side_help, one_per_primary, Context, Reported, Words};
 
 /// The rule's id.
 pub const ID: &str = "MG002";
@@ -39,7 +39,7 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
     let here = ctx.file_of(r.primary);
     let by = ctx.who(r.primary.thread, here);
     let writer = ctx.who(r.conflict.thread, here);
-    let writer = if r.conflict.thread == r.primary.thread {
+    let writer = if r.conflict.thread == r.primary.thread || writer == by {
         format!("another instance of {writer}")
     } else {
         writer
@@ -53,11 +53,13 @@ fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
         ),
         label: format!("{} by {by}", access_noun(ctx.op(r.primary))),
         conflict: Some(format!("conflicting write by {writer}")),
-        help: format!(
-            "hold the same lock (sync.RWMutex.RLock is enough here) around this read and \
-             every write of `{map}`, or read it only after the writers are done \
-             (sync.WaitGroup.Wait)"
-        ),
+        help: lock_one_side_help(ctx, &r, here).unwrap_or_else(|| {
+            format!(
+                "hold the same lock around this read and every write of `{map}` (a read lock \
+                 is enough for the read if it is a sync.RWMutex), or read it only after the \
+                 writers are done (sync.WaitGroup.Wait)"
+            )
+        }),
     };
     ctx.race_finding(&r, words)
 }
