@@ -1483,12 +1483,28 @@ impl<'a> Walker<'a, '_> {
             return;
         }
         let args = Self::arguments(call);
+        // A function literal handed to the goroutine's function (`go run(name, func() {...})`)
+        // runs on that goroutine, not in the spawner: it is a goroutine started here.
+        let mut literals = Vec::new();
         for &a in &args {
-            self.expr(a);
+            if a.kind() == "func_literal" {
+                literals.push(self.literal_func(a, &[]));
+            } else {
+                self.expr(a);
+            }
         }
         let Some(function) = call.child_by_field_name("function") else {
             return;
         };
+        for body in literals {
+            self.spawn(
+                stmt,
+                Target::literal(body),
+                SpawnVia::GoStatement,
+                None,
+                false,
+            );
+        }
         if function.kind() == "func_literal" {
             let body = self.literal_func(function, &args);
             self.spawn(
@@ -2039,6 +2055,8 @@ impl<'a> Walker<'a, '_> {
             self.expr(operand);
             return;
         };
+        // `l.locks[url].Lock()` reads the map `l.locks` to find the mutex.
+        self.expr(operand);
         let mode = match op {
             LockOp::Acquire { shared: false } => LockMode::Exclusive,
             LockOp::Acquire { shared: true } => LockMode::Read,
