@@ -389,18 +389,26 @@ impl Builder<'_> {
         let facts = self.facts;
         let f = &facts.funcs[func as usize];
         let thread = self.new_thread(func, None, f.handler);
-        // A root's receiver and parameters point to storage shared with its callers.
+        // A root's receiver and parameters point to storage shared with its callers; an HTTP
+        // handler's parameters are the request's own (`w`, `r`), new for every call.
         let mut env = Env::default();
         for b in f.receiver.iter().chain(f.params.iter().flatten()) {
-            let shared = self.intern(
+            let per_call = f.handler && Some(*b) != f.receiver;
+            let (instance, declared) = if per_call {
+                self.next_instance += 1;
+                (self.next_instance - 1, Some(Declared { thread, ctl: 0 }))
+            } else {
+                (0, None)
+            };
+            let place = self.intern(
                 ProgramPlace {
                     root: *b,
-                    instance: 0,
+                    instance,
                     fields: Vec::new(),
                 },
-                None,
+                declared,
             );
-            env.params.insert(*b, shared);
+            env.params.insert(*b, place);
         }
         self.body(thread, func, env, None, &[], None);
     }

@@ -5,6 +5,65 @@
 
 use super::AccessOp;
 
+/// A map type of another package known by name (`http.Header`), with its methods that write
+/// the map and those that read it.
+#[derive(Debug)]
+pub struct KnownMap {
+    /// The type as written with its package's usual name.
+    pub name: &'static str,
+    /// Methods that write the map.
+    pub writes: &'static [&'static str],
+    /// Methods that read it.
+    pub reads: &'static [&'static str],
+}
+
+/// The standard library's (and gRPC's) map types whose methods read and write the map.
+const KNOWN_MAPS: &[KnownMap] = &[
+    KnownMap {
+        name: "http.Header",
+        writes: &["Set", "Add", "Del"],
+        reads: &["Get", "Values", "Clone", "Write", "WriteSubset"],
+    },
+    KnownMap {
+        name: "textproto.MIMEHeader",
+        writes: &["Set", "Add", "Del"],
+        reads: &["Get", "Values"],
+    },
+    KnownMap {
+        name: "url.Values",
+        writes: &["Set", "Add", "Del"],
+        reads: &["Get", "Has", "Encode"],
+    },
+    KnownMap {
+        name: "metadata.MD",
+        writes: &["Set", "Append", "Delete"],
+        reads: &["Get", "Len", "Copy"],
+    },
+    KnownMap {
+        name: "template.FuncMap",
+        writes: &[],
+        reads: &[],
+    },
+];
+
+/// The known map type named `name` (`http.Header`), if it is one.
+pub fn known_map(name: &str) -> Option<&'static KnownMap> {
+    KNOWN_MAPS.iter().find(|k| k.name == name)
+}
+
+impl KnownMap {
+    /// What calling `method` on the map does to it, if the method is known.
+    pub fn method_op(&self, method: &str) -> Option<AccessOp> {
+        if self.writes.contains(&method) {
+            Some(AccessOp::LibraryWrite)
+        } else if self.reads.contains(&method) {
+            Some(AccessOp::LibraryRead)
+        } else {
+            None
+        }
+    }
+}
+
 /// A method that runs a function argument on another goroutine, whatever the receiver's
 /// type (unknown without a type checker: the name and arity keep it specific).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -83,6 +83,15 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
                 }),
         )),
         "type_identifier" => decls.resolve_named(&src[node.byte_range()]),
+        // Another package's type: a map only when it is a well-known one (`http.Header`).
+        "qualified_type" => {
+            super::apis::known_map(&src[node.byte_range()]).map_or(TypeInfo::Unknown, |known| {
+                TypeInfo::Map {
+                    value: Box::new(TypeInfo::Unknown),
+                    name: Some(known.name.to_string()),
+                }
+            })
+        }
         _ => TypeInfo::Unknown,
     }
 }

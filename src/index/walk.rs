@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::apis::{Apis, LockOp, PackageCall};
+use super::apis::{known_map, Apis, LockOp, PackageCall};
 use super::decls::{self, literal_type, var_specs};
 use super::types::{type_of_type_node, TypeInfo};
 use super::{
@@ -1972,6 +1972,14 @@ impl<'a> Walker<'a, '_> {
             walk_args(self);
             self.lock_op(call, operand, op);
             return;
+        }
+        // `h.Set(k, v)` on an `http.Header`: the method writes the map.
+        if let TypeInfo::Map { name: Some(ty), .. } = self.expr_type(operand) {
+            if let Some(op) = known_map(&ty).and_then(|k| k.method_op(method)) {
+                walk_args(self);
+                self.access_or_expr(operand, op, call);
+                return;
+            }
         }
         match (method, args.len()) {
             // reflect.Value's map methods, on a value of a known map.
