@@ -92,6 +92,14 @@ fn imports(root: Node<'_>, src: &str) -> HashMap<String, String> {
     out
 }
 
+/// Methods that never return to their caller, whatever the receiver: `testing.TB`'s
+/// `Fatal*`, `FailNow` and `Skip*` (they end the goroutine), `log.Logger`'s `Fatal*` and
+/// `Panic*`.
+const NEVER_RETURN: &[&str] = &[
+    "Fatal", "Fatalf", "Fatalln", "FailNow", "Skip", "Skipf", "SkipNow", "Panic", "Panicf",
+    "Panicln",
+];
+
 /// The dataflow state along one path: locks held, and whether the path has left the body.
 #[derive(Debug, Clone, Default)]
 struct Flow {
@@ -2044,6 +2052,10 @@ impl<'a> Walker<'a, '_> {
                 self.expr(operand);
                 walk_args(self);
                 self.record_call(call, function, args);
+                // `t.Fatalf(...)`, `b.FailNow()`, `logger.Fatal(...)`: the path ends here.
+                if NEVER_RETURN.contains(&method) {
+                    self.flow.terminated = true;
+                }
             }
         }
     }
