@@ -414,7 +414,12 @@ fn struct_fields(ty: Node<'_>, src: &str, decls: &PackageDecls) -> StructDecl {
         };
         let mut c = field.walk();
         let names: Vec<_> = field.children_by_field_name("name", &mut c).collect();
-        let pointer = fty.kind() == "pointer_type";
+        // An embedded pointer is written `*T`: the grammar gives it a `*` token, not a
+        // pointer type node.
+        let pointer = fty.kind() == "pointer_type"
+            || (0..field.child_count())
+                .filter_map(|i| field.child(i))
+                .any(|c| c.kind() == "*");
         if names.is_empty() {
             if let Some(name) = embedded_name(fty, src) {
                 if pointer {
