@@ -1,14 +1,15 @@
 //! MG004 write-under-read-lock: a shared map written while only `RLock` is held.
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{EventKind, LockMode, PackageFacts};
+use crate::index::{BindingId, EventKind, LockMode, PackageFacts};
 use crate::source::SourceFile;
 
 /// The rule's id.
 pub const ID: &str = "MG004";
 
 /// Reports every write to a map reached through a receiver, parameter or package variable
-/// while a read lock and no exclusive lock is held.
+/// while a read lock on the same variable (or, for a package variable, a package-level read
+/// lock) and no exclusive lock is held.
 pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     let mut out = Vec::new();
     for func in &facts.funcs {
@@ -19,10 +20,19 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             if !op.is_write() || !facts.is_shared_root(place) {
                 continue;
             }
+            // Only a read lock that guards this map counts: one on the same variable
+            // (`s.mu.RLock()` for `s.items`), or a package-level lock for a package-level
+            // map. A read lock on another object says nothing about a map of one's own.
+            let map_root = facts.places[place as usize].root;
+            let global = |root: BindingId| facts.bindings[root as usize].func.is_none();
             let read_locks: Vec<_> = event
                 .locks
                 .iter()
-                .filter(|(_, mode)| *mode == LockMode::Read)
+                .filter(|(l, mode)| {
+                    let lock_root = facts.places[*l as usize].root;
+                    *mode == LockMode::Read
+                        && (lock_root == map_root || (global(lock_root) && global(map_root)))
+                })
                 .collect();
             if read_locks.is_empty() || event.locks.iter().any(|(_, m)| *m == LockMode::Exclusive) {
                 continue;
