@@ -40,6 +40,7 @@ struct Site {
 /// Reports the accesses to a map field that skip the mutex guarding it elsewhere.
 pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     let callers = caller_locks(facts);
+    let literal_calls = literal_call_locks(facts);
     let mut fields: BTreeMap<(String, Vec<String>), Vec<Site>> = BTreeMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         for (e, event) in func.events.iter().enumerate() {
@@ -50,6 +51,9 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 continue;
             };
             let mut held = receiver_guards(facts, receiver, &event.locks);
+            if let Some(at_calls) = literal_calls.get(&(f as FuncId)) {
+                held.extend(receiver_guards(facts, receiver, at_calls));
+            }
             let guards = match &callers[method as usize] {
                 CallerLocks::All => CallerLocks::All,
                 CallerLocks::Some(from_callers) => {
@@ -105,6 +109,38 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// For each function literal held in a variable and only ever called (`valid := func()
+/// {...}; mu.RLock(); valid()`), the locks held at every one of its calls. A literal also
+/// started as a goroutine is left out.
+fn literal_call_locks(facts: &PackageFacts) -> HashMap<FuncId, Vec<(PlaceId, LockMode)>> {
+    let mut calls: HashMap<FuncId, Vec<(PlaceId, LockMode)>> = HashMap::new();
+    let mut spawned: HashSet<FuncId> = HashSet::new();
+    for func in &facts.funcs {
+        for event in &func.events {
+            match &event.kind {
+                EventKind::Call { target, .. } => {
+                    if let Callee::Literal(l) = target.callee {
+                        calls
+                            .entry(l)
+                            .and_modify(|held| {
+                                held.retain(|(p, _)| event.locks.iter().any(|(q, _)| q == p))
+                            })
+                            .or_insert_with(|| event.locks.clone());
+                    }
+                }
+                EventKind::Spawn { target, .. } => {
+                    if let Callee::Literal(l) = target.callee {
+                        spawned.insert(l);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    calls.retain(|l, held| !spawned.contains(l) && !held.is_empty());
+    calls
 }
 
 /// The guard of a field: declared by checklocks, or the mutex held at the most accesses
