@@ -518,6 +518,10 @@ impl<'a> Graph<'a> {
         ) {
             return true;
         }
+        let (earlier, later) = if x.order > s.order { (s, x) } else { (x, s) };
+        if body.ctl.exits_between(earlier.ctl, later.ctl) {
+            return true;
+        }
         if x.order > s.order {
             return self.ordering.joined_between(body, spawn, x);
         }
@@ -545,6 +549,10 @@ impl<'a> Graph<'a> {
             (b, a)
         };
         let (s1, s2) = (&body.events[first.event], &body.events[second.event]);
+        // `if c { go a(); return }; go b()`: one run starts only one of them.
+        if body.ctl.exits_between(s1.ctl, s2.ctl) {
+            return true;
+        }
         if !self.ordering.joined_between(body, first, s2) {
             return false;
         }

@@ -451,9 +451,12 @@ impl Builder<'_> {
                 (None, Some(parent)) => self.program.threads[thread as usize]
                     .ctl
                     .push(parent, CtlKind::Inlined),
-                (Some(p), _) => self.program.threads[thread as usize]
-                    .ctl
-                    .push(frames[p as usize], frame.kind),
+                (Some(p), _) => {
+                    let ctl = &mut self.program.threads[thread as usize].ctl;
+                    let id = ctl.push(frames[p as usize], frame.kind);
+                    ctl.frames[id as usize].exits = frame.exits;
+                    id
+                }
             };
             frames.push(mapped);
         }

@@ -342,6 +342,9 @@ pub struct CtlFrame {
     pub parent: Option<CtlId>,
     /// What kind of construct it is.
     pub kind: CtlKind,
+    /// Whether every path through it leaves the function (`if err != nil { return err }`):
+    /// nothing after it in the function runs once it has.
+    pub exits: bool,
 }
 
 /// A function body: a declared function or method, or a function literal that runs as a
@@ -404,6 +407,7 @@ impl Control {
             frames: vec![CtlFrame {
                 parent: None,
                 kind: CtlKind::Body,
+                exits: false,
             }],
         }
     }
@@ -413,8 +417,32 @@ impl Control {
         self.frames.push(CtlFrame {
             parent: Some(parent),
             kind,
+            exits: false,
         });
         (self.frames.len() - 1) as CtlId
+    }
+
+    /// Whether `earlier` and `later` (after it in program order) never both run: climbing
+    /// from `earlier` to the frames around `later`, a frame every path of which leaves the
+    /// function is passed at the common frame's function level (a `return` inside an
+    /// inlined call only ends the call), and no loop around the common frame could run
+    /// `later` in one iteration and `earlier` in the next.
+    pub fn exits_between(&self, earlier: CtlId, later: CtlId) -> bool {
+        let mut exits = false;
+        let mut cur = earlier;
+        while !self.contains(cur, later) {
+            let frame = &self.frames[cur as usize];
+            match frame.kind {
+                CtlKind::Inlined => exits = false,
+                _ if frame.exits => exits = true,
+                _ => {}
+            }
+            match frame.parent {
+                Some(parent) => cur = parent,
+                None => return false,
+            }
+        }
+        exits && self.loops_around(cur).next().is_none()
     }
 
     /// Whether frame `outer` is `inner` or one of its ancestors.

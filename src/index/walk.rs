@@ -100,14 +100,22 @@ const NEVER_RETURN: &[&str] = &[
     "Panicln",
 ];
 
-/// The dataflow state along one path: locks held, and whether the path has left the body.
+/// The dataflow state along one path: locks held, whether the path has left the body, and
+/// whether it left the function (`return`, `panic`, `os.Exit`), not just a loop or switch.
 #[derive(Debug, Clone, Default)]
 struct Flow {
     locks: LockSet,
     terminated: bool,
+    exits: bool,
 }
 
 impl Flow {
+    /// The path leaves the function here.
+    fn exit(&mut self) {
+        self.terminated = true;
+        self.exits = true;
+    }
+
     fn lock(&mut self, place: PlaceId, mode: LockMode) {
         match self.locks.binary_search_by_key(&place, |&(p, _)| p) {
             Ok(i) => self.locks[i].1 = mode,
@@ -121,11 +129,13 @@ impl Flow {
 
     /// Where paths meet: a lock is held only if held on every path that reaches here.
     fn join(flows: Vec<Flow>) -> Flow {
+        let exits = flows.iter().all(|f| f.exits);
         let mut live = flows.into_iter().filter(|f| !f.terminated);
         let Some(mut out) = live.next() else {
             return Flow {
                 locks: Vec::new(),
                 terminated: true,
+                exits,
             };
         };
         for f in live {
@@ -480,6 +490,10 @@ impl<'a> Walker<'a, '_> {
         let outer = self.ctl;
         self.ctl = self.new_frame(kind);
         f(self);
+        if self.flow.terminated && self.flow.exits {
+            let frame = self.ctl;
+            self.current().ctl.frames[frame as usize].exits = true;
+        }
         self.ctl = outer;
         std::mem::replace(&mut self.flow, entry)
     }
@@ -864,7 +878,7 @@ impl<'a> Walker<'a, '_> {
                     self.expr(list);
                     self.returned(list);
                 }
-                self.flow.terminated = true;
+                self.flow.exit();
             }
             "break_statement" | "continue_statement" | "goto_statement" => {
                 self.flow.terminated = true;
@@ -1845,7 +1859,7 @@ impl<'a> Walker<'a, '_> {
                     "make" | "new" => walk_args(self, 1),
                     "panic" => {
                         walk_args(self, 0);
-                        self.flow.terminated = true;
+                        self.flow.exit();
                     }
                     name if self.facts.decls.spawning.contains_key(name) => {
                         self.call_spawning(call, function, &args, with_args);
@@ -2054,7 +2068,7 @@ impl<'a> Walker<'a, '_> {
                 self.record_call(call, function, args);
                 // `t.Fatalf(...)`, `b.FailNow()`, `logger.Fatal(...)`: the path ends here.
                 if NEVER_RETURN.contains(&method) {
-                    self.flow.terminated = true;
+                    self.flow.exit();
                 }
             }
         }
@@ -2177,7 +2191,7 @@ impl<'a> Walker<'a, '_> {
                         self.expr(a);
                     }
                 }
-                self.flow.terminated = true;
+                self.flow.exit();
             }
             PackageCall::Other => {
                 // A map handed to another package's function is read by it (fmt, json, ...).
