@@ -2016,10 +2016,11 @@ impl<'a> Walker<'a, '_> {
                 };
                 self.access_or_expr(operand, op, call);
             }
-            ("Wait", 0) | ("Done", 0) => {
+            // `wg.Wait()`, and closers' `SignalAndWait()`, `StopAndWait()`.
+            (_, 0) if matches!(method, "Wait" | "Done") || method.ends_with("AndWait") => {
                 self.expr(operand);
                 if let Some(place) = self.place_of(operand) {
-                    let kind = if method == "Wait" {
+                    let kind = if method != "Done" {
                         EventKind::Wait {
                             sync: place,
                             single_receive: false,
