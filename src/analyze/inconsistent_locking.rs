@@ -1,7 +1,7 @@
 //! MG003 inconsistent-map-locking: a map field guarded by a mutex in some methods and
 //! accessed without it in another (the reasoning of RacerD for Java classes).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
@@ -27,6 +27,17 @@ enum CallerLocks {
     All,
     /// These locks, held at every call site.
     Some(HashSet<Guard>),
+}
+
+/// The evidence for an inferred guard, as counted.
+#[derive(Debug, Clone, Copy)]
+enum Support {
+    /// Held at this many of so many accesses (a majority).
+    Sites(usize, usize),
+    /// Held at every write: this many writes, in so many functions (at least two).
+    Writes(usize, usize),
+    /// Held somewhere in this many of so many functions touching the field (a majority).
+    Functions(usize, usize),
 }
 
 /// One access to a struct's map field through a method's receiver.
@@ -81,10 +92,25 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         };
         let guarded = sites.iter().filter(|s| holds(s)).count();
         let guarded_writes = sites.iter().filter(|s| holds(s) && s.write).count();
-        // An inferred guard needs evidence: it is held at most of the field's accesses.
-        if !declared && 2 * guarded <= sites.len() {
+        // An inferred guard needs evidence: it is held at most of the field's accesses, or
+        // in most of the functions touching it (one function reading the field six times
+        // without it is one vote), or at every write, in at least two functions.
+        let funcs: BTreeSet<FuncId> = sites.iter().map(|s| s.func).collect();
+        let guarded_funcs: BTreeSet<FuncId> =
+            sites.iter().filter(|s| holds(s)).map(|s| s.func).collect();
+        let writers: BTreeSet<FuncId> = sites.iter().filter(|s| s.write).map(|s| s.func).collect();
+        let writes_guarded = writers.len() >= 2 && sites.iter().filter(|s| s.write).all(holds);
+        let support = if 2 * guarded > sites.len() {
+            Support::Sites(guarded, sites.len())
+        } else if writes_guarded {
+            Support::Writes(guarded_writes, writers.len())
+        } else if 2 * guarded_funcs.len() > funcs.len() {
+            Support::Functions(guarded_funcs.len(), funcs.len())
+        } else if declared {
+            Support::Sites(guarded, sites.len())
+        } else {
             continue;
-        }
+        };
         let example = sites
             .iter()
             .find(|s| holds(s) && s.write)
@@ -96,15 +122,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 continue;
             }
             out.push(finding(
-                facts,
-                files,
-                &ty,
-                &guard,
-                declared,
-                site,
-                example,
-                guarded,
-                sites.len(),
+                facts, files, &ty, &guard, declared, site, example, support,
             ));
         }
     }
@@ -331,8 +349,7 @@ fn finding(
     declared: bool,
     site: &Site,
     example: Option<&Site>,
-    guarded: usize,
-    total: usize,
+    support: Support,
 ) -> Finding {
     let func = &facts.funcs[site.func as usize];
     let event = &func.events[site.event];
@@ -349,7 +366,18 @@ fn finding(
     let evidence = if declared {
         format!("`{map}` is declared `+checklocks` guarded by {lock}")
     } else {
-        format!("`{map}` is accessed under {lock} at {guarded} of {total} sites")
+        match support {
+            Support::Sites(guarded, total) => {
+                format!("`{map}` is accessed under {lock} at {guarded} of {total} sites")
+            }
+            Support::Writes(writes, funcs) => format!(
+                "every write of `{map}` holds {lock} ({writes} writes in {funcs} functions)"
+            ),
+            Support::Functions(guarded, total) => format!(
+                "`{map}` is accessed under {lock} in {guarded} of the {total} functions that \
+                 touch it"
+            ),
+        }
     };
     let mut related = Vec::new();
     if let Some(ex) = example {
