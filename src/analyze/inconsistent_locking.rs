@@ -301,9 +301,9 @@ fn provided_at(facts: &PackageFacts, out: &[CallerLocks], caller: FuncId, e: usi
     };
     let r = &facts.places[receiver as usize];
     let root = &facts.bindings[r.root as usize];
-    // A method called on a local that is not a parameter: the object is still being built
-    // (a constructor) and not shared yet.
-    if root.func.is_some() && !root.param && root.alias.is_none() {
+    // A method called on a local just made (`s := &S{}`, `s := newS()`): the object is
+    // still being built and not shared yet.
+    if root.func.is_some() && !root.param && root.alias.is_none() && root.fresh {
         return CallerLocks::All;
     }
     let mut held: HashSet<Guard> = event

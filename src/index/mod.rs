@@ -73,6 +73,9 @@ pub struct Binding {
     /// When the variable receives from a channel (`m := <-ch`, `for m := range ch`): the
     /// channel, so that it can stand for the map sent on it.
     pub received_from: Option<PlaceId>,
+    /// Whether its declaration gives it a value just made: a composite literal (`&T{}`),
+    /// `new(T)`, or a constructor's result (`NewT(...)`, `newT(...)`).
+    pub fresh: bool,
     /// Whether it holds a copy of a struct value (a value receiver or parameter of a struct
     /// type, `c := *p`): the maps in it are shared, its mutexes are its own.
     pub by_value: bool,
@@ -108,6 +111,7 @@ impl Binding {
             returned_by: None,
             field_aliases: Vec::new(),
             received_from: None,
+            fresh: false,
             by_value: false,
             copy_of: None,
             file,

@@ -1026,8 +1026,10 @@ impl<'a> Walker<'a, '_> {
                     .child_by_field_name("operator")
                     .is_some_and(|o| self.text(o) == "*")
                 && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
+            let fresh = paired && self.is_fresh_value(right[i]);
             if let Some(id) = self.declare(name, ty, alias) {
                 let binding = &mut self.facts.bindings[id as usize];
+                binding.fresh = fresh;
                 binding.by_value = by_value;
                 binding.func_value = func_value;
                 binding.loaded_from = loaded_from;
@@ -1038,6 +1040,28 @@ impl<'a> Walker<'a, '_> {
                     self.alias_locks.insert(id, self.flow.locks.clone());
                 }
             }
+        }
+    }
+
+    /// Whether an expression makes a new value: `T{...}`, `&T{...}`, `new(T)`, or a call of
+    /// a constructor by the Go convention (`NewT(...)`, `newT(...)`, `pkg.NewT(...)`).
+    fn is_fresh_value(&self, expr: Node<'a>) -> bool {
+        match expr.kind() {
+            "composite_literal" => true,
+            "unary_expression" => expr
+                .child_by_field_name("operand")
+                .is_some_and(|o| o.kind() == "composite_literal"),
+            "call_expression" => {
+                let name = match expr.child_by_field_name("function") {
+                    Some(f) if f.kind() == "identifier" => self.text(f),
+                    Some(f) if f.kind() == "selector_expression" => {
+                        f.child_by_field_name("field").map_or("", |n| self.text(n))
+                    }
+                    _ => "",
+                };
+                name == "new" || name.starts_with("New") || name.starts_with("new")
+            }
+            _ => false,
         }
     }
 
@@ -2265,6 +2289,12 @@ fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
         "mu held",
         "mu is held",
         "+checklocks:",
+        "assumes we have",
+        "assumes the caller",
+        "assumes caller",
+        "should be called with",
+        "must be locked",
+        "requires the lock",
     ];
     PHRASES.iter().any(|p| doc.contains(p))
 }
