@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
-    BindingId, Callee, EventKind, FuncId, LockMode, PackageFacts, PlaceId, TypeInfo,
+    place_text, BindingId, Callee, EventKind, FuncId, LockMode, PackageFacts, PlaceId, TypeInfo,
 };
 use crate::source::SourceFile;
 
@@ -45,40 +45,102 @@ struct Site {
     func: FuncId,
     event: usize,
     write: bool,
+    /// How many fields of the access's place lead to the struct owning the map.
+    prefix: usize,
     guards: CallerLocks,
+}
+
+/// The struct value owning an accessed map field, however the access reaches it: through a
+/// method's receiver (`s.items`), a parameter, a local or a package variable (`db.chans`),
+/// possibly several fields down (`c.acc.keys` is `keys` of the `Account` at `c.acc`).
+struct Owner {
+    /// The owner's struct type.
+    ty: String,
+    /// The variable the access starts from.
+    root: BindingId,
+    /// The fields from that variable to the owner.
+    prefix: Vec<String>,
+}
+
+impl Owner {
+    /// What the callers provide: for a method's receiver, what every caller holds (rebased
+    /// onto the owner); an object still being built, or a parameter of an unexported
+    /// function (whose callers may hold its lock), counts as guarded; anything else,
+    /// nothing.
+    fn callers(&self, facts: &PackageFacts, callers: &[CallerLocks]) -> CallerLocks {
+        let binding = &facts.bindings[self.root as usize];
+        let Some(func) = binding.func else {
+            return CallerLocks::Some(HashSet::new());
+        };
+        let f = &facts.funcs[func as usize];
+        if f.receiver == Some(self.root) {
+            return match &callers[func as usize] {
+                CallerLocks::All => CallerLocks::All,
+                CallerLocks::Some(held) => CallerLocks::Some(
+                    held.iter()
+                        .filter_map(|g| match g {
+                            Guard::Receiver(p) => p
+                                .strip_prefix(self.prefix.as_slice())
+                                .map(|rest| Guard::Receiver(rest.to_vec())),
+                            Guard::Global(_) => Some(g.clone()),
+                        })
+                        .collect(),
+                ),
+            };
+        }
+        let being_built = !binding.param && binding.fresh && binding.alias.is_none();
+        let helper_param = binding.param && !super::program::is_exported(&f.name);
+        if being_built || helper_param {
+            CallerLocks::All
+        } else {
+            CallerLocks::Some(HashSet::new())
+        }
+    }
 }
 
 /// Reports the accesses to a map field that skip the mutex guarding it elsewhere.
 pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
-    let callers = caller_locks(facts);
     let literal_calls = literal_call_locks(facts);
+    let callers = caller_locks(facts, &literal_calls);
     let mut fields: BTreeMap<(String, Vec<String>), Vec<Site>> = BTreeMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
+        // Tests set up and inspect objects directly, on one goroutine, by design: their
+        // accesses are neither evidence of a locking discipline nor breaches of it.
+        if files[func.file as usize]
+            .display_path()
+            .ends_with("_test.go")
+        {
+            continue;
+        }
         for (e, event) in func.events.iter().enumerate() {
             let EventKind::Access { place, op } = event.kind else {
                 continue;
             };
-            let Some((ty, receiver, method)) = receiver_of(facts, place) else {
+            let Some(owner) = owner_of(facts, place) else {
                 continue;
             };
-            let mut held = receiver_guards(facts, receiver, &event.locks);
+            let mut held = owner_guards(facts, &owner, &event.locks);
             if let Some(at_calls) = literal_calls.get(&(f as FuncId)) {
-                held.extend(receiver_guards(facts, receiver, at_calls));
+                held.extend(owner_guards(facts, &owner, at_calls));
             }
-            let guards = match &callers[method as usize] {
+            let guards = match owner.callers(facts, &callers) {
                 CallerLocks::All => CallerLocks::All,
                 CallerLocks::Some(from_callers) => {
-                    held.extend(from_callers.iter().cloned());
+                    held.extend(from_callers);
                     CallerLocks::Some(held)
                 }
             };
-            let path = facts.places[place as usize].fields.clone();
-            fields.entry((ty, path)).or_default().push(Site {
-                func: f as FuncId,
-                event: e,
-                write: op.is_write(),
-                guards,
-            });
+            let path = facts.places[place as usize].fields[owner.prefix.len()..].to_vec();
+            fields
+                .entry((owner.ty.clone(), path))
+                .or_default()
+                .push(Site {
+                    func: f as FuncId,
+                    event: e,
+                    write: op.is_write(),
+                    prefix: owner.prefix.len(),
+                    guards,
+                });
         }
     }
     let mut out = Vec::new();
@@ -195,36 +257,44 @@ fn field_guard(
         .map(|(g, _)| (g.clone(), false))
 }
 
-/// The receiver type, receiver binding and method of a place reached through a method's
-/// receiver and naming a field (`s.items`, `s.items[…]`).
-fn receiver_of(facts: &PackageFacts, place: PlaceId) -> Option<(String, BindingId, FuncId)> {
+/// The struct owning the map field an access names, when its type is known.
+fn owner_of(facts: &PackageFacts, place: PlaceId) -> Option<Owner> {
     let p = &facts.places[place as usize];
-    if p.fields.is_empty() {
+    let TypeInfo::Named(mut ty) = facts.bindings[p.root as usize].ty.clone() else {
         return None;
+    };
+    let mut prefix = Vec::new();
+    for field in &p.fields {
+        match facts.decls.field_type(&ty, field) {
+            TypeInfo::Named(next) if facts.decls.structs.contains_key(&next) => {
+                prefix.push(field.clone());
+                ty = next;
+            }
+            _ => break,
+        }
     }
-    let binding = &facts.bindings[p.root as usize];
-    let method = binding.func?;
-    if facts.funcs[method as usize].receiver != Some(p.root) {
-        return None;
-    }
-    match &binding.ty {
-        TypeInfo::Named(ty) => Some((ty.clone(), p.root, method)),
-        _ => None,
-    }
+    (prefix.len() < p.fields.len() && facts.decls.structs.contains_key(&ty)).then_some(Owner {
+        ty,
+        root: p.root,
+        prefix,
+    })
 }
 
-/// The locks of a lock set that belong to the receiver or to package variables.
-fn receiver_guards(
+/// The locks of a lock set that belong to the owner (`s.mu`, `c.acc.mu`) or to package
+/// variables.
+fn owner_guards(
     facts: &PackageFacts,
-    receiver: BindingId,
+    owner: &Owner,
     locks: &[(PlaceId, LockMode)],
 ) -> HashSet<Guard> {
     locks
         .iter()
         .filter_map(|&(l, _)| {
             let p = &facts.places[l as usize];
-            if p.root == receiver {
-                Some(Guard::Receiver(p.fields.clone()))
+            if p.root == owner.root {
+                p.fields
+                    .strip_prefix(owner.prefix.as_slice())
+                    .map(|rest| Guard::Receiver(rest.to_vec()))
             } else if facts.bindings[p.root as usize].func.is_none() {
                 Some(Guard::Global(p.root))
             } else {
@@ -237,7 +307,10 @@ fn receiver_guards(
 /// For every method, the locks all its callers hold for it. Exported methods and methods
 /// nobody calls hold nothing; helpers inherit what every call site holds, including what
 /// the calling method's own callers hold (to a fixpoint).
-fn caller_locks(facts: &PackageFacts) -> Vec<CallerLocks> {
+fn caller_locks(
+    facts: &PackageFacts,
+    literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
+) -> Vec<CallerLocks> {
     let mut sites: HashMap<FuncId, Vec<(FuncId, usize)>> = HashMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         for (e, event) in func.events.iter().enumerate() {
@@ -276,7 +349,7 @@ fn caller_locks(facts: &PackageFacts) -> Vec<CallerLocks> {
             }
             let mut acc = CallerLocks::All;
             for &(caller, e) in calls {
-                let provided = provided_at(facts, &out, caller, e);
+                let provided = provided_at(facts, &out, literal_calls, caller, e);
                 acc = intersect(acc, provided);
             }
             if acc != out[callee as usize] {
@@ -291,8 +364,16 @@ fn caller_locks(facts: &PackageFacts) -> Vec<CallerLocks> {
 }
 
 /// The receiver-relative locks a call site holds for the method it calls.
-fn provided_at(facts: &PackageFacts, out: &[CallerLocks], caller: FuncId, e: usize) -> CallerLocks {
+fn provided_at(
+    facts: &PackageFacts,
+    out: &[CallerLocks],
+    literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
+    caller: FuncId,
+    e: usize,
+) -> CallerLocks {
     let event = &facts.funcs[caller as usize].events[e];
+    // A call inside a function literal also holds what every call of the literal holds.
+    let at_literal_calls = literal_calls.get(&caller).map_or(&[][..], Vec::as_slice);
     let EventKind::Call { target, .. } = &event.kind else {
         return CallerLocks::Some(HashSet::new());
     };
@@ -309,6 +390,7 @@ fn provided_at(facts: &PackageFacts, out: &[CallerLocks], caller: FuncId, e: usi
     let mut held: HashSet<Guard> = event
         .locks
         .iter()
+        .chain(at_literal_calls)
         .filter_map(|&(l, _)| {
             let p = &facts.places[l as usize];
             if p.root == r.root && p.fields.starts_with(&r.fields) {
@@ -358,9 +440,11 @@ fn finding(
     };
     let file = files[func.file as usize];
     let map = facts.place_text(place);
-    let receiver = facts.bindings[facts.places[place as usize].root as usize]
-        .name
-        .clone();
+    let p = &facts.places[place as usize];
+    let receiver = place_text(
+        &facts.bindings[p.root as usize].name,
+        &p.fields[..site.prefix],
+    );
     let lock = guard_text(facts, &receiver, guard);
     let noun = if site.write { "written" } else { "read" };
     let evidence = if declared {

@@ -2271,12 +2271,24 @@ fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
     if name.ends_with("Locked") || name.ends_with("_locked") {
         return true;
     }
-    let mut doc = String::new();
+    // The doc comment's words, one space apart, so that a phrase may span lines.
+    let mut lines = Vec::new();
     let mut prev = decl.prev_named_sibling();
     while let Some(c) = prev.filter(|c| c.kind() == "comment") {
-        doc.insert_str(0, &src[c.byte_range()].to_lowercase());
+        lines.push(src[c.byte_range()].to_lowercase());
         prev = c.prev_named_sibling();
     }
+    lines.reverse();
+    let doc = lines
+        .iter()
+        .flat_map(|l| {
+            l.trim_start_matches("//")
+                .trim_start_matches("/*")
+                .trim_end_matches("*/")
+                .split_whitespace()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     const PHRASES: &[&str] = &[
         "must be called with",
         "must be held",
@@ -2295,6 +2307,7 @@ fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
         "should be called with",
         "must be locked",
         "requires the lock",
+        "callers must serialize",
     ];
     PHRASES.iter().any(|p| doc.contains(p))
 }
