@@ -25,6 +25,7 @@ pub struct Config {
     root: PathBuf,
     include: Option<GlobSet>,
     exclude: GlobSet,
+    exclude_patterns: Vec<String>,
     /// Analyze `_test.go` files.
     pub tests: bool,
     /// Analyze generated files (`// Code generated ... DO NOT EDIT.`).
@@ -44,6 +45,7 @@ impl Default for Config {
             root: PathBuf::from("."),
             include: None,
             exclude: GlobSet::empty(),
+            exclude_patterns: Vec::new(),
             tests: true,
             generated: false,
             disabled: BTreeSet::new(),
@@ -131,6 +133,7 @@ impl Config {
             root,
             include: file.include.as_deref().map(globs).transpose()?,
             exclude: globs(&file.exclude)?,
+            exclude_patterns: file.exclude.clone(),
             tests: file.tests.unwrap_or(true),
             generated: file.generated.unwrap_or(false),
             ..Config::default()
@@ -199,6 +202,36 @@ impl Config {
             });
         }
         Ok(config)
+    }
+
+    /// Applies the command line's choices on top of the file: only the `select`ed rules
+    /// (when any are named), not the `ignore`d ones, and more `exclude` globs (matched as the
+    /// file's are, relative to its directory or else the current one).
+    pub fn apply_command_line(
+        &mut self,
+        select: &[String],
+        ignore: &[String],
+        exclude: &[String],
+    ) -> Result<(), String> {
+        let selected = select
+            .iter()
+            .map(|id| rule_id(id))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        if !selected.is_empty() {
+            for rule in rules::all() {
+                if !selected.contains(rule.id) {
+                    self.disabled.insert(rule.id.to_string());
+                }
+            }
+        }
+        for id in ignore {
+            self.disabled.insert(rule_id(id)?);
+        }
+        if !exclude.is_empty() {
+            self.exclude_patterns.extend(exclude.iter().cloned());
+            self.exclude = globs(&self.exclude_patterns)?;
+        }
+        Ok(())
     }
 
     /// Whether a discovered file is to be analyzed by the include and exclude globs and the

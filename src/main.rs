@@ -88,6 +88,18 @@ struct CheckArgs {
     /// Skip a file whose parsing takes longer than this many seconds, with a warning.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     file_timeout: f64,
+    /// Report only these rules (comma-separated ids: `--select MG001,MG002`).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    select: Vec<String>,
+    /// Do not report these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    ignore: Vec<String>,
+    /// Skip files matching this glob, as `exclude` in mapguard.toml (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Exit 0 even with findings (errors still exit 2): report without failing the build.
+    #[arg(long)]
+    exit_zero: bool,
     /// Show only findings at least this sure.
     #[arg(long, value_enum, default_value_t = Confidence::Low)]
     min_confidence: Confidence,
@@ -201,7 +213,7 @@ fn check(args: CheckArgs) -> ExitCode {
         .config
         .clone()
         .or_else(|| std::env::current_dir().ok().and_then(|d| Config::find(&d)));
-    let config = match config_path.as_deref().map(Config::load) {
+    let mut config = match config_path.as_deref().map(Config::load) {
         None => Config::default(),
         Some(Ok(config)) => config,
         Some(Err(e)) => {
@@ -210,6 +222,10 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    if let Err(e) = config.apply_command_line(&args.select, &args.ignore, &args.exclude) {
+        eprintln!("mapguard: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
     let options = Options {
         jobs: args.jobs,
         max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
@@ -277,7 +293,7 @@ fn check(args: CheckArgs) -> ExitCode {
         eprintln!("mapguard: cannot write the report to {target}: {e}");
         return ExitCode::from(EXIT_ERROR);
     }
-    let failing = outcome.active().any(|f| f.confidence >= args.fail_on);
+    let failing = !args.exit_zero && outcome.active().any(|f| f.confidence >= args.fail_on);
     ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 

@@ -26,6 +26,41 @@ fn exit_code_is_1_with_findings_and_0_without() {
 }
 
 #[test]
+fn select_ignore_exclude_and_exit_zero_shape_the_run() {
+    // fixtures/write_under_rlock reports MG001 and MG004 at one write.
+    let rules = |args: &[&str]| {
+        let mut all = vec!["check", "--format", "short"];
+        all.extend_from_slice(args);
+        all.push("fixtures/write_under_rlock");
+        let o = mapguard(&all);
+        let mut ids: Vec<String> = stdout(&o)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+            .collect();
+        ids.sort();
+        (o.status.code(), ids)
+    };
+    assert_eq!(rules(&[]), (Some(1), vec!["MG001".into(), "MG004".into()]));
+    assert_eq!(
+        rules(&["--select", "mg004"]),
+        (Some(1), vec!["MG004".into()])
+    );
+    assert_eq!(rules(&["--ignore", "MG001,MG004"]), (Some(0), vec![]));
+    assert_eq!(
+        rules(&["--exit-zero"]),
+        (Some(0), vec!["MG001".into(), "MG004".into()])
+    );
+    assert_eq!(rules(&["--exclude", "**/main.go"]), (Some(0), vec![]));
+    let bad = mapguard(&["check", "--select", "MG9", "fixtures/write_under_rlock"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("unknown rule `MG9`"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
 fn a_missing_path_is_an_error_naming_it() {
     let o = mapguard(&["check", "no/such/dir"]);
     assert_eq!(o.status.code(), Some(2));
