@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Analyze Go packages: files, directories, or `dir/...` patterns (default `./...`).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print the documentation of a rule.
     Explain {
         /// The rule id, e.g. MG001.
@@ -138,7 +138,7 @@ enum ColorChoice {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Explain { rule } => match rules::get(&rule) {
             Some(doc) => {
                 print!("{}", doc.markdown);
