@@ -198,7 +198,8 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
 
 impl Outcome {
     /// Sorts, fingerprints, and applies suppression comments; warns about suppressions
-    /// naming mapguard without a reason and, when asked, about those that silence nothing.
+    /// naming an unknown rule or naming mapguard without a reason and, when asked, about
+    /// those that silence nothing.
     fn finish(&mut self, mut directives: Vec<crate::suppress::Directive>, options: &Options) {
         let config = &options.config;
         self.findings.retain(|f| !config.disabled.contains(f.rule));
@@ -213,10 +214,17 @@ impl Outcome {
         directives.sort();
         let used = crate::suppress::apply(&mut self.findings, &directives);
         for (d, used) in directives.iter().zip(used) {
-            let message = if !used && options.report_unused_ignores {
-                "this suppression comment silences no finding"
+            let unknown = d
+                .rules
+                .iter()
+                .flatten()
+                .find(|id| crate::rules::get(id).is_none());
+            let message = if let Some(id) = unknown {
+                format!("suppression comment names no rule `{id}` (see `mapguard rules`)")
+            } else if !used && options.report_unused_ignores {
+                "this suppression comment silences no finding".to_string()
             } else if d.reason.is_none() && d.names_mapguard {
-                "suppression comment without a reason: say why the map is safe here"
+                "suppression comment without a reason: say why the map is safe here".to_string()
             } else {
                 continue;
             };
@@ -227,7 +235,7 @@ impl Outcome {
                     column: 1,
                 }),
                 kind: WarningKind::Suppression,
-                message: message.to_string(),
+                message,
             });
         }
         self.warnings.sort();

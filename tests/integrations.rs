@@ -76,6 +76,20 @@ fn a_bare_nolint_suppresses_without_asking_mapguard_for_a_reason() {
 }
 
 #[test]
+fn a_suppression_naming_an_unknown_rule_is_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = racy_with("\t\t\t//mapguard:ignore MG0001 typo\n", "");
+    std::fs::write(tmp.path().join("p.go"), src).unwrap();
+    let o = mapguard(&["check", "."], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "the typo silences nothing");
+    assert!(
+        stderr(&o).contains("p.go:6:1: warning: suppression comment names no rule `MG0001`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn suppressions_without_reason_or_use_are_warnings() {
     let tmp = tempfile::tempdir().unwrap();
     let src = format!(
