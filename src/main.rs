@@ -34,6 +34,13 @@ struct Cli {
     command: Command,
 }
 
+/// How `mapguard rules` prints the list.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RulesFormat {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Analyze Go packages: files, directories, or `dir/...` patterns (default `./...`).
@@ -44,7 +51,11 @@ enum Command {
         rule: String,
     },
     /// List the rules.
-    Rules,
+    Rules {
+        /// `text` (id, name, summary per line) or `json` (an array of objects).
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
     /// Remove the result cache.
     Clean {
         #[command(flatten)]
@@ -140,10 +151,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check(*args),
         Command::Explain { rule } => match rules::get(&rule) {
-            Some(doc) => {
-                print!("{}", doc.markdown);
-                ExitCode::from(EXIT_CLEAN)
-            }
+            Some(doc) => print_out(doc.markdown),
             None => {
                 let known: Vec<_> = rules::all().iter().map(|r| r.id).collect();
                 eprintln!(
@@ -153,12 +161,19 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ERROR)
             }
         },
-        Command::Rules => {
-            for r in rules::all() {
-                println!("{}  {:<28} {}", r.id, r.name, r.summary);
+        Command::Rules { format } => print_out(&match format {
+            RulesFormat::Text => rules::all()
+                .iter()
+                .map(|r| format!("{}  {:<28} {}\n", r.id, r.name, r.summary))
+                .collect::<String>(),
+            RulesFormat::Json => {
+                let list: Vec<_> = rules::all()
+                    .iter()
+                    .map(|r| serde_json::json!({"id": r.id, "name": r.name, "summary": r.summary}))
+                    .collect();
+                format!("{}\n", serde_json::Value::Array(list))
             }
-            ExitCode::from(EXIT_CLEAN)
-        }
+        }),
         Command::Clean { cache } => clean(&cache),
     }
 }
@@ -283,7 +298,13 @@ fn check(args: CheckArgs) -> ExitCode {
     let bytes = report::render(&outcome, args.format, &report_options);
     let written = match &args.output {
         Some(path) => output::write(path, &bytes),
-        None => std::io::stdout().write_all(&bytes),
+        // A reader that stops early (`| head`) has what it wanted.
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(e),
+            }),
     };
     if let Err(e) = written {
         let target = args
@@ -295,6 +316,17 @@ fn check(args: CheckArgs) -> ExitCode {
     }
     let failing = !args.exit_zero && outcome.active().any(|f| f.confidence >= args.fail_on);
     ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+/// Prints to standard output; a reader that stops early (`| head`) is not an error.
+fn print_out(text: &str) -> ExitCode {
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("mapguard: cannot write to standard output: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+        _ => ExitCode::from(EXIT_CLEAN),
+    }
 }
 
 /// Problems with the input go to standard error in the go vet style, whatever the format.

@@ -35,9 +35,11 @@ pub fn all() -> &'static [RuleDoc] {
     &RULES
 }
 
-/// The rule with this id (case-insensitive).
+/// The rule with this id or name (case-insensitive): `MG001`, `concurrent-map-write`.
 pub fn get(id: &str) -> Option<&'static RuleDoc> {
-    all().iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    all()
+        .iter()
+        .find(|r| r.id.eq_ignore_ascii_case(id) || r.name.eq_ignore_ascii_case(id))
 }
 
 /// Parses `# ID: name`, the summary paragraph, and the sections.

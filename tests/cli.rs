@@ -203,6 +203,43 @@ fn explain_prints_the_rule_doc_and_rules_lists_them() {
     assert!(stderr(&unknown).contains("MG001"));
     let list = stdout(&mapguard(&["rules"]));
     assert!(list.contains("MG001") && list.contains("MG002"));
+    let by_name = mapguard(&["explain", "concurrent-map-read-write"]);
+    assert!(
+        stdout(&by_name).starts_with("# MG002"),
+        "{}",
+        stdout(&by_name)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&mapguard(&["rules", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json[0]["id"], "MG001");
+    assert_eq!(json[0]["name"], "concurrent-map-write");
+    assert_eq!(json.as_array().unwrap().len(), list.lines().count());
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::process::Stdio;
+    for args in [
+        &["explain", "MG001"][..],
+        &["rules"],
+        &["check", "fixtures/..."],
+    ] {
+        let mut child = common::command(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {}",
+            o.status,
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
 }
 
 #[test]
