@@ -303,7 +303,63 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
             decls.func_results.insert(name, ty);
         }
     }
+    // A field of another package's type that the package deletes from is a map
+    // (`delete(s.labels, k)` with `labels pkg.Labels`): only maps take `delete`.
+    let deleted = deleted_fields(files);
+    for decl in decls.structs.values_mut() {
+        for (field, ty) in decl.fields.iter_mut() {
+            if *ty == TypeInfo::Unknown && deleted.contains(field.as_str()) {
+                *ty = TypeInfo::Map {
+                    value: Box::new(TypeInfo::Unknown),
+                    name: None,
+                };
+            }
+        }
+    }
     decls
+}
+
+/// The field names that `delete(x.field, k)` calls of the package delete from.
+fn deleted_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> {
+    let mut out = HashSet::new();
+    for file in files {
+        let src = file.source.text.as_str();
+        if !src.contains("delete(") {
+            continue;
+        }
+        let mut cursor = file.tree.walk();
+        let mut descend = true;
+        loop {
+            let node = cursor.node();
+            if descend && node.kind() == "call_expression" {
+                let is_delete = node
+                    .child_by_field_name("function")
+                    .is_some_and(|f| f.kind() == "identifier" && &src[f.byte_range()] == "delete");
+                let first = node
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0));
+                if let (true, Some(arg)) = (is_delete, first) {
+                    if arg.kind() == "selector_expression" {
+                        if let Some(field) = arg.child_by_field_name("field") {
+                            out.insert(&src[field.byte_range()]);
+                        }
+                    }
+                }
+            }
+            if descend && cursor.goto_first_child() {
+                continue;
+            }
+            if cursor.goto_next_sibling() {
+                descend = true;
+                continue;
+            }
+            if !cursor.goto_parent() {
+                break;
+            }
+            descend = false;
+        }
+    }
+    out
 }
 
 /// The parameters of a parameter list in the order calls bind arguments to them: each name
