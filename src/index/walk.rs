@@ -45,6 +45,7 @@ pub fn walk_file(
         in_deferred_call: false,
         deferred_unlocks: Vec::new(),
         in_once: false,
+        inline_literals: 0,
         depth: 0,
         literal_count: 0,
         top_name: String::new(),
@@ -184,6 +185,9 @@ struct Walker<'a, 'f> {
     /// Set inside `once.Do(func() {...})`: the body runs once, and every `Do` returns after
     /// it, so its map accesses (and calls) are initialization, not concurrent accesses.
     in_once: bool,
+    /// How many function literals walked in place enclose the current node: a `return` in
+    /// one leaves the literal, not the function, so no frame is marked as leaving it.
+    inline_literals: u32,
     depth: u32,
     literal_count: u32,
     top_name: String,
@@ -490,7 +494,7 @@ impl<'a> Walker<'a, '_> {
         let outer = self.ctl;
         self.ctl = self.new_frame(kind);
         f(self);
-        if self.flow.terminated && self.flow.exits {
+        if self.flow.terminated && self.flow.exits && self.inline_literals == 0 {
             let frame = self.ctl;
             self.current().ctl.frames[frame as usize].exits = true;
         }
@@ -1731,6 +1735,7 @@ impl<'a> Walker<'a, '_> {
         let outer_target = self.defer_target;
         let outer_deferred_call = std::mem::take(&mut self.in_deferred_call);
         self.defer_target = DeferMode::LiteralEnd(literal.end_byte());
+        self.inline_literals += 1;
         self.in_frame(CtlKind::Branch, |w| {
             w.scopes.push(Vec::new());
             if let Some(params) = literal.child_by_field_name("parameters") {
@@ -1741,6 +1746,7 @@ impl<'a> Walker<'a, '_> {
             }
             w.scopes.pop();
         });
+        self.inline_literals -= 1;
         self.defer_target = outer_target;
         self.in_deferred_call = outer_deferred_call;
     }
