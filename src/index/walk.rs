@@ -108,6 +108,9 @@ struct Flow {
     locks: LockSet,
     terminated: bool,
     exits: bool,
+    /// Whether a `defer` was registered on the way here: leaving the function then runs
+    /// deferred code, so the exit does not end everything that follows.
+    deferred: bool,
 }
 
 impl Flow {
@@ -131,14 +134,17 @@ impl Flow {
     /// Where paths meet: a lock is held only if held on every path that reaches here.
     fn join(flows: Vec<Flow>) -> Flow {
         let exits = flows.iter().all(|f| f.exits);
+        let deferred = flows.iter().any(|f| f.deferred);
         let mut live = flows.into_iter().filter(|f| !f.terminated);
         let Some(mut out) = live.next() else {
             return Flow {
                 locks: Vec::new(),
                 terminated: true,
                 exits,
+                deferred,
             };
         };
+        out.deferred = deferred;
         for f in live {
             out.locks
                 .retain_mut(|(p, mode)| match f.locks.iter().find(|(q, _)| q == p) {
@@ -494,7 +500,11 @@ impl<'a> Walker<'a, '_> {
         let outer = self.ctl;
         self.ctl = self.new_frame(kind);
         f(self);
-        if self.flow.terminated && self.flow.exits && self.inline_literals == 0 {
+        if self.flow.terminated
+            && self.flow.exits
+            && !self.flow.deferred
+            && self.inline_literals == 0
+        {
             let frame = self.ctl;
             self.current().ctl.frames[frame as usize].exits = true;
         }
@@ -1698,6 +1708,7 @@ impl<'a> Walker<'a, '_> {
 
     /// `defer f(args)`: the arguments are evaluated now, the call runs when the body returns.
     fn defer_statement(&mut self, call: Node<'a>) {
+        self.flow.deferred = true;
         let outer_ctl = self.ctl;
         let outer_mode = self.defer_mode;
         if call.kind() == "call_expression" {
