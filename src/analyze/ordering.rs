@@ -146,14 +146,24 @@ impl<'a> Ordering<'a> {
     }
 
     /// Whether access `x` runs holding `token`: its thread took it from the channel before
-    /// (on every path) and has not given it back since, so no goroutine gated on it runs.
+    /// (on every path) and has neither given it back nor handed it to a goroutine it
+    /// started since, so no goroutine gated on it runs.
     pub fn holds_token(&self, x: EventRef, token: ProgramPlaceId) -> bool {
         let body = &self.program.threads[x.thread as usize];
         let e = &body.events[x.event];
+        // Given back on the channel, or handed to a goroutine started with it.
         let given_back = |from: usize| {
-            self.sends
+            let sent = self
+                .sends
                 .get(&(x.thread, token))
-                .is_some_and(|sends| sends.iter().any(|&s| s > from && s < e.order))
+                .is_some_and(|sends| sends.iter().any(|&s| s > from && s < e.order));
+            sent || (from + 1..e.order).any(|i| {
+                let spawn = EventRef {
+                    thread: x.thread,
+                    event: i,
+                };
+                self.gate_token(spawn) == Some(token) && self.gives_back(spawn, token)
+            })
         };
         self.waits[x.thread as usize]
             .iter()
@@ -161,6 +171,26 @@ impl<'a> Ordering<'a> {
             .any(|&(order, ctl, sync)| {
                 sync == token && runs_whenever(body, ctl, e.ctl) && !given_back(order)
             })
+    }
+
+    /// Whether the goroutine `spawn` starts gives `token` back in its own body (`defer
+    /// func() { stopped <- struct{}{} }()` in the loop), not only through a call it makes
+    /// (an `init` putting the first token): the spawn hands it the token.
+    fn gives_back(&self, spawn: EventRef, token: ProgramPlaceId) -> bool {
+        let body = &self.program.threads[spawn.thread as usize];
+        let Action::Spawn { thread: child, .. } = body.events[spawn.event].action else {
+            return false;
+        };
+        let child_body = &self.program.threads[child as usize];
+        let frames = &child_body.ctl.frames;
+        self.sends.get(&(child, token)).is_some_and(|sends| {
+            sends.iter().any(|&s| {
+                std::iter::successors(Some(child_body.events[s].ctl), |&c| {
+                    frames[c as usize].parent
+                })
+                .all(|c| frames[c as usize].kind != CtlKind::Inlined)
+            })
+        })
     }
 
     /// Whether the goroutines of two gated spawns of one function never run at once: they
