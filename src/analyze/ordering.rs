@@ -182,13 +182,10 @@ impl<'a> Ordering<'a> {
             return false;
         };
         let child_body = &self.program.threads[child as usize];
-        let frames = &child_body.ctl.frames;
         self.sends.get(&(child, token)).is_some_and(|sends| {
             sends.iter().any(|&s| {
-                std::iter::successors(Some(child_body.events[s].ctl), |&c| {
-                    frames[c as usize].parent
-                })
-                .all(|c| frames[c as usize].kind != CtlKind::Inlined)
+                own_frames(child_body, child_body.events[s].ctl)
+                    .all(|c| child_body.ctl.frames[c as usize].kind != CtlKind::Inlined)
             })
         })
     }
@@ -229,16 +226,10 @@ impl<'a> Ordering<'a> {
     /// function that sends (a function filling the channel once, typically behind a
     /// `sync.Once`, may be reached by several calls or from a caller's loop).
     fn gives_one_token(&self, thread: &Thread, t: ThreadId, chan: ProgramPlaceId) -> bool {
-        let frames = &thread.ctl.frames;
         self.sends.get(&(t, chan)).is_some_and(|sends| {
             sends.iter().all(|&send| {
-                let mut own_frames = std::iter::successors(Some(thread.events[send].ctl), |&c| {
-                    let frame = &frames[c as usize];
-                    (frame.kind != CtlKind::Inlined)
-                        .then_some(frame.parent)
-                        .flatten()
-                });
-                own_frames.all(|c| frames[c as usize].kind != CtlKind::Loop)
+                own_frames(thread, thread.events[send].ctl)
+                    .all(|c| thread.ctl.frames[c as usize].kind != CtlKind::Loop)
             })
         })
     }
@@ -287,6 +278,18 @@ impl<'a> Ordering<'a> {
                     })
             })
     }
+}
+
+/// The frames from `ctl` up to the body of the function it belongs to: up to and including
+/// the first inlined call's frame, or to the thread's body.
+fn own_frames(body: &Thread, ctl: CtlId) -> impl Iterator<Item = CtlId> + '_ {
+    let frames = &body.ctl.frames;
+    std::iter::successors(Some(ctl), |&c| {
+        let frame = &frames[c as usize];
+        (frame.kind != CtlKind::Inlined)
+            .then_some(frame.parent)
+            .flatten()
+    })
 }
 
 /// Whether code in frame `j` runs whenever code in frame `x` does: climbing from `j` to the

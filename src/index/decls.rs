@@ -327,36 +327,19 @@ fn deleted_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> {
         if !src.contains("delete(") {
             continue;
         }
-        let mut cursor = file.tree.walk();
-        let mut descend = true;
-        loop {
-            let node = cursor.node();
-            if descend && node.kind() == "call_expression" {
-                let is_delete = node
+        for node in super::descendants(file.tree.root_node()) {
+            let is_delete = node.kind() == "call_expression"
+                && node
                     .child_by_field_name("function")
                     .is_some_and(|f| f.kind() == "identifier" && &src[f.byte_range()] == "delete");
-                let first = node
-                    .child_by_field_name("arguments")
-                    .and_then(|a| a.named_child(0));
-                if let (true, Some(arg)) = (is_delete, first) {
-                    if arg.kind() == "selector_expression" {
-                        if let Some(field) = arg.child_by_field_name("field") {
-                            out.insert(&src[field.byte_range()]);
-                        }
-                    }
-                }
+            let field = node
+                .child_by_field_name("arguments")
+                .and_then(|a| a.named_child(0))
+                .filter(|arg| is_delete && arg.kind() == "selector_expression")
+                .and_then(|arg| arg.child_by_field_name("field"));
+            if let Some(field) = field {
+                out.insert(&src[field.byte_range()]);
             }
-            if descend && cursor.goto_first_child() {
-                continue;
-            }
-            if cursor.goto_next_sibling() {
-                descend = true;
-                continue;
-            }
-            if !cursor.goto_parent() {
-                break;
-            }
-            descend = false;
         }
     }
     out

@@ -569,6 +569,19 @@ pub fn place_text(root: &str, fields: &[String]) -> String {
     text
 }
 
+/// Every named node below `node`, depth first (the syntax pre-passes' walk).
+fn descendants(node: tree_sitter::Node<'_>) -> Vec<tree_sitter::Node<'_>> {
+    let mut out = Vec::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        let mut cursor = n.walk();
+        let children: Vec<_> = n.named_children(&mut cursor).collect();
+        stack.extend(children.iter().copied());
+        out.extend(children);
+    }
+    out
+}
+
 /// A parsed file of the package being indexed.
 pub struct ParsedFile<'a> {
     /// The source text and path.

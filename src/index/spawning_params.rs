@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use super::decls::parameter_names;
-use super::ParsedFile;
+use super::{descendants, ParsedFile};
 
 /// How a function runs its function parameters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,19 +58,6 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashMap<String, SpawningParams> {
                     .or_insert(found);
             }
         }
-    }
-    out
-}
-
-/// Every node below `node`, depth first.
-fn descendants(node: Node<'_>) -> Vec<Node<'_>> {
-    let mut out = Vec::new();
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        let mut cursor = n.walk();
-        let children: Vec<_> = n.named_children(&mut cursor).collect();
-        stack.extend(children.iter().copied());
-        out.extend(children);
     }
     out
 }

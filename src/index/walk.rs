@@ -1556,6 +1556,10 @@ impl<'a> Walker<'a, '_> {
         let Some(function) = call.child_by_field_name("function") else {
             return;
         };
+        let go_literal = function.kind() == "func_literal";
+        if go_literal {
+            literals.push(self.literal_func(function, &args));
+        }
         for body in literals {
             self.spawn(
                 stmt,
@@ -1565,15 +1569,7 @@ impl<'a> Walker<'a, '_> {
                 false,
             );
         }
-        if function.kind() == "func_literal" {
-            let body = self.literal_func(function, &args);
-            self.spawn(
-                stmt,
-                Target::literal(body),
-                SpawnVia::GoStatement,
-                None,
-                false,
-            );
+        if go_literal {
             return;
         }
         if let Some(operand) = function.child_by_field_name("operand") {
