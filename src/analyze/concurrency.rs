@@ -77,8 +77,8 @@ pub struct Race {
     pub overlap: Overlap,
 }
 
-/// Every racing pair of accesses in the program, in a deterministic order.
-pub fn races(program: &Program, facts: &PackageFacts) -> Vec<Race> {
+/// Hands every racing pair of accesses in the program to `sink`, in a deterministic order.
+pub fn races(program: &Program, facts: &PackageFacts, sink: &mut impl FnMut(Race)) {
     let graph = Graph {
         program,
         ordering: Ordering::new(program),
@@ -86,9 +86,10 @@ pub fn races(program: &Program, facts: &PackageFacts) -> Vec<Race> {
     let roots: Vec<ThreadId> = (0..program.threads.len() as ThreadId)
         .map(|t| root_of(program, t))
         .collect();
-    let mut out = races_within_roots(&graph, facts, &roots);
-    out.extend(races_across_entries(&graph, facts, &roots));
-    out
+    races_within_roots(&graph, facts, &roots, sink);
+    races_across_entries(&graph, facts, &roots)
+        .into_iter()
+        .for_each(sink);
 }
 
 /// A struct field reached through a root method's receiver: (type, field path).
@@ -294,9 +295,13 @@ fn spawn_below_root(program: &Program, mut t: ThreadId) -> EventRef {
 /// The racing pairs within each root's goroutine tree: one check per pair of access groups
 /// (see [`pairs`](super::pairs)), and of each racing pair of groups the member pairs that
 /// the rules may report.
-fn races_within_roots(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId]) -> Vec<Race> {
+fn races_within_roots(
+    graph: &Graph,
+    facts: &PackageFacts,
+    roots: &[ThreadId],
+    sink: &mut impl FnMut(Race),
+) {
     let grouping = Grouping::new(graph.program, facts, roots);
-    let mut out = Vec::new();
     for (&place, by_root) in &grouping.by_place {
         for (_, ids) in by_root {
             let groups: Vec<&Group> = ids.iter().map(|&g| &grouping.groups[g]).collect();
@@ -321,7 +326,7 @@ fn races_within_roots(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId]) -
                         let overlap = graph
                             .overlap(place, a, b)
                             .expect("members of racing groups race");
-                        out.push(Race {
+                        sink(Race {
                             place,
                             a,
                             b,
@@ -332,7 +337,6 @@ fn races_within_roots(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId]) -
             }
         }
     }
-    out
 }
 
 fn ordered(x: EventRef, y: EventRef) -> (EventRef, EventRef) {

@@ -1,6 +1,10 @@
 //! Words and locations for findings: who runs an access, where a goroutine starts, which
 //! calls lead to it.
 
+use std::collections::hash_map::Entry;
+
+use rustc_hash::FxHashMap;
+
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{AccessOp, FileId, PackageFacts, SpawnVia};
 use crate::source::SourceFile;
@@ -371,6 +375,93 @@ pub struct Reported {
     pub conflict: EventRef,
     /// The race.
     pub race: Race,
+}
+
+/// Where an access is for choosing among reports: its file (ranked by displayed path), and
+/// the byte span of its location (cut at the first line's end, as [`Location::first_line`]).
+type Site = (u32, usize, usize);
+
+/// What the rules tell pairs apart by: whether each side writes and whether it holds locks.
+type PairKind = [bool; 4];
+
+/// The order [`one_per_primary`] chooses conflicts in, for one primary location.
+type Choice = (bool, (u32, usize), EventRef, EventRef);
+
+/// Keeps of the races only those a rule may report. Every rule reports a primary access
+/// once, with the conflict [`one_per_primary`] chooses among the pairs its filter keeps; the
+/// filters look only at which sides write and hold locks. So for each primary location and
+/// each such kind of pair only the best conflict can be reported: a package where n
+/// goroutines race pairwise keeps O(n) races, not n².
+pub struct BestConflicts<'c, 'a> {
+    ctx: &'c Context<'a>,
+    file_rank: Vec<u32>,
+    best: FxHashMap<((u32, usize), PairKind), (Choice, usize, Race)>,
+    offered: usize,
+}
+
+impl<'c, 'a> BestConflicts<'c, 'a> {
+    /// No races yet.
+    pub fn new(ctx: &'c Context<'a>) -> Self {
+        let mut by_path: Vec<usize> = (0..ctx.files.len()).collect();
+        by_path.sort_by_cached_key(|&f| ctx.files[f].display_path());
+        let mut file_rank = vec![0; ctx.files.len()];
+        for (rank, f) in by_path.into_iter().enumerate() {
+            file_rank[f] = rank as u32;
+        }
+        BestConflicts {
+            ctx,
+            file_rank,
+            best: FxHashMap::default(),
+            offered: 0,
+        }
+    }
+
+    fn site(&self, r: EventRef) -> Site {
+        let (func, index) = self.ctx.origin(r);
+        let f = &self.ctx.facts.funcs[func as usize];
+        let span = &f.events[index].span;
+        let text = &self.ctx.files[f.file as usize].text[span.clone()];
+        let end = text.find('\n').map_or(span.end, |i| span.start + i);
+        (self.file_rank[f.file as usize], span.start, end)
+    }
+
+    /// Considers one race, in the order the analysis found it.
+    pub fn offer(&mut self, race: Race) {
+        let arrival = self.offered;
+        self.offered += 1;
+        let (a, b) = (self.site(race.a), self.site(race.b));
+        for (primary, conflict, p, c) in [(race.a, race.b, a, b), (race.b, race.a, b, a)] {
+            let kind = [
+                self.ctx.op(primary).is_write(),
+                self.ctx.op(conflict).is_write(),
+                self.ctx.holds_locks(primary),
+                self.ctx.holds_locks(conflict),
+            ];
+            let choice = (p == c, (c.0, c.1), primary, conflict);
+            let slot = self.best.entry(((p.0, p.1), kind));
+            match slot {
+                Entry::Occupied(mut e) if choice < e.get().0 => {
+                    e.insert((choice, arrival, race));
+                }
+                Entry::Occupied(_) => {}
+                Entry::Vacant(e) => {
+                    e.insert((choice, arrival, race));
+                }
+            }
+        }
+    }
+
+    /// The races kept, in the order they were offered.
+    pub fn into_races(self) -> Vec<Race> {
+        let mut kept: Vec<(usize, Race)> = self
+            .best
+            .into_values()
+            .map(|(_, arrival, race)| (arrival, race))
+            .collect();
+        kept.sort_unstable_by_key(|&(arrival, _)| arrival);
+        kept.dedup_by_key(|&mut (arrival, _)| arrival);
+        kept.into_iter().map(|(_, race)| race).collect()
+    }
 }
 
 /// Keeps one report per primary access: the one whose conflict is another access if any,

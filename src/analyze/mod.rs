@@ -36,13 +36,15 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Ve
     explained.extend(lock_on_copy::check(facts, files));
     let program = program::expand(facts);
     let warnings = cuts::warnings(facts, &program);
-    let races = concurrency::races(&program, facts);
+    let ctx = context::Context {
+        facts,
+        files,
+        program: &program,
+    };
+    let mut kept = context::BestConflicts::new(&ctx);
+    concurrency::races(&program, facts, &mut |race| kept.offer(race));
+    let races = kept.into_races();
     if !races.is_empty() {
-        let ctx = context::Context {
-            facts,
-            files,
-            program: &program,
-        };
         findings.extend(concurrent_write::check(&ctx, &races));
         findings.extend(read_write::check(&ctx, &races));
     }
