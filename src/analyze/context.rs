@@ -387,6 +387,9 @@ type PairKind = [bool; 4];
 /// The order [`one_per_primary`] chooses conflicts in, for one primary location.
 type Choice = (bool, (u32, usize), EventRef, EventRef);
 
+/// A primary location (file rank, start byte) with the kind of pair.
+type Slot = ((u32, usize), PairKind);
+
 /// Keeps of the races only those a rule may report. Every rule reports a primary access
 /// once, with the conflict [`one_per_primary`] chooses among the pairs its filter keeps; the
 /// filters look only at which sides write and hold locks. So for each primary location and
@@ -395,7 +398,7 @@ type Choice = (bool, (u32, usize), EventRef, EventRef);
 pub struct BestConflicts<'c, 'a> {
     ctx: &'c Context<'a>,
     file_rank: Vec<u32>,
-    best: FxHashMap<((u32, usize), PairKind), (Choice, usize, Race)>,
+    best: FxHashMap<Slot, (Choice, usize, Race)>,
     offered: usize,
 }
 
