@@ -5,6 +5,7 @@
 //! are kept as cases in `tests/robustness.rs`. `PROPTEST_CASES` sets the number of runs.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mapguard::report::{render, Format, ReportOptions};
@@ -49,7 +50,13 @@ const TOKENS: &[&str] = &[
     "\r\n",
 ];
 
-fn seeds() -> Vec<(PathBuf, String)> {
+/// The fixtures' Go files, read once.
+fn seeds() -> &'static [(PathBuf, String)] {
+    static SEEDS: OnceLock<Vec<(PathBuf, String)>> = OnceLock::new();
+    SEEDS.get_or_init(read_seeds)
+}
+
+fn read_seeds() -> Vec<(PathBuf, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut out = Vec::new();
     for dir in std::fs::read_dir(root).unwrap() {
