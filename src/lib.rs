@@ -1,6 +1,7 @@
 //! mapguard: finds unsynchronized map accesses in Go source code.
 //!
-//! The pipeline: [`discover`] finds the files, [`parse`] builds syntax trees, [`index`]
+//! The pipeline: [`discover`] finds the files ([`constraints`] keeps those the go tool
+//! would build), [`parse`] builds syntax trees, [`index`]
 //! extracts per-package facts, [`analyze`] runs the rules over them, and [`report`] renders
 //! the resulting [`finding::Finding`]s. [`run`] ties the stages together.
 
@@ -8,6 +9,7 @@ pub mod analyze;
 pub mod baseline;
 pub mod cache;
 pub mod config;
+pub mod constraints;
 pub mod discover;
 pub mod finding;
 pub mod index;

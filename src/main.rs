@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mapguard::baseline::Baseline;
 use mapguard::cache::Cache;
 use mapguard::config::Config;
+use mapguard::constraints::BuildContext;
 use mapguard::finding::Confidence;
 use mapguard::output;
 use mapguard::report::{self, Format, ReportOptions};
@@ -108,6 +109,10 @@ struct CheckArgs {
     /// Skip files matching this glob, as `exclude` in mapguard.toml (repeatable).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Build tags that hold, as the go tool's `-tags` (comma-separated); the target platform
+    /// is `GOOS`/`GOARCH` when set, else the host.
+    #[arg(long, value_delimiter = ',', value_name = "TAGS")]
+    tags: Vec<String>,
     /// Exit 0 even with findings (errors still exit 2): report without failing the build.
     #[arg(long)]
     exit_zero: bool,
@@ -248,6 +253,7 @@ fn check(args: CheckArgs) -> ExitCode {
         report_unused_ignores: args.report_unused_ignores,
         config,
         cache: open_cache(&args),
+        build: BuildContext::from_env(&args.tags),
     };
     let mut outcome = match run::check(&args.paths, &options) {
         Ok(outcome) => outcome,

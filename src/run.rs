@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyze::analyze;
 use crate::cache::Cache;
+use crate::constraints::BuildContext;
 use crate::discover::{discover, DiscoverError, PackageDir};
 use crate::finding::Finding;
 use crate::index::{index_package, ParsedFile};
@@ -37,6 +38,8 @@ pub struct Options {
     pub config: crate::config::Config,
     /// Where results are reused from and stored; `None` analyzes everything.
     pub cache: Option<Cache>,
+    /// The platform and build tags: files the go tool would not build are not analyzed.
+    pub build: BuildContext,
 }
 
 impl Default for Options {
@@ -48,6 +51,7 @@ impl Default for Options {
             report_unused_ignores: false,
             config: crate::config::Config::default(),
             cache: None,
+            build: BuildContext::default(),
         }
     }
 }
@@ -93,7 +97,8 @@ pub struct Outcome {
     pub files_with_errors: usize,
     /// How many files were not analyzed (unreadable, not UTF-8, over a budget).
     pub files_skipped: usize,
-    /// How many files the configuration leaves out (generated files by default, globs).
+    /// How many files the configuration leaves out (generated files by default, globs) or
+    /// the go tool would not build for the target (build constraints).
     pub files_excluded: usize,
     /// How many of the files analyzed were not parsed: their packages hold no goroutine,
     /// lock, spawner or handler (see [`crate::screen`]).
@@ -338,7 +343,10 @@ fn check_dir(dir: &PackageDir, sizes: &[u64], options: &Options) -> DirResult {
             continue;
         }
         match SourceFile::load(path) {
-            Ok(source) if options.config.skips_generated(&source.text) => {
+            Ok(source)
+                if options.config.skips_generated(&source.text)
+                    || !options.build.includes(path, &source.text) =>
+            {
                 result.files_excluded += 1;
             }
             Ok(source) => sources.push(Arc::new(source)),

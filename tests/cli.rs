@@ -61,6 +61,35 @@ fn select_ignore_exclude_and_exit_zero_shape_the_run() {
 }
 
 #[test]
+fn build_constraints_choose_the_files_like_the_go_tool() {
+    // The package's racy code is in a `//go:build ignore` generator and a Windows variant.
+    let run = |tags: &str, goos: &str| {
+        let o = common::command(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .args(["check", "--format", "short", "--tags", tags])
+            .arg("fixtures/build_constrained_variants")
+            .env("GOOS", goos)
+            .output()
+            .unwrap();
+        let mut files: Vec<String> = stdout(&o)
+            .lines()
+            .filter_map(|l| l.split(':').next().map(str::to_string))
+            .collect();
+        files.dedup();
+        (o.status.code(), files)
+    };
+    let dir = "fixtures/build_constrained_variants";
+    assert_eq!(run("", "linux"), (Some(0), vec![]));
+    assert_eq!(
+        run("ignore", "linux"),
+        (Some(1), vec![format!("{dir}/gen.go")])
+    );
+    assert_eq!(
+        run("", "windows"),
+        (Some(1), vec![format!("{dir}/platform_windows.go")])
+    );
+}
+
+#[test]
 fn a_missing_path_is_an_error_naming_it() {
     let o = mapguard(&["check", "no/such/dir"]);
     assert_eq!(o.status.code(), Some(2));

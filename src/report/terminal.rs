@@ -101,7 +101,7 @@ fn summary(outcome: &Outcome) -> String {
     if outcome.files_excluded > 0 {
         let _ = write!(
             out,
-            ", {} excluded (generated, or by configuration)",
+            ", {} excluded (generated, build constraints, or configuration)",
             outcome.files_excluded
         );
     }

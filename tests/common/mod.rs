@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// The built `mapguard`, to run in `dir`: its cache is the test build's own, never the
-/// user's, and `NO_COLOR` / `MAPGUARD_NO_CACHE` from the environment do not leak in.
+/// user's, and `NO_COLOR`, `MAPGUARD_NO_CACHE`, `GOOS` and `GOARCH` from the environment
+/// do not leak in.
 pub fn command(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mapguard"));
     command
@@ -16,6 +17,8 @@ pub fn command(dir: &Path) -> Command {
             concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
         )
         .env_remove("NO_COLOR")
+        .env_remove("GOOS")
+        .env_remove("GOARCH")
         .env_remove("MAPGUARD_NO_CACHE");
     command
 }
