@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::finding::Level;
@@ -34,6 +34,8 @@ pub struct Config {
     pub disabled: BTreeSet<String>,
     /// Report levels that replace the confidence-based default, by rule.
     pub levels: BTreeMap<String, Level>,
+    /// Rules turned off for the files a glob matches (`None`: every rule).
+    per_file_ignores: Vec<(GlobMatcher, Option<BTreeSet<String>>)>,
     /// Built-in spawners and lock methods plus the project's.
     pub apis: Apis,
 }
@@ -50,6 +52,7 @@ impl Default for Config {
             generated: false,
             disabled: BTreeSet::new(),
             levels: BTreeMap::new(),
+            per_file_ignores: Vec::new(),
             apis: Apis::default(),
         }
     }
@@ -78,6 +81,9 @@ struct RulesSection {
     disable: Vec<String>,
     #[serde(default)]
     level: BTreeMap<String, Level>,
+    /// Glob → rules (ids, names or `all`) not reported in the files it matches.
+    #[serde(default, rename = "per-file-ignores")]
+    per_file_ignores: BTreeMap<String, Vec<String>>,
 }
 
 /// `[[spawner]]`: `method = "Submit"` (any `x.Submit(...)`) or
@@ -143,6 +149,17 @@ impl Config {
         }
         for (id, level) in file.rules.level {
             config.levels.insert(rule_id(&id)?, level);
+        }
+        for (pattern, ids) in file.rules.per_file_ignores {
+            let glob = Glob::new(&pattern)
+                .map_err(|e| format!("bad glob `{pattern}`: {e}"))?
+                .compile_matcher();
+            let rules = if ids.iter().any(|id| id.eq_ignore_ascii_case("all")) {
+                None
+            } else {
+                Some(ids.iter().map(|id| rule_id(id)).collect::<Result<_, _>>()?)
+            };
+            config.per_file_ignores.push((glob, rules));
         }
         for (i, s) in file.spawner.into_iter().enumerate() {
             let which = format!("[[spawner]] #{}", i + 1);
@@ -245,6 +262,17 @@ impl Config {
             && !self.exclude.is_match(&relative)
     }
 
+    /// Whether `per-file-ignores` turns `rule` off in the file at `path` (as displayed).
+    pub fn ignores(&self, path: &str, rule: &str) -> bool {
+        if self.per_file_ignores.is_empty() {
+            return false;
+        }
+        let relative = relative_to(Path::new(path), &self.root);
+        self.per_file_ignores.iter().any(|(glob, rules)| {
+            glob.is_match(&relative) && rules.as_ref().is_none_or(|r| r.contains(rule))
+        })
+    }
+
     /// Whether source text is a generated file that the configuration leaves out.
     pub fn skips_generated(&self, text: &str) -> bool {
         !self.generated && is_generated(text)
@@ -338,6 +366,24 @@ mod tests {
         assert!(!c.selects(&c.root.join("gen/x.go")));
         assert!(c.selects(&c.root.join("svc/x.go")));
         assert!(!c.selects(&c.root.join("svc/x_test.go")));
+    }
+
+    #[test]
+    fn per_file_ignores_turn_rules_off_by_glob() {
+        let c = load(
+            "[rules.per-file-ignores]\n\"legacy/**\" = [\"all\"]\n\
+             \"**/*_test.go\" = [\"MG003\", \"concurrent-map-read-write\"]\n",
+        )
+        .unwrap();
+        let path = |p: &str| c.root.join(p).to_string_lossy().into_owned();
+        assert!(c.ignores(&path("legacy/a.go"), "MG001"));
+        assert!(c.ignores(&path("svc/a_test.go"), "MG003"));
+        assert!(c.ignores(&path("svc/a_test.go"), "MG002"));
+        assert!(!c.ignores(&path("svc/a_test.go"), "MG001"));
+        assert!(!c.ignores(&path("svc/a.go"), "MG003"));
+        assert!(load("[rules.per-file-ignores]\n\"x\" = [\"MG0\"]\n")
+            .unwrap_err()
+            .contains("MG0"));
     }
 
     #[test]

@@ -207,7 +207,9 @@ impl Outcome {
     /// those that silence nothing.
     fn finish(&mut self, mut directives: Vec<crate::suppress::Directive>, options: &Options) {
         let config = &options.config;
-        self.findings.retain(|f| !config.disabled.contains(f.rule));
+        self.findings.retain(|f| {
+            !config.disabled.contains(f.rule) && !config.ignores(&f.location.path, f.rule)
+        });
         for f in &mut self.findings {
             if let Some(&level) = config.levels.get(f.rule) {
                 f.level = level;

@@ -1,6 +1,7 @@
 //! Inline suppressions: `//mapguard:ignore MG001 reason` (or `all`), and golangci-lint's
 //! `//nolint:mapguard // reason` and bare `//nolint`. A comment after code applies to its own
-//! line; a comment on a line of its own applies to the line below it.
+//! line; a comment on a line of its own applies to the line below it. A
+//! `//mapguard:file-ignore MG003 reason` comment applies to its whole file.
 
 use crate::finding::Finding;
 use crate::source::SourceFile;
@@ -15,6 +16,8 @@ pub struct Directive {
     /// Whether code precedes the comment on its line (it then covers that line only, else
     /// the next line only).
     pub trailing: bool,
+    /// Whether it covers its whole file (`//mapguard:file-ignore`).
+    pub whole_file: bool,
     /// The rules it silences; `None` for all.
     pub rules: Option<Vec<String>>,
     /// Why, as written after the rules.
@@ -26,7 +29,7 @@ pub struct Directive {
 
 /// The suppression comments of a file (a cheap scan; most files have none).
 pub fn directives(source: &SourceFile) -> Vec<Directive> {
-    if !source.text.contains("//mapguard:ignore") && !source.text.contains("//nolint") {
+    if !source.text.contains("//mapguard:") && !source.text.contains("//nolint") {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -48,8 +51,11 @@ fn parse_line(line: &str) -> Option<Directive> {
         let s = s.trim().trim_start_matches("//").trim();
         (!s.is_empty()).then(|| s.to_string())
     };
-    if let Some(at) = line.find("//mapguard:ignore") {
-        let rest = &line[at + "//mapguard:ignore".len()..];
+    let ours = ["//mapguard:ignore", "//mapguard:file-ignore"]
+        .into_iter()
+        .find_map(|prefix| Some((prefix, line.find(prefix)?)));
+    if let Some((prefix, at)) = ours {
+        let rest = &line[at + prefix.len()..];
         let rest = rest.trim_start();
         let (list, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let rules = (!list.is_empty() && !list.eq_ignore_ascii_case("all"))
@@ -58,6 +64,7 @@ fn parse_line(line: &str) -> Option<Directive> {
             path: String::new(),
             line: 0,
             trailing: false,
+            whole_file: prefix == "//mapguard:file-ignore",
             rules,
             reason: reason(tail),
             names_mapguard: true,
@@ -76,6 +83,7 @@ fn parse_line(line: &str) -> Option<Directive> {
         path: String::new(),
         line: 0,
         trailing: false,
+        whole_file: false,
         rules: None,
         reason: reason(tail),
         names_mapguard: named,
@@ -89,7 +97,7 @@ pub fn apply(findings: &mut [Finding], directives: &[Directive]) -> Vec<bool> {
         let line = f.location.start.line;
         let hit = directives.iter().position(|d| {
             d.path == f.location.path
-                && line == if d.trailing { d.line } else { d.line + 1 }
+                && (d.whole_file || line == if d.trailing { d.line } else { d.line + 1 })
                 && d.rules
                     .as_ref()
                     .is_none_or(|r| r.iter().any(|id| id == f.rule))
@@ -177,5 +185,23 @@ mod tests {
         let suppressed: Vec<_> = fs.iter().map(|f| f.suppressed.as_deref()).collect();
         assert_eq!(suppressed, [Some("one"), None, None, Some("two")]);
         assert_eq!(used, [true, true]);
+    }
+
+    #[test]
+    fn a_file_ignore_covers_its_rules_in_the_whole_file() {
+        let text = "//mapguard:file-ignore MG002 generated accessors, locked by the caller
+package p
+";
+        let source = SourceFile::new(std::path::PathBuf::from("a.go"), text.to_string());
+        let ds = directives(&source);
+        let mut fs: Vec<Finding> = (2..=4).map(finding_at).collect();
+        fs[1].rule = "MG002";
+        let used = apply(&mut fs, &ds);
+        let suppressed: Vec<_> = fs.iter().map(|f| f.suppressed.as_deref()).collect();
+        let reason = "generated accessors, locked by the caller";
+        assert_eq!(suppressed, [None, Some(reason), None]);
+        assert_eq!(used, [true]);
+        let all = parse_line("//mapguard:file-ignore all").unwrap();
+        assert!(all.whole_file && all.rules.is_none());
     }
 }
