@@ -262,6 +262,20 @@ impl Config {
             && !self.exclude.is_match(&relative)
     }
 
+    /// The same configuration for a copy of the tree at `from` placed at `to` (a git
+    /// revision's files): globs stay relative to the same directory of the copy.
+    pub fn moved(&self, from: &Path, to: &Path) -> Config {
+        let root = std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone());
+        let root = match root.strip_prefix(from) {
+            Ok(rest) => to.join(rest),
+            Err(_) => self.root.clone(),
+        };
+        Config {
+            root,
+            ..self.clone()
+        }
+    }
+
     /// Whether `per-file-ignores` turns `rule` off in the file at `path` (as displayed).
     pub fn ignores(&self, path: &str, rule: &str) -> bool {
         if self.per_file_ignores.is_empty() {

@@ -16,6 +16,7 @@ pub mod index;
 pub mod output;
 pub mod parse;
 pub mod report;
+pub mod revision;
 pub mod rules;
 pub mod run;
 pub mod screen;

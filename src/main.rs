@@ -12,6 +12,7 @@ use mapguard::config::Config;
 use mapguard::constraints::BuildContext;
 use mapguard::finding::Confidence;
 use mapguard::output;
+use mapguard::revision;
 use mapguard::report::{self, Format, ReportOptions};
 use mapguard::rules;
 use mapguard::run::{self, Options, Outcome};
@@ -81,13 +82,30 @@ impl CacheArgs {
 struct CheckArgs {
     /// Go files, package directories, or `dir/...` patterns.
     paths: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Terminal)]
-    format: Format,
+    /// Output format: terminal, sarif, json, github or short; `FORMAT=FILE` writes that
+    /// report to FILE. Repeat for several reports from one run (`--format github --format
+    /// sarif=out.sarif`); at most one goes to standard output (or `--output`).
+    #[arg(long, value_name = "FORMAT[=FILE]", value_parser = parse_report_spec)]
+    format: Vec<ReportSpec>,
     /// Write the report to this file instead of standard output: a regular file is replaced
     /// atomically and keeps its mode, a link is written through, `-` is standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Put this directory before every path in the reports (run from a subdirectory of a
+    /// repository, paths relative to its root, as code scanning expects).
+    #[arg(long, value_name = "DIR")]
+    path_prefix: Option<String>,
+    /// Stop with an error (exit 2) when the run takes longer than this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Exit 1 when the run met warnings (unparsable or unreadable files, bad suppressions),
+    /// even without findings.
+    #[arg(long)]
+    fail_on_warnings: bool,
+    /// Report only findings that the git revision REV does not have (its tree analyzed
+    /// from git's objects, the worktree untouched): `--new-from-rev origin/main`.
+    #[arg(long, value_name = "REV")]
+    new_from_rev: Option<String>,
     /// When to colour the terminal report; `NO_COLOR` turns `auto` off.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -142,6 +160,25 @@ struct CheckArgs {
     no_cache: bool,
     #[command(flatten)]
     cache: CacheArgs,
+}
+
+/// One report to write: its format and, unless it goes to standard output, its file.
+#[derive(Clone)]
+struct ReportSpec {
+    format: Format,
+    path: Option<PathBuf>,
+}
+
+fn parse_report_spec(text: &str) -> Result<ReportSpec, String> {
+    let (name, path) = match text.split_once('=') {
+        Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
+        Some(_) => return Err(format!("`{text}` names no file after `=`")),
+        None => (text, None),
+    };
+    let format = Format::from_str(name, true).map_err(|_| {
+        format!("unknown format `{name}` (known: terminal, sarif, json, github, short)")
+    })?;
+    Ok(ReportSpec { format, path })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -229,6 +266,20 @@ fn check(args: CheckArgs) -> ExitCode {
         eprintln!("mapguard: --file-timeout must be a positive number of seconds");
         return ExitCode::from(EXIT_ERROR);
     }
+    if let Some(seconds) = args.timeout {
+        if !(seconds.is_finite() && seconds > 0.0) {
+            eprintln!("mapguard: --timeout must be a positive number of seconds");
+            return ExitCode::from(EXIT_ERROR);
+        }
+        start_deadline(seconds);
+    }
+    let reports = match report_targets(&args) {
+        Ok(reports) => reports,
+        Err(e) => {
+            eprintln!("mapguard: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let config_path = args
         .config
         .clone()
@@ -266,15 +317,6 @@ fn check(args: CheckArgs) -> ExitCode {
     if outcome.files_analyzed == 0 && outcome.warnings.is_empty() {
         eprintln!("mapguard: note: no Go files to analyze");
     }
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.as_deref().is_none_or(|p| p.as_os_str() == "-")
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
-    };
     outcome
         .findings
         .retain(|f| f.confidence >= args.min_confidence);
@@ -297,31 +339,98 @@ fn check(args: CheckArgs) -> ExitCode {
             }
         }
     }
-    let report_options = ReportOptions {
-        color,
-        sarif_category: args.sarif_category.clone(),
-    };
-    let bytes = report::render(&outcome, args.format, &report_options);
-    let written = match &args.output {
-        Some(path) => output::write(path, &bytes),
-        // A reader that stops early (`| head`) has what it wanted.
-        None => std::io::stdout()
-            .write_all(&bytes)
-            .or_else(|e| match e.kind() {
-                std::io::ErrorKind::BrokenPipe => Ok(()),
-                _ => Err(e),
-            }),
-    };
-    if let Err(e) = written {
-        let target = args
-            .output
-            .as_deref()
-            .map_or("standard output".to_string(), |p| p.display().to_string());
-        eprintln!("mapguard: cannot write the report to {target}: {e}");
-        return ExitCode::from(EXIT_ERROR);
+    if let Some(rev) = &args.new_from_rev {
+        match revision::outcome_at(rev, &args.paths, &options) {
+            Ok(old) => {
+                let known = Baseline::of(&old);
+                outcome.findings.retain(|f| !known.contains(f));
+            }
+            Err(e) => {
+                eprintln!("mapguard: --new-from-rev {rev}: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
     }
-    let failing = !args.exit_zero && outcome.active().any(|f| f.confidence >= args.fail_on);
+    if let Some(prefix) = &args.path_prefix {
+        outcome.prefix_paths(prefix);
+    }
+    for (spec, target) in reports {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                target.is_none()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        };
+        let report_options = ReportOptions {
+            color,
+            sarif_category: args.sarif_category.clone(),
+        };
+        let bytes = report::render(&outcome, spec.format, &report_options);
+        let written = match &target {
+            Some(path) => output::write(path, &bytes),
+            // A reader that stops early (`| head`) has what it wanted.
+            None => std::io::stdout()
+                .write_all(&bytes)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::BrokenPipe => Ok(()),
+                    _ => Err(e),
+                }),
+        };
+        if let Err(e) = written {
+            let target = target
+                .as_deref()
+                .map_or("standard output".to_string(), |p| p.display().to_string());
+            eprintln!("mapguard: cannot write the report to {target}: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
+    let failing = !args.exit_zero
+        && (outcome.active().any(|f| f.confidence >= args.fail_on)
+            || (args.fail_on_warnings && !outcome.warnings.is_empty()));
     ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+/// Where each report goes (`None`: standard output), or what is wrong with the request.
+fn report_targets(args: &CheckArgs) -> Result<Vec<(ReportSpec, Option<PathBuf>)>, String> {
+    let specs = if args.format.is_empty() {
+        vec![ReportSpec {
+            format: Format::Terminal,
+            path: None,
+        }]
+    } else {
+        args.format.clone()
+    };
+    let unnamed = specs.iter().filter(|s| s.path.is_none()).count();
+    if unnamed > 1 {
+        return Err(
+            "only one --format can go to standard output; give the others a file \
+             (`--format sarif=mapguard.sarif`)"
+                .to_string(),
+        );
+    }
+    if unnamed == 0 && args.output.is_some() {
+        return Err("--output names no report: every --format has its own file".to_string());
+    }
+    Ok(specs
+        .into_iter()
+        .map(|spec| {
+            let target = spec.path.clone().or_else(|| args.output.clone());
+            (spec, target.filter(|p| p.as_os_str() != "-"))
+        })
+        .collect())
+}
+
+/// Ends the process with an error once `seconds` have passed (`--timeout`): reports are
+/// written atomically, so none is left half-written.
+fn start_deadline(seconds: f64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+        eprintln!("mapguard: timed out after {seconds} s (--timeout); no report written");
+        std::process::exit(EXIT_ERROR.into());
+    });
 }
 
 /// Prints to standard output; a reader that stops early (`| head`) is not an error.

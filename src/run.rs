@@ -114,6 +114,36 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Puts `prefix` before every relative path, as `--path-prefix` asks: run from a
+    /// subdirectory, paths become relative to the repository root, as code scanning needs.
+    pub fn prefix_paths(&mut self, prefix: &str) {
+        let prefix = prefix.trim_end_matches('/');
+        if prefix.is_empty() {
+            return;
+        }
+        let join = |path: &mut String| {
+            if !Path::new(path.as_str()).is_absolute() {
+                *path = format!("{prefix}/{path}");
+            }
+        };
+        for f in &mut self.findings {
+            join(&mut f.location.path);
+            for r in &mut f.related {
+                join(&mut r.location.path);
+            }
+        }
+        for w in &mut self.warnings {
+            join(&mut w.path);
+        }
+        self.sources = std::mem::take(&mut self.sources)
+            .into_iter()
+            .map(|(mut path, source)| {
+                join(&mut path);
+                (path, source)
+            })
+            .collect();
+    }
+
     /// How many distinct files hold findings that are not suppressed.
     pub fn files_with_findings(&self) -> usize {
         self.active()

@@ -95,6 +95,13 @@ fn summary(outcome: &Outcome) -> String {
     if outcome.files_with_errors > 0 {
         let _ = write!(out, " ({} with syntax errors)", outcome.files_with_errors);
     }
+    if outcome.files_screened > 0 {
+        let _ = write!(
+            out,
+            ", {} of them not parsed (no goroutine or lock in their package)",
+            outcome.files_screened
+        );
+    }
     if outcome.files_skipped > 0 {
         let _ = write!(out, ", {} skipped", outcome.files_skipped);
     }
