@@ -22,7 +22,7 @@ fn main() {
         }
     }
     let start = Instant::now();
-    let discovery = match mapguard::discover::discover(&paths) {
+    let discovery = match mapguard::discover::discover(&paths, true) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("parse_floor: {e}");

@@ -3,12 +3,14 @@
 //! Follows the go tool's conventions: a `.go` file names itself, a directory names the
 //! package in it, `dir/...` names every package below `dir`; when recursing, `vendor`,
 //! `testdata` and directories starting with `.` or `_` are skipped, and so are files
-//! starting with `.` or `_`.
+//! starting with `.` or `_`, other modules and what git ignores ([`crate::boundaries`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 use walkdir::WalkDir;
+
+use crate::boundaries::Boundaries;
 
 /// The Go files of one directory that a run analyzes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +58,9 @@ pub struct Discovery {
     pub warnings: Vec<WalkWarning>,
 }
 
-/// Resolves the command-line paths; no paths means `./...`.
-pub fn discover(args: &[String]) -> Result<Discovery, DiscoverError> {
+/// Resolves the command-line paths; no paths means `./...`. With `gitignore`, a recursive
+/// pattern inside a git repository leaves out what its ignore files ignore.
+pub fn discover(args: &[String], gitignore: bool) -> Result<Discovery, DiscoverError> {
     let default = ["./...".to_string()];
     let args = if args.is_empty() { &default[..] } else { args };
     let mut files: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
@@ -90,12 +93,19 @@ pub fn discover(args: &[String]) -> Result<Discovery, DiscoverError> {
             focus.insert(root);
             continue;
         }
+        let boundaries = recursive.then(|| Boundaries::new(&root, gitignore));
         let walker = WalkDir::new(&root)
             .min_depth(1)
             .max_depth(if recursive { usize::MAX } else { 1 })
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| !e.file_type().is_dir() || !is_skipped_dir(e.file_name()));
+            .filter_entry(|e| {
+                let dir = e.file_type().is_dir();
+                !(dir && is_skipped_dir(e.file_name()))
+                    && boundaries
+                        .as_ref()
+                        .is_none_or(|b| !b.excludes(e.path(), dir))
+            });
         for entry in walker {
             match entry {
                 // A symlinked file counts, as for the go tool; one whose target is gone is
@@ -207,7 +217,7 @@ mod tests {
         }
         std::fs::write(root.join("p/_skip.go"), "package x\n").unwrap();
         let pattern = format!("{}/p/...", root.display());
-        let found = discover(&[pattern.clone(), pattern]).unwrap();
+        let found = discover(&[pattern.clone(), pattern], true).unwrap();
         let dirs: Vec<_> = found
             .dirs
             .iter()
@@ -215,13 +225,13 @@ mod tests {
             .collect();
         assert_eq!(dirs, vec![PathBuf::from("p"), PathBuf::from("p/q")]);
         assert_eq!(found.dirs[0].files.len(), 1);
-        let named = discover(&[format!("{}/p/testdata", root.display())]).unwrap();
+        let named = discover(&[format!("{}/p/testdata", root.display())], true).unwrap();
         assert_eq!(named.dirs.len(), 1);
     }
 
     #[test]
     fn missing_path_is_an_error() {
-        let err = discover(&["does/not/exist".to_string()]).unwrap_err();
+        let err = discover(&["does/not/exist".to_string()], true).unwrap_err();
         assert_eq!(err.arg, "does/not/exist");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod analyze;
 pub mod baseline;
+pub mod boundaries;
 pub mod cache;
 pub mod config;
 pub mod constraints;

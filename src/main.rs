@@ -12,8 +12,8 @@ use mapguard::config::Config;
 use mapguard::constraints::BuildContext;
 use mapguard::finding::Confidence;
 use mapguard::output;
-use mapguard::revision;
 use mapguard::report::{self, Format, ReportOptions};
+use mapguard::revision;
 use mapguard::rules;
 use mapguard::run::{self, Options, Outcome};
 
@@ -127,6 +127,9 @@ struct CheckArgs {
     /// Skip files matching this glob, as `exclude` in mapguard.toml (repeatable).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Analyze what git ignores too (`.gitignore`, `.git/info/exclude`) when recursing.
+    #[arg(long)]
+    no_ignore: bool,
     /// Build tags that hold, as the go tool's `-tags` (comma-separated); the target platform
     /// is `GOOS`/`GOARCH` when set, else the host.
     #[arg(long, value_delimiter = ',', value_name = "TAGS")]
@@ -305,6 +308,7 @@ fn check(args: CheckArgs) -> ExitCode {
         config,
         cache: open_cache(&args),
         build: BuildContext::from_env(&args.tags),
+        gitignore: !args.no_ignore,
     };
     let mut outcome = match run::check(&args.paths, &options) {
         Ok(outcome) => outcome,

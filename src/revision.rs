@@ -13,8 +13,13 @@ use crate::run::{self, Options, Outcome};
 pub fn outcome_at(rev: &str, paths: &[String], options: &Options) -> Result<Outcome, String> {
     let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?);
     let prefix = git(&["rev-parse", "--show-prefix"])?;
-    let commit = git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
-        .map_err(|_| format!("`{rev}` names no commit in this repository"))?;
+    let commit = git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])
+    .map_err(|_| format!("`{rev}` names no commit in this repository"))?;
     let tree = tempfile::tempdir().map_err(|e| format!("cannot create a directory: {e}"))?;
     extract(&top, &commit, tree.path())?;
     let here = tree.path().join(&prefix);

@@ -40,6 +40,8 @@ pub struct Options {
     pub cache: Option<Cache>,
     /// The platform and build tags: files the go tool would not build are not analyzed.
     pub build: BuildContext,
+    /// Whether `dir/...` leaves out what git ignores.
+    pub gitignore: bool,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             config: crate::config::Config::default(),
             cache: None,
             build: BuildContext::default(),
+            gitignore: true,
         }
     }
 }
@@ -156,7 +159,7 @@ impl Outcome {
 /// Runs the whole pipeline over the given paths and patterns.
 pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverError> {
     let start = Instant::now();
-    let discovery = discover(paths)?;
+    let discovery = discover(paths, options.gitignore)?;
     let mut pool = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK);
     if let Some(jobs) = options.jobs {
         pool = pool.num_threads(jobs.max(1));

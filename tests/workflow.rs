@@ -21,7 +21,14 @@ const RACY_TOO: &str = "package svc\n\nfunc Tally() {\n\tt := map[int]int{}\n\tf
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
@@ -36,7 +43,14 @@ fn several_reports_come_from_one_run() {
     let sarif = dir.path().join("out.sarif");
     let spec = format!("sarif={}", sarif.display());
     let o = common::run(
-        &["check", "--format", "short", "--format", &spec, "fixtures/loop_counter"],
+        &[
+            "check",
+            "--format",
+            "short",
+            "--format",
+            &spec,
+            "fixtures/loop_counter",
+        ],
         Path::new(env!("CARGO_MANIFEST_DIR")),
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -44,7 +58,14 @@ fn several_reports_come_from_one_run() {
     let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
     assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "MG001");
     let two_stdout = common::run(
-        &["check", "--format", "short", "--format", "json", "fixtures/loop_counter"],
+        &[
+            "check",
+            "--format",
+            "short",
+            "--format",
+            "json",
+            "fixtures/loop_counter",
+        ],
         Path::new(env!("CARGO_MANIFEST_DIR")),
     );
     assert_eq!(two_stdout.status.code(), Some(2));
@@ -54,7 +75,11 @@ fn several_reports_come_from_one_run() {
         Path::new(env!("CARGO_MANIFEST_DIR")),
     );
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("unknown format `xml`"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("unknown format `xml`"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]
@@ -75,14 +100,22 @@ fn new_from_rev_reports_only_what_the_revision_did_not_have() {
         common::run(&all, dir)
     };
     let everything = run(repo.path(), &["./..."]);
-    assert_eq!(stdout(&everything).lines().count(), 2, "{}", stdout(&everything));
+    assert_eq!(
+        stdout(&everything).lines().count(),
+        2,
+        "{}",
+        stdout(&everything)
+    );
     let new = run(repo.path(), &["--new-from-rev", "HEAD", "./..."]);
     assert_eq!(new.status.code(), Some(1), "{}", stderr(&new));
     let lines: Vec<String> = stdout(&new).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].starts_with("svc/tally.go:6:"), "{lines:?}");
     // From a subdirectory, with paths relative to the repository root.
-    let sub = run(&svc, &["--new-from-rev", "HEAD", "--path-prefix", "svc", "."]);
+    let sub = run(
+        &svc,
+        &["--new-from-rev", "HEAD", "--path-prefix", "svc", "."],
+    );
     let lines: Vec<String> = stdout(&sub).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].starts_with("svc/tally.go:6:"), "{lines:?}");
@@ -92,17 +125,28 @@ fn new_from_rev_reports_only_what_the_revision_did_not_have() {
         .starts_with("// moved"));
     let missing = run(repo.path(), &["--new-from-rev", "no-such-branch", "./..."]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("no-such-branch"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("no-such-branch"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 #[test]
 fn warnings_fail_the_run_when_asked() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("broken.go"), "package p\n\nfunc f() { go }\n").unwrap();
+    std::fs::write(
+        dir.path().join("broken.go"),
+        "package p\n\nfunc f() { go }\n",
+    )
+    .unwrap();
     let plain = common::run(&["check", "--no-cache", "."], dir.path());
     assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
     assert!(stderr(&plain).contains("warning"), "{}", stderr(&plain));
-    let strict = common::run(&["check", "--no-cache", "--fail-on-warnings", "."], dir.path());
+    let strict = common::run(
+        &["check", "--no-cache", "--fail-on-warnings", "."],
+        dir.path(),
+    );
     assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
 }
 
@@ -124,4 +168,41 @@ fn a_run_past_its_timeout_is_an_error() {
     assert!(o.stdout.is_empty());
     let bad = common::run(&["check", "--timeout", "0", "."], dir.path());
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn recursion_leaves_out_other_modules_and_what_git_ignores() {
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    std::fs::write(root.join(".gitignore"), "/build/\n").unwrap();
+    std::fs::write(root.join("go.mod"), "module example.com/app\n").unwrap();
+    for dir in ["build", "tools", "svc"] {
+        std::fs::create_dir(root.join(dir)).unwrap();
+        std::fs::write(root.join(dir).join("count.go"), RACY).unwrap();
+    }
+    std::fs::write(root.join("tools/go.mod"), "module example.com/tools\n").unwrap();
+    let files = |args: &[&str]| {
+        let mut all = vec!["check", "--no-cache", "--format", "short"];
+        all.extend_from_slice(args);
+        let mut files: Vec<String> = stdout(&common::run(&all, root))
+            .lines()
+            .filter_map(|l| l.split(':').next().map(str::to_string))
+            .collect();
+        files.dedup();
+        files
+    };
+    assert_eq!(files(&["./..."]), ["svc/count.go"]);
+    assert_eq!(
+        files(&["--no-ignore", "./..."]),
+        ["build/count.go", "svc/count.go"]
+    );
+    // A module named explicitly is analyzed; so is one the workspace uses.
+    assert_eq!(files(&["./tools/..."]), ["tools/count.go"]);
+    std::fs::write(
+        root.join("go.work"),
+        "go 1.27\n\nuse (\n\t.\n\t./tools\n)\n",
+    )
+    .unwrap();
+    assert_eq!(files(&["./..."]), ["svc/count.go", "tools/count.go"]);
 }
