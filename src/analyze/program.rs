@@ -213,7 +213,9 @@ pub fn expand(facts: &PackageFacts) -> Program {
         root: 0,
         root_cuts: 0,
         total: 0,
+        mutexes: FxHashMap::default(),
     };
+    builder.mutexes = receiver_mutexes(facts, &builder.fields);
     // Types with a method that starts goroutines: their exported methods are entry points
     // that callers may run while those goroutines do.
     let spawning_types: std::collections::HashSet<&str> = facts
@@ -294,6 +296,40 @@ fn roots(facts: &PackageFacts, candidates: &[bool]) -> Vec<FuncId> {
     roots.sort_unstable();
     roots.dedup();
     roots
+}
+
+/// For each receiver type whose methods lock exactly one field of the receiver (`s.mu`),
+/// that field's path.
+fn receiver_mutexes<'a>(
+    facts: &'a PackageFacts,
+    fields: &[Vec<FieldId>],
+) -> FxHashMap<&'a str, Vec<FieldId>> {
+    let mut seen: FxHashMap<&str, Option<&Vec<FieldId>>> = FxHashMap::default();
+    for func in &facts.funcs {
+        let Some(r) = func.receiver else { continue };
+        let Some(ty) = receiver_type(facts, r) else {
+            continue;
+        };
+        for event in &func.events {
+            let EventKind::Lock { place, .. } = event.kind else {
+                continue;
+            };
+            let path = &fields[place as usize];
+            if facts.places[place as usize].root != r || path.is_empty() {
+                continue;
+            }
+            seen.entry(ty)
+                .and_modify(|one| {
+                    if one.is_some_and(|p| p != path) {
+                        *one = None;
+                    }
+                })
+                .or_insert(Some(path));
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(ty, path)| Some((ty, path?.clone())))
+        .collect()
 }
 
 /// The struct type a receiver binding belongs to.
@@ -379,6 +415,9 @@ struct Builder<'a> {
     root_cuts: usize,
     /// Events emitted for the package.
     total: usize,
+    /// Each receiver type's one mutex (the field path its methods lock), for the lock a
+    /// test's call of a `…Locked` method stands for.
+    mutexes: FxHashMap<&'a str, Vec<FieldId>>,
 }
 
 impl Builder<'_> {
@@ -499,6 +538,9 @@ impl Builder<'_> {
                 EventKind::Call { target, .. } => {
                     if let Some((callee, callee_env)) = self.enter(target, &env, true, (func, i)) {
                         let chain = self.chain((func, i), chain);
+                        if let Some(lock) = self.assumed_lock(func, callee, &callee_env, &held) {
+                            held.push((lock, LockMode::Exclusive));
+                        }
                         self.body(thread, callee, callee_env, Some(ctl), &held, Some(chain));
                     }
                     continue;
@@ -541,6 +583,32 @@ impl Builder<'_> {
             self.emit(thread, action, (func, i), chain, ctl, held);
         }
         self.stack.pop();
+    }
+
+    /// The lock a test stands in for when it calls a `…Locked` method (or one documented as
+    /// needing its caller to hold the lock) without holding the receiver's mutex: tests
+    /// drive such methods directly, on one goroutine, as the lock holder would. In code
+    /// outside tests the same call is a breach of the contract and is not excused.
+    fn assumed_lock(
+        &mut self,
+        caller: FuncId,
+        callee: FuncId,
+        callee_env: &Env,
+        held: &[(ProgramPlaceId, LockMode)],
+    ) -> Option<ProgramPlaceId> {
+        let facts = self.facts;
+        let f = &facts.funcs[callee as usize];
+        if !facts.funcs[caller as usize].in_test || !f.assumes_lock {
+            return None;
+        }
+        let receiver = f.receiver?;
+        let mutex = self.mutexes.get(receiver_type(facts, receiver)?)?.clone();
+        let base = *callee_env.params.get(&receiver)?;
+        let mut place = self.program.places[base as usize].clone();
+        place.fields.extend(mutex);
+        let declared = self.program.declared[base as usize];
+        let lock = self.intern(place, declared);
+        (!held.iter().any(|&(l, _)| l == lock)).then_some(lock)
     }
 
     /// A spawn of a function that an enclosing goroutine is already running: that

@@ -372,6 +372,8 @@ pub struct Func {
     /// Whether its name or doc comment says callers hold the lock (`fooLocked`, "must be
     /// called with mu held").
     pub assumes_lock: bool,
+    /// Whether it is in a `_test.go` file.
+    pub in_test: bool,
     /// What calling it does to the caller's locks (lock helpers).
     pub lock_effect: LockEffect,
     /// The parameters' bindings in order (`None` for `_` and unnamed ones).
@@ -630,6 +632,13 @@ pub fn index_package(
             &files[i],
             &mut warnings,
         );
+    }
+    for func in &mut facts.funcs {
+        func.in_test = files[func.file as usize]
+            .source
+            .path
+            .to_string_lossy()
+            .ends_with("_test.go");
     }
     lock_helpers::apply(&mut facts);
     channels::apply(&mut facts);

@@ -335,6 +335,7 @@ impl<'a> Walker<'a, '_> {
             handler: false,
             receiver: None,
             assumes_lock: false,
+            in_test: false,
             lock_effect: Default::default(),
             params: Vec::new(),
             events: Vec::new(),
