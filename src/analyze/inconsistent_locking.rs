@@ -191,36 +191,59 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     out
 }
 
+/// How deep literals calling literals are followed for the locks they are called with.
+const MAX_LITERAL_NESTING: usize = 8;
+
 /// For each function literal held in a variable and only ever called (`valid := func()
-/// {...}; mu.RLock(); valid()`), the locks held at every one of its calls. A literal also
-/// started as a goroutine is left out.
+/// {...}; mu.RLock(); valid()`), the locks held at every one of its calls. A call made
+/// inside another such literal also holds the locks that literal is called with
+/// (`snapshotAll := func() { snapshot(id) }`), to a fixpoint. A literal also started as a
+/// goroutine is left out.
 fn literal_call_locks(facts: &PackageFacts) -> HashMap<FuncId, Vec<(PlaceId, LockMode)>> {
-    let mut calls: HashMap<FuncId, Vec<(PlaceId, LockMode)>> = HashMap::new();
-    let mut spawned: HashSet<FuncId> = HashSet::new();
-    for func in &facts.funcs {
-        for event in &func.events {
-            match &event.kind {
-                EventKind::Call { target, .. } => {
-                    if let Callee::Literal(l) = target.callee {
-                        calls
-                            .entry(l)
-                            .and_modify(|held| {
-                                held.retain(|(p, _)| event.locks.iter().any(|(q, _)| q == p))
-                            })
-                            .or_insert_with(|| event.locks.clone());
+    let spawned: HashSet<FuncId> = facts
+        .funcs
+        .iter()
+        .flat_map(|func| &func.events)
+        .filter_map(|event| match &event.kind {
+            EventKind::Spawn { target, .. } => match target.callee {
+                Callee::Literal(l) => Some(l),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let mut known: HashMap<FuncId, Vec<(PlaceId, LockMode)>> = HashMap::new();
+    // Each round lets locks reach one more level of literals calling literals.
+    for _ in 0..MAX_LITERAL_NESTING {
+        let mut calls: HashMap<FuncId, Vec<(PlaceId, LockMode)>> = HashMap::new();
+        for (f, func) in facts.funcs.iter().enumerate() {
+            let outer = known.get(&(f as FuncId));
+            for event in &func.events {
+                let EventKind::Call { target, .. } = &event.kind else {
+                    continue;
+                };
+                let Callee::Literal(l) = target.callee else {
+                    continue;
+                };
+                let mut held = event.locks.clone();
+                for &(p, mode) in outer.into_iter().flatten() {
+                    if !held.iter().any(|&(q, _)| q == p) {
+                        held.push((p, mode));
                     }
                 }
-                EventKind::Spawn { target, .. } => {
-                    if let Callee::Literal(l) = target.callee {
-                        spawned.insert(l);
-                    }
-                }
-                _ => {}
+                calls
+                    .entry(l)
+                    .and_modify(|common| common.retain(|(p, _)| held.iter().any(|(q, _)| q == p)))
+                    .or_insert(held);
             }
         }
+        calls.retain(|l, held| !spawned.contains(l) && !held.is_empty());
+        if calls == known {
+            break;
+        }
+        known = calls;
     }
-    calls.retain(|l, held| !spawned.contains(l) && !held.is_empty());
-    calls
+    known
 }
 
 /// The guard of a field: declared by checklocks, or the mutex held at the most accesses
@@ -311,6 +334,7 @@ fn caller_locks(
     facts: &PackageFacts,
     literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
 ) -> Vec<CallerLocks> {
+    let owners = literal_owners(facts);
     let mut sites: HashMap<FuncId, Vec<(FuncId, usize)>> = HashMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         for (e, event) in func.events.iter().enumerate() {
@@ -349,7 +373,7 @@ fn caller_locks(
             }
             let mut acc = CallerLocks::All;
             for &(caller, e) in calls {
-                let provided = provided_at(facts, &out, literal_calls, caller, e);
+                let provided = provided_at(facts, &out, literal_calls, &owners, caller, e);
                 acc = intersect(acc, provided);
             }
             if acc != out[callee as usize] {
@@ -363,11 +387,50 @@ fn caller_locks(
     }
 }
 
+/// For each function literal that is never started as a goroutine, the declared function
+/// whose body holds it (the innermost): a call the literal makes runs within that function.
+fn literal_owners(facts: &PackageFacts) -> HashMap<FuncId, FuncId> {
+    let spawned: HashSet<FuncId> = facts
+        .funcs
+        .iter()
+        .flat_map(|func| &func.events)
+        .filter_map(|event| match &event.kind {
+            EventKind::Spawn { target, .. } => match target.callee {
+                Callee::Literal(l) => Some(l),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let mut owners = HashMap::new();
+    for (l, literal) in facts.funcs.iter().enumerate() {
+        if literal.declared || spawned.contains(&(l as FuncId)) {
+            continue;
+        }
+        let owner = facts
+            .funcs
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                f.declared
+                    && f.file == literal.file
+                    && f.span.start <= literal.span.start
+                    && literal.span.end <= f.span.end
+            })
+            .min_by_key(|(_, f)| f.span.len());
+        if let Some((owner, _)) = owner {
+            owners.insert(l as FuncId, owner as FuncId);
+        }
+    }
+    owners
+}
+
 /// The receiver-relative locks a call site holds for the method it calls.
 fn provided_at(
     facts: &PackageFacts,
     out: &[CallerLocks],
     literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
+    owners: &HashMap<FuncId, FuncId>,
     caller: FuncId,
     e: usize,
 ) -> CallerLocks {
@@ -402,10 +465,11 @@ fn provided_at(
             }
         })
         .collect();
-    // A helper calling a helper on its own receiver passes on what its callers hold.
-    let caller_fn = &facts.funcs[caller as usize];
-    if caller_fn.receiver == Some(r.root) && r.fields.is_empty() {
-        match &out[caller as usize] {
+    // A helper calling a helper on its own receiver passes on what its callers hold; so
+    // does a literal in its body that runs there (`apply := func() { rm.update() }`).
+    let method = owners.get(&caller).copied().unwrap_or(caller);
+    if facts.funcs[method as usize].receiver == Some(r.root) && r.fields.is_empty() {
+        match &out[method as usize] {
             CallerLocks::All => return CallerLocks::All,
             CallerLocks::Some(g) => held.extend(g.iter().cloned()),
         }
