@@ -146,7 +146,8 @@ struct CheckArgs {
     /// The SARIF run's category (automationDetails.id), to tell runs apart in code scanning.
     #[arg(long, value_name = "ID")]
     sarif_category: Option<String>,
-    /// Warn about suppression comments that silence no finding.
+    /// Also warn about bare `//nolint` comments that silence no finding (those naming
+    /// mapguard are always warned about).
     #[arg(long)]
     report_unused_ignores: bool,
     /// Report only findings that are not in this baseline file.

@@ -208,8 +208,8 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
             kind: WarningKind::Unreadable,
             message: w.message,
         }));
-    if !discovery.focus.is_empty() {
-        let focus: BTreeSet<String> = discovery.focus.iter().map(|p| display_path(p)).collect();
+    let focus: BTreeSet<String> = discovery.focus.iter().map(|p| display_path(p)).collect();
+    if !focus.is_empty() {
         let focused_dirs: BTreeSet<String> = discovery
             .focus
             .iter()
@@ -229,16 +229,23 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
                     .any(|l| focus.contains(&l.path))
         });
     }
-    outcome.finish(directives, options);
+    outcome.finish(directives, options, (!focus.is_empty()).then_some(&focus));
     outcome.elapsed = start.elapsed();
     Ok(outcome)
 }
 
 impl Outcome {
     /// Sorts, fingerprints, and applies suppression comments; warns about suppressions
-    /// naming an unknown rule or naming mapguard without a reason and, when asked, about
-    /// those that silence nothing.
-    fn finish(&mut self, mut directives: Vec<crate::suppress::Directive>, options: &Options) {
+    /// naming an unknown rule, naming mapguard without a reason, or naming mapguard (any,
+    /// with `--report-unused-ignores`) and silencing nothing: a rule of theirs that ran
+    /// found nothing there. With a `focus` (files named one by one), only suppressions in
+    /// those files can be unused: findings elsewhere were not all kept.
+    fn finish(
+        &mut self,
+        mut directives: Vec<crate::suppress::Directive>,
+        options: &Options,
+        focus: Option<&BTreeSet<String>>,
+    ) {
         let config = &options.config;
         self.findings.retain(|f| {
             !config.disabled.contains(f.rule) && !config.ignores(&f.location.path, f.rule)
@@ -261,7 +268,15 @@ impl Outcome {
                 .find(|id| crate::rules::get(id).is_none());
             let message = if let Some(id) = unknown {
                 format!("suppression comment names no rule `{id}` (see `mapguard rules`)")
-            } else if !used && options.report_unused_ignores {
+            } else if !used
+                && (d.names_mapguard || options.report_unused_ignores)
+                && focus.is_none_or(|files| files.contains(&d.path))
+                && d.rules
+                    .as_ref()
+                    .map_or(config.disabled.len() < crate::rules::all().len(), |ids| {
+                        ids.iter().any(|id| !config.disabled.contains(id))
+                    })
+            {
                 "this suppression comment silences no finding".to_string()
             } else if d.reason.is_none() && d.names_mapguard {
                 "suppression comment without a reason: say why the map is safe here".to_string()
@@ -434,7 +449,7 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
     result.keep_sources(&sources);
     let directives = std::mem::take(&mut result.directives);
     let mut outcome = result.into_outcome();
-    outcome.finish(directives, options);
+    outcome.finish(directives, options, None);
     outcome.elapsed = start.elapsed();
     outcome
 }

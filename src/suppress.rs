@@ -58,8 +58,16 @@ fn parse_line(line: &str) -> Option<Directive> {
         let rest = &line[at + prefix.len()..];
         let rest = rest.trim_start();
         let (list, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-        let rules = (!list.is_empty() && !list.eq_ignore_ascii_case("all"))
-            .then(|| list.split(',').map(|r| r.trim().to_uppercase()).collect());
+        // Rules by id or name (`MG001`, `concurrent-map-write`), kept as ids; an unknown one
+        // stays as written, to be reported.
+        let rules = (!list.is_empty() && !list.eq_ignore_ascii_case("all")).then(|| {
+            list.split(',')
+                .map(|r| {
+                    crate::rules::get(r.trim())
+                        .map_or(r.trim().to_uppercase(), |d| d.id.to_string())
+                })
+                .collect()
+        });
         return Some(Directive {
             path: String::new(),
             line: 0,

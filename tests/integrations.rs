@@ -93,22 +93,38 @@ fn a_suppression_naming_an_unknown_rule_is_a_warning() {
 fn suppressions_without_reason_or_use_are_warnings() {
     let tmp = tempfile::tempdir().unwrap();
     let src = format!(
-        "{}\n//mapguard:ignore all unused here\nvar x = 1\n",
+        "{}\n//mapguard:ignore all unused here\nvar x = 1\n\n//nolint\nvar y = 2\n",
         racy_with("\t\t\t//mapguard:ignore MG001\n", "")
     );
     std::fs::write(tmp.path().join("p.go"), src).unwrap();
-    let o = mapguard(&["check", "--report-unused-ignores", "."], tmp.path());
+    let o = mapguard(&["check", "."], tmp.path());
     let err = stderr(&o);
     assert!(
         err.contains("p.go:6:1: warning: suppression comment without a reason"),
         "{err}"
     );
-    assert!(
-        err.contains("p.go:12:1: warning: this suppression comment silences no finding"),
-        "{err}"
+    // Unused: mapguard's own by default, a bare //nolint only when asked.
+    let unused = "p.go:12:1: warning: this suppression comment silences no finding";
+    let bare = "p.go:15:1: warning: this suppression comment silences no finding";
+    assert!(err.contains(unused) && !err.contains(bare), "{err}");
+    let all = stderr(&mapguard(&["check", "--report-unused-ignores", "."], tmp.path()));
+    assert!(all.contains(unused) && all.contains(bare), "{all}");
+    // A suppression of rules that did not run is not unused.
+    let selected = stderr(&mapguard(&["check", "--select", "MG002", "."], tmp.path()));
+    assert!(!selected.contains("p.go:6:1: warning: this"), "{selected}");
+}
+
+#[test]
+fn a_suppression_may_name_the_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = racy_with(
+        "\t\t\t//mapguard:ignore concurrent-map-write each goroutine owns its key\n",
+        "",
     );
-    let quiet = mapguard(&["check", "."], tmp.path());
-    assert!(!stderr(&quiet).contains("silences no finding"));
+    std::fs::write(tmp.path().join("p.go"), src).unwrap();
+    let o = mapguard(&["check", "."], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
 #[test]
