@@ -24,6 +24,8 @@ pub struct Boundaries {
     repository: Option<PathBuf>,
     /// Each directory's ignore matcher, read once.
     matchers: RefCell<HashMap<PathBuf, Gitignore>>,
+    /// The nested modules left out, as the walk met them.
+    skipped: RefCell<Vec<PathBuf>>,
 }
 
 impl Boundaries {
@@ -39,14 +41,24 @@ impl Boundaries {
             workspace: workspace_modules(&root),
             repository,
             matchers: RefCell::new(HashMap::new()),
+            skipped: RefCell::new(Vec::new()),
             root,
         }
     }
 
     /// Whether the walk leaves out `path` (below the root; `dir` when it is a directory).
     pub fn excludes(&self, path: &Path, dir: bool) -> bool {
-        let path = absolute(path);
-        (dir && self.nested_module(&path)) || self.ignored(&path, dir)
+        let absolute = absolute(path);
+        if dir && self.nested_module(&absolute) {
+            self.skipped.borrow_mut().push(path.to_path_buf());
+            return true;
+        }
+        self.ignored(&absolute, dir)
+    }
+
+    /// The nested modules the walk left out, as it named them.
+    pub fn skipped_modules(self) -> Vec<PathBuf> {
+        self.skipped.into_inner()
     }
 
     /// Whether `dir` is a module of its own inside another one that the workspace does not

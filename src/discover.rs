@@ -56,6 +56,8 @@ pub struct Discovery {
     pub focus: BTreeSet<PathBuf>,
     /// Unreadable directories and similar problems.
     pub warnings: Vec<WalkWarning>,
+    /// Modules nested below a recursive pattern's root, not entered (name them to).
+    pub skipped_modules: Vec<PathBuf>,
 }
 
 /// Resolves the command-line paths; no paths means `./...`. With `gitignore`, a recursive
@@ -67,6 +69,7 @@ pub fn discover(args: &[String], gitignore: bool) -> Result<Discovery, DiscoverE
     let mut warnings = Vec::new();
     let mut focus = BTreeSet::new();
     let mut whole_dirs = BTreeSet::new();
+    let mut skipped_modules = Vec::new();
     for arg in args {
         let (root, recursive) = split_pattern(arg);
         let meta = std::fs::metadata(&root).map_err(|e| DiscoverError {
@@ -128,6 +131,9 @@ pub fn discover(args: &[String], gitignore: bool) -> Result<Discovery, DiscoverE
                 }),
             }
         }
+        if let Some(b) = boundaries {
+            skipped_modules.extend(b.skipped_modules());
+        }
     }
     let dirs = files
         .into_iter()
@@ -143,6 +149,7 @@ pub fn discover(args: &[String], gitignore: bool) -> Result<Discovery, DiscoverE
         dirs,
         focus,
         warnings,
+        skipped_modules,
     })
 }
 

@@ -319,6 +319,22 @@ fn check(args: CheckArgs) -> ExitCode {
         }
     };
     print_warnings(&outcome);
+    if !outcome.skipped_modules.is_empty() {
+        let named: Vec<String> = outcome
+            .skipped_modules
+            .iter()
+            .map(|m| format!("{m}/..."))
+            .collect();
+        eprintln!(
+            "mapguard: note: {} nested module{} not entered, as the go tool does; name {} to \
+             analyze {}: {}",
+            named.len(),
+            if named.len() == 1 { "" } else { "s" },
+            if named.len() == 1 { "it" } else { "them" },
+            if named.len() == 1 { "it" } else { "them" },
+            named.join(" ")
+        );
+    }
     if outcome.files_analyzed == 0 && outcome.warnings.is_empty() {
         eprintln!("mapguard: note: no Go files to analyze");
     }

@@ -112,6 +112,8 @@ pub struct Outcome {
     pub dirs_cached: usize,
     /// The text of every file that has a finding, by display path, for rendering snippets.
     pub sources: BTreeMap<String, Arc<SourceFile>>,
+    /// Modules nested below a `dir/...` root that were not entered, as the go tool does.
+    pub skipped_modules: Vec<String>,
     /// Wall time of the run.
     pub elapsed: Duration,
 }
@@ -200,6 +202,11 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
     }
     let directives = std::mem::take(&mut total.directives);
     let mut outcome = total.into_outcome();
+    outcome.skipped_modules = discovery
+        .skipped_modules
+        .iter()
+        .map(|d| display_path(d))
+        .collect();
     outcome
         .warnings
         .extend(discovery.warnings.into_iter().map(|w| Warning {
@@ -350,6 +357,7 @@ impl DirResult {
             packages: self.packages,
             dirs_cached: self.dirs_cached,
             sources: self.sources,
+            skipped_modules: Vec::new(),
             elapsed: Duration::ZERO,
         }
     }

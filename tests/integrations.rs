@@ -107,7 +107,10 @@ fn suppressions_without_reason_or_use_are_warnings() {
     let unused = "p.go:12:1: warning: this suppression comment silences no finding";
     let bare = "p.go:15:1: warning: this suppression comment silences no finding";
     assert!(err.contains(unused) && !err.contains(bare), "{err}");
-    let all = stderr(&mapguard(&["check", "--report-unused-ignores", "."], tmp.path()));
+    let all = stderr(&mapguard(
+        &["check", "--report-unused-ignores", "."],
+        tmp.path(),
+    ));
     assert!(all.contains(unused) && all.contains(bare), "{all}");
     // A suppression of rules that did not run is not unused.
     let selected = stderr(&mapguard(&["check", "--select", "MG002", "."], tmp.path()));

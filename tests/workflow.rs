@@ -193,6 +193,11 @@ fn recursion_leaves_out_other_modules_and_what_git_ignores() {
         files
     };
     assert_eq!(files(&["./..."]), ["svc/count.go"]);
+    let note = stderr(&common::run(&["check", "--no-cache", "./..."], root));
+    assert!(
+        note.contains("1 nested module not entered") && note.contains("tools/..."),
+        "{note}"
+    );
     assert_eq!(
         files(&["--no-ignore", "./..."]),
         ["build/count.go", "svc/count.go"]
