@@ -121,8 +121,7 @@ impl BuildContext {
 
     /// Whether the go tool would compile the file at `path` with this `text`.
     pub fn includes(&self, path: &Path, text: &str) -> bool {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        self.name_matches(name) && self.header_matches(text)
+        self.name_matches(path) && self.header_matches(text)
     }
 
     fn tag(&self, name: &str) -> bool {
@@ -141,9 +140,11 @@ impl BuildContext {
                 .is_some_and(|minor| (1..=GO_MINOR).contains(&minor))
     }
 
-    /// `go/build`'s `goodOSArchFile`: `_GOOS`, `_GOARCH` and `_GOOS_GOARCH` before the
-    /// extension (and before `_test`), after the first underscore.
-    fn name_matches(&self, name: &str) -> bool {
+    /// Whether the file name fits the target (`go/build`'s `goodOSArchFile`): `_GOOS`,
+    /// `_GOARCH` and `_GOOS_GOARCH` before the extension (and before `_test`), after the
+    /// first underscore.
+    pub fn name_matches(&self, path: &Path) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let stem = name.split('.').next().unwrap_or(name);
         let Some(i) = stem.find('_') else {
             return true;

@@ -191,16 +191,9 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     out
 }
 
-/// How deep literals calling literals are followed for the locks they are called with.
-const MAX_LITERAL_NESTING: usize = 8;
-
-/// For each function literal held in a variable and only ever called (`valid := func()
-/// {...}; mu.RLock(); valid()`), the locks held at every one of its calls. A call made
-/// inside another such literal also holds the locks that literal is called with
-/// (`snapshotAll := func() { snapshot(id) }`), to a fixpoint. A literal also started as a
-/// goroutine is left out.
-fn literal_call_locks(facts: &PackageFacts) -> HashMap<FuncId, Vec<(PlaceId, LockMode)>> {
-    let spawned: HashSet<FuncId> = facts
+/// The function literals started as goroutines somewhere.
+fn spawned_literals(facts: &PackageFacts) -> HashSet<FuncId> {
+    facts
         .funcs
         .iter()
         .flat_map(|func| &func.events)
@@ -211,7 +204,19 @@ fn literal_call_locks(facts: &PackageFacts) -> HashMap<FuncId, Vec<(PlaceId, Loc
             },
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// How deep literals calling literals are followed for the locks they are called with.
+const MAX_LITERAL_NESTING: usize = 8;
+
+/// For each function literal held in a variable and only ever called (`valid := func()
+/// {...}; mu.RLock(); valid()`), the locks held at every one of its calls. A call made
+/// inside another such literal also holds the locks that literal is called with
+/// (`snapshotAll := func() { snapshot(id) }`), to a fixpoint. A literal also started as a
+/// goroutine is left out.
+fn literal_call_locks(facts: &PackageFacts) -> HashMap<FuncId, Vec<(PlaceId, LockMode)>> {
+    let spawned = spawned_literals(facts);
     let mut known: HashMap<FuncId, Vec<(PlaceId, LockMode)>> = HashMap::new();
     // Each round lets locks reach one more level of literals calling literals.
     for _ in 0..MAX_LITERAL_NESTING {
@@ -390,18 +395,7 @@ fn caller_locks(
 /// For each function literal that is never started as a goroutine, the declared function
 /// whose body holds it (the innermost): a call the literal makes runs within that function.
 fn literal_owners(facts: &PackageFacts) -> HashMap<FuncId, FuncId> {
-    let spawned: HashSet<FuncId> = facts
-        .funcs
-        .iter()
-        .flat_map(|func| &func.events)
-        .filter_map(|event| match &event.kind {
-            EventKind::Spawn { target, .. } => match target.callee {
-                Callee::Literal(l) => Some(l),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect();
+    let spawned = spawned_literals(facts);
     let mut owners = HashMap::new();
     for (l, literal) in facts.funcs.iter().enumerate() {
         if literal.declared || spawned.contains(&(l as FuncId)) {

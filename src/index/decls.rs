@@ -389,41 +389,6 @@ fn retire_nil_assignments(body: Node<'_>, src: &str, retired: &mut HashSet<Strin
     }
 }
 
-/// Whether a file name restricts it to a platform other than the usual host, linux/amd64
-/// (`x_windows.go`, `x_plan9_test.go`, `x_arm64.go`).
-pub fn foreign_platform(path: &std::path::Path) -> bool {
-    const OS: &[&str] = &[
-        "aix",
-        "android",
-        "darwin",
-        "dragonfly",
-        "freebsd",
-        "hurd",
-        "illumos",
-        "ios",
-        "js",
-        "netbsd",
-        "openbsd",
-        "plan9",
-        "solaris",
-        "wasip1",
-        "windows",
-        "zos",
-    ];
-    const ARCH: &[&str] = &[
-        "386", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le", "ppc64",
-        "ppc64le", "riscv64", "s390x", "wasm",
-    ];
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = stem.strip_suffix("_test").unwrap_or(&stem);
-    stem.split('_')
-        .skip(1)
-        .any(|part| OS.contains(&part) || ARCH.contains(&part))
-}
-
 /// The base name of a method's receiver type: `T` for `(t *T)`, `(t T)` and `(t *T[K])`.
 pub fn receiver_type_name<'s>(decl: Node<'_>, src: &'s str) -> Option<&'s str> {
     let param = decl.child_by_field_name("receiver")?.named_child(0)?;

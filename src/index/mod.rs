@@ -21,6 +21,7 @@ use std::ops::Range;
 
 use tree_sitter::Tree;
 
+use crate::constraints::BuildContext;
 use crate::source::SourceFile;
 
 pub use decls::PackageDecls;
@@ -620,9 +621,11 @@ pub fn index_package(
     facts.decls.spawning = spawning_params::collect(files);
     let mut warnings = Vec::new();
     // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to
-    // the first walked: walk the host platform's files first, as `go vet` would see them.
+    // the first walked: walk the host platform's files first, as `go vet` would see them
+    // (a run leaves other platforms' files out; files given in memory may hold them).
+    let host = BuildContext::default();
     let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| decls::foreign_platform(&files[i].source.path));
+    order.sort_by_key(|&i| !host.name_matches(&files[i].source.path));
     for i in order {
         walk::walk_file(
             &mut facts,
