@@ -303,9 +303,10 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
             decls.func_results.insert(name, ty);
         }
     }
-    // A field of another package's type that the package deletes from is a map
-    // (`delete(s.labels, k)` with `labels pkg.Labels`): only maps take `delete`.
-    let deleted = deleted_fields(files);
+    // A field of another package's type that the package deletes from or indexes with a
+    // comma-ok is a map (`delete(s.labels, k)`, `v, ok := s.labels[k]` with `labels
+    // pkg.Labels`): only maps take either.
+    let deleted = map_used_fields(files);
     for decl in decls.structs.values_mut() {
         for (field, ty) in decl.fields.iter_mut() {
             if *ty == TypeInfo::Unknown && deleted.contains(field.as_str()) {
@@ -319,30 +320,47 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
     decls
 }
 
-/// The field names that `delete(x.field, k)` calls of the package delete from.
-fn deleted_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> {
+/// The field names the package uses as only a map can be used: `delete(x.field, k)`, and
+/// `v, ok := x.field[k]` (or `=`).
+fn map_used_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> {
     let mut out = HashSet::new();
     for file in files {
         let src = file.source.text.as_str();
-        if !src.contains("delete(") {
-            continue;
-        }
         for node in super::descendants(file.tree.root_node()) {
-            let is_delete = node.kind() == "call_expression"
-                && node
-                    .child_by_field_name("function")
-                    .is_some_and(|f| f.kind() == "identifier" && &src[f.byte_range()] == "delete");
-            let field = node
-                .child_by_field_name("arguments")
-                .and_then(|a| a.named_child(0))
-                .filter(|arg| is_delete && arg.kind() == "selector_expression")
-                .and_then(|arg| arg.child_by_field_name("field"));
+            let operand = match node.kind() {
+                "call_expression"
+                    if node.child_by_field_name("function").is_some_and(|f| {
+                        f.kind() == "identifier" && &src[f.byte_range()] == "delete"
+                    }) =>
+                {
+                    node.child_by_field_name("arguments")
+                        .and_then(|a| a.named_child(0))
+                }
+                "short_var_declaration" | "assignment_statement" => comma_ok_index(node),
+                _ => None,
+            };
+            let field = operand
+                .filter(|x| x.kind() == "selector_expression")
+                .and_then(|x| x.child_by_field_name("field"));
             if let Some(field) = field {
                 out.insert(&src[field.byte_range()]);
             }
         }
     }
     out
+}
+
+/// The indexed operand of `v, ok := x[k]` / `v, ok = x[k]`.
+fn comma_ok_index(node: Node<'_>) -> Option<Node<'_>> {
+    let left = node.child_by_field_name("left")?;
+    let right = node.child_by_field_name("right")?;
+    if left.named_child_count() != 2 || right.named_child_count() != 1 {
+        return None;
+    }
+    let index = right
+        .named_child(0)
+        .filter(|r| r.kind() == "index_expression")?;
+    index.child_by_field_name("operand")
 }
 
 /// The parameters of a parameter list in the order calls bind arguments to them: each name
