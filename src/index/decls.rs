@@ -303,9 +303,9 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
             decls.func_results.insert(name, ty);
         }
     }
-    // A field of another package's type that the package deletes from or indexes with a
-    // comma-ok is a map (`delete(s.labels, k)`, `v, ok := s.labels[k]` with `labels
-    // pkg.Labels`): only maps take either.
+    // A field of another package's type that the package deletes from, indexes with a
+    // comma-ok or with a string is a map (`delete(s.labels, k)`, `v, ok := s.labels[k]`,
+    // `s.labels["job"]` with `labels pkg.Labels`): only maps take these.
     let deleted = map_used_fields(files);
     for decl in decls.structs.values_mut() {
         for (field, ty) in decl.fields.iter_mut() {
@@ -320,8 +320,8 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
     decls
 }
 
-/// The field names the package uses as only a map can be used: `delete(x.field, k)`, and
-/// `v, ok := x.field[k]` (or `=`).
+/// The field names the package uses as only a map can be used: `delete(x.field, k)`,
+/// `v, ok := x.field[k]` (or `=`), and `x.field["key"]`.
 fn map_used_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> {
     let mut out = HashSet::new();
     for file in files {
@@ -337,6 +337,17 @@ fn map_used_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> {
                         .and_then(|a| a.named_child(0))
                 }
                 "short_var_declaration" | "assignment_statement" => comma_ok_index(node),
+                // Only a map is indexed by a string.
+                "index_expression"
+                    if node.child_by_field_name("index").is_some_and(|i| {
+                        matches!(
+                            i.kind(),
+                            "interpreted_string_literal" | "raw_string_literal"
+                        )
+                    }) =>
+                {
+                    node.child_by_field_name("operand")
+                }
                 _ => None,
             };
             let field = operand
