@@ -51,6 +51,9 @@ pub struct PackageDecls {
     pub returns: super::Returns,
     /// Package functions that run a function parameter on another goroutine, by name.
     pub spawning: HashMap<String, super::SpawningParams>,
+    /// Other packages' types the package uses as maps (`pkg.Labels` of a field it
+    /// `delete`s from): every field, parameter and variable of these types is a map.
+    pub foreign_maps: HashSet<String>,
 }
 
 impl PackageDecls {
@@ -264,6 +267,10 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
             }
         }
     }
+    // Another package's type that a field of it is used as only a map can be (`delete`, a
+    // comma-ok, a string key) is a map type, wherever it appears.
+    let map_used = map_used_fields(files);
+    decls.foreign_maps = foreign_map_types(&type_specs, &map_used);
     // Learn every name first, so that types may refer to ones declared later.
     for (src, name, ty) in &type_specs {
         if ty.kind() == "struct_type" {
@@ -303,13 +310,11 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
             decls.func_results.insert(name, ty);
         }
     }
-    // A field of another package's type that the package deletes from, indexes with a
-    // comma-ok or with a string is a map (`delete(s.labels, k)`, `v, ok := s.labels[k]`,
-    // `s.labels["job"]` with `labels pkg.Labels`): only maps take these.
-    let deleted = map_used_fields(files);
+    // A field of a type not known here that is used as only a map can be is a map too
+    // (`labels Labels` of a dot-imported package).
     for decl in decls.structs.values_mut() {
         for (field, ty) in decl.fields.iter_mut() {
-            if *ty == TypeInfo::Unknown && deleted.contains(field.as_str()) {
+            if *ty == TypeInfo::Unknown && map_used.contains(field.as_str()) {
                 *ty = TypeInfo::Map {
                     value: Box::new(TypeInfo::Unknown),
                     name: None,
@@ -318,6 +323,36 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
         }
     }
     decls
+}
+
+/// The qualified types (`pkg.Labels`) of struct fields named in `map_used`.
+fn foreign_map_types(
+    type_specs: &[(&str, String, Node<'_>)],
+    map_used: &HashSet<&str>,
+) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for (src, _, ty) in type_specs {
+        let Some(list) = ty.named_child(0).filter(|_| ty.kind() == "struct_type") else {
+            continue;
+        };
+        let mut cursor = list.walk();
+        for field in list.named_children(&mut cursor) {
+            let Some(fty) = field
+                .child_by_field_name("type")
+                .filter(|t| field.kind() == "field_declaration" && t.kind() == "qualified_type")
+            else {
+                continue;
+            };
+            let mut c = field.walk();
+            if field
+                .children_by_field_name("name", &mut c)
+                .any(|n| map_used.contains(&src[n.byte_range()]))
+            {
+                out.insert(src[fty.byte_range()].to_string());
+            }
+        }
+    }
+    out
 }
 
 /// The field names the package uses as only a map can be used: `delete(x.field, k)`,

@@ -83,14 +83,21 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
                 }),
         )),
         "type_identifier" => decls.resolve_named(&src[node.byte_range()]),
-        // Another package's type: a map only when it is a well-known one (`http.Header`).
+        // Another package's type: a map when it is a well-known one (`http.Header`) or the
+        // package uses it as one (`decls.foreign_maps`).
         "qualified_type" => {
-            super::apis::known_map(&src[node.byte_range()]).map_or(TypeInfo::Unknown, |known| {
-                TypeInfo::Map {
+            let name = &src[node.byte_range()];
+            match super::apis::known_map(name) {
+                Some(known) => TypeInfo::Map {
                     value: Box::new(TypeInfo::Unknown),
                     name: Some(known.name.to_string()),
-                }
-            })
+                },
+                None if decls.foreign_maps.contains(name) => TypeInfo::Map {
+                    value: Box::new(TypeInfo::Unknown),
+                    name: None,
+                },
+                None => TypeInfo::Unknown,
+            }
         }
         _ => TypeInfo::Unknown,
     }
