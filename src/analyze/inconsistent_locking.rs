@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
-    place_text, BindingId, Callee, EventKind, FuncId, LockMode, PackageFacts, PlaceId, TypeInfo,
+    place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts, PlaceId,
+    TypeInfo,
 };
 use crate::source::SourceFile;
 
@@ -393,27 +394,31 @@ fn caller_locks(
 }
 
 /// For each function literal that is never started as a goroutine, the declared function
-/// whose body holds it (the innermost): a call the literal makes runs within that function.
+/// whose body holds it: a call the literal makes runs within that function. Declared
+/// functions do not nest, so one binary search over them by position finds it.
 fn literal_owners(facts: &PackageFacts) -> HashMap<FuncId, FuncId> {
     let spawned = spawned_literals(facts);
+    let mut declared: Vec<(FileId, usize, usize, FuncId)> = facts
+        .funcs
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.declared)
+        .map(|(id, f)| (f.file, f.span.start, f.span.end, id as FuncId))
+        .collect();
+    declared.sort_unstable();
     let mut owners = HashMap::new();
     for (l, literal) in facts.funcs.iter().enumerate() {
         if literal.declared || spawned.contains(&(l as FuncId)) {
             continue;
         }
-        let owner = facts
-            .funcs
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| {
-                f.declared
-                    && f.file == literal.file
-                    && f.span.start <= literal.span.start
-                    && literal.span.end <= f.span.end
-            })
-            .min_by_key(|(_, f)| f.span.len());
-        if let Some((owner, _)) = owner {
-            owners.insert(l as FuncId, owner as FuncId);
+        // The last declared function starting at or before the literal, if it holds it.
+        let at = declared.partition_point(|&(file, start, ..)| {
+            (file, start) <= (literal.file, literal.span.start)
+        });
+        if let Some(&(file, _, end, owner)) = at.checked_sub(1).map(|i| &declared[i]) {
+            if file == literal.file && literal.span.end <= end {
+                owners.insert(l as FuncId, owner);
+            }
         }
     }
     owners
