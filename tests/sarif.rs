@@ -30,6 +30,14 @@ fn results_carry_rules_locations_and_related_locations() {
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules[0]["id"], "MG001");
     assert_eq!(rules[0]["name"], "concurrent-map-write");
+    // The rule's documentation at this version's tag, which the repository holds.
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        rules[0]["helpUri"],
+        format!("https://github.com/mapguard/mapguard/blob/v{version}/rules/MG001.md")
+    );
+    assert!(std::path::Path::new("rules/MG001.md").is_file());
+    assert_eq!(run["tool"]["driver"]["semanticVersion"], version);
     assert!(rules[0]["help"]["markdown"]
         .as_str()
         .unwrap()

@@ -155,7 +155,11 @@ fn rule(doc: &rules::RuleDoc) -> ReportingDescriptor {
                 .markdown(doc.markdown)
                 .build(),
         )
-        .help_uri(format!("{INFORMATION_URI}/blob/main/rules/{}.md", doc.id))
+        .help_uri(format!(
+            "{INFORMATION_URI}/blob/v{}/rules/{}.md",
+            env!("CARGO_PKG_VERSION"),
+            doc.id
+        ))
         .default_configuration(
             ReportingConfiguration::builder()
                 .level(serde_json::json!("error"))
