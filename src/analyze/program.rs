@@ -209,6 +209,7 @@ pub fn expand(facts: &PackageFacts) -> Program {
         program,
         next_instance: 1,
         stack: Vec::new(),
+        open: Vec::new(),
         budget: 0,
         root: 0,
         root_cuts: 0,
@@ -408,6 +409,10 @@ struct Builder<'a> {
     next_instance: u32,
     /// The functions being expanded, to cut recursion.
     stack: Vec<FuncId>,
+    /// Their instances, innermost last: a variable of one of them reached from another body
+    /// (the map a receive stands for, sent by the function that spawned the receiver) is
+    /// that expansion's variable.
+    open: Vec<Instance>,
     /// Events emitted for the current root.
     budget: usize,
     /// The root being expanded, and where its cuts start in the program's.
@@ -499,12 +504,14 @@ impl Builder<'_> {
             };
             frames.push(mapped);
         }
-        env.instances.push(Instance {
+        let instance = Instance {
             func,
             id: self.next_instance,
             thread,
             frames: frames.as_slice().into(),
-        });
+        };
+        env.instances.push(instance.clone());
+        self.open.push(instance);
         self.next_instance += 1;
         self.stack.push(func);
         let mut order: Vec<usize> = (0..f.events.len()).collect();
@@ -583,6 +590,7 @@ impl Builder<'_> {
             self.emit(thread, action, (func, i), chain, ctl, held);
         }
         self.stack.pop();
+        self.open.pop();
     }
 
     /// The lock a test stands in for when it calls a `…Locked` method (or one documented as
@@ -721,9 +729,10 @@ impl Builder<'_> {
             return self.intern(mapped, declared);
         }
         let binding = &facts.bindings[p.root as usize];
-        let instance = binding
-            .func
-            .and_then(|f| env.instances.iter().rev().find(|i| i.func == f));
+        let instance = binding.func.and_then(|f| {
+            let own = env.instances.iter().rev().find(|i| i.func == f);
+            own.or_else(|| self.open.iter().rev().find(|i| i.func == f))
+        });
         let (instance, declared) = match instance {
             Some(i) => (
                 i.id,

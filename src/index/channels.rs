@@ -1,11 +1,31 @@
 //! Maps handed over channels: after every body is walked, a variable that receives from a
 //! channel (`m := <-ch`, `for m := range ch`, `case m := <-ch`) is made to stand for the
-//! map sent on it (`ch <- m`), wherever the send is. Whether the hand-off orders the two
-//! sides is the concurrency analysis' business (a send happens before its receive).
+//! map sent on it (`ch <- m`), wherever the send is. A channel that is a field of a struct
+//! declared in the package is one channel wherever it is reached from (`s.ch` in the method
+//! that sends, `srv.ch` in the goroutine that receives), as map fields are. Whether the
+//! hand-off orders the two sides is the concurrency analysis' business (a send happens
+//! before its receive).
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::types::TypeInfo;
 use super::{BindingId, EventKind, PackageFacts, Place, PlaceId, Target};
+
+/// Which channel a place names: a field path from a value of a named struct type is the
+/// same channel through every variable; any other place is its own channel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Channel<'a> {
+    Field(&'a str, &'a [String]),
+    Place(PlaceId),
+}
+
+fn channel(facts: &PackageFacts, place: PlaceId) -> Channel<'_> {
+    let Place { root, fields } = &facts.places[place as usize];
+    match &facts.bindings[*root as usize].ty {
+        TypeInfo::Named(ty) if !fields.is_empty() => Channel::Field(ty, fields),
+        _ => Channel::Place(place),
+    }
+}
 
 /// Rewrites the places rooted at a receiving variable to the map its channel carries, when
 /// the package sends exactly one map on that channel.
@@ -26,17 +46,20 @@ pub fn apply(facts: &mut PackageFacts) {
         })
     };
     // What each channel carries: a map, or `None` for a new map every iteration.
-    let mut carried: HashMap<PlaceId, BTreeSet<Option<PlaceId>>> = HashMap::new();
+    let mut carried: HashMap<Channel, BTreeSet<Option<PlaceId>>> = HashMap::new();
     for &(chan, value) in &facts.sent {
         let value = (!in_loop(value)).then_some(value);
-        carried.entry(chan).or_default().insert(value);
+        carried
+            .entry(channel(facts, chan))
+            .or_default()
+            .insert(value);
     }
     let receivers: HashMap<BindingId, PlaceId> = facts
         .bindings
         .iter()
         .enumerate()
         .filter_map(|(b, binding)| {
-            let sent = carried.get(&binding.received_from?)?;
+            let sent = carried.get(&channel(facts, binding.received_from?))?;
             let &[Some(map)] = &sent.iter().copied().collect::<Vec<_>>()[..] else {
                 return None;
             };
