@@ -11,10 +11,22 @@ use std::collections::HashSet;
 use crate::index::apis::Apis;
 
 /// The identifiers the analysis starts from, beyond the spawners: the `go` keyword, lock
-/// acquisitions (inconsistent locking needs no goroutine), HTTP handler methods, loads from
-/// concurrent containers (a map written after `Load` needs no goroutine either), and
-/// `t.Parallel` (which turns `t.Run` into a spawner).
-const TRIGGERS: [&str; 6] = ["go", "Lock", "RLock", "ServeHTTP", "Load", "LoadOrStore"];
+/// acquisitions (inconsistent locking needs no goroutine), request handlers (`ServeHTTP`,
+/// and the parameter types of handlers: `http.ResponseWriter`, the gin, echo and fiber
+/// contexts), loads from concurrent containers (a map written after `Load` needs no
+/// goroutine either), and `t.Parallel` (which turns `t.Run` into a spawner).
+const TRIGGERS: [&str; 10] = [
+    "go",
+    "Lock",
+    "RLock",
+    "ServeHTTP",
+    "ResponseWriter",
+    "gin",
+    "echo",
+    "fiber",
+    "Load",
+    "LoadOrStore",
+];
 
 /// `t.Run` runs its function on another goroutine only when that function calls `Parallel`.
 const PARALLEL: &str = "Parallel";

@@ -62,6 +62,15 @@ pub enum Overlap {
         /// The spawn leading to the second access's goroutine.
         second: EventRef,
     },
+    /// One access is in a request handler no code of the package registers (it has a
+    /// handler's parameters), the other in another handler or a goroutine: requests run the
+    /// handler at any time while the server serves.
+    Handlers {
+        /// The handler's root thread.
+        handler: ThreadId,
+        /// The root thread of the other side.
+        other: ThreadId,
+    },
 }
 
 /// Two accesses to one map that may happen at the same time, at least one a write.
@@ -105,7 +114,9 @@ enum LockKey {
 
 /// Pairs accesses to one struct field made by a goroutine a method starts with accesses made
 /// by the type's exported methods (and by goroutines other methods start): nothing stops a
-/// caller from running them at the same time.
+/// caller from running them at the same time. A request handler method counts as such a
+/// goroutine, but is paired only with other handlers and goroutines: exported methods may
+/// be the setup that runs before serving starts.
 fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId]) -> Vec<Race> {
     let program = graph.program;
     // A place reached through the receiver of the thread's root method, as (type, fields).
@@ -157,8 +168,9 @@ fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId])
         let root_func = &facts.funcs[root.origin as usize];
         // A goroutine its method waits for before returning is over when the caller gets
         // control back: only goroutines that outlive it count.
-        let in_background = thread.spawned_by.is_some();
-        if (in_background && !outlives_root(graph, t))
+        let spawned = thread.spawned_by.is_some();
+        let in_background = spawned || root.handler;
+        if (spawned && !outlives_root(graph, t))
             || (!in_background && !is_exported(&root_func.name))
         {
             continue;
@@ -220,6 +232,10 @@ fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId])
                 if roots[a.thread as usize] == roots[b.thread as usize] {
                     continue; // within one root the ordinary analysis decides
                 }
+                let a_spawned = program.threads[a.thread as usize].spawned_by.is_some();
+                if !a_spawned && !b_background {
+                    continue; // a handler, and a method that may run before serving starts
+                }
                 if !groups[ga].writes && !groups[gb].writes {
                     continue;
                 }
@@ -234,9 +250,16 @@ fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId])
                 if common {
                     continue;
                 }
-                let overlap = Overlap::External {
-                    spawn: spawn_below_root(program, a.thread),
-                    entry: roots[b.thread as usize],
+                let overlap = if a_spawned {
+                    Overlap::External {
+                        spawn: spawn_below_root(program, a.thread),
+                        entry: roots[b.thread as usize],
+                    }
+                } else {
+                    Overlap::Handlers {
+                        handler: roots[a.thread as usize],
+                        other: roots[b.thread as usize],
+                    }
                 };
                 let pairs = groups[ga].candidates(&groups[gb]).into_iter().chain(
                     groups[gb]

@@ -159,7 +159,7 @@ impl Context<'_> {
             | Overlap::Spawned { spawn }
             | Overlap::External { spawn, .. } => vec![spawn],
             Overlap::Siblings { first, second } => vec![first, second],
-            Overlap::Handler { .. } => Vec::new(),
+            Overlap::Handler { .. } | Overlap::Handlers { .. } => Vec::new(),
         };
         spawns
             .into_iter()
@@ -222,7 +222,9 @@ impl Context<'_> {
     /// point whose callers are not (an HTTP handler, an exported method).
     pub fn confidence(&self, race: &Race) -> Confidence {
         match race.overlap {
-            Overlap::Handler { .. } | Overlap::External { .. } => Confidence::Medium,
+            Overlap::Handler { .. } | Overlap::Handlers { .. } | Overlap::External { .. } => {
+                Confidence::Medium
+            }
             Overlap::Instances { spawn } => {
                 let event = &self.program.threads[spawn.thread as usize].events[spawn.event];
                 if matches!(event.action, Action::Spawn { repeated: true, .. }) {
@@ -259,6 +261,18 @@ impl Context<'_> {
                 self.facts.funcs[self.program.threads[entry as usize].origin as usize].name,
                 self.at(spawn, here)
             ),
+            Overlap::Handlers { handler, other } => {
+                let name = |t: ThreadId| {
+                    &self.facts.funcs[self.program.threads[t as usize].origin as usize].name
+                };
+                format!(
+                    "`{}` has a request handler's parameters: the server runs it on a goroutine \
+                     per request, at any time, so it may run while `{}` does, and no common \
+                     lock orders the two",
+                    name(handler),
+                    name(other)
+                )
+            }
             Overlap::Siblings { first, second } => {
                 let (a, b) = (self.at(first, here), self.at(second, here));
                 format!(

@@ -365,8 +365,11 @@ pub struct Func {
     pub span: Range<usize>,
     /// Whether it is a declared function or method (not a literal).
     pub declared: bool,
-    /// Whether it is an HTTP handler method (`ServeHTTP`): every request runs it on its own
-    /// goroutine, concurrently with itself.
+    /// Whether it serves requests, every one on its own goroutine, concurrently with itself,
+    /// with no registration in the package to say so: a `ServeHTTP` method, or a function
+    /// with a handler's parameters (`w http.ResponseWriter, r *http.Request`, `c *gin.Context`)
+    /// that the package does not register itself (the registration, where there is one, is
+    /// a spawn and names its site).
     pub handler: bool,
     /// The receiver's binding, for methods.
     pub receiver: Option<BindingId>,
@@ -645,5 +648,25 @@ pub fn index_package(
     }
     lock_helpers::apply(&mut facts);
     channels::apply(&mut facts);
+    registered_handlers(&mut facts);
     (facts, warnings)
+}
+
+/// Drops the handler mark of functions the package registers itself: the registration's
+/// spawn already runs them many times at once, and reports name its site.
+fn registered_handlers(facts: &mut PackageFacts) {
+    let registered: Vec<FuncId> = facts
+        .funcs
+        .iter()
+        .flat_map(|f| &f.events)
+        .filter_map(|e| match &e.kind {
+            EventKind::Spawn {
+                target, repeated, ..
+            } if *repeated => facts.resolve(&target.callee),
+            _ => None,
+        })
+        .collect();
+    for f in registered {
+        facts.funcs[f as usize].handler = false;
+    }
 }

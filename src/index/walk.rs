@@ -261,11 +261,12 @@ impl<'a> Walker<'a, '_> {
         if let Some(list) = decl.child_by_field_name("parameters") {
             let params = self.parameters(list, &[]);
             self.mark_params(params.iter().flatten());
-            let is_handler = decl.kind() == "method_declaration"
+            let is_handler = (decl.kind() == "method_declaration"
                 && decl
                     .child_by_field_name("name")
                     .is_some_and(|n| self.text(n) == "ServeHTTP")
-                && params.len() == 2;
+                && params.len() == 2)
+                || handler_shaped(list, self.src);
             let current = self.current();
             current.handler = is_handler;
             current.params = params;
@@ -2275,6 +2276,35 @@ fn is_parallel_subtest(function: Node<'_>, src: &str) -> bool {
     };
     let call = format!("{}.Parallel()", &src[param.byte_range()]);
     src[body.byte_range()].contains(&call)
+}
+
+/// The parameter types of a request handler, in the frameworks Go services use: a function
+/// or method declared with exactly these parameters exists to serve requests, each on its
+/// own goroutine, wherever (even in another package) it is registered.
+const HANDLER_SIGNATURES: &[&[&str]] = &[
+    &["http.ResponseWriter", "*http.Request"],
+    &["*gin.Context"],
+    &["echo.Context"],
+    &["*fiber.Ctx"],
+];
+
+/// Whether a parameter list is a request handler's (see [`HANDLER_SIGNATURES`]).
+fn handler_shaped(list: Node<'_>, src: &str) -> bool {
+    let mut types = Vec::new();
+    let mut cursor = list.walk();
+    for param in list.named_children(&mut cursor) {
+        let Some(ty) = param.child_by_field_name("type") else {
+            return false;
+        };
+        let names = param
+            .children_by_field_name("name", &mut param.walk())
+            .count();
+        let ty: String = src[ty.byte_range()].split_whitespace().collect();
+        types.extend(std::iter::repeat_n(ty, names.max(1)));
+    }
+    HANDLER_SIGNATURES
+        .iter()
+        .any(|sig| sig.iter().eq(types.iter()))
 }
 
 /// Whether a function's name or doc comment says its callers hold the lock.
