@@ -487,6 +487,10 @@ pub struct PackageFacts {
     pub funcs: Vec<Func>,
     /// Declared functions and methods by the name calls use.
     pub callees: HashMap<Callee, FuncId>,
+    /// Function-valued struct fields, by (struct type, field), and the function the package
+    /// stores in them: a declared function, or a method of the holder itself
+    /// (`m.OnChange = m.onChange`); `None` when it stores several.
+    pub field_funcs: HashMap<(String, String), Option<Callee>>,
     /// Package-level declarations: types, fields, function results.
     pub decls: PackageDecls,
     /// Calls that return a map their callee shares.
@@ -497,10 +501,15 @@ pub struct PackageFacts {
 }
 
 impl PackageFacts {
-    /// The body a call names: a literal, or a declared function or method of the package.
+    /// The body a call names: a literal, or a declared function or method of the package,
+    /// or the one function stored in the function-valued field it calls.
     pub fn resolve(&self, callee: &Callee) -> Option<FuncId> {
         match callee {
             Callee::Literal(f) => Some(*f),
+            Callee::Method(ty, name) => self.callees.get(callee).copied().or_else(|| {
+                let stored = self.field_funcs.get(&(ty.clone(), name.clone()))?;
+                self.callees.get(stored.as_ref()?).copied()
+            }),
             other => self.callees.get(other).copied(),
         }
     }

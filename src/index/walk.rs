@@ -1164,9 +1164,60 @@ impl<'a> Walker<'a, '_> {
                 self.reassigned(l);
                 if paired {
                     self.copy_field_assigned(l, right[i]);
+                    self.field_func_assigned(l, right[i]);
                 }
             }
         }
+    }
+
+    /// Whether `field` is a field of the struct type `ty` declared in the package.
+    fn is_field(&self, ty: &str, field: &str) -> bool {
+        self.facts
+            .decls
+            .structs
+            .get(ty)
+            .is_some_and(|s| s.fields.contains_key(field))
+    }
+
+    /// `h.f = fn` or `h.f = h.method`: calls of `x.f` on any value of `h`'s type run that
+    /// function (a method value only when bound to the holder itself, the callback pattern
+    /// `m.OnChange = m.onChange`). A field assigned different functions resolves to none.
+    fn field_func_assigned(&mut self, target: Node<'a>, value: Node<'a>) {
+        let (Some(operand), Some(field)) = (
+            target.child_by_field_name("operand"),
+            target.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        if target.kind() != "selector_expression" || value.kind() == "func_literal" {
+            return;
+        }
+        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+            return;
+        };
+        let field = self.text(field).to_string();
+        if !self.is_field(&ty, &field) {
+            return;
+        }
+        let Some((callee, receiver)) = self.callee_of(value) else {
+            return;
+        };
+        let stored = match callee {
+            Callee::Func(_) if receiver.is_none() => callee,
+            Callee::Method(..) if receiver.is_some() && receiver == self.place_of(operand) => {
+                callee
+            }
+            _ => return,
+        };
+        self.facts
+            .field_funcs
+            .entry((ty, field))
+            .and_modify(|known| {
+                if known.as_ref() != Some(&stored) {
+                    *known = None;
+                }
+            })
+            .or_insert(Some(stored));
     }
 
     /// `c.f = v` on a struct copy `c` changes the copy only: from here on `c.f` is `v`'s
@@ -1686,13 +1737,15 @@ impl<'a> Walker<'a, '_> {
                     TypeInfo::Named(ty) | TypeInfo::Map { name: Some(ty), .. } => ty,
                     _ => return None,
                 };
-                // A call through an interface of the package reaches its one implementation.
+                // A call through an interface of the package reaches its one implementation;
+                // a call of a function-valued field, what the package stores in it.
                 let (owner, path) = match self.facts.decls.method_owner(&ty, method) {
                     Some(found) => found,
-                    None => (
-                        self.facts.decls.sole_implementer(&ty, method)?.to_string(),
-                        Vec::new(),
-                    ),
+                    None => match self.facts.decls.sole_implementer(&ty, method) {
+                        Some(implementer) => (implementer.to_string(), Vec::new()),
+                        None if self.is_field(&ty, method) => (ty, Vec::new()),
+                        None => return None,
+                    },
                 };
                 let mut receiver = self.place_of(operand);
                 for field in path {
