@@ -86,7 +86,8 @@ impl<'a> Ordering<'a> {
 
     /// The waits in the spawner that wait for the goroutine started by `spawn`: on the
     /// sync object the spawn signals (`wg.Go`), or on one the goroutine signals; a single
-    /// receive joins a repeated spawn only when it repeats too.
+    /// receive joins a repeated spawn only when it repeats too. A wait on a channel that a
+    /// relay signals counts as well (see [`Ordering::relays`]).
     fn compute_joins(&self, body: &Thread, spawn: EventRef) -> Vec<Join> {
         let spawn_event = &body.events[spawn.event];
         let Action::Spawn {
@@ -97,6 +98,7 @@ impl<'a> Ordering<'a> {
         else {
             unreachable!("a spawn event");
         };
+        let repeated = body.ctl.loops_around(spawn_event.ctl).next().is_some();
         self.waits[spawn.thread as usize]
             .iter()
             .filter(|&&(order, _, sync)| {
@@ -104,10 +106,38 @@ impl<'a> Ordering<'a> {
                 let Action::Wait { single_receive, .. } = body.events[order].action else {
                     unreachable!("a wait event");
                 };
-                signalled && (!single_receive || receives_enough(body, spawn_event, order))
+                let relayed = || {
+                    self.senders.get(&sync).is_some_and(|threads| {
+                        threads
+                            .iter()
+                            .any(|&r| r != child && self.relays(r, sync, child, repeated))
+                    })
+                };
+                (signalled && (!single_receive || receives_enough(body, spawn_event, order)))
+                    || (!signalled && relayed())
             })
             .map(|&(order, ctl, sync)| Join { order, ctl, sync })
             .collect()
+    }
+
+    /// Whether thread `relay` signals `sync` only after waiting for goroutine `child`: before
+    /// its first signal of `sync`, on every path, it waits on something `child` signals,
+    /// in a loop when `child` has many instances (`for range jobs { <-done }; finished <-
+    /// true`). Whoever waits on `sync` then waits for `child` too.
+    fn relays(&self, relay: ThreadId, sync: ProgramPlaceId, child: ThreadId, repeated: bool) -> bool {
+        let body = &self.program.threads[relay as usize];
+        let Some(&first) = self.sends.get(&(relay, sync)).and_then(|s| s.first()) else {
+            return false;
+        };
+        let send_ctl = body.events[first].ctl;
+        self.waits[relay as usize]
+            .iter()
+            .take_while(|&&(order, _, _)| order < first)
+            .any(|&(_, ctl, waited)| {
+                self.sends.contains_key(&(child, waited))
+                    && runs_whenever(body, ctl, send_ctl)
+                    && (!repeated || body.ctl.loops_around(ctl).next().is_some())
+            })
     }
 
     fn joins(&self, spawn: EventRef) -> &[Join] {
