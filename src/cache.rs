@@ -88,7 +88,13 @@ impl Cache {
     }
 
     /// The key of a directory's result.
-    pub fn key(&self, apis: &Apis, dir: &str, sources: &[impl AsRef<SourceFile>]) -> Key {
+    pub fn key(
+        &self,
+        apis: &Apis,
+        dir: &str,
+        sources: &[impl AsRef<SourceFile>],
+        dependencies: &[u8],
+    ) -> Key {
         let mut hasher = blake3::Hasher::new();
         hasher.update(FORMAT);
         hasher.update(self.build.as_bytes());
@@ -103,6 +109,7 @@ impl Cache {
             field(source.display_path().as_bytes());
             field(source.text.as_bytes());
         }
+        field(dependencies);
         Key(hasher.finalize())
     }
 

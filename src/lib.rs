@@ -14,6 +14,7 @@ pub mod constraints;
 pub mod discover;
 pub mod finding;
 pub mod index;
+pub mod modules;
 pub mod output;
 pub mod parse;
 pub mod report;

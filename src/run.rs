@@ -15,6 +15,7 @@ use crate::constraints::BuildContext;
 use crate::discover::{discover, DiscoverError, PackageDir};
 use crate::finding::Finding;
 use crate::index::{index_package, ParsedFile};
+use crate::modules::{Imported, ModuleFacts};
 use crate::parse::{parse, syntax_errors, Parsed, TimedOut};
 use crate::screen::Screen;
 use crate::source::{display_path, LineCol, SourceFile};
@@ -186,11 +187,12 @@ pub fn check(paths: &[String], options: &Options) -> Result<Outcome, DiscoverErr
         .map(|d| (d.files.iter().map(|f| file_size(f)).collect(), d))
         .collect();
     by_size.sort_by_cached_key(|(sizes, d)| (std::cmp::Reverse(sizes.iter().sum::<u64>()), &d.dir));
+    let modules = ModuleFacts::default();
     let results: Vec<DirResult> = pool.install(|| {
         by_size
             .into_iter()
             .par_bridge()
-            .map(|(sizes, d)| check_dir(d, &sizes, options))
+            .map(|(sizes, d)| check_dir(d, &sizes, options, &modules))
             .collect()
     });
     let mut total = DirResult {
@@ -379,7 +381,12 @@ impl DirResult {
 /// Loads the files of one directory (`sizes` in bytes, in the same order), then replays
 /// their analysis from the cache or parses and analyzes their packages; trees are dropped
 /// on return.
-fn check_dir(dir: &PackageDir, sizes: &[u64], options: &Options) -> DirResult {
+fn check_dir(
+    dir: &PackageDir,
+    sizes: &[u64],
+    options: &Options,
+    modules: &ModuleFacts,
+) -> DirResult {
     let mut result = DirResult::default();
     let mut sources = Vec::new();
     for (path, &size) in dir.files.iter().zip(sizes) {
@@ -416,8 +423,17 @@ fn check_dir(dir: &PackageDir, sizes: &[u64], options: &Options) -> DirResult {
             }
         }
     }
+    // The packages of the module it imports: their facts are part of its analysis, and
+    // their files of its cache key.
+    let imported = modules.imported(&dir.dir, &sources, &options.build);
     let cached = options.cache.as_ref().map(|cache| {
-        let key = cache.key(&options.config.apis, &display_path(&dir.dir), &sources);
+        let dir_path = display_path(&dir.dir);
+        let key = cache.key(
+            &options.config.apis,
+            &dir_path,
+            &sources,
+            &imported.digests(),
+        );
         (cache, key)
     });
     let analysis = match cached.and_then(|(cache, key)| cache.load::<DirResult>(key)) {
@@ -427,7 +443,7 @@ fn check_dir(dir: &PackageDir, sizes: &[u64], options: &Options) -> DirResult {
         }
         None => {
             let mut analysis = DirResult::default();
-            analyze_sources(sources.clone(), options, &mut analysis);
+            analyze_sources(sources.clone(), options, &mut analysis, &imported);
             let timed_out = analysis
                 .warnings
                 .iter()
@@ -453,7 +469,7 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
     let start = Instant::now();
     let mut result = DirResult::default();
     let sources: Vec<Arc<SourceFile>> = sources.into_iter().map(Arc::new).collect();
-    analyze_sources(sources.clone(), options, &mut result);
+    analyze_sources(sources.clone(), options, &mut result, &Imported::default());
     result.keep_sources(&sources);
     let directives = std::mem::take(&mut result.directives);
     let mut outcome = result.into_outcome();
@@ -463,8 +479,14 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
 }
 
 /// Screens the files of one directory, parses those of the packages that can race (each
-/// file on its own worker), and analyzes each package.
-fn analyze_sources(sources: Vec<Arc<SourceFile>>, options: &Options, result: &mut DirResult) {
+/// file on its own worker), and analyzes each package, with the facts of the packages of
+/// its module it imports.
+fn analyze_sources(
+    sources: Vec<Arc<SourceFile>>,
+    options: &Options,
+    result: &mut DirResult,
+    imported: &Imported,
+) {
     let screen = Screen::new(&options.config.apis);
     let mut packages: BTreeMap<String, (bool, Vec<Arc<SourceFile>>)> = BTreeMap::new();
     for source in sources {
@@ -479,7 +501,7 @@ fn analyze_sources(sources: Vec<Arc<SourceFile>>, options: &Options, result: &mu
     result.packages = packages.len();
     for (name, (relevant, sources)) in packages {
         if relevant {
-            analyze_package(&name, sources, options, result);
+            analyze_package(&name, sources, options, result, imported);
         } else {
             result.files_analyzed += sources.len();
             result.files_screened += sources.len();
@@ -493,6 +515,7 @@ fn analyze_package(
     sources: Vec<Arc<SourceFile>>,
     options: &Options,
     result: &mut DirResult,
+    imported: &Imported,
 ) {
     let outcomes: Vec<_> = sources
         .into_par_iter()
@@ -530,7 +553,8 @@ fn analyze_package(
         .iter()
         .map(|(source, tree)| ParsedFile { source, tree })
         .collect();
-    let (facts, index_warnings) = index_package(name, &files, &options.config.apis);
+    let imports = imported.methods(&files, &options.config.apis);
+    let (facts, index_warnings) = index_package(name, &files, &options.config.apis, &imports);
     let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
     let (findings, analysis_warnings) = analyze(&facts, &sources);
     for w in index_warnings.into_iter().chain(analysis_warnings) {

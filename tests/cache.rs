@@ -135,6 +135,7 @@ fn clean_keeps_what_others_put_in_the_cache_directory() {
 }
 
 /// Copies a fixture package into `to`.
+/// Copies the files (not the subdirectories) of fixture directory `name` to `to`.
 fn copy_fixture(name: &str, to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -142,7 +143,9 @@ fn copy_fixture(name: &str, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
     }
 }
 
@@ -175,4 +178,43 @@ fn an_edit_reanalyzes_only_its_directory_and_its_result_is_fresh() {
     let fresh = check(&[format!("{}/...", root.display())], &Options::default()).unwrap();
     assert_eq!(edited.findings, fresh.findings);
     assert!(edited.findings.len() > cold.findings.len());
+}
+
+#[test]
+fn an_edit_of_a_package_reanalyzes_the_packages_importing_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("module");
+    let app = module.join("cross_package_store_locked");
+    copy_fixture("cross_package_store_locked", &app);
+    copy_fixture("cross_package_store_locked/store", &app.join("store"));
+    std::fs::write(module.join("go.mod"), "module mapguard.test/fixtures\n").unwrap();
+    let options = Options {
+        cache: Some(Cache::open(&tmp.path().join("cache")).unwrap()),
+        ..Options::default()
+    };
+    let run = || check(&[format!("{}/...", module.display())], &options).unwrap();
+    assert!(run().findings.is_empty());
+    let warm = run();
+    assert_eq!(warm.dirs_cached, 2);
+    assert!(warm.findings.is_empty());
+
+    // The store's Add stops locking: main's goroutines now race in the store's map, and
+    // main's directory, unchanged, is analyzed again.
+    let store = app.join("store/store.go");
+    let text = std::fs::read_to_string(&store).unwrap();
+    let unlocked = text.replacen(
+        "\ts.mu.Lock()\n\tdefer s.mu.Unlock()\n\ts.bump(k)",
+        "\ts.bump(k)",
+        1,
+    );
+    assert_ne!(unlocked, text, "the fixture's Add locks");
+    std::fs::write(&store, unlocked).unwrap();
+    let edited = run();
+    assert_eq!(edited.dirs_cached, 0);
+    let fresh = check(&[format!("{}/...", module.display())], &Options::default()).unwrap();
+    assert_eq!(edited.findings, fresh.findings);
+    assert!(edited
+        .findings
+        .iter()
+        .any(|f| f.rule == "MG001" && f.location.path.ends_with("main.go")));
 }

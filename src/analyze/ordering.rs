@@ -124,7 +124,13 @@ impl<'a> Ordering<'a> {
     /// its first signal of `sync`, on every path, it waits on something `child` signals,
     /// in a loop when `child` has many instances (`for range jobs { <-done }; finished <-
     /// true`). Whoever waits on `sync` then waits for `child` too.
-    fn relays(&self, relay: ThreadId, sync: ProgramPlaceId, child: ThreadId, repeated: bool) -> bool {
+    fn relays(
+        &self,
+        relay: ThreadId,
+        sync: ProgramPlaceId,
+        child: ThreadId,
+        repeated: bool,
+    ) -> bool {
         let body = &self.program.threads[relay as usize];
         let Some(&first) = self.sends.get(&(relay, sync)).and_then(|s| s.first()) else {
             return false;

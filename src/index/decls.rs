@@ -54,6 +54,9 @@ pub struct PackageDecls {
     /// Other packages' types the package uses as maps (`pkg.Labels` of a field it
     /// `delete`s from): every field, parameter and variable of these types is a map.
     pub foreign_maps: HashSet<String>,
+    /// Methods of other packages of the module, by the qualified type this package writes
+    /// (`store.Store`): what each does to the receiver's maps.
+    pub imported: super::exports::Imports,
 }
 
 impl PackageDecls {
@@ -195,9 +198,13 @@ impl PackageDecls {
     }
 }
 
-/// Collects type and function declarations from every file of the package.
-pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
-    let mut decls = PackageDecls::default();
+/// Collects type and function declarations from every file of the package, which calls the
+/// `imported` methods of its module's other packages.
+pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> PackageDecls {
+    let mut decls = PackageDecls {
+        imported: imported.clone(),
+        ..PackageDecls::default()
+    };
     let mut type_specs = Vec::new();
     let mut results = Vec::new();
     for file in files {
@@ -309,6 +316,11 @@ pub fn collect(files: &[ParsedFile<'_>]) -> PackageDecls {
         if let Some(ty) = single_result(result, src, &decls) {
             decls.func_results.insert(name, ty);
         }
+    }
+    for (func, ty) in &imported.results {
+        decls
+            .func_results
+            .insert(func.clone(), TypeInfo::Named(ty.clone()));
     }
     // A field of a type not known here that is used as only a map can be is a map too
     // (`labels Labels` of a dot-imported package).
@@ -684,6 +696,12 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
                         _ => TypeInfo::Unknown,
                     }
                 }),
+                // A constructor of another package of the module (`store.New()`).
+                ("selector_expression", _) => decls
+                    .func_results
+                    .get(name)
+                    .cloned()
+                    .unwrap_or(TypeInfo::Unknown),
                 _ => TypeInfo::Unknown,
             }
         }

@@ -10,6 +10,7 @@
 pub mod apis;
 mod channels;
 mod decls;
+pub mod exports;
 mod lock_helpers;
 mod returns;
 mod spawning_params;
@@ -617,16 +618,18 @@ pub struct IndexWarning {
 }
 
 /// Indexes one package: the files must share a directory and a `package` clause.
+/// `imports` are the methods of the module's other packages it calls.
 pub fn index_package(
     name: &str,
     files: &[ParsedFile<'_>],
     apis: &apis::Apis,
+    imports: &exports::Imports,
 ) -> (PackageFacts, Vec<IndexWarning>) {
     let mut facts = PackageFacts {
         name: name.to_string(),
         ..PackageFacts::default()
     };
-    facts.decls = decls::collect(files);
+    facts.decls = decls::collect(files, imports);
     let globals = decls::declare_globals(&mut facts, files);
     let names = globals.keys().map(String::as_str).collect();
     facts.decls.returns = returns::collect(files, &facts.decls, &names);

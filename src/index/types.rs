@@ -84,7 +84,7 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
         )),
         "type_identifier" => decls.resolve_named(&src[node.byte_range()]),
         // Another package's type: a map when it is a well-known one (`http.Header`) or the
-        // package uses it as one (`decls.foreign_maps`).
+        // package uses it as one (`decls.foreign_maps`); a struct of the module's own.
         "qualified_type" => {
             let name = &src[node.byte_range()];
             match super::apis::known_map(name) {
@@ -96,6 +96,11 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
                     value: Box::new(TypeInfo::Unknown),
                     name: None,
                 },
+                // A struct type of another package of the module, whose methods' effects
+                // on its maps are known.
+                None if decls.imported.methods.contains_key(name) => {
+                    TypeInfo::Named(name.to_string())
+                }
                 None => TypeInfo::Unknown,
             }
         }

@@ -2035,6 +2035,64 @@ impl<'a> Walker<'a, '_> {
                 .map(|(i, a)| (i, a.byte_range()))
                 .collect();
             self.push_at(EventKind::Call { target, literals }, call, call.end_byte());
+        } else {
+            self.imported_call(call, function);
+        }
+    }
+
+    /// A call of a method another package of the module declares (`st.Add(k)` on a
+    /// `*store.Store`): its accesses to the receiver's maps happen at the call, with the
+    /// receiver's locks it takes there held besides the caller's.
+    fn imported_call(&mut self, call: Node<'a>, function: Node<'a>) {
+        if self.facts.decls.imported.methods.is_empty() || function.kind() != "selector_expression"
+        {
+            return;
+        }
+        let (Some(operand), Some(method)) = (
+            function.child_by_field_name("operand"),
+            function.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+            return;
+        };
+        let Some(summaries) = self
+            .facts
+            .decls
+            .imported
+            .methods
+            .get(&ty)
+            .and_then(|methods| methods.get(self.text(method)))
+            .cloned()
+        else {
+            return;
+        };
+        let Some(base) = self.place_of(operand) else {
+            return;
+        };
+        let at = |facts: &mut PackageFacts, fields: &[String]| {
+            fields.iter().fold(base, |p, f| facts.select(p, f))
+        };
+        for summary in summaries {
+            let place = at(self.facts, &summary.fields);
+            let held: Vec<(PlaceId, LockMode)> = summary
+                .locks
+                .iter()
+                .map(|(fields, mode)| (at(self.facts, fields), *mode))
+                .collect();
+            let access = EventKind::Access {
+                place,
+                op: summary.op,
+            };
+            let i = self.push_at(access, call, call.end_byte());
+            if let Some(event) = self.current().events.get_mut(i) {
+                for lock in held {
+                    if !event.locks.contains(&lock) {
+                        event.locks.push(lock);
+                    }
+                }
+            }
         }
     }
 

@@ -1,0 +1,169 @@
+//! Facts a package exports to the other packages of its module: for each exported method
+//! of a struct type it declares, the map fields of the receiver the method reads and
+//! writes (through the package's own calls on the receiver too), each with the receiver's
+//! locks it holds there. A package calling `st.Add(k)` on a `*store.Store` then sees the
+//! write of `st.items` that `Add` makes, under `st.mu` or not, as if it were its own.
+
+use std::collections::HashMap;
+
+use super::types::TypeInfo;
+use super::{AccessOp, BindingId, EventKind, FuncId, LockMode, PackageFacts, PlaceId};
+
+/// Calls on the receiver are followed this deep.
+const MAX_DEPTH: usize = 8;
+/// A method's summary keeps at most this many accesses.
+const MAX_ACCESSES: usize = 64;
+
+/// One access a method makes to a map reached from its receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The field path from the receiver to the map (`["items"]`).
+    pub fields: Vec<String>,
+    /// What the access does.
+    pub op: AccessOp,
+    /// The receiver's locks held at the access, as field paths from the receiver (`["mu"]`;
+    /// empty for a mutex embedded in the receiver itself).
+    pub locks: Vec<(Vec<String>, LockMode)>,
+}
+
+/// What one package exports: its name and, by (type, method), the method's accesses.
+#[derive(Debug, Clone, Default)]
+pub struct PackageExports {
+    /// The name in its `package` clause, the default name importers use.
+    pub name: String,
+    /// Exported methods of the package's struct types and the accesses each makes.
+    pub methods: HashMap<(String, String), Vec<Summary>>,
+    /// Exported functions returning one of its struct types (constructors), and the type.
+    pub results: HashMap<String, String>,
+}
+
+/// The facts of the module's other packages, as the importing package writes their names
+/// (`store.Store`, `store.New`).
+#[derive(Debug, Clone, Default)]
+pub struct Imports {
+    /// Methods by qualified type, then method name.
+    pub methods: HashMap<String, HashMap<String, Vec<Summary>>>,
+    /// Constructors by qualified name, and the qualified type they return.
+    pub results: HashMap<String, String>,
+}
+
+/// The exports of an indexed package (its files other than tests).
+pub fn summarize(facts: &PackageFacts) -> PackageExports {
+    let mut methods = HashMap::new();
+    for (f, func) in facts.funcs.iter().enumerate() {
+        let Some(receiver) = func.receiver else {
+            continue;
+        };
+        let name = func.name.rsplit('.').next().unwrap_or(&func.name);
+        if !func.declared || func.in_test || !name.starts_with(|c: char| c.is_uppercase()) {
+            continue;
+        }
+        let TypeInfo::Named(ty) = &facts.bindings[receiver as usize].ty else {
+            continue;
+        };
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        collect(facts, f as FuncId, &mut stack, &mut out);
+        if !out.is_empty() {
+            methods.insert((ty.clone(), name.to_string()), out);
+        }
+    }
+    let results = facts
+        .decls
+        .func_results
+        .iter()
+        .filter(|(f, _)| f.starts_with(|c: char| c.is_uppercase()))
+        .filter_map(|(f, ty)| match ty {
+            TypeInfo::Named(t) if facts.decls.structs.contains_key(t) => {
+                Some((f.clone(), t.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    PackageExports {
+        name: facts.name.clone(),
+        methods,
+        results,
+    }
+}
+
+/// Appends the receiver-rooted accesses of method `f`, and of the methods it calls on
+/// (fields of) its receiver, relative to its receiver.
+fn collect(facts: &PackageFacts, f: FuncId, stack: &mut Vec<FuncId>, out: &mut Vec<Summary>) {
+    let func = &facts.funcs[f as usize];
+    let Some(receiver) = func.receiver else {
+        return;
+    };
+    stack.push(f);
+    for event in &func.events {
+        if out.len() >= MAX_ACCESSES {
+            break;
+        }
+        let locks = relative_locks(facts, receiver, &event.locks);
+        match &event.kind {
+            EventKind::Access { place, op } => {
+                if let Some(fields) = relative(facts, receiver, *place).filter(|f| !f.is_empty()) {
+                    push(
+                        out,
+                        Summary {
+                            fields,
+                            op: *op,
+                            locks,
+                        },
+                    );
+                }
+            }
+            EventKind::Call { target, .. } => {
+                let (Some(callee), Some(base)) = (
+                    facts.resolve(&target.callee),
+                    target.receiver.and_then(|r| relative(facts, receiver, r)),
+                ) else {
+                    continue;
+                };
+                if stack.len() >= MAX_DEPTH || stack.contains(&callee) {
+                    continue;
+                }
+                let mut inner = Vec::new();
+                collect(facts, callee, stack, &mut inner);
+                for s in inner {
+                    let rebase = |fields: &[String]| [base.as_slice(), fields].concat();
+                    let mut held = locks.clone();
+                    held.extend(s.locks.iter().map(|(l, m)| (rebase(l), *m)));
+                    push(
+                        out,
+                        Summary {
+                            fields: rebase(&s.fields),
+                            op: s.op,
+                            locks: held,
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    stack.pop();
+}
+
+fn push(out: &mut Vec<Summary>, summary: Summary) {
+    if out.len() < MAX_ACCESSES && !out.contains(&summary) {
+        out.push(summary);
+    }
+}
+
+/// The field path of `place` from `receiver`, when the place is rooted there.
+fn relative(facts: &PackageFacts, receiver: BindingId, place: PlaceId) -> Option<Vec<String>> {
+    let p = &facts.places[place as usize];
+    (p.root == receiver).then(|| p.fields.clone())
+}
+
+fn relative_locks(
+    facts: &PackageFacts,
+    receiver: BindingId,
+    locks: &[(PlaceId, LockMode)],
+) -> Vec<(Vec<String>, LockMode)> {
+    locks
+        .iter()
+        .filter_map(|&(l, m)| Some((relative(facts, receiver, l)?, m)))
+        .collect()
+}

@@ -1,0 +1,307 @@
+//! The packages of one module seen from each other: a package's import of another package
+//! of its module (by the module path in `go.mod`) brings in that package's exported facts
+//! ([`crate::index::exports`]), so a race between goroutines started in one package and
+//! the maps another package's methods write is seen. Dependencies are loaded, hashed (for
+//! the result cache key of their importers) and summarized once per run, whichever worker
+//! asks first.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tree_sitter::Node;
+
+use crate::constraints::BuildContext;
+use crate::index::apis::Apis;
+use crate::index::exports::{summarize, Imports, PackageExports};
+use crate::index::{index_package, ParsedFile};
+use crate::parse::parse;
+use crate::screen::Screen;
+use crate::source::SourceFile;
+
+/// A dependency larger than this (its files' bytes) is not summarized: its exports would
+/// cost more than most packages' whole analysis (generated tables, compilers' backends).
+const MAX_DEPENDENCY_BYTES: usize = 1 << 20;
+
+/// A Go module: its root directory and its path (`module` in `go.mod`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Module {
+    root: PathBuf,
+    path: String,
+}
+
+/// One package of the module that others import.
+struct Dependency {
+    /// The files a build takes, tests left out.
+    files: Vec<Arc<SourceFile>>,
+    /// A hash of their paths and contents.
+    digest: blake3::Hash,
+    /// What it exports, computed when an importer is analyzed.
+    exports: OnceLock<Option<Arc<PackageExports>>>,
+}
+
+/// The module facts of one run, shared by its workers.
+#[derive(Default)]
+pub struct ModuleFacts {
+    modules: Mutex<HashMap<PathBuf, Option<Arc<Module>>>>,
+    dependencies: Mutex<HashMap<PathBuf, Arc<OnceLock<Arc<Dependency>>>>>,
+}
+
+/// The packages of its module a package imports, by import path.
+#[derive(Default)]
+pub struct Imported {
+    dependencies: Vec<(String, Arc<Dependency>)>,
+}
+
+impl ModuleFacts {
+    /// The packages of the module of `dir` that `sources` import, loaded with `build`'s
+    /// constraints (a cheap scan for the module path in string literals; the import
+    /// declarations decide later which are really imported).
+    pub fn imported(
+        &self,
+        dir: &Path,
+        sources: &[Arc<SourceFile>],
+        build: &BuildContext,
+    ) -> Imported {
+        let Some(module) = self.module_of(dir) else {
+            return Imported {
+                dependencies: Vec::new(),
+            };
+        };
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut paths: Vec<String> = sources
+            .iter()
+            .flat_map(|s| import_paths(&s.text, &module.path))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        let dependencies = paths
+            .into_iter()
+            .filter_map(|path| {
+                let d = module_dir(&module, &path).filter(|d| *d != dir && d.is_dir())?;
+                Some((path, self.dependency(&d, build)))
+            })
+            .collect();
+        Imported { dependencies }
+    }
+
+    fn module_of(&self, dir: &Path) -> Option<Arc<Module>> {
+        let mut modules = self.modules.lock().expect("module map");
+        modules
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| find_module(dir).map(Arc::new))
+            .clone()
+    }
+
+    fn dependency(&self, dir: &Path, build: &BuildContext) -> Arc<Dependency> {
+        let slot = self
+            .dependencies
+            .lock()
+            .expect("dependency map")
+            .entry(dir.to_path_buf())
+            .or_default()
+            .clone();
+        slot.get_or_init(|| Arc::new(load(dir, build))).clone()
+    }
+}
+
+impl Imported {
+    /// What the importers' cache key must cover: every dependency's files.
+    pub fn digests(&self) -> Vec<u8> {
+        self.dependencies
+            .iter()
+            .flat_map(|(_, d)| d.digest.as_bytes().to_vec())
+            .collect()
+    }
+
+    /// The imported methods as the package's files name their types, for the files'
+    /// import declarations that name one of the dependencies.
+    pub fn methods(&self, files: &[ParsedFile<'_>], apis: &Apis) -> Imports {
+        let mut imports = Imports::default();
+        if self.dependencies.is_empty() {
+            return imports;
+        }
+        for file in files {
+            for (alias, path) in import_specs(file.tree.root_node(), &file.source.text) {
+                let Some((_, dep)) = self.dependencies.iter().find(|(p, _)| *p == path) else {
+                    continue;
+                };
+                let Some(exports) = dep.exports.get_or_init(|| exports_of(dep, apis)) else {
+                    continue;
+                };
+                let alias = alias.unwrap_or_else(|| exports.name.clone());
+                if alias == "_" || alias == "." {
+                    continue;
+                }
+                for ((ty, method), summaries) in &exports.methods {
+                    imports
+                        .methods
+                        .entry(format!("{alias}.{ty}"))
+                        .or_default()
+                        .insert(method.clone(), summaries.clone());
+                }
+                for (func, ty) in &exports.results {
+                    imports
+                        .results
+                        .insert(format!("{alias}.{func}"), format!("{alias}.{ty}"));
+                }
+            }
+        }
+        imports
+    }
+}
+
+/// The nearest `go.mod` at or above `dir`, and the module path it declares.
+fn find_module(dir: &Path) -> Option<Module> {
+    let dir = std::path::absolute(dir).ok()?;
+    dir.ancestors().find_map(|root| {
+        let text = std::fs::read_to_string(root.join("go.mod")).ok()?;
+        let path = text.lines().find_map(|l| {
+            let rest = l.trim().strip_prefix("module")?;
+            let path = rest.split("//").next()?.trim().trim_matches('"');
+            (!path.is_empty() && rest.starts_with(char::is_whitespace)).then(|| path.to_string())
+        })?;
+        Some(Module {
+            root: root.to_path_buf(),
+            path,
+        })
+    })
+}
+
+/// The string literals in `text` that are `module` or a path below it.
+fn import_paths<'t>(text: &'t str, module: &'t str) -> impl Iterator<Item = String> + 't {
+    text.match_indices('"').filter_map(move |(i, _)| {
+        let rest = text[i + 1..].strip_prefix(module)?;
+        let end = rest.find('"')?;
+        let tail = &rest[..end];
+        (tail.is_empty() || tail.starts_with('/')).then(|| format!("{module}{tail}"))
+    })
+}
+
+/// The directory of import path `path` in `module`, if the path is in it.
+fn module_dir(module: &Module, path: &str) -> Option<PathBuf> {
+    let rel = path.strip_prefix(&module.path)?;
+    let rel = rel.strip_prefix('/').unwrap_or(rel);
+    if rel
+        .split('/')
+        .any(|c| c == ".." || c == "." || c == "testdata" || c == "vendor")
+    {
+        return None;
+    }
+    Some(module.root.join(rel))
+}
+
+/// A dependency's files: its `.go` files a build takes, tests left out, in path order.
+fn load(dir: &Path, build: &BuildContext) -> Dependency {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "go")
+                && !p.to_string_lossy().ends_with("_test.go")
+                && p.is_file()
+        })
+        .collect();
+    paths.sort();
+    let files: Vec<Arc<SourceFile>> = paths
+        .iter()
+        .filter_map(|p| SourceFile::load(p).ok())
+        .filter(|s| build.includes(&s.path, &s.text))
+        .map(Arc::new)
+        .collect();
+    let mut hasher = blake3::Hasher::new();
+    for f in &files {
+        hasher.update(f.path.to_string_lossy().as_bytes());
+        hasher.update(&(f.text.len() as u64).to_le_bytes());
+        hasher.update(f.text.as_bytes());
+    }
+    Dependency {
+        files,
+        digest: hasher.finalize(),
+        exports: OnceLock::new(),
+    }
+}
+
+/// Parses and indexes a dependency (its package named by its first file's `package`
+/// clause) and summarizes what it exports; nothing for one that declares no map type
+/// (it has no map to export) or is over [`MAX_DEPENDENCY_BYTES`].
+fn exports_of(dep: &Dependency, apis: &Apis) -> Option<Arc<PackageExports>> {
+    let size: usize = dep.files.iter().map(|f| f.text.len()).sum();
+    if size > MAX_DEPENDENCY_BYTES || !dep.files.iter().any(|f| f.text.contains("map[")) {
+        return None;
+    }
+    let screen = Screen::new(apis);
+    let name = screen.scan(&dep.files.first()?.text).package;
+    let sources: Vec<&Arc<SourceFile>> = dep
+        .files
+        .iter()
+        .filter(|f| screen.scan(&f.text).package == name)
+        .collect();
+    let parsed: Vec<_> = sources
+        .iter()
+        .filter_map(|s| parse(&s.text, None).ok().map(|p| (*s, p.tree)))
+        .collect();
+    let files: Vec<ParsedFile<'_>> = parsed
+        .iter()
+        .map(|(source, tree)| ParsedFile {
+            source: source.as_ref(),
+            tree,
+        })
+        .collect();
+    let (facts, _) = index_package(&name, &files, apis, &Imports::default());
+    Some(Arc::new(summarize(&facts)))
+}
+
+/// The import declarations of a file: (explicit name, path).
+fn import_specs(root: Node<'_>, src: &str) -> Vec<(Option<String>, String)> {
+    let mut specs = Vec::new();
+    let mut cursor = root.walk();
+    for decl in root.named_children(&mut cursor) {
+        if decl.kind() != "import_declaration" {
+            continue;
+        }
+        let mut stack = vec![decl];
+        while let Some(node) = stack.pop() {
+            if node.kind() == "import_spec" {
+                let name = node
+                    .child_by_field_name("name")
+                    .map(|n| src[n.byte_range()].to_string());
+                if let Some(path) = node.child_by_field_name("path") {
+                    let path = src[path.byte_range()].trim_matches(|c| c == '"' || c == '`');
+                    specs.push((name, path.to_string()));
+                }
+            } else {
+                let mut c = node.walk();
+                stack.extend(node.named_children(&mut c));
+            }
+        }
+    }
+    specs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_paths_are_the_module_and_paths_below_it() {
+        let text =
+            r#"import ("fmt"; "example.com/app/store"; "example.com/app"; "example.com/apps/x")"#;
+        let found: Vec<String> = import_paths(text, "example.com/app").collect();
+        assert_eq!(found, ["example.com/app/store", "example.com/app"]);
+    }
+
+    #[test]
+    fn module_paths_map_to_directories_inside_the_module() {
+        let module = Module {
+            root: PathBuf::from("/src/app"),
+            path: "example.com/app".to_string(),
+        };
+        assert_eq!(
+            module_dir(&module, "example.com/app/internal/store"),
+            Some(PathBuf::from("/src/app/internal/store"))
+        );
+        assert_eq!(module_dir(&module, "example.com/app/../etc"), None);
+    }
+}
