@@ -18,6 +18,9 @@ struct Join {
     sync: ProgramPlaceId,
 }
 
+/// A channel signalled by more threads than this is not searched for a relay among them.
+const MAX_RELAYS: usize = 16;
+
 /// The ordering facts of one program.
 pub struct Ordering<'a> {
     program: &'a Program,
@@ -29,6 +32,10 @@ pub struct Ordering<'a> {
     sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>>,
     /// For each thread, its waits (position, frame, channel).
     waits: Vec<Vec<(usize, CtlId, ProgramPlaceId)>>,
+    /// For each (thread, channel), the thread's waits on it (position, frame).
+    waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<(usize, CtlId)>>,
+    /// For each thread, the channels (and other sync places) it signals.
+    signals: Vec<Vec<ProgramPlaceId>>,
     /// The spawns whose goroutines never run two at a time (see [`Ordering::gated`]), with
     /// the token channel they take turns on.
     gated: FxHashMap<EventRef, ProgramPlaceId>,
@@ -40,9 +47,13 @@ impl<'a> Ordering<'a> {
         let mut senders: FxHashMap<ProgramPlaceId, Vec<ThreadId>> = FxHashMap::default();
         let mut sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>> = FxHashMap::default();
         let mut waits = Vec::with_capacity(program.threads.len());
+        let mut waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<(usize, CtlId)>> =
+            FxHashMap::default();
+        let mut signals = Vec::with_capacity(program.threads.len());
         for (t, thread) in program.threads.iter().enumerate() {
             let t = t as ThreadId;
             let mut own = Vec::new();
+            let mut signalled = Vec::new();
             for e in &thread.events {
                 match e.action {
                     Action::Signal { sync } => {
@@ -51,12 +62,19 @@ impl<'a> Ordering<'a> {
                             list.push(t);
                         }
                         sends.entry((t, sync)).or_default().push(e.order);
+                        if !signalled.contains(&sync) {
+                            signalled.push(sync);
+                        }
                     }
-                    Action::Wait { sync, .. } => own.push((e.order, e.ctl, sync)),
+                    Action::Wait { sync, .. } => {
+                        own.push((e.order, e.ctl, sync));
+                        waits_on.entry((t, sync)).or_default().push((e.order, e.ctl));
+                    }
                     _ => {}
                 }
             }
             waits.push(own);
+            signals.push(signalled);
         }
         let mut ordering = Ordering {
             program,
@@ -64,6 +82,8 @@ impl<'a> Ordering<'a> {
             senders,
             sends,
             waits,
+            waits_on,
+            signals,
             gated: FxHashMap::default(),
         };
         for (t, thread) in program.threads.iter().enumerate() {
@@ -108,9 +128,10 @@ impl<'a> Ordering<'a> {
                 };
                 let relayed = || {
                     self.senders.get(&sync).is_some_and(|threads| {
-                        threads
-                            .iter()
-                            .any(|&r| r != child && self.relays(r, sync, child, repeated))
+                        threads.len() <= MAX_RELAYS
+                            && threads
+                                .iter()
+                                .any(|&r| r != child && self.relays(r, sync, child, repeated))
                     })
                 };
                 (signalled && (!single_receive || receives_enough(body, spawn_event, order)))
@@ -136,14 +157,17 @@ impl<'a> Ordering<'a> {
             return false;
         };
         let send_ctl = body.events[first].ctl;
-        self.waits[relay as usize]
-            .iter()
-            .take_while(|&&(order, _, _)| order < first)
-            .any(|&(_, ctl, waited)| {
-                self.sends.contains_key(&(child, waited))
-                    && runs_whenever(body, ctl, send_ctl)
-                    && (!repeated || body.ctl.loops_around(ctl).next().is_some())
-            })
+        self.signals[child as usize].iter().any(|&signal| {
+            self.waits_on
+                .get(&(relay, signal))
+                .into_iter()
+                .flatten()
+                .take_while(|&&(order, _)| order < first)
+                .any(|&(_, ctl)| {
+                    runs_whenever(body, ctl, send_ctl)
+                        && (!repeated || body.ctl.loops_around(ctl).next().is_some())
+                })
+        })
     }
 
     fn joins(&self, spawn: EventRef) -> &[Join] {
