@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use tree_sitter::Node;
 
@@ -32,9 +33,12 @@ struct Module {
 
 /// One package of the module that others import.
 struct Dependency {
-    /// The files a build takes, tests left out.
-    files: Vec<Arc<SourceFile>>,
-    /// A hash of their paths and contents.
+    /// Its directory.
+    dir: PathBuf,
+    /// Whether it is worth summarizing: its files declare a map type and are not over
+    /// [`MAX_DEPENDENCY_BYTES`]. Their texts are read again then, not kept meanwhile.
+    summarized: bool,
+    /// A hash of its files' paths and contents.
     digest: blake3::Hash,
     /// What it exports, computed when an importer is analyzed.
     exports: OnceLock<Option<Arc<PackageExports>>>,
@@ -115,8 +119,15 @@ impl Imported {
     }
 
     /// The imported methods as the package's files name their types, for the files'
-    /// import declarations that name one of the dependencies.
-    pub fn methods(&self, files: &[ParsedFile<'_>], apis: &Apis) -> Imports {
+    /// import declarations that name one of the dependencies (parsed with `build`'s
+    /// constraints, each file within `timeout`).
+    pub fn methods(
+        &self,
+        files: &[ParsedFile<'_>],
+        apis: &Apis,
+        build: &BuildContext,
+        timeout: Duration,
+    ) -> Imports {
         let mut imports = Imports::default();
         if self.dependencies.is_empty() {
             return imports;
@@ -126,7 +137,10 @@ impl Imported {
                 let Some((_, dep)) = self.dependencies.iter().find(|(p, _)| *p == path) else {
                     continue;
                 };
-                let Some(exports) = dep.exports.get_or_init(|| exports_of(dep, apis)) else {
+                let exports = dep
+                    .exports
+                    .get_or_init(|| exports_of(dep, apis, build, timeout));
+                let Some(exports) = exports else {
                     continue;
                 };
                 let alias = alias.unwrap_or_else(|| exports.name.clone());
@@ -192,7 +206,7 @@ fn module_dir(module: &Module, path: &str) -> Option<PathBuf> {
 }
 
 /// A dependency's files: its `.go` files a build takes, tests left out, in path order.
-fn load(dir: &Path, build: &BuildContext) -> Dependency {
+fn files_of(dir: &Path, build: &BuildContext) -> Vec<SourceFile> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -204,12 +218,17 @@ fn load(dir: &Path, build: &BuildContext) -> Dependency {
         })
         .collect();
     paths.sort();
-    let files: Vec<Arc<SourceFile>> = paths
+    paths
         .iter()
         .filter_map(|p| SourceFile::load(p).ok())
         .filter(|s| build.includes(&s.path, &s.text))
-        .map(Arc::new)
-        .collect();
+        .collect()
+}
+
+/// A dependency as its importers' cache keys need it, and whether to summarize it.
+fn load(dir: &Path, build: &BuildContext) -> Dependency {
+    let files = files_of(dir, build);
+    let size: usize = files.iter().map(|f| f.text.len()).sum();
     let mut hasher = blake3::Hasher::new();
     for f in &files {
         hasher.update(f.path.to_string_lossy().as_bytes());
@@ -217,37 +236,39 @@ fn load(dir: &Path, build: &BuildContext) -> Dependency {
         hasher.update(f.text.as_bytes());
     }
     Dependency {
-        files,
+        dir: dir.to_path_buf(),
+        summarized: size <= MAX_DEPENDENCY_BYTES && files.iter().any(|f| f.text.contains("map[")),
         digest: hasher.finalize(),
         exports: OnceLock::new(),
     }
 }
 
 /// Parses and indexes a dependency (its package named by its first file's `package`
-/// clause) and summarizes what it exports; nothing for one that declares no map type
-/// (it has no map to export) or is over [`MAX_DEPENDENCY_BYTES`].
-fn exports_of(dep: &Dependency, apis: &Apis) -> Option<Arc<PackageExports>> {
-    let size: usize = dep.files.iter().map(|f| f.text.len()).sum();
-    if size > MAX_DEPENDENCY_BYTES || !dep.files.iter().any(|f| f.text.contains("map[")) {
+/// clause) and summarizes what it exports; nothing for one not worth it (see
+/// [`Dependency::summarized`]).
+fn exports_of(
+    dep: &Dependency,
+    apis: &Apis,
+    build: &BuildContext,
+    timeout: Duration,
+) -> Option<Arc<PackageExports>> {
+    if !dep.summarized {
         return None;
     }
     let screen = Screen::new(apis);
-    let name = screen.scan(&dep.files.first()?.text).package;
-    let sources: Vec<&Arc<SourceFile>> = dep
-        .files
-        .iter()
-        .filter(|f| screen.scan(&f.text).package == name)
-        .collect();
+    let mut sources = files_of(&dep.dir, build);
+    let name = screen.scan(&sources.first()?.text).package;
+    sources.retain(|f| screen.scan(&f.text).package == name);
     let parsed: Vec<_> = sources
         .iter()
-        .filter_map(|s| parse(&s.text, None).ok().map(|p| (*s, p.tree)))
+        .filter_map(|s| {
+            let deadline = Instant::now() + timeout;
+            parse(&s.text, Some(deadline)).ok().map(|p| (s, p.tree))
+        })
         .collect();
     let files: Vec<ParsedFile<'_>> = parsed
         .iter()
-        .map(|(source, tree)| ParsedFile {
-            source: source.as_ref(),
-            tree,
-        })
+        .map(|(source, tree)| ParsedFile { source, tree })
         .collect();
     let (facts, _) = index_package(&name, &files, apis, &Imports::default());
     Some(Arc::new(summarize(&facts)))

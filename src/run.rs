@@ -553,7 +553,12 @@ fn analyze_package(
         .iter()
         .map(|(source, tree)| ParsedFile { source, tree })
         .collect();
-    let imports = imported.methods(&files, &options.config.apis);
+    let imports = imported.methods(
+        &files,
+        &options.config.apis,
+        &options.build,
+        options.file_timeout,
+    );
     let (facts, index_warnings) = index_package(name, &files, &options.config.apis, &imports);
     let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
     let (findings, analysis_warnings) = analyze(&facts, &sources);

@@ -68,7 +68,10 @@ impl<'a> Ordering<'a> {
                     }
                     Action::Wait { sync, .. } => {
                         own.push((e.order, e.ctl, sync));
-                        waits_on.entry((t, sync)).or_default().push((e.order, e.ctl));
+                        waits_on
+                            .entry((t, sync))
+                            .or_default()
+                            .push((e.order, e.ctl));
                     }
                     _ => {}
                 }
