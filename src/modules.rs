@@ -21,8 +21,9 @@ use crate::screen::Screen;
 use crate::source::SourceFile;
 
 /// A dependency larger than this (its files' bytes) is not summarized: its exports would
-/// cost more than most packages' whole analysis (generated tables, compilers' backends).
-const MAX_DEPENDENCY_BYTES: usize = 1 << 20;
+/// cost more than most packages' whole analysis (generated tables, compilers' backends),
+/// and the packages whose maps others share are small (stores, caches, registries).
+const MAX_DEPENDENCY_BYTES: usize = 256 << 10;
 
 /// A Go module: its root directory and its path (`module` in `go.mod`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,9 +69,7 @@ impl ModuleFacts {
         build: &BuildContext,
     ) -> Imported {
         let Some(module) = self.module_of(dir) else {
-            return Imported {
-                dependencies: Vec::new(),
-            };
+            return Imported::default();
         };
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let mut paths: Vec<String> = sources

@@ -480,7 +480,7 @@ pub fn check_sources(sources: Vec<SourceFile>, options: &Options) -> Outcome {
 
 /// Screens the files of one directory, parses those of the packages that can race (each
 /// file on its own worker), and analyzes each package, with the facts of the packages of
-/// its module it imports.
+/// its module it imports when it starts goroutines (only races need them).
 fn analyze_sources(
     sources: Vec<Arc<SourceFile>>,
     options: &Options,
@@ -488,7 +488,7 @@ fn analyze_sources(
     imported: &Imported,
 ) {
     let screen = Screen::new(&options.config.apis);
-    let mut packages: BTreeMap<String, (bool, Vec<Arc<SourceFile>>)> = BTreeMap::new();
+    let mut packages: BTreeMap<String, (bool, bool, Vec<Arc<SourceFile>>)> = BTreeMap::new();
     for source in sources {
         result
             .directives
@@ -496,11 +496,14 @@ fn analyze_sources(
         let scan = screen.scan(&source.text);
         let package = packages.entry(scan.package).or_default();
         package.0 |= scan.relevant;
-        package.1.push(source);
+        package.1 |= scan.concurrent;
+        package.2.push(source);
     }
     result.packages = packages.len();
-    for (name, (relevant, sources)) in packages {
+    let none = Imported::default();
+    for (name, (relevant, concurrent, sources)) in packages {
         if relevant {
+            let imported = if concurrent { imported } else { &none };
             analyze_package(&name, sources, options, result, imported);
         } else {
             result.files_analyzed += sources.len();

@@ -31,10 +31,15 @@ const TRIGGERS: [&str; 10] = [
 /// `t.Run` runs its function on another goroutine only when that function calls `Parallel`.
 const PARALLEL: &str = "Parallel";
 
+/// Triggers that start no goroutine: locks and loads (the rules about them need none).
+const SEQUENTIAL_TRIGGERS: [&str; 4] = ["Lock", "RLock", "Load", "LoadOrStore"];
+
 /// The identifiers that make a package worth parsing.
 #[derive(Debug, Clone)]
 pub struct Screen {
     triggers: HashSet<Vec<u8>>,
+    /// The triggers that do not start goroutines.
+    sequential: HashSet<Vec<u8>>,
 }
 
 /// What the scan learned about one file.
@@ -44,6 +49,9 @@ pub struct Scan {
     pub package: String,
     /// Whether the file holds a trigger: its package must be analyzed.
     pub relevant: bool,
+    /// Whether one of its triggers starts goroutines (a `go` statement, a spawner, a
+    /// handler, a parallel subtest), not only locks or loads.
+    pub concurrent: bool,
 }
 
 impl Screen {
@@ -56,16 +64,22 @@ impl Screen {
             .chain(apis.methods.iter().map(|s| s.method.clone()))
             .chain(apis.functions.iter().map(|s| s.function.clone()))
             .chain(apis.locks.iter().map(|l| l.acquire.clone()));
+        let sequential = SEQUENTIAL_TRIGGERS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(apis.locks.iter().map(|l| l.acquire.clone()));
         Screen {
             triggers: names.map(String::into_bytes).collect(),
+            sequential: sequential.map(String::into_bytes).collect(),
         }
     }
 
-    /// Scans one file's text.
+    /// Scans one file's text, up to its first trigger that starts goroutines.
     pub fn scan(&self, text: &str) -> Scan {
         let mut package = None;
         let mut after_package_keyword = false;
         let mut relevant = false;
+        let mut concurrent = false;
         for token in Tokens::new(text.as_bytes()) {
             match package {
                 None if after_package_keyword => {
@@ -77,12 +91,16 @@ impl Screen {
             }
             if self.triggers.contains(token) {
                 relevant = true;
-                break;
+                if !self.sequential.contains(token) {
+                    concurrent = true;
+                    break;
+                }
             }
         }
         Scan {
             package: package.unwrap_or_default(),
             relevant,
+            concurrent,
         }
     }
 }
@@ -194,6 +212,14 @@ mod tests {
             assert!(scan(&format!("package p\nfunc f() {{ {body} }}\n")).relevant);
         }
         assert!(scan("package p\nfunc (h) ServeHTTP(w, r) {}\n").relevant);
+    }
+
+    #[test]
+    fn only_goroutine_starts_make_a_file_concurrent() {
+        let locks = scan("package p\nfunc f() { mu.Lock(); m := v.Load() }\n");
+        assert!(locks.relevant && !locks.concurrent, "{locks:?}");
+        let spawns = scan("package p\nfunc f() { mu.Lock(); go g() }\n");
+        assert!(spawns.relevant && spawns.concurrent, "{spawns:?}");
     }
 
     #[test]
