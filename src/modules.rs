@@ -10,12 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use tree_sitter::Node;
-
 use crate::constraints::BuildContext;
 use crate::index::apis::Apis;
 use crate::index::exports::{summarize, Imports, PackageExports};
-use crate::index::{index_package, ParsedFile};
+use crate::index::{import_specs, index_package, ParsedFile};
 use crate::parse::parse;
 use crate::screen::Screen;
 use crate::source::SourceFile;
@@ -271,33 +269,6 @@ fn exports_of(
         .collect();
     let (facts, _) = index_package(&name, &files, apis, &Imports::default());
     Some(Arc::new(summarize(&facts)))
-}
-
-/// The import declarations of a file: (explicit name, path).
-fn import_specs(root: Node<'_>, src: &str) -> Vec<(Option<String>, String)> {
-    let mut specs = Vec::new();
-    let mut cursor = root.walk();
-    for decl in root.named_children(&mut cursor) {
-        if decl.kind() != "import_declaration" {
-            continue;
-        }
-        let mut stack = vec![decl];
-        while let Some(node) = stack.pop() {
-            if node.kind() == "import_spec" {
-                let name = node
-                    .child_by_field_name("name")
-                    .map(|n| src[n.byte_range()].to_string());
-                if let Some(path) = node.child_by_field_name("path") {
-                    let path = src[path.byte_range()].trim_matches(|c| c == '"' || c == '`');
-                    specs.push((name, path.to_string()));
-                }
-            } else {
-                let mut c = node.walk();
-                stack.extend(node.named_children(&mut c));
-            }
-        }
-    }
-    specs
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ mod walk;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use tree_sitter::Tree;
+use tree_sitter::{Node, Tree};
 
 use crate::constraints::BuildContext;
 use crate::source::SourceFile;
@@ -681,4 +681,32 @@ fn registered_handlers(facts: &mut PackageFacts) {
     for f in registered {
         facts.funcs[f as usize].handler = false;
     }
+}
+
+/// The import declarations of a file: (explicit name, path).
+pub fn import_specs(root: Node<'_>, src: &str) -> Vec<(Option<String>, String)> {
+    let mut specs = Vec::new();
+    let mut cursor = root.walk();
+    for decl in root.named_children(&mut cursor) {
+        if decl.kind() != "import_declaration" {
+            continue;
+        }
+        let mut stack = vec![decl];
+        while let Some(node) = stack.pop() {
+            if node.kind() != "import_spec" {
+                let mut c = node.walk();
+                stack.extend(node.named_children(&mut c));
+                continue;
+            }
+            let Some(path) = node.child_by_field_name("path") else {
+                continue;
+            };
+            let path = src[path.byte_range()].trim_matches(['"', '`']).to_string();
+            let name = node
+                .child_by_field_name("name")
+                .map(|n| src[n.byte_range()].to_string());
+            specs.push((name, path));
+        }
+    }
+    specs
 }

@@ -66,31 +66,13 @@ pub fn walk_file(
 
 /// The import names of a file (alias or last path element) mapped to their paths.
 fn imports(root: Node<'_>, src: &str) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let mut cursor = root.walk();
-    for decl in root.named_children(&mut cursor) {
-        if decl.kind() != "import_declaration" {
-            continue;
-        }
-        let mut stack = vec![decl];
-        while let Some(node) = stack.pop() {
-            if node.kind() != "import_spec" {
-                let mut c = node.walk();
-                stack.extend(node.named_children(&mut c));
-                continue;
-            }
-            let Some(path) = node.child_by_field_name("path") else {
-                continue;
-            };
-            let path = src[path.byte_range()].trim_matches(['"', '`']).to_string();
-            let name = match node.child_by_field_name("name") {
-                Some(n) => src[n.byte_range()].to_string(),
-                None => path.rsplit('/').next().unwrap_or(&path).to_string(),
-            };
-            out.insert(name, path);
-        }
-    }
-    out
+    super::import_specs(root, src)
+        .into_iter()
+        .map(|(name, path)| {
+            let name = name.unwrap_or_else(|| path.rsplit('/').next().unwrap_or(&path).to_string());
+            (name, path)
+        })
+        .collect()
 }
 
 /// Methods that never return to their caller, whatever the receiver: `testing.TB`'s
