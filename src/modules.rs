@@ -69,7 +69,7 @@ impl ModuleFacts {
         let Some(module) = self.module_of(dir) else {
             return Imported::default();
         };
-        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let dir = absolute(dir);
         let mut paths: Vec<String> = sources
             .iter()
             .flat_map(|s| import_paths(&s.text, &module.path))
@@ -162,9 +162,19 @@ impl Imported {
     }
 }
 
+/// `dir` made absolute; the current directory's packages are listed as the empty path.
+fn absolute(dir: &Path) -> PathBuf {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
 /// The nearest `go.mod` at or above `dir`, and the module path it declares.
 fn find_module(dir: &Path) -> Option<Module> {
-    let dir = std::path::absolute(dir).ok()?;
+    let dir = absolute(dir);
     dir.ancestors().find_map(|root| {
         let text = std::fs::read_to_string(root.join("go.mod")).ok()?;
         let path = text.lines().find_map(|l| {

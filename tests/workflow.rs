@@ -211,3 +211,29 @@ fn recursion_leaves_out_other_modules_and_what_git_ignores() {
     .unwrap();
     assert_eq!(files(&["./..."]), ["svc/count.go", "tools/count.go"]);
 }
+
+#[test]
+fn packages_see_the_packages_of_their_module_from_its_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cross_package_store");
+    std::fs::create_dir_all(root.join("store")).unwrap();
+    std::fs::copy(fixture.join("main.go"), root.join("main.go")).unwrap();
+    std::fs::copy(fixture.join("store/store.go"), root.join("store/store.go")).unwrap();
+    // The module path the fixture imports its store by, at the module's root this time.
+    std::fs::write(
+        root.join("go.mod"),
+        "module mapguard.test/fixtures/cross_package_store\n",
+    )
+    .unwrap();
+    let out = common::command(root)
+        .args(["check", "--no-cache", "--format", "short", "./..."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("main.go:19:4: MG001"),
+        "{}",
+        stdout(&out)
+    );
+}

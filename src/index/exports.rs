@@ -50,6 +50,7 @@ pub struct Imports {
 /// The exports of an indexed package (its files other than tests).
 pub fn summarize(facts: &PackageFacts) -> PackageExports {
     let mut methods = HashMap::new();
+    let mut memo = HashMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         let Some(receiver) = func.receiver else {
             continue;
@@ -61,9 +62,7 @@ pub fn summarize(facts: &PackageFacts) -> PackageExports {
         let TypeInfo::Named(ty) = &facts.bindings[receiver as usize].ty else {
             continue;
         };
-        let mut out = Vec::new();
-        let mut stack = Vec::new();
-        collect(facts, f as FuncId, &mut stack, &mut out);
+        let out = summary_of(facts, f as FuncId, &mut Vec::new(), &mut memo);
         if !out.is_empty() {
             methods.insert((ty.clone(), name.to_string()), out);
         }
@@ -87,12 +86,23 @@ pub fn summarize(facts: &PackageFacts) -> PackageExports {
     }
 }
 
-/// Appends the receiver-rooted accesses of method `f`, and of the methods it calls on
-/// (fields of) its receiver, relative to its receiver.
-fn collect(facts: &PackageFacts, f: FuncId, stack: &mut Vec<FuncId>, out: &mut Vec<Summary>) {
+/// The receiver-rooted accesses of method `f`, and of the methods it calls on (fields of)
+/// its receiver, relative to its receiver. Each method is summarized once (`memo`), so a
+/// dense graph of calls on the receiver (a parser's `p.next()`) costs its size, not its
+/// paths; a call back into a method being summarized (`stack`) adds nothing.
+fn summary_of(
+    facts: &PackageFacts,
+    f: FuncId,
+    stack: &mut Vec<FuncId>,
+    memo: &mut HashMap<FuncId, Vec<Summary>>,
+) -> Vec<Summary> {
+    if let Some(known) = memo.get(&f) {
+        return known.clone();
+    }
+    let mut out = Vec::new();
     let func = &facts.funcs[f as usize];
     let Some(receiver) = func.receiver else {
-        return;
+        return out;
     };
     stack.push(f);
     for event in &func.events {
@@ -104,7 +114,7 @@ fn collect(facts: &PackageFacts, f: FuncId, stack: &mut Vec<FuncId>, out: &mut V
             EventKind::Access { place, op } => {
                 if let Some(fields) = relative(facts, receiver, *place).filter(|f| !f.is_empty()) {
                     push(
-                        out,
+                        &mut out,
                         Summary {
                             fields,
                             op: *op,
@@ -123,14 +133,12 @@ fn collect(facts: &PackageFacts, f: FuncId, stack: &mut Vec<FuncId>, out: &mut V
                 if stack.len() >= MAX_DEPTH || stack.contains(&callee) {
                     continue;
                 }
-                let mut inner = Vec::new();
-                collect(facts, callee, stack, &mut inner);
-                for s in inner {
+                for s in summary_of(facts, callee, stack, memo) {
                     let rebase = |fields: &[String]| [base.as_slice(), fields].concat();
                     let mut held = locks.clone();
                     held.extend(s.locks.iter().map(|(l, m)| (rebase(l), *m)));
                     push(
-                        out,
+                        &mut out,
                         Summary {
                             fields: rebase(&s.fields),
                             op: s.op,
@@ -143,6 +151,8 @@ fn collect(facts: &PackageFacts, f: FuncId, stack: &mut Vec<FuncId>, out: &mut V
         }
     }
     stack.pop();
+    memo.insert(f, out.clone());
+    out
 }
 
 fn push(out: &mut Vec<Summary>, summary: Summary) {
