@@ -172,6 +172,10 @@ pub struct Finding {
     /// The justification of an inline suppression (`//mapguard:ignore MG001 why`), if one
     /// covers this finding; suppressed findings stay in SARIF, marked so.
     pub suppressed: Option<String>,
+    /// The race report that shows this race happening (`race.log:12`), when a log given
+    /// with `--race-log` does.
+    #[serde(default)]
+    pub confirmed: Option<String>,
 }
 
 /// Reads a rule id back (findings are stored in the result cache) as the rule's own `&'static`.

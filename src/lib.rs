@@ -24,3 +24,4 @@ pub mod run;
 pub mod screen;
 pub mod source;
 pub mod suppress;
+pub mod triage;

@@ -1,6 +1,6 @@
 //! The `mapguard` command line.
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,6 +16,7 @@ use mapguard::report::{self, Format, ReportOptions};
 use mapguard::revision;
 use mapguard::rules;
 use mapguard::run::{self, Options, Outcome};
+use mapguard::triage::{self, locate::Checkout, Log, Sources};
 
 /// Exit status when the run found nothing.
 const EXIT_CLEAN: u8 = 0;
@@ -58,6 +59,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
         format: RulesFormat,
     },
+    /// Map race reports and `concurrent map` crashes in logs to the map, the lines and the
+    /// static finding: `mapguard triage crash.log`, `go test -race ./... 2>&1 | mapguard
+    /// triage -`.
+    Triage(TriageArgs),
     /// Remove the result cache.
     Clean {
         #[command(flatten)]
@@ -159,7 +164,52 @@ struct CheckArgs {
     /// The configuration file (default: mapguard.toml here or in a parent directory).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A log with race detector reports or `concurrent map` crashes (repeatable; `-` is
+    /// standard input): findings it shows happening are marked confirmed, and races it shows
+    /// that no finding matches are reported as MG900.
+    #[arg(long, value_name = "LOG")]
+    race_log: Vec<String>,
     /// Analyze every package, neither reusing nor storing cached results.
+    #[arg(long, env = "MAPGUARD_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
+    no_cache: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// The formats of `mapguard triage`.
+#[derive(Clone, Copy, ValueEnum)]
+enum TriageFormat {
+    Terminal,
+    Json,
+    Sarif,
+}
+
+#[derive(clap::Args)]
+struct TriageArgs {
+    /// Logs to read (`-` is standard input), then the checkout's directories or `dir/...`
+    /// patterns the logs' paths map onto (default: the current directory).
+    #[arg(required = true, value_name = "LOG|PATH")]
+    inputs: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TriageFormat::Terminal)]
+    format: TriageFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// A prefix of the log's paths that stands for the checkout's root (repeatable):
+    /// `--trim-prefix /home/runner/work/app/app`.
+    #[arg(long, value_name = "PREFIX")]
+    trim_prefix: Vec<String>,
+    /// When to colour the terminal report; `NO_COLOR` turns `auto` off.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// The SARIF run's category (automationDetails.id).
+    #[arg(long, value_name = "ID")]
+    sarif_category: Option<String>,
+    /// The configuration file (default: mapguard.toml here or in a parent directory).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Analyze the packages without the result cache.
     #[arg(long, env = "MAPGUARD_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
     no_cache: bool,
     #[command(flatten)]
@@ -220,6 +270,7 @@ fn main() -> ExitCode {
                 format!("{}\n", serde_json::Value::Array(list))
             }
         }),
+        Command::Triage(args) => triage(args),
         Command::Clean { cache } => clean(&cache),
     }
 }
@@ -244,11 +295,11 @@ fn clean(args: &CacheArgs) -> ExitCode {
 
 /// The cache to use, or none (`--no-cache`, or a directory that cannot be created: the run
 /// goes on without it, saying so).
-fn open_cache(args: &CheckArgs) -> Option<Cache> {
-    if args.no_cache {
+fn open_cache(no_cache: bool, args: &CacheArgs) -> Option<Cache> {
+    if no_cache {
         return None;
     }
-    let dir = args.cache.dir()?;
+    let dir = args.dir()?;
     match Cache::open(&dir) {
         Ok(cache) => Some(cache),
         Err(e) => {
@@ -284,16 +335,10 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let config_path = args
-        .config
-        .clone()
-        .or_else(|| std::env::current_dir().ok().and_then(|d| Config::find(&d)));
-    let mut config = match config_path.as_deref().map(Config::load) {
-        None => Config::default(),
-        Some(Ok(config)) => config,
-        Some(Err(e)) => {
-            let path = config_path.as_deref().unwrap_or(Path::new(""));
-            eprintln!("mapguard: {}: {e}", path.display());
+    let mut config = match load_config(args.config.clone()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("mapguard: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -307,7 +352,7 @@ fn check(args: CheckArgs) -> ExitCode {
         file_timeout: std::time::Duration::from_secs_f64(args.file_timeout),
         report_unused_ignores: args.report_unused_ignores,
         config,
-        cache: open_cache(&args),
+        cache: open_cache(args.no_cache, &args.cache),
         build: BuildContext::from_env(&args.tags),
         gitignore: !args.no_ignore,
     };
@@ -318,6 +363,19 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    if !args.race_log.is_empty() {
+        let logs = match read_logs(&args.race_log) {
+            Ok(logs) => logs,
+            Err(e) => {
+                eprintln!("mapguard: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
+        let checkout = Checkout::scan(&checkout_roots(&args.paths), &[]);
+        let mut sources = Sources::default();
+        let reports = triage::reports(&logs, &checkout, &mut sources);
+        triage::confirm(&mut outcome, reports, &sources);
+    }
     print_warnings(&outcome);
     if !outcome.skipped_modules.is_empty() {
         let named: Vec<String> = outcome
@@ -412,6 +470,149 @@ fn check(args: CheckArgs) -> ExitCode {
         && (outcome.active().any(|f| f.confidence >= args.fail_on)
             || (args.fail_on_warnings && !outcome.warnings.is_empty()));
     ExitCode::from(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+/// The configuration: the file named, else `mapguard.toml` here or in a parent directory,
+/// else the defaults.
+fn load_config(named: Option<PathBuf>) -> Result<Config, String> {
+    let path = named.or_else(|| std::env::current_dir().ok().and_then(|d| Config::find(&d)));
+    match path {
+        None => Ok(Config::default()),
+        Some(path) => Config::load(&path).map_err(|e| format!("{}: {e}", path.display())),
+    }
+}
+
+/// Reads each log (`-` is standard input).
+fn read_logs(names: &[String]) -> Result<Vec<Log>, String> {
+    names
+        .iter()
+        .map(|name| {
+            let mut bytes = Vec::new();
+            let read = if name == "-" {
+                std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+            } else {
+                std::fs::File::open(name).and_then(|mut f| f.read_to_end(&mut bytes).map(|_| ()))
+            };
+            read.map_err(|e| format!("cannot read the log {name}: {e}"))?;
+            Ok(Log {
+                name: if name == "-" {
+                    "<stdin>".to_string()
+                } else {
+                    name.clone()
+                },
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The directories a log's paths may map onto: the paths analyzed (`dir/...` as `dir`, a
+/// file as its directory), or the current directory.
+fn checkout_roots(paths: &[String]) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            let p = p.strip_suffix("...").unwrap_or(p).trim_end_matches('/');
+            let p = Path::new(if p.is_empty() { "." } else { p });
+            if p.is_file() {
+                p.parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf()
+            } else {
+                p.to_path_buf()
+            }
+        })
+        .collect();
+    if roots.is_empty() {
+        roots.push(PathBuf::from("."));
+    }
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
+/// `mapguard triage`: reads the logs, maps every report onto the checkout, analyzes the
+/// packages involved and prints each race with its static finding. Exit 1 when the logs
+/// show a race, 0 when they show none, 2 on errors.
+fn triage(args: TriageArgs) -> ExitCode {
+    let (logs, paths): (Vec<String>, Vec<String>) = args.inputs.iter().cloned().partition(|i| {
+        i == "-" || !(i.ends_with("...") || i.ends_with(".go") || Path::new(i).is_dir())
+    });
+    if logs.is_empty() {
+        eprintln!("mapguard: triage needs a log to read (`-` for standard input)");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let logs = match read_logs(&logs) {
+        Ok(logs) => logs,
+        Err(e) => {
+            eprintln!("mapguard: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let config = match load_config(args.config.clone()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("mapguard: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let checkout = Checkout::scan(&checkout_roots(&paths), &args.trim_prefix);
+    let mut sources = Sources::default();
+    let mut reports = triage::reports(&logs, &checkout, &mut sources);
+    let packages = triage::packages(&reports);
+    let mut findings = Vec::new();
+    if !packages.is_empty() {
+        let options = Options {
+            jobs: None,
+            max_file_bytes: 16 << 20,
+            file_timeout: std::time::Duration::from_secs(10),
+            report_unused_ignores: false,
+            config,
+            cache: open_cache(args.no_cache, &args.cache),
+            build: BuildContext::from_env(&[]),
+            gitignore: true,
+        };
+        match run::check(&packages, &options) {
+            Ok(outcome) => findings = outcome.findings,
+            Err(e) => eprintln!("mapguard: warning: the static analysis did not run: {e}"),
+        }
+    }
+    triage::explain(&mut reports, &findings);
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.output.is_none()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
+    let bytes = match args.format {
+        TriageFormat::Terminal => triage::render::terminal(&reports, &sources, logs.len(), color),
+        TriageFormat::Json => triage::render::json(&reports),
+        TriageFormat::Sarif => {
+            triage::sarif::render(&reports, &sources, args.sarif_category.as_deref())
+        }
+    };
+    let written = match args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        Some(path) => output::write(path, &bytes),
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(e),
+            }),
+    };
+    if let Err(e) = written {
+        eprintln!("mapguard: cannot write the report: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    ExitCode::from(if reports.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 /// Where each report goes (`None`: standard output), or what is wrong with the request.

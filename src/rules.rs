@@ -26,6 +26,7 @@ const SOURCES: &[&str] = &[
     include_str!("../rules/MG005.md"),
     include_str!("../rules/MG006.md"),
     include_str!("../rules/MG007.md"),
+    include_str!("../rules/MG900.md"),
 ];
 
 static RULES: LazyLock<Vec<RuleDoc>> = LazyLock::new(|| SOURCES.iter().map(|s| parse(s)).collect());

@@ -1,5 +1,6 @@
 //! Source files: reading Go files from disk and mapping byte offsets to lines and columns.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// A Go source file held in memory, with its display path and a line index.
@@ -90,6 +91,18 @@ impl SourceFile {
             line: line as u32 + 1,
             column: column as u32,
         }
+    }
+
+    /// The bytes of line `line` (1-based), without its line break; `None` past the end.
+    pub fn line_range(&self, line: u32) -> Option<Range<usize>> {
+        let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        let start = *self.line_starts.get(index)? as usize;
+        let end = self
+            .line_starts
+            .get(index + 1)
+            .map_or(self.text.len(), |&next| next as usize);
+        let content = self.text[start..end].trim_end_matches(['\n', '\r']);
+        Some(start..start + content.len())
     }
 
     /// The path with forward slashes, as reports print it.

@@ -334,6 +334,7 @@ impl Context<'_> {
             level: Level::of(confidence),
             fingerprint: String::new(),
             suppressed: None,
+            confirmed: None,
         }
     }
 }

@@ -567,6 +567,7 @@ fn finding(
         level: Level::Warning,
         fingerprint: String::new(),
         suppressed: None,
+        confirmed: None,
     }
 }
 

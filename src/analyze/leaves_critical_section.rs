@@ -275,6 +275,7 @@ fn caller_finding(
         level: Level::of(confidence),
         fingerprint: String::new(),
         suppressed: None,
+        confirmed: None,
     }
 }
 
@@ -327,6 +328,7 @@ fn getter_finding(facts: &PackageFacts, files: &[&SourceFile], leak: &Leak<'_>) 
         level: Level::of(Confidence::Medium),
         fingerprint: String::new(),
         suppressed: None,
+        confirmed: None,
     }
 }
 

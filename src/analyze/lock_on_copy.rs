@@ -105,6 +105,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 level: Level::of(confidence),
                 fingerprint: String::new(),
                 suppressed: None,
+                confirmed: None,
             });
         }
     }

@@ -54,6 +54,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 level: Level::of(Confidence::Medium),
                 fingerprint: String::new(),
                 suppressed: None,
+                confirmed: None,
             });
         }
     }

@@ -71,6 +71,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         level: Level::Warning,
                 fingerprint: String::new(),
                 suppressed: None,
+                confirmed: None,
             });
         }
     }

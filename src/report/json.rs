@@ -58,6 +58,7 @@ struct JsonFinding<'a> {
     level: crate::finding::Level,
     fingerprint: &'a str,
     suppressed: Option<&'a str>,
+    confirmed: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -121,6 +122,7 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
         level: f.level,
         fingerprint: &f.fingerprint,
         suppressed: f.suppressed.as_deref(),
+        confirmed: f.confirmed.as_deref(),
     }
 }
 

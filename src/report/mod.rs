@@ -3,9 +3,9 @@
 mod github;
 mod json;
 mod line_hash;
-mod sarif;
+pub(crate) mod sarif;
 mod short;
-mod terminal;
+pub(crate) mod terminal;
 
 use crate::run::Outcome;
 

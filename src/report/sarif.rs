@@ -41,7 +41,6 @@ const PATH: &AsciiSet = &CONTROLS
 /// The whole outcome as one SARIF log with a single run; `category` distinguishes runs of
 /// one tool on one repository in code scanning (`automationDetails.id`).
 pub fn render(outcome: &Outcome, category: Option<&str>) -> Vec<u8> {
-    let rules: Vec<ReportingDescriptor> = rules::all().iter().map(rule).collect();
     let line_hashes: BTreeMap<&str, Vec<String>> = outcome
         .sources
         .iter()
@@ -80,6 +79,16 @@ pub fn render(outcome: &Outcome, category: Option<&str>) -> Vec<u8> {
                 .build()
         })
         .collect();
+    write_log(results, notifications, category)
+}
+
+/// A SARIF log of one mapguard run with these results and tool notifications.
+pub(crate) fn write_log(
+    results: Vec<SarifResult>,
+    notifications: Vec<Notification>,
+    category: Option<&str>,
+) -> Vec<u8> {
+    let rules: Vec<ReportingDescriptor> = rules::all().iter().map(rule).collect();
     let mut invocation = Invocation::builder().execution_successful(true).build();
     if !notifications.is_empty() {
         invocation.tool_execution_notifications = Some(notifications);
@@ -122,7 +131,8 @@ pub fn render(outcome: &Outcome, category: Option<&str>) -> Vec<u8> {
     out
 }
 
-fn text(s: &str) -> Message {
+/// A plain-text message.
+pub(crate) fn text(s: &str) -> Message {
     Message::builder().text(s).build()
 }
 
@@ -199,6 +209,12 @@ fn result(f: &Finding, line_hash: Option<&String>) -> SarifResult {
     properties
         .additional_properties
         .insert("confidence".into(), f.confidence.as_str().into());
+    if let Some(origin) = &f.confirmed {
+        properties
+            .additional_properties
+            .insert("confirmedBy".into(), origin.as_str().into());
+        properties.tags = Some(vec!["confirmed".to_string()]);
+    }
     let mut result = SarifResult::builder()
         .rule_id(f.rule)
         .level(level(f.level))
@@ -271,7 +287,8 @@ fn code_flow(f: &Finding) -> CodeFlow {
         .build()
 }
 
-fn location(l: &Location) -> SarifLocation {
+/// A physical location of a span.
+pub(crate) fn location(l: &Location) -> SarifLocation {
     let region = Region::builder()
         .start_line(i64::from(l.start.line))
         .start_column(i64::from(l.start.column))

@@ -3,64 +3,116 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::Arc;
 
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 use termcolor::Buffer;
 
-use crate::finding::Level;
+use crate::finding::{Finding, Level, Location};
 use crate::run::Outcome;
+use crate::source::SourceFile;
 
 /// Renders every finding with its snippet, then a one-line summary.
 pub fn render(outcome: &Outcome, color: bool) -> Vec<u8> {
-    let mut buffer = if color {
-        Buffer::ansi()
-    } else {
-        Buffer::no_color()
-    };
-    let mut files = SimpleFiles::new();
-    let mut ids = BTreeMap::new();
-    for (path, source) in &outcome.sources {
-        ids.insert(
-            path.as_str(),
-            files.add(sanitize(path), sanitize(&source.text)),
-        );
-    }
-    let config = Config::default();
+    let mut buffer = buffer(color);
+    let snippets = Snippets::new(&outcome.sources);
     for f in outcome.active() {
-        let Some(&file) = ids.get(f.location.path.as_str()) else {
-            continue;
-        };
-        let mut labels = vec![
-            Label::primary(file, f.location.start_byte..f.location.end_byte)
-                .with_message(f.label.clone()),
-        ];
-        for r in &f.related {
-            if let Some(&id) = ids.get(r.location.path.as_str()) {
-                labels.push(
-                    Label::secondary(id, r.location.start_byte..r.location.end_byte)
-                        .with_message(r.message.clone()),
-                );
-            }
+        if let Some(diagnostic) = snippets.finding(f) {
+            snippets.emit(&mut buffer, &diagnostic);
         }
-        let mut notes: Vec<String> = f.notes.iter().map(|n| format!("note: {n}")).collect();
-        notes.push(format!("help: {}", f.help));
-        notes.push(format!("confidence: {}", f.confidence.as_str()));
-        let diagnostic = match f.level {
-            Level::Error => Diagnostic::error(),
-            Level::Warning => Diagnostic::warning(),
-            Level::Note => Diagnostic::note(),
-        }
-        .with_code(f.rule)
-        .with_message(f.message.clone())
-        .with_labels(labels)
-        .with_notes(notes);
-        term::emit_to_write_style(&mut buffer, &config, &files, &diagnostic)
-            .expect("locations come from the same files");
     }
     let _ = buffer.write_all(summary(outcome).as_bytes());
     buffer.into_inner()
+}
+
+/// A terminal buffer, coloured or plain.
+pub(crate) fn buffer(color: bool) -> Buffer {
+    if color {
+        Buffer::ansi()
+    } else {
+        Buffer::no_color()
+    }
+}
+
+/// The source files diagnostics point into, registered with codespan by report path.
+pub(crate) struct Snippets {
+    files: SimpleFiles<String, String>,
+    ids: BTreeMap<String, usize>,
+    config: Config,
+}
+
+impl Snippets {
+    /// Registers every file (sanitized: no escape sequence reaches the terminal).
+    pub(crate) fn new(sources: &BTreeMap<String, Arc<SourceFile>>) -> Snippets {
+        let mut files = SimpleFiles::new();
+        let mut ids = BTreeMap::new();
+        for (path, source) in sources {
+            ids.insert(
+                path.clone(),
+                files.add(sanitize(path), sanitize(&source.text)),
+            );
+        }
+        Snippets {
+            files,
+            ids,
+            config: Config::default(),
+        }
+    }
+
+    /// A label on `location` with `message`, if its file is registered.
+    pub(crate) fn label(
+        &self,
+        primary: bool,
+        location: &Location,
+        message: &str,
+    ) -> Option<Label<usize>> {
+        let &id = self.ids.get(&location.path)?;
+        let range = location.start_byte..location.end_byte;
+        let label = if primary {
+            Label::primary(id, range)
+        } else {
+            Label::secondary(id, range)
+        };
+        Some(label.with_message(message))
+    }
+
+    /// A finding's diagnostic: its location, related locations, notes, help and confidence;
+    /// `None` when its file is not registered.
+    pub(crate) fn finding(&self, f: &Finding) -> Option<Diagnostic<usize>> {
+        let mut labels = vec![self.label(true, &f.location, &f.label)?];
+        labels.extend(
+            f.related
+                .iter()
+                .filter_map(|r| self.label(false, &r.location, &r.message)),
+        );
+        let mut notes: Vec<String> = f.notes.iter().map(|n| format!("note: {n}")).collect();
+        if let Some(origin) = &f.confirmed {
+            notes.push(format!(
+                "confirmed: the race report at {origin} shows this race"
+            ));
+        }
+        notes.push(format!("help: {}", f.help));
+        notes.push(format!("confidence: {}", f.confidence.as_str()));
+        Some(
+            match f.level {
+                Level::Error => Diagnostic::error(),
+                Level::Warning => Diagnostic::warning(),
+                Level::Note => Diagnostic::note(),
+            }
+            .with_code(f.rule)
+            .with_message(f.message.clone())
+            .with_labels(labels)
+            .with_notes(notes),
+        )
+    }
+
+    /// Writes a diagnostic with its snippets.
+    pub(crate) fn emit(&self, buffer: &mut Buffer, diagnostic: &Diagnostic<usize>) {
+        term::emit_to_write_style(buffer, &self.config, &self.files, diagnostic)
+            .expect("labels point into registered files");
+    }
 }
 
 /// "2 findings (MG001: 1, MG002: 1) in 1 file; 3 files in 2 packages analyzed in 0.01s".
