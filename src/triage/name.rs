@@ -106,7 +106,10 @@ fn collect(node: Node<'_>, file: &SourceFile, out: &mut Vec<Candidate>) {
                     (MapOp::Iterate, 0)
                 }
                 "maps.DeleteFunc" => (MapOp::Delete, 0),
-                _ => return,
+                _ => {
+                    reflected(function, &text, out);
+                    return;
+                }
             };
             if let Some(arg) = args.get(arg) {
                 out.push(Candidate {
@@ -125,6 +128,34 @@ fn collect(node: Node<'_>, file: &SourceFile, out: &mut Vec<Candidate>) {
         }
         _ => {}
     }
+}
+
+/// `reflect.ValueOf(m).SetMapIndex(k, v)` writes `m`; `MapIndex`, `MapKeys` and `MapRange`
+/// read it.
+fn reflected(function: Node<'_>, text: &impl Fn(Node<'_>) -> String, out: &mut Vec<Candidate>) {
+    let (Some(operand), Some(field)) = (
+        function.child_by_field_name("operand"),
+        function.child_by_field_name("field"),
+    ) else {
+        return;
+    };
+    let op = match text(field).as_str() {
+        "SetMapIndex" => MapOp::Assign,
+        "MapIndex" => MapOp::Read,
+        "MapKeys" | "MapRange" => MapOp::Iterate,
+        _ => return,
+    };
+    // The map itself when the value is made on the spot: `reflect.ValueOf(m)`.
+    let map = operand
+        .child_by_field_name("arguments")
+        .filter(|_| {
+            operand
+                .child_by_field_name("function")
+                .is_some_and(|f| text(f) == "reflect.ValueOf")
+        })
+        .and_then(|args| args.named_child(0))
+        .unwrap_or(operand);
+    out.push(Candidate { map: text(map), op });
 }
 
 /// Whether an index expression is written: the left side of an assignment (`=`, `+=`), or
@@ -166,5 +197,8 @@ mod tests {
         assert_eq!(name(src, 9, Some(MapOp::Assign)).as_deref(), Some("s.old"));
         assert_eq!(name(src, 10, None).as_deref(), Some("s.hits"));
         assert_eq!(name(src, 7, None), None);
+        let src = "package p\n\nfunc g(m map[string]int, v reflect.Value) {\n\treflect.ValueOf(m).SetMapIndex(k, x)\n\t_ = v.MapKeys()\n}\n";
+        assert_eq!(name(src, 4, Some(MapOp::Assign)).as_deref(), Some("m"));
+        assert_eq!(name(src, 5, None).as_deref(), Some("v"));
     }
 }
