@@ -531,3 +531,73 @@ fn logs_of_real_go_programs_are_triaged_to_their_lines() {
         &["assign", "read"],
     );
 }
+
+/// Pieces of log syntax that steer mutants into the parser's states.
+const LOG_TOKENS: &[&str] = &[
+    "==================\n",
+    "WARNING: DATA RACE\n",
+    "fatal error: concurrent map writes\n",
+    "goroutine 7 [running]:\n",
+    "Previous write at 0x00c0 by main goroutine:\n",
+    "Goroutine 8 (running) created at:\n",
+    "created by main.main in goroutine 1\n",
+    "  runtime.mapassign_faststr()\n",
+    "\t/x/main.go:12 +0x1f\n",
+    "main.f(",
+    ")\n",
+    "{\"Action\":\"output\",\"Output\":\"",
+    "\"}\n",
+    "{\"log\":",
+    "2026-01-01T00:00:00Z stderr F ",
+    "\n",
+    "\r\n",
+    "\0",
+    "é",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Mutated real logs (lines dropped, duplicated, cut, log syntax inserted) never make
+    /// triage panic, and every report it reads has an access.
+    #[test]
+    fn mutated_logs_never_panic(
+        seed in 0usize..5,
+        edits in proptest::collection::vec((0usize..10_000, 0usize..LOG_TOKENS.len(), 0u8..4), 0..12),
+    ) {
+        let dir = repo().join("tests/data/triage");
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        logs.sort();
+        let mut text = std::fs::read_to_string(&logs[seed % logs.len()]).unwrap();
+        for (at, token, kind) in edits {
+            let mut at = at % (text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            match kind {
+                0 => text.insert_str(at, LOG_TOKENS[token]),
+                1 => text.truncate(at),
+                2 => {
+                    let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+                    text.replace_range(at..end, "");
+                }
+                _ => {
+                    let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+                    let line = text[at..end].to_string();
+                    text.insert_str(at, &line);
+                }
+            }
+        }
+        let checkout = mapguard::triage::locate::Checkout::scan(&[repo().join("fixtures")], &[]);
+        let mut sources = mapguard::triage::Sources::default();
+        let log = mapguard::triage::Log { name: "mutant.log".into(), text };
+        let mut reports = mapguard::triage::reports(&[log], &checkout, &mut sources);
+        mapguard::triage::explain(&mut reports, &[]);
+        for r in &reports {
+            proptest::prop_assert!(!r.accesses.is_empty());
+        }
+        let _ = mapguard::triage::render::json(&reports);
+        let _ = mapguard::triage::render::terminal(&reports, &sources, 1, false);
+        let _ = mapguard::triage::sarif::render(&reports, &sources, None);
+    }
+}

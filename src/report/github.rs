@@ -25,7 +25,10 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
             f.location.end.line,
             f.location.end.column,
             escape_property(&format!("{} {name}", f.rule)),
-            escape_data(&f.message),
+            escape_data(&match &f.confirmed {
+                Some(origin) => format!("{} (confirmed by the race report at {origin})", f.message),
+                None => f.message.clone(),
+            }),
         );
     }
     out.into_bytes()

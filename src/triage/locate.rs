@@ -101,15 +101,74 @@ impl Checkout {
     }
 }
 
-/// Whether a frame is in the module cache or in the standard library (a package path whose
-/// first element has no dot, other than `main`, laid out as `…/src/PKG/FILE`).
+/// The first elements of the standard library's package paths (Go 1.27).
+const STD_ROOTS: &[&str] = &[
+    "archive",
+    "arena",
+    "bufio",
+    "bytes",
+    "cmd",
+    "cmp",
+    "compress",
+    "container",
+    "context",
+    "crypto",
+    "database",
+    "debug",
+    "embed",
+    "encoding",
+    "errors",
+    "expvar",
+    "flag",
+    "fmt",
+    "go",
+    "hash",
+    "html",
+    "image",
+    "index",
+    "internal",
+    "io",
+    "iter",
+    "log",
+    "maps",
+    "math",
+    "mime",
+    "net",
+    "os",
+    "path",
+    "plugin",
+    "reflect",
+    "regexp",
+    "runtime",
+    "simd",
+    "slices",
+    "sort",
+    "strconv",
+    "strings",
+    "structs",
+    "sync",
+    "syscall",
+    "testing",
+    "text",
+    "time",
+    "unicode",
+    "unique",
+    "unsafe",
+    "uuid",
+    "vendor",
+    "weak",
+];
+
+/// Whether a frame is in the module cache or in the standard library (a package of the
+/// standard library's trees, laid out as `…/src/PKG/FILE`); a GOPATH layout of the user's
+/// own code (`/go/src/app/…`) is not.
 fn is_outside_module(log_path: &str, function: &str) -> bool {
     if log_path.contains("/pkg/mod/") {
         return true;
     }
     let package = package_of(function);
     let first = package.split('/').next().unwrap_or_default();
-    if first.contains('.') || package == "main" || package.is_empty() {
+    if !STD_ROOTS.contains(&first) {
         return false;
     }
     let dir = log_path.rsplit_once('/').map_or("", |(dir, _)| dir);

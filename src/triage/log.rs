@@ -77,8 +77,11 @@ static GOROUTINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]*)\]:$")
         .expect("valid regex")
 });
-static POSITION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*(\S.*?):(\d+)(?: \+0x[0-9a-f]+)?$").expect("valid regex"));
+static POSITION: LazyLock<Regex> = LazyLock::new(|| {
+    // `GOTRACEBACK=system` and `crash` add the frame and stack pointers.
+    Regex::new(r"^\s*(\S.*?):(\d+)(?: \+0x[0-9a-f]+)?(?: fp=\S+ sp=\S+ pc=\S+)?$")
+        .expect("valid regex")
+});
 static CREATED_BY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^created by (\S+)(?: in goroutine \d+)?$").expect("valid regex"));
 
@@ -376,6 +379,25 @@ mod tests {
             Some("maps.Copy[...]")
         );
         assert_eq!(function_name("exit status 2"), None);
+    }
+
+    #[test]
+    fn system_tracebacks_are_read() {
+        let log = "fatal error: concurrent map writes\n\ngoroutine 20 gp=0x28c5 m=0 mp=0x52fa80 [running]:\n\
+                   internal/runtime/maps.fatal({0x48180c?, 0x0?})\n\
+                   \t/go/src/runtime/panic.go:1195 +0x18 fp=0x28c5733d1f20 sp=0x28c5733d1f00 pc=0x476378\n\
+                   main.main.func1()\n\
+                   \t/app/main.go:13 +0x70 fp=0x28c5733d1fe0 sp=0x28c5733d1f88 pc=0x47e6f0\n\
+                   created by main.main in goroutine 1\n\
+                   \t/app/main.go:10 +0x48\n\n\
+                   goroutine 1 gp=0x28c5733a01e0 m=nil [sync.WaitGroup.Wait]:\n";
+        let found = observations(log);
+        assert_eq!(found.len(), 1);
+        let stack = &found[0].stacks[0];
+        assert_eq!(stack.frames[1].path, "/app/main.go");
+        assert_eq!(stack.frames[1].line, 13);
+        assert_eq!(stack.created_by.as_ref().map(|f| f.line), Some(10));
+        assert_eq!(found[0].stacks[1].header, "sync.WaitGroup.Wait");
     }
 
     #[test]
