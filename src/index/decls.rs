@@ -51,6 +51,9 @@ pub struct PackageDecls {
     pub returns: super::Returns,
     /// Package functions that run a function parameter on another goroutine, by name.
     pub spawning: HashMap<String, super::SpawningParams>,
+    /// Package functions that signal a WaitGroup parameter as they return, by name: the
+    /// parameter's index.
+    pub done_params: HashMap<String, usize>,
     /// Other packages' types the package uses as maps (`pkg.Labels` of a field it
     /// `delete`s from): every field, parameter and variable of these types is a map.
     pub foreign_maps: HashSet<String>,

@@ -634,6 +634,7 @@ pub fn index_package(
     let names = globals.keys().map(String::as_str).collect();
     facts.decls.returns = returns::collect(files, &facts.decls, &names);
     facts.decls.spawning = spawning_params::collect(files);
+    facts.decls.done_params = spawning_params::done_params(files);
     let mut warnings = Vec::new();
     // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to
     // the first walked: walk the host platform's files first, as `go vet` would see them

@@ -1,7 +1,9 @@
 //! Which package functions run a function parameter on another goroutine
 //! (`func parallel(fns ...func()) { for _, f := range fns { go func() { f() }() } }`), read
 //! from the syntax before bodies are walked: a call passing function literals to such a
-//! parameter starts goroutines, instead of running the literals in place.
+//! parameter starts goroutines, instead of running the literals in place. Also which
+//! package functions signal a WaitGroup parameter when they return (`defer wg.Done()`), for
+//! the literals a goroutine running them calls.
 
 use std::collections::HashMap;
 
@@ -56,6 +58,59 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashMap<String, SpawningParams> {
             if let Some(found) = spawning(params, body, src) {
                 out.entry(src[name.byte_range()].to_string())
                     .or_insert(found);
+            }
+        }
+    }
+    out
+}
+
+/// The package functions that call `Done()` on a parameter in their outermost block
+/// (`defer wg.Done()`, or a last `wg.Done()`): by name, the parameter's index. What the
+/// function runs before that (a function literal it is handed) happens before the signal.
+pub fn done_params(files: &[ParsedFile<'_>]) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for file in files {
+        let src = file.source.text.as_str();
+        let root = file.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            let (Some(name), Some(body), Some(params)) = (
+                decl.child_by_field_name("name"),
+                decl.child_by_field_name("body"),
+                decl.child_by_field_name("parameters"),
+            ) else {
+                continue;
+            };
+            if decl.kind() != "function_declaration" {
+                continue;
+            }
+            let names = parameter_names(params, src);
+            // The block's statements (in a `statement_list` in this grammar).
+            let list = body
+                .named_child(0)
+                .filter(|n| n.kind() == "statement_list")
+                .unwrap_or(body);
+            let mut statements = list.walk();
+            let done = list.named_children(&mut statements).find_map(|stmt| {
+                let call = match stmt.kind() {
+                    "defer_statement" => stmt.named_child(0),
+                    "expression_statement" => stmt.named_child(0),
+                    _ => None,
+                }
+                .filter(|c| c.kind() == "call_expression")?;
+                let function = call.child_by_field_name("function")?;
+                let operand = function.child_by_field_name("operand")?;
+                let field = function.child_by_field_name("field")?;
+                if &src[field.byte_range()] != "Done" {
+                    return None;
+                }
+                names
+                    .iter()
+                    .position(|&(n, _)| n == &src[operand.byte_range()])
+            });
+            if let Some(index) = done {
+                out.entry(src[name.byte_range()].to_string())
+                    .or_insert(index);
             }
         }
     }

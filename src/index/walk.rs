@@ -1592,6 +1592,14 @@ impl<'a> Walker<'a, '_> {
             return;
         };
         let go_literal = function.kind() == "func_literal";
+        // A function that signals a WaitGroup parameter as it returns signals it after the
+        // literals it was handed: `go run(&wg, func() {...})` with `defer wg.Done()` in `run`.
+        let name = self.text(function);
+        let signals = (function.kind() == "identifier" && self.lookup(name).is_none())
+            .then(|| self.facts.decls.done_params.get(name))
+            .flatten()
+            .and_then(|&index| args.get(index).copied())
+            .and_then(|wg| self.place_of(wg));
         if go_literal {
             literals.push(self.literal_func(function, &args));
         }
@@ -1600,7 +1608,7 @@ impl<'a> Walker<'a, '_> {
                 stmt,
                 Target::literal(body),
                 SpawnVia::GoStatement,
-                None,
+                signals,
                 false,
             );
         }
