@@ -30,7 +30,7 @@ const EXIT_ERROR: u8 = 2;
     name = "mapguard",
     version,
     about = "Finds unsynchronized map accesses in Go code before they crash production",
-    after_help = "Examples:\n  mapguard check ./...\n  mapguard check --format sarif --output mapguard.sarif ./...\n  mapguard explain MG001"
+    after_help = "Examples:\n  mapguard check ./...\n  mapguard check --format sarif --output mapguard.sarif ./...\n  mapguard explain MG001\n  mapguard triage crash.log\n  go test -race ./... 2>&1 | mapguard triage -"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -374,7 +374,8 @@ fn check(args: CheckArgs) -> ExitCode {
         let checkout = Checkout::scan(&checkout_roots(&args.paths), &[]);
         let mut sources = Sources::default();
         let reports = triage::reports(&logs, &checkout, &mut sources);
-        triage::confirm(&mut outcome, reports, &sources);
+        let report_missed = !options.config.disabled.contains("MG900");
+        triage::confirm(&mut outcome, reports, &sources, report_missed);
     }
     print_warnings(&outcome);
     if !outcome.skipped_modules.is_empty() {
@@ -448,17 +449,7 @@ fn check(args: CheckArgs) -> ExitCode {
             sarif_category: args.sarif_category.clone(),
         };
         let bytes = report::render(&outcome, spec.format, &report_options);
-        let written = match &target {
-            Some(path) => output::write(path, &bytes),
-            // A reader that stops early (`| head`) has what it wanted.
-            None => std::io::stdout()
-                .write_all(&bytes)
-                .or_else(|e| match e.kind() {
-                    std::io::ErrorKind::BrokenPipe => Ok(()),
-                    _ => Err(e),
-                }),
-        };
-        if let Err(e) = written {
+        if let Err(e) = write_report(target.as_deref(), &bytes) {
             let target = target
                 .as_deref()
                 .map_or("standard output".to_string(), |p| p.display().to_string());
@@ -595,16 +586,8 @@ fn triage(args: TriageArgs) -> ExitCode {
             triage::sarif::render(&reports, &sources, args.sarif_category.as_deref())
         }
     };
-    let written = match args.output.as_deref().filter(|p| p.as_os_str() != "-") {
-        Some(path) => output::write(path, &bytes),
-        None => std::io::stdout()
-            .write_all(&bytes)
-            .or_else(|e| match e.kind() {
-                std::io::ErrorKind::BrokenPipe => Ok(()),
-                _ => Err(e),
-            }),
-    };
-    if let Err(e) = written {
+    let target = args.output.as_deref().filter(|p| p.as_os_str() != "-");
+    if let Err(e) = write_report(target, &bytes) {
         eprintln!("mapguard: cannot write the report: {e}");
         return ExitCode::from(EXIT_ERROR);
     }
@@ -643,6 +626,20 @@ fn report_targets(args: &CheckArgs) -> Result<Vec<(ReportSpec, Option<PathBuf>)>
             (spec, target.filter(|p| p.as_os_str() != "-"))
         })
         .collect())
+}
+
+/// Writes a report to its file (atomically) or to standard output; a reader of standard
+/// output that stops early (`| head`) has what it wanted.
+fn write_report(target: Option<&Path>, bytes: &[u8]) -> std::io::Result<()> {
+    match target {
+        Some(path) => output::write(path, bytes),
+        None => std::io::stdout()
+            .write_all(bytes)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(e),
+            }),
+    }
 }
 
 /// Ends the process with an error once `seconds` have passed (`--timeout`): reports are

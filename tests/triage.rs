@@ -346,6 +346,22 @@ fn check_with_a_race_log_confirms_findings_and_reports_the_races_it_misses() {
         .as_str()
         .unwrap()
         .contains("delete by goroutine 8"));
+    // Unless MG900 is off too.
+    let o = run(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "MG002",
+            "--race-log",
+            log,
+            "fixtures/delete_in_goroutines",
+        ],
+        &repo(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(json(&o)["findings"].as_array().unwrap().is_empty());
 
     let o = run(
         &[

@@ -37,83 +37,79 @@ impl SpawningParams {
     }
 }
 
+/// Calls `f` with the name, parameter list, body and source of every function declared
+/// in `files` (methods left out).
+fn each_function<'t>(
+    files: &'t [ParsedFile<'_>],
+    mut f: impl FnMut(&'t str, Node<'t>, Node<'t>, &'t str),
+) {
+    for file in files {
+        let src = file.source.text.as_str();
+        let root = file.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            if decl.kind() != "function_declaration" {
+                continue;
+            }
+            if let (Some(name), Some(body), Some(params)) = (
+                decl.child_by_field_name("name"),
+                decl.child_by_field_name("body"),
+                decl.child_by_field_name("parameters"),
+            ) {
+                f(&src[name.byte_range()], params, body, src);
+            }
+        }
+    }
+}
+
 /// The package functions that run a parameter on another goroutine, by name.
 pub fn collect(files: &[ParsedFile<'_>]) -> HashMap<String, SpawningParams> {
     let mut out = HashMap::new();
-    for file in files {
-        let src = file.source.text.as_str();
-        let root = file.tree.root_node();
-        let mut cursor = root.walk();
-        for decl in root.named_children(&mut cursor) {
-            if decl.kind() != "function_declaration" {
-                continue;
-            }
-            let (Some(name), Some(body), Some(params)) = (
-                decl.child_by_field_name("name"),
-                decl.child_by_field_name("body"),
-                decl.child_by_field_name("parameters"),
-            ) else {
-                continue;
-            };
-            if let Some(found) = spawning(params, body, src) {
-                out.entry(src[name.byte_range()].to_string())
-                    .or_insert(found);
-            }
+    each_function(files, |name, params, body, src| {
+        if let Some(found) = spawning(params, body, src) {
+            out.entry(name.to_string()).or_insert(found);
         }
-    }
+    });
     out
 }
 
-/// The package functions that call `Done()` on a parameter in their outermost block
-/// (`defer wg.Done()`, or a last `wg.Done()`): by name, the parameter's index. What the
-/// function runs before that (a function literal it is handed) happens before the signal.
+/// The package functions that signal a parameter when they return, by name, with the
+/// parameter's index: `defer wg.Done()` in their outermost block, or `wg.Done()` as its last
+/// statement. What the function runs before that (a function literal it is handed) happens
+/// before the signal.
 pub fn done_params(files: &[ParsedFile<'_>]) -> HashMap<String, usize> {
     let mut out = HashMap::new();
-    for file in files {
-        let src = file.source.text.as_str();
-        let root = file.tree.root_node();
-        let mut cursor = root.walk();
-        for decl in root.named_children(&mut cursor) {
-            let (Some(name), Some(body), Some(params)) = (
-                decl.child_by_field_name("name"),
-                decl.child_by_field_name("body"),
-                decl.child_by_field_name("parameters"),
-            ) else {
-                continue;
-            };
-            if decl.kind() != "function_declaration" {
-                continue;
+    each_function(files, |name, params, body, src| {
+        // The block's statements (in a `statement_list` in this grammar).
+        let list = body
+            .named_child(0)
+            .filter(|n| n.kind() == "statement_list")
+            .unwrap_or(body);
+        let mut cursor = list.walk();
+        let statements: Vec<Node<'_>> = list.named_children(&mut cursor).collect();
+        let last = statements.last().map(|n| n.id());
+        let names = parameter_names(params, src);
+        let done = statements.iter().find_map(|stmt| {
+            let call = match stmt.kind() {
+                "defer_statement" => stmt.named_child(0),
+                "expression_statement" if Some(stmt.id()) == last => stmt.named_child(0),
+                _ => None,
             }
-            let names = parameter_names(params, src);
-            // The block's statements (in a `statement_list` in this grammar).
-            let list = body
-                .named_child(0)
-                .filter(|n| n.kind() == "statement_list")
-                .unwrap_or(body);
-            let mut statements = list.walk();
-            let done = list.named_children(&mut statements).find_map(|stmt| {
-                let call = match stmt.kind() {
-                    "defer_statement" => stmt.named_child(0),
-                    "expression_statement" => stmt.named_child(0),
-                    _ => None,
-                }
-                .filter(|c| c.kind() == "call_expression")?;
-                let function = call.child_by_field_name("function")?;
-                let operand = function.child_by_field_name("operand")?;
-                let field = function.child_by_field_name("field")?;
-                if &src[field.byte_range()] != "Done" {
-                    return None;
-                }
-                names
-                    .iter()
-                    .position(|&(n, _)| n == &src[operand.byte_range()])
-            });
-            if let Some(index) = done {
-                out.entry(src[name.byte_range()].to_string())
-                    .or_insert(index);
+            .filter(|c| c.kind() == "call_expression")?;
+            let function = call.child_by_field_name("function")?;
+            let operand = function.child_by_field_name("operand")?;
+            let field = function.child_by_field_name("field")?;
+            if &src[field.byte_range()] != "Done" {
+                return None;
             }
+            names
+                .iter()
+                .position(|&(n, _)| n == &src[operand.byte_range()])
+        });
+        if let Some(index) = done {
+            out.entry(name.to_string()).or_insert(index);
         }
-    }
+    });
     out
 }
 

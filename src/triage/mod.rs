@@ -112,6 +112,9 @@ pub struct Log {
     pub text: String,
 }
 
+/// How long naming a map may spend parsing one file.
+const PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Source files read to name maps, parsed once.
 #[derive(Default)]
 pub struct Sources {
@@ -124,7 +127,8 @@ impl Sources {
             .entry(path.to_string())
             .or_insert_with(|| {
                 let file = SourceFile::load(std::path::Path::new(path)).ok()?;
-                let tree = crate::parse::parse(&file.text, None).ok()?.tree;
+                let deadline = std::time::Instant::now() + PARSE_BUDGET;
+                let tree = crate::parse::parse(&file.text, Some(deadline)).ok()?.tree;
                 Some((Arc::new(file), tree))
             })
             .as_ref()
@@ -486,8 +490,14 @@ fn why_not_found(report: &Report) -> String {
 }
 
 /// `mapguard check --race-log`: marks each finding a report confirms, and adds each report
-/// that no finding matches and that is in the checkout as an `MG900` finding.
-pub fn confirm(outcome: &mut Outcome, mut reports: Vec<Report>, sources: &Sources) {
+/// that no finding matches and that is in the checkout as an `MG900` finding (unless
+/// `report_missed` is false: the configuration turned MG900 off).
+pub fn confirm(
+    outcome: &mut Outcome,
+    mut reports: Vec<Report>,
+    sources: &Sources,
+    report_missed: bool,
+) {
     explain(&mut reports, &outcome.findings);
     for report in reports {
         match &report.finding {
@@ -498,6 +508,7 @@ pub fn confirm(outcome: &mut Outcome, mut reports: Vec<Report>, sources: &Source
                     }
                 }
             }
+            None if !report_missed => {}
             None => {
                 if let Some(finding) = observed_finding(&report, sources) {
                     for path in std::iter::once(&finding.location.path)
