@@ -181,11 +181,13 @@ pub fn reports(logs: &[Log], checkout: &Checkout, sources: &mut Sources) -> Vec<
 }
 
 /// What makes two reports the same race: their kind and message, and each access's
-/// operation and place (its line in the checkout, else its innermost frame).
+/// operation and place (its line in the checkout, else its innermost frame). Goroutines a
+/// crash dump merely shows near the map differ from crash to crash and do not count.
 fn dedup_key(report: &Report) -> String {
     let mut accesses: Vec<String> = report
         .accesses
         .iter()
+        .filter(|a| !a.inferred)
         .map(|a| match &a.site {
             Some(s) => format!("{}:{}:{}", a.op, s.path, s.line),
             None => format!("{}:{}", a.op, a.function),
