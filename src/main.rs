@@ -375,7 +375,7 @@ fn check(args: CheckArgs) -> ExitCode {
         let mut sources = Sources::default();
         let reports = triage::reports(&logs, &checkout, &mut sources);
         let report_missed = !options.config.disabled.contains("MG900");
-        triage::confirm(&mut outcome, reports, &sources, report_missed);
+        triage::confirm(&mut outcome, reports, &mut sources, report_missed);
     }
     print_warnings(&outcome);
     if !outcome.skipped_modules.is_empty() {
@@ -569,7 +569,7 @@ fn triage(args: TriageArgs) -> ExitCode {
             Err(e) => eprintln!("mapguard: warning: the static analysis did not run: {e}"),
         }
     }
-    triage::explain(&mut reports, &findings);
+    triage::explain(&mut reports, &findings, &mut sources);
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

@@ -264,6 +264,36 @@ fn the_terminal_report_shows_the_race_then_the_finding_marked_confirmed() {
 }
 
 #[test]
+fn a_finding_in_another_file_than_the_access_is_shown_with_its_snippet() {
+    // The map is written in package `store`; mapguard reports the call in `main`.
+    let o = run(
+        &[
+            "triage",
+            "--color",
+            "never",
+            "tests/data/triage/race-cross-package.log",
+        ],
+        &repo(),
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let race = out
+        .find("error[MG900]: `s.counts` raced at run time")
+        .expect("the race");
+    let finding = out
+        .find("error[MG001]")
+        .expect("the static finding follows");
+    assert!(race < finding, "{out}");
+    assert!(
+        out.contains("fixtures/cross_package_store/main.go:19"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fixtures/cross_package_store/store/store.go:21"),
+        "{out}"
+    );
+}
+
+#[test]
 fn the_sarif_report_has_a_thread_flow_per_goroutine_and_the_finding_related() {
     let o = run(
         &[
@@ -608,7 +638,7 @@ proptest::proptest! {
         let mut sources = mapguard::triage::Sources::default();
         let log = mapguard::triage::Log { name: "mutant.log".into(), text };
         let mut reports = mapguard::triage::reports(&[log], &checkout, &mut sources);
-        mapguard::triage::explain(&mut reports, &[]);
+        mapguard::triage::explain(&mut reports, &[], &mut sources);
         for r in &reports {
             proptest::prop_assert!(!r.accesses.is_empty());
         }

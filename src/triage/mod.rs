@@ -403,12 +403,19 @@ pub fn packages(reports: &[Report]) -> Vec<String> {
 /// where a call reaches the map), preferring the finding that covers more of the report and
 /// names the same map. Failing that, a finding on the same map in a file of the accesses,
 /// when the log shows only one side (a crash, a forgotten stack). A report without one gets
-/// the reason, as far as mapguard can tell.
-pub fn explain(reports: &mut [Report], findings: &[Finding]) {
+/// the reason, as far as mapguard can tell. The files of the findings paired are read into
+/// `sources`, for their snippets.
+pub fn explain(reports: &mut [Report], findings: &[Finding], sources: &mut Sources) {
     for report in reports.iter_mut() {
         report.finding = best_finding(report, findings).cloned();
-        if report.finding.is_none() {
-            report.explanation = Some(why_not_found(report));
+        match &report.finding {
+            Some(f) => {
+                let related = f.related.iter().map(|r| &r.location.path);
+                for path in std::iter::once(&f.location.path).chain(related) {
+                    sources.get(path);
+                }
+            }
+            None => report.explanation = Some(why_not_found(report)),
         }
     }
 }
@@ -497,10 +504,10 @@ fn why_not_found(report: &Report) -> String {
 pub fn confirm(
     outcome: &mut Outcome,
     mut reports: Vec<Report>,
-    sources: &Sources,
+    sources: &mut Sources,
     report_missed: bool,
 ) {
-    explain(&mut reports, &outcome.findings);
+    explain(&mut reports, &outcome.findings, sources);
     for report in reports {
         match &report.finding {
             Some(found) => {
