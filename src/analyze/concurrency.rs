@@ -9,15 +9,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::index::LockMode;
+use crate::index::{is_exported, LockMode};
 
 use crate::index::PackageFacts;
 
 use super::ordering::Ordering;
 use super::pairs::{Group, Grouping, Groups};
 use super::program::{
-    is_exported, receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId, Thread,
-    ThreadId,
+    receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
 };
 
 /// An event of a thread.

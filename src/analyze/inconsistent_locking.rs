@@ -90,7 +90,7 @@ impl Owner {
             };
         }
         let being_built = !binding.param && binding.fresh && binding.alias.is_none();
-        let helper_param = binding.param && !super::program::is_exported(&f.name);
+        let helper_param = binding.param && !crate::index::is_exported(&f.name);
         if being_built || helper_param {
             CallerLocks::All
         } else {
@@ -358,7 +358,7 @@ fn caller_locks(
         .iter()
         .enumerate()
         .map(|(f, func)| {
-            let exported = super::program::is_exported(&func.name);
+            let exported = crate::index::is_exported(&func.name);
             if func.assumes_lock {
                 CallerLocks::All
             } else if func.receiver.is_none() || exported || !sites.contains_key(&(f as FuncId)) {

@@ -7,7 +7,8 @@ use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{Escape, Event, EventKind, Func, FuncId, PackageFacts, PlaceId, Returned};
 use crate::source::SourceFile;
 
-use super::program::{is_exported, receiver_type};
+use super::program::receiver_type;
+use crate::index::is_exported;
 
 /// The rule's id.
 pub const ID: &str = "MG006";

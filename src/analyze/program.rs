@@ -14,7 +14,7 @@ use indexmap::IndexSet;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::index::{
-    AccessOp, BindingId, Callee, Control, CtlId, CtlKind, EventKind, FuncId, LockMode,
+    is_exported, AccessOp, BindingId, Callee, Control, CtlId, CtlKind, EventKind, FuncId, LockMode,
     PackageFacts, PlaceId, SpawnVia, Target,
 };
 
@@ -339,14 +339,6 @@ pub fn receiver_type(facts: &PackageFacts, receiver: BindingId) -> Option<&str> 
         crate::index::TypeInfo::Named(t) => Some(t),
         _ => None,
     }
-}
-
-/// Whether a function name (`(*T).Get`, `Get`) is exported.
-pub fn is_exported(name: &str) -> bool {
-    name.rsplit('.')
-        .next()
-        .and_then(|n| n.chars().next())
-        .is_some_and(char::is_uppercase)
 }
 
 /// What a function does, transitively through the calls and spawns it makes.

@@ -55,10 +55,10 @@ pub fn summarize(facts: &PackageFacts) -> PackageExports {
         let Some(receiver) = func.receiver else {
             continue;
         };
-        let name = func.name.rsplit('.').next().unwrap_or(&func.name);
-        if !func.declared || func.in_test || !name.starts_with(|c: char| c.is_uppercase()) {
+        if !func.declared || func.in_test || !super::is_exported(&func.name) {
             continue;
         }
+        let name = func.name.rsplit('.').next().unwrap_or(&func.name);
         let TypeInfo::Named(ty) = &facts.bindings[receiver as usize].ty else {
             continue;
         };
@@ -71,7 +71,7 @@ pub fn summarize(facts: &PackageFacts) -> PackageExports {
         .decls
         .func_results
         .iter()
-        .filter(|(f, _)| f.starts_with(|c: char| c.is_uppercase()))
+        .filter(|(f, _)| super::is_exported(f))
         .filter_map(|(f, ty)| match ty {
             TypeInfo::Named(t) if facts.decls.structs.contains_key(t) => {
                 Some((f.clone(), t.clone()))

@@ -711,3 +711,11 @@ pub fn import_specs(root: Node<'_>, src: &str) -> Vec<(Option<String>, String)> 
     }
     specs
 }
+
+/// Whether a function name (`(*T).Get`, `Get`) is exported.
+pub fn is_exported(name: &str) -> bool {
+    name.rsplit('.')
+        .next()
+        .and_then(|n| n.chars().next())
+        .is_some_and(char::is_uppercase)
+}

@@ -5,8 +5,8 @@ use serde::Serialize;
 use crate::finding::{Finding, Role};
 use crate::run::{Outcome, WarningKind};
 
-/// Bumped on any incompatible change of the schema.
-const SCHEMA_VERSION: u32 = 1;
+/// Bumped on any incompatible change of the schema (of this report and of triage's).
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -17,10 +17,19 @@ struct Report<'a> {
     summary: Summary,
 }
 
+/// The tool that wrote a JSON document.
 #[derive(Serialize)]
-struct Tool {
+pub(crate) struct Tool {
     name: &'static str,
     version: &'static str,
+}
+
+impl Tool {
+    /// This build of mapguard.
+    pub(crate) const MAPGUARD: Tool = Tool {
+        name: "mapguard",
+        version: env!("CARGO_PKG_VERSION"),
+    };
 }
 
 #[derive(Serialize)]
@@ -130,10 +139,7 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
 pub fn render(outcome: &Outcome) -> Vec<u8> {
     let report = Report {
         version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "mapguard",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: Tool::MAPGUARD,
         findings: outcome.findings.iter().map(finding).collect(),
         warnings: outcome
             .warnings

@@ -1,7 +1,7 @@
 //! Reports: every output format renders the same [`Outcome`]; none of them analyzes.
 
 mod github;
-mod json;
+pub(crate) mod json;
 mod line_hash;
 pub(crate) mod sarif;
 mod short;

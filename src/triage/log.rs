@@ -181,6 +181,14 @@ impl Prefix {
     }
 }
 
+/// Line `i` of a report without the collector's prefix, trimmed; `None` at the end of the
+/// log or where the next report begins.
+fn report_line<'l>(lines: &'l [String], i: usize, prefix: &Prefix) -> Option<&'l str> {
+    let trimmed = prefix.strip(lines.get(i)?).trim();
+    let next_report = trimmed.contains(RACE_MARKER) || trimmed.contains(FATAL_MARKER);
+    (!next_report).then_some(trimmed)
+}
+
 /// Parses a race report from `start` (the line after the marker) to its closing rule, the
 /// next report, or the end of the log. Returns the report and where parsing stopped.
 fn race(
@@ -194,12 +202,7 @@ fn race(
     // Which list the frames being read belong to.
     let mut into_created = false;
     let mut i = start;
-    while i < lines.len() {
-        let line = prefix.strip(&lines[i]);
-        let trimmed = line.trim();
-        if trimmed.contains(RACE_MARKER) || trimmed.contains(FATAL_MARKER) {
-            break;
-        }
+    while let Some(trimmed) = report_line(lines, i, prefix) {
         i += 1;
         if trimmed.len() >= 10 && trimmed.bytes().all(|b| b == b'=') {
             break;
@@ -293,12 +296,7 @@ fn fatal(
     let mut in_stack = false;
     let mut strays = 0;
     let mut i = start;
-    while i < lines.len() {
-        let line = prefix.strip(&lines[i]);
-        let trimmed = line.trim();
-        if trimmed.contains(RACE_MARKER) || trimmed.contains(FATAL_MARKER) {
-            break;
-        }
+    while let Some(trimmed) = report_line(lines, i, prefix) {
         i += 1;
         if let Some(c) = GOROUTINE.captures(trimmed) {
             stacks.push(Stack {

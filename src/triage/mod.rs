@@ -328,59 +328,62 @@ fn access(
         .iter()
         .find_map(|f| map_ops::of_frame(&f.function));
     let op = from_frames.or(fallback);
-    let (function, site) = first_mapped(&stack.frames[runtime..], checkout, unmapped);
-    let function = function
-        .or_else(|| stack.frames.first().map(|f| f.function.clone()))
-        .unwrap_or_default();
+    let frames = mapped(&stack.frames, checkout);
+    let (function, site) = first_in_checkout(&frames[runtime..], unmapped);
     let header = &stack.header;
     Access {
         goroutine: stack.goroutine.clone(),
         op: op.map_or_else(|| header.clone(), |op| op.as_str().to_string()),
         writes: op.map_or(header.contains("write"), MapOp::writes),
-        function,
+        function: function.unwrap_or_else(|| innermost(&stack.frames)),
         site,
         inferred: false,
-        frames: stack
-            .frames
-            .iter()
-            .map(|f| {
-                let site = checkout
-                    .map(&f.path, &f.function)
-                    .map(|path| Site { path, line: f.line });
-                (f.clone(), site)
-            })
-            .collect(),
+        frames,
         op_from_frames: from_frames.is_some(),
     }
 }
 
+/// Each frame with its line in the checkout, if it has one.
+fn mapped(frames: &[Frame], checkout: &Checkout) -> Vec<(Frame, Option<Site>)> {
+    frames
+        .iter()
+        .map(|f| {
+            let site = checkout
+                .map(&f.path, &f.function)
+                .map(|path| Site { path, line: f.line });
+            (f.clone(), site)
+        })
+        .collect()
+}
+
 /// The first of `frames` in the checkout (its function and line); those before it are
 /// pushed to `unmapped`.
-fn first_mapped(
-    frames: &[Frame],
-    checkout: &Checkout,
+fn first_in_checkout(
+    frames: &[(Frame, Option<Site>)],
     unmapped: &mut Vec<Frame>,
 ) -> (Option<String>, Option<Site>) {
-    for frame in frames {
-        if let Some(path) = checkout.map(&frame.path, &frame.function) {
-            let site = Site {
-                path,
-                line: frame.line,
-            };
-            return (Some(frame.function.clone()), Some(site));
+    for (frame, site) in frames {
+        if let Some(site) = site {
+            return (Some(frame.function.clone()), Some(site.clone()));
         }
         unmapped.push(frame.clone());
     }
     (None, None)
 }
 
+/// The innermost frame's function, or nothing for an empty stack.
+fn innermost(frames: &[Frame]) -> String {
+    frames
+        .first()
+        .map(|f| f.function.clone())
+        .unwrap_or_default()
+}
+
 fn creation_from_stack(stack: &Stack, checkout: &Checkout, unmapped: &mut Vec<Frame>) -> Creation {
-    let (function, site) = first_mapped(&stack.frames, checkout, unmapped);
+    let (function, site) = first_in_checkout(&mapped(&stack.frames, checkout), unmapped);
     Creation {
         goroutine: stack.goroutine.clone(),
-        function: function
-            .or_else(|| stack.frames.first().map(|f| f.function.clone()))
-            .unwrap_or_default(),
+        function: function.unwrap_or_else(|| innermost(&stack.frames)),
         site,
     }
 }

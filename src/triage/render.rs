@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::log::{Frame, Kind};
 use super::{observed_finding, sides, Report, Sources};
+use crate::report::json::{Tool, SCHEMA_VERSION};
 use crate::report::terminal::{buffer, Snippets};
 use crate::source::SourceFile;
 
@@ -132,21 +133,12 @@ impl Counts {
     }
 }
 
-/// Bumped on any incompatible change of the schema.
-const SCHEMA_VERSION: u32 = 1;
-
 #[derive(Serialize)]
 struct JsonLog<'a> {
     version: u32,
-    tool: JsonTool,
+    tool: Tool,
     reports: Vec<JsonReport<'a>>,
     summary: Counts,
-}
-
-#[derive(Serialize)]
-struct JsonTool {
-    name: &'static str,
-    version: &'static str,
 }
 
 #[derive(Serialize)]
@@ -202,10 +194,7 @@ struct JsonFrame<'a> {
 pub fn json(reports: &[Report]) -> Vec<u8> {
     let log = JsonLog {
         version: SCHEMA_VERSION,
-        tool: JsonTool {
-            name: "mapguard",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: Tool::MAPGUARD,
         reports: reports.iter().map(json_report).collect(),
         summary: Counts::of(reports),
     };
