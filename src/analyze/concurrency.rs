@@ -14,7 +14,7 @@ use crate::index::{is_exported, LockMode};
 use crate::index::PackageFacts;
 
 use super::ordering::Ordering;
-use super::pairs::{Group, Grouping, Groups};
+use super::pairs::{Group, Grouping, Groups, Nearest};
 use super::program::{
     receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
 };
@@ -85,8 +85,16 @@ pub struct Race {
     pub overlap: Overlap,
 }
 
-/// Hands every racing pair of accesses in the program to `sink`, in a deterministic order.
-pub fn races(program: &Program, facts: &PackageFacts, sink: &mut impl FnMut(Race)) {
+/// Hands to `sink`, in a deterministic order, the racing pairs of accesses in the program
+/// that the rules may report: for each access, at least the conflicts they would choose
+/// (see [`pairs`](super::pairs)). `file_rank[f]` is file `f`'s place in the order of
+/// displayed paths.
+pub fn races(
+    program: &Program,
+    facts: &PackageFacts,
+    file_rank: &[u32],
+    sink: &mut impl FnMut(Race),
+) {
     let graph = Graph {
         program,
         ordering: Ordering::new(program),
@@ -94,8 +102,8 @@ pub fn races(program: &Program, facts: &PackageFacts, sink: &mut impl FnMut(Race
     let roots: Vec<ThreadId> = (0..program.threads.len() as ThreadId)
         .map(|t| root_of(program, t))
         .collect();
-    races_within_roots(&graph, facts, &roots, sink);
-    races_across_entries(&graph, facts, &roots)
+    races_within_roots(&graph, facts, &roots, file_rank, sink);
+    races_across_entries(&graph, facts, &roots, file_rank)
         .into_iter()
         .for_each(sink);
 }
@@ -116,7 +124,12 @@ enum LockKey {
 /// caller from running them at the same time. A request handler method counts as such a
 /// goroutine, but is paired only with other handlers and goroutines: exported methods may
 /// be the setup that runs before serving starts.
-fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId]) -> Vec<Race> {
+fn races_across_entries(
+    graph: &Graph,
+    facts: &PackageFacts,
+    roots: &[ThreadId],
+    file_rank: &[u32],
+) -> Vec<Race> {
     let program = graph.program;
     // A place reached through the receiver of the thread's root method, as (type, fields).
     let receiver_key = |t: ThreadId, place: ProgramPlaceId| -> Option<FieldKey> {
@@ -158,7 +171,7 @@ fn races_across_entries(graph: &Graph, facts: &PackageFacts, roots: &[ThreadId])
     // Goroutine accesses and entry accesses, by field, grouped by everything the check
     // below asks: root, thread, write-ness and lock keys.
     type AcrossKey = (FieldKey, bool, ThreadId, bool, Vec<(LockKey, LockMode)>);
-    let mut groups: Groups<'_, AcrossKey> = Groups::new(program, facts);
+    let mut groups: Groups<'_, AcrossKey> = Groups::new(program, facts, file_rank);
     let mut background: BTreeMap<FieldKey, Vec<usize>> = BTreeMap::new();
     let mut entries: BTreeMap<FieldKey, Vec<usize>> = BTreeMap::new();
     for (t, thread) in program.threads.iter().enumerate() {
@@ -314,47 +327,64 @@ fn spawn_below_root(program: &Program, mut t: ThreadId) -> EventRef {
     }
 }
 
-/// The racing pairs within each root's goroutine tree: one check per pair of access groups
-/// (see [`pairs`](super::pairs)), and of each racing pair of groups the member pairs that
-/// the rules may report.
+/// The racing pairs within each root's goroutine tree the rules may report: each group of
+/// accesses (see [`pairs`](super::pairs)) checks the other groups in the order of their
+/// first sites, one check per pair of groups, until no later group can hold a conflict the
+/// rules would choose ([`Nearest`]).
 fn races_within_roots(
     graph: &Graph,
     facts: &PackageFacts,
     roots: &[ThreadId],
+    file_rank: &[u32],
     sink: &mut impl FnMut(Race),
 ) {
-    let grouping = Grouping::new(graph.program, facts, roots);
+    let grouping = Grouping::new(graph.program, facts, roots, file_rank);
+    let holds_locks = |g: &Group| !graph.event(g.representative).locks.is_empty();
     for (&place, by_root) in &grouping.by_place {
         for (_, ids) in by_root {
             let groups: Vec<&Group> = ids.iter().map(|&g| &grouping.groups[g]).collect();
             if !groups.iter().any(|g| g.writes) {
                 continue;
             }
-            for (i, &gi) in groups.iter().enumerate() {
-                for &gj in &groups[i..] {
-                    if !gi.writes && !gj.writes {
+            let mut by_position = groups.clone();
+            by_position.sort_by_key(|g| g.first_position());
+            let mut present = [[false; 4]; 2];
+            for g in &groups {
+                let class = usize::from(g.writes) * 2 + usize::from(holds_locks(g));
+                present[1][class] = true;
+                if g.writes {
+                    present[0][class] = true;
+                }
+            }
+            for &gi in &groups {
+                // A read races only with writes.
+                let candidates = present[usize::from(gi.writes)];
+                let mut nearest = Nearest::default();
+                for &gj in &by_position {
+                    let position = gj.first_position();
+                    if nearest.settled(candidates, position) {
+                        break;
+                    }
+                    if (!gi.writes && !gj.writes) || !nearest.wants(gj, holds_locks(gj), position) {
                         continue;
                     }
                     let (a, b) = ordered(gi.representative, gj.representative);
                     if graph.guarded(a, b) || graph.overlap(place, a, b).is_none() {
                         continue;
                     }
-                    let mut pairs = gi.candidates(gj);
-                    if !std::ptr::eq(gi, gj) {
-                        pairs.extend(gj.candidates(gi));
-                    }
-                    for (x, y) in pairs {
-                        let (a, b) = ordered(x, y);
-                        let overlap = graph
-                            .overlap(place, a, b)
-                            .expect("members of racing groups race");
-                        sink(Race {
-                            place,
-                            a,
-                            b,
-                            overlap,
-                        });
-                    }
+                    nearest.add(gj, holds_locks(gj));
+                }
+                for (x, y) in nearest.pairs(gi) {
+                    let (a, b) = ordered(x, y);
+                    let overlap = graph
+                        .overlap(place, a, b)
+                        .expect("members of racing groups race");
+                    sink(Race {
+                        place,
+                        a,
+                        b,
+                        overlap,
+                    });
                 }
             }
         }

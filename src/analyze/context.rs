@@ -405,6 +405,17 @@ type Choice = (bool, (u32, usize), EventRef, EventRef);
 /// A primary location (file rank, start byte) with the kind of pair.
 type Slot = ((u32, usize), PairKind);
 
+/// Each file's place in the order of displayed paths, the order reports are chosen in.
+pub fn file_ranks(files: &[&SourceFile]) -> Vec<u32> {
+    let mut by_path: Vec<usize> = (0..files.len()).collect();
+    by_path.sort_by_cached_key(|&f| files[f].display_path());
+    let mut file_rank = vec![0; files.len()];
+    for (rank, f) in by_path.into_iter().enumerate() {
+        file_rank[f] = rank as u32;
+    }
+    file_rank
+}
+
 /// Keeps of the races only those a rule may report. Every rule reports a primary access
 /// once, with the conflict [`one_per_primary`] chooses among the pairs its filter keeps; the
 /// filters look only at which sides write and hold locks. So for each primary location and
@@ -412,20 +423,14 @@ type Slot = ((u32, usize), PairKind);
 /// goroutines race pairwise keeps O(n) races, not n².
 pub struct BestConflicts<'c, 'a> {
     ctx: &'c Context<'a>,
-    file_rank: Vec<u32>,
+    file_rank: &'c [u32],
     best: FxHashMap<Slot, (Choice, usize, Race)>,
     offered: usize,
 }
 
 impl<'c, 'a> BestConflicts<'c, 'a> {
-    /// No races yet.
-    pub fn new(ctx: &'c Context<'a>) -> Self {
-        let mut by_path: Vec<usize> = (0..ctx.files.len()).collect();
-        by_path.sort_by_cached_key(|&f| ctx.files[f].display_path());
-        let mut file_rank = vec![0; ctx.files.len()];
-        for (rank, f) in by_path.into_iter().enumerate() {
-            file_rank[f] = rank as u32;
-        }
+    /// No races yet; `file_rank` as [`file_ranks`] gives it.
+    pub fn new(ctx: &'c Context<'a>, file_rank: &'c [u32]) -> Self {
         BestConflicts {
             ctx,
             file_rank,

@@ -41,8 +41,9 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Ve
         files,
         program: &program,
     };
-    let mut kept = context::BestConflicts::new(&ctx);
-    concurrency::races(&program, facts, &mut |race| kept.offer(race));
+    let file_rank = context::file_ranks(files);
+    let mut kept = context::BestConflicts::new(&ctx, &file_rank);
+    concurrency::races(&program, facts, &file_rank, &mut |race| kept.offer(race));
     let races = kept.into_races();
     if !races.is_empty() {
         findings.extend(concurrent_write::check(&ctx, &races));

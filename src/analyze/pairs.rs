@@ -7,22 +7,29 @@
 //! making k writes against a spawner making k reads is one check, not k².
 //!
 //! The rules report each access once, with the conflicting access that sorts first (by
-//! location; a different line before the same line; then by event). So a racing pair of
+//! location; a different site before the same site; then by event). So a racing pair of
 //! groups yields only the member pairs that can be that choice: each distinct location of
-//! one side with, from each file of the other side, its one or two first locations.
+//! one side with, from each file of the other side, its one or two first locations. And
+//! within one goroutine tree, a group looks for its conflicts among the other groups in the
+//! order of their first sites and stops once no later group can hold a conflict the rules
+//! would choose ([`Nearest`]): n goroutines racing pairwise take O(n) checks, not n².
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
 
-use crate::index::{CtlId, FileId, LockMode, PackageFacts};
+use crate::index::{CtlId, LockMode, PackageFacts};
 
 use super::concurrency::EventRef;
 use super::program::{Action, Program, ProgramPlaceId, ThreadId};
 
-/// Where an access is in the source: its file and byte span.
-type Site = (FileId, usize, usize);
+/// Where an access is in the source: its file's rank (files ordered by displayed path) and
+/// its byte span.
+type Site = (u32, usize, usize);
+
+/// Where a site starts: the order the rules choose conflicts in.
+type Position = (u32, usize);
 
 /// Accesses of one map that every race question answers alike.
 #[derive(Debug)]
@@ -39,17 +46,19 @@ pub struct Group {
 pub struct Groups<'a, K> {
     program: &'a Program,
     facts: &'a PackageFacts,
+    file_rank: &'a [u32],
     index: FxHashMap<K, usize>,
     /// The groups, in the order their first members were added.
     pub groups: Vec<Group>,
 }
 
 impl<'a, K: Hash + Eq> Groups<'a, K> {
-    /// No groups yet.
-    pub fn new(program: &'a Program, facts: &'a PackageFacts) -> Self {
+    /// No groups yet; `file_rank[f]` is file `f`'s place in the order of displayed paths.
+    pub fn new(program: &'a Program, facts: &'a PackageFacts, file_rank: &'a [u32]) -> Self {
         Groups {
             program,
             facts,
+            file_rank,
             index: FxHashMap::default(),
             groups: Vec::new(),
         }
@@ -62,7 +71,7 @@ impl<'a, K: Hash + Eq> Groups<'a, K> {
         let (func, index) = event.origin;
         let func = &self.facts.funcs[func as usize];
         let span = &func.events[index].span;
-        let site = (func.file, span.start, span.end);
+        let site = (self.file_rank[func.file as usize], span.start, span.end);
         let next = self.groups.len();
         let g = *self.index.entry(key).or_insert(next);
         if g == next {
@@ -107,11 +116,17 @@ struct Key {
 
 impl Grouping {
     /// Groups every access of the program by thread, write-ness, frame, lock set and
-    /// segment; `roots[t]` is thread `t`'s root thread. The expansion builds each root's
-    /// tree in one go, so a map's groups of one root are created one after another.
-    pub fn new(program: &Program, facts: &PackageFacts, roots: &[ThreadId]) -> Self {
+    /// segment; `roots[t]` is thread `t`'s root thread, `file_rank` as for [`Groups::new`].
+    /// The expansion builds each root's tree in one go, so a map's groups of one root are
+    /// created one after another.
+    pub fn new(
+        program: &Program,
+        facts: &PackageFacts,
+        roots: &[ThreadId],
+        file_rank: &[u32],
+    ) -> Self {
         let mut lock_sets: FxHashMap<&[(ProgramPlaceId, LockMode)], u32> = FxHashMap::default();
-        let mut groups = Groups::new(program, facts);
+        let mut groups = Groups::new(program, facts, file_rank);
         let mut by_place: BTreeMap<ProgramPlaceId, Vec<(ThreadId, Vec<usize>)>> = BTreeMap::new();
         for (t, thread) in program.threads.iter().enumerate() {
             let t = t as ThreadId;
@@ -170,12 +185,18 @@ fn intern_locks<'a>(
 }
 
 impl Group {
+    /// Where the group's first site starts.
+    pub fn first_position(&self) -> Position {
+        let (site, _) = self.sites[0];
+        (site.0, site.1)
+    }
+
     /// The member pairs (primary from `self`, conflict from `other`) that can be the one
     /// reported for each of `self`'s sites.
     pub fn candidates(&self, other: &Group) -> Vec<(EventRef, EventRef)> {
         // Per file of the other side: its sites at its first two start offsets.
         let mut firsts: Vec<EventRef> = Vec::new();
-        let mut file: Option<FileId> = None;
+        let mut file: Option<u32> = None;
         let mut starts: Vec<usize> = Vec::new();
         for &(site, r) in &other.sites {
             if file != Some(site.0) {
@@ -197,5 +218,78 @@ impl Group {
             }
         }
         out
+    }
+}
+
+/// The conflicts one group may be reported with, found among racing groups offered in the
+/// order of their first sites. The rules tell conflicts apart by whether they write and hold
+/// locks (a class); within a class they choose the earliest position whose site differs from
+/// the primary's, so the members at a class's first two positions are all that can be chosen,
+/// and for each site only its first member.
+#[derive(Default)]
+pub struct Nearest {
+    /// Per class (write, holds locks): up to two positions.
+    classes: [Vec<Found>; 4],
+}
+
+/// A position where conflicts were found, with the first member of each site there.
+type Found = (Position, Vec<(Site, EventRef)>);
+
+impl Nearest {
+    fn class(group: &Group, holds_locks: bool) -> usize {
+        usize::from(group.writes) * 2 + usize::from(holds_locks)
+    }
+
+    /// Whether a group of this class starting at `position` can add a conflict.
+    pub fn wants(&self, group: &Group, holds_locks: bool, position: Position) -> bool {
+        let found = &self.classes[Self::class(group, holds_locks)];
+        found.len() < 2 || position <= found[1].0
+    }
+
+    /// Whether no group starting at `position` or later can add a conflict to any class in
+    /// `present` (the classes the candidates have).
+    pub fn settled(&self, present: [bool; 4], position: Position) -> bool {
+        (0..4)
+            .all(|c| !present[c] || (self.classes[c].len() == 2 && self.classes[c][1].0 < position))
+    }
+
+    /// Takes the sites of a racing group (of the given class).
+    pub fn add(&mut self, group: &Group, holds_locks: bool) {
+        let found = &mut self.classes[Self::class(group, holds_locks)];
+        for &(site, r) in &group.sites {
+            let position = (site.0, site.1);
+            if found.len() == 2 && position > found[1].0 {
+                break;
+            }
+            let i = match found.binary_search_by_key(&position, |(p, _)| *p) {
+                Ok(i) => i,
+                Err(i) => {
+                    found.insert(i, (position, Vec::new()));
+                    found.truncate(2);
+                    i
+                }
+            };
+            let members = &mut found[i].1;
+            match members.iter_mut().find(|(s, _)| *s == site) {
+                Some((_, first)) => *first = (*first).min(r),
+                None => members.push((site, r)),
+            }
+        }
+    }
+
+    /// The member pairs (primary from `group`, conflict among those found) that can be the
+    /// one reported for each of the group's sites.
+    pub fn pairs(&self, group: &Group) -> Vec<(EventRef, EventRef)> {
+        let conflicts: Vec<EventRef> = self
+            .classes
+            .iter()
+            .flatten()
+            .flat_map(|(_, members)| members.iter().map(|&(_, r)| r))
+            .collect();
+        group
+            .sites
+            .iter()
+            .flat_map(|&(_, primary)| conflicts.iter().map(move |&c| (primary, c)))
+            .collect()
     }
 }
