@@ -366,30 +366,31 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
                 .any(|e| matches!(e.kind, EventKind::Spawn { .. })),
         })
         .collect();
-    // Propagate up the call graph until nothing changes (bounded by the number of funcs).
-    loop {
-        let mut changed = false;
-        for (f, func) in facts.funcs.iter().enumerate() {
-            for e in &func.events {
-                let EventKind::Call { target, .. } = &e.kind else {
-                    continue;
-                };
-                let Some(callee) = facts.resolve(&target.callee) else {
-                    continue;
-                };
-                let c = out[callee as usize];
-                let r = &mut out[f];
-                if (c.touches && !r.touches) || (c.spawns && !r.spawns) {
-                    r.touches |= c.touches;
-                    r.spawns |= c.spawns;
-                    changed = true;
+    // Propagate up the call graph: each call resolved once, each function revisited only
+    // when a callee gains a flag (at most twice).
+    let mut callers: Vec<Vec<FuncId>> = vec![Vec::new(); facts.funcs.len()];
+    for (f, func) in facts.funcs.iter().enumerate() {
+        for e in &func.events {
+            if let EventKind::Call { target, .. } = &e.kind {
+                if let Some(callee) = facts.resolve(&target.callee) {
+                    callers[callee as usize].push(f as FuncId);
                 }
             }
         }
-        if !changed {
-            return out;
+    }
+    let mut work: Vec<FuncId> = (0..facts.funcs.len() as FuncId).collect();
+    while let Some(callee) = work.pop() {
+        let c = out[callee as usize];
+        for &f in &callers[callee as usize] {
+            let r = &mut out[f as usize];
+            if (c.touches && !r.touches) || (c.spawns && !r.spawns) {
+                r.touches |= c.touches;
+                r.spawns |= c.spawns;
+                work.push(f);
+            }
         }
     }
+    out
 }
 
 struct Builder<'a> {
