@@ -164,6 +164,19 @@ fn races_across_entries(
         })?;
         receiver_key(t, token)
     };
+    // Methods of a test suite (`TestX`, `SetupTest`, ...) are run one after another by the
+    // test framework, each on a suite set up anew: goroutines one starts do not meet another.
+    let suite_method = |t: ThreadId| {
+        let func = &facts.funcs[program.threads[roots[t as usize] as usize].origin as usize];
+        let method = func.name.rsplit('.').next().unwrap_or_default();
+        let runs_in_suite = ["Test", "Setup", "TearDown", "Before", "After"]
+            .iter()
+            .any(|p| method.starts_with(p));
+        if !func.in_test || !runs_in_suite {
+            return None;
+        }
+        func.receiver.and_then(|r| receiver_type(facts, r))
+    };
     let takes_turns = |a: ThreadId, b: ThreadId| {
         program.threads[a as usize].origin == program.threads[b as usize].origin
             && gate(a).is_some_and(|key| gate(b) == Some(key))
@@ -252,6 +265,9 @@ fn races_across_entries(
                     continue;
                 }
                 if b_background && takes_turns(a.thread, b.thread) {
+                    continue;
+                }
+                if suite_method(a.thread).is_some_and(|ty| suite_method(b.thread) == Some(ty)) {
                     continue;
                 }
                 let common = locks[ga].iter().any(|(k, ma)| {

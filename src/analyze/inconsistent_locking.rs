@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
-    place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts, PlaceId,
-    TypeInfo,
+    is_exported, place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts,
+    PlaceId, TypeInfo,
 };
 use crate::source::SourceFile;
 
@@ -90,7 +90,7 @@ impl Owner {
             };
         }
         let being_built = !binding.param && binding.fresh && binding.alias.is_none();
-        let helper_param = binding.param && !crate::index::is_exported(&f.name);
+        let helper_param = binding.param && !is_exported(&f.name);
         if being_built || helper_param {
             CallerLocks::All
         } else {
@@ -271,10 +271,12 @@ fn field_guard(
             return Some((Guard::Receiver(path), true));
         }
     }
+    // A mutex stored in the map (`m[k].Lock()`) guards its own entry's work, not the map.
+    let in_map = |g: &Guard| matches!(g, Guard::Receiver(p) if p.starts_with(path));
     let mut counts: BTreeMap<&Guard, usize> = BTreeMap::new();
     for site in sites {
         if let CallerLocks::Some(g) = &site.guards {
-            for guard in g {
+            for guard in g.iter().filter(|g| !in_map(g)) {
                 *counts.entry(guard).or_default() += 1;
             }
         }
@@ -333,21 +335,25 @@ fn owner_guards(
         .collect()
 }
 
-/// For every method, the locks all its callers hold for it. Exported methods and methods
-/// nobody calls hold nothing; helpers inherit what every call site holds, including what
-/// the calling method's own callers hold (to a fixpoint).
+/// For every method, the locks all its callers hold for it: what every call site in the
+/// package's code holds, including what the calling method's own callers hold (to a
+/// fixpoint). Calls from tests do not count (they drive objects on one goroutine), and a
+/// method nobody calls holds nothing. An exported method its own package calls only with a
+/// lock held cannot take that lock itself: its callers, outside too, must hold it.
 fn caller_locks(
     facts: &PackageFacts,
     literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
 ) -> Vec<CallerLocks> {
     let owners = literal_owners(facts);
-    let mut sites: HashMap<FuncId, Vec<(FuncId, usize)>> = HashMap::new();
+    let mut sites: BTreeMap<FuncId, Vec<(FuncId, usize)>> = BTreeMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         for (e, event) in func.events.iter().enumerate() {
             if let EventKind::Call { target, .. } = &event.kind {
                 if let Callee::Method(..) = target.callee {
                     if let Some(&callee) = facts.callees.get(&target.callee) {
-                        sites.entry(callee).or_default().push((f as FuncId, e));
+                        if !func.in_test {
+                            sites.entry(callee).or_default().push((f as FuncId, e));
+                        }
                     }
                 }
             }
@@ -358,29 +364,60 @@ fn caller_locks(
         .iter()
         .enumerate()
         .map(|(f, func)| {
-            let exported = crate::index::is_exported(&func.name);
             if func.assumes_lock {
                 CallerLocks::All
-            } else if func.receiver.is_none() || exported || !sites.contains_key(&(f as FuncId)) {
+            } else if func.receiver.is_none() || !sites.contains_key(&(f as FuncId)) {
                 CallerLocks::Some(HashSet::new())
             } else {
                 CallerLocks::All
             }
         })
         .collect();
-    // Narrow from "everything" down to what every call site provides, until stable.
+    let narrow = |out: &mut Vec<CallerLocks>| narrow(facts, &sites, literal_calls, &owners, out);
+    narrow(&mut out);
+    // An exported method no call gave evidence for holds nothing; what it calls narrows.
+    let mut unproven = false;
+    for &callee in sites.keys() {
+        let func = &facts.funcs[callee as usize];
+        if is_exported(&func.name) && !func.assumes_lock && out[callee as usize] == CallerLocks::All
+        {
+            out[callee as usize] = CallerLocks::Some(HashSet::new());
+            unproven = true;
+        }
+    }
+    if unproven {
+        narrow(&mut out);
+    }
+    out
+}
+
+/// Narrows `out` from "everything" down to what every call site provides, until stable.
+/// Values only shrink, so the result does not depend on the order of the work. An exported
+/// method learns a contract only from calls that hold locks, not from calls on an object
+/// being built: while it has none, it stays at "everything".
+fn narrow(
+    facts: &PackageFacts,
+    sites: &BTreeMap<FuncId, Vec<(FuncId, usize)>>,
+    literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
+    owners: &HashMap<FuncId, FuncId>,
+    out: &mut [CallerLocks],
+) {
     loop {
         let mut changed = false;
-        for (&callee, calls) in &sites {
-            if facts.funcs[callee as usize].assumes_lock
+        for (&callee, calls) in sites {
+            let func = &facts.funcs[callee as usize];
+            if func.assumes_lock
                 || matches!(&out[callee as usize], CallerLocks::Some(s) if s.is_empty())
             {
                 continue;
             }
+            let exported = is_exported(&func.name);
             let mut acc = CallerLocks::All;
             for &(caller, e) in calls {
-                let provided = provided_at(facts, &out, literal_calls, &owners, caller, e);
-                acc = intersect(acc, provided);
+                let provided = provided_at(facts, out, literal_calls, owners, caller, e);
+                if !(exported && provided == CallerLocks::All) {
+                    acc = intersect(acc, provided);
+                }
             }
             if acc != out[callee as usize] {
                 out[callee as usize] = acc;
@@ -388,7 +425,7 @@ fn caller_locks(
             }
         }
         if !changed {
-            return out;
+            return;
         }
     }
 }
@@ -444,9 +481,10 @@ fn provided_at(
     };
     let r = &facts.places[receiver as usize];
     let root = &facts.bindings[r.root as usize];
-    // A method called on a local just made (`s := &S{}`, `s := newS()`): the object is
-    // still being built and not shared yet.
-    if root.func.is_some() && !root.param && root.alias.is_none() && root.fresh {
+    // A method called on a local just made (`s := &S{}`, `s := newS()`) by the function
+    // that made it: the object is still being built and not shared yet. A function literal
+    // that captured the local (a goroutine, a callback) calls it on a shared object.
+    if root.func == Some(caller) && !root.param && root.alias.is_none() && root.fresh {
         return CallerLocks::All;
     }
     let mut held: HashSet<Guard> = event

@@ -2437,6 +2437,8 @@ fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
     const PHRASES: &[&str] = &[
         "must be called with",
         "must be held",
+        "should be held",
+        "should hold",
         "must hold",
         "caller holds",
         "callers hold",
@@ -2454,7 +2456,43 @@ fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
         "requires the lock",
         "callers must serialize",
     ];
-    PHRASES.iter().any(|p| doc.contains(p))
+    PHRASES.iter().any(|p| doc.contains(p)) || states_lock_contract(&doc)
+}
+
+/// Whether a doc comment (lowercase words, one space apart) asks its callers to hold a lock
+/// in other words: "hold ref lock before calling", "call when holding the manager lock",
+/// "requires that solver.mu is read-locked". A negated "does not hold" is no contract.
+fn states_lock_contract(doc: &str) -> bool {
+    let words: Vec<&str> = doc
+        .split(' ')
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != '-'))
+        .map(|w| w.trim_end_matches('.'))
+        .collect();
+    let is_lock =
+        |w: &str| w.contains("lock") || w.contains("mutex") || w == "mu" || w.ends_with(".mu");
+    let negated = |i: usize| {
+        i > 0
+            && matches!(
+                words[i - 1],
+                "not" | "never" | "without" | "doesn't" | "don't"
+            )
+    };
+    words.iter().enumerate().any(|(i, &w)| {
+        let ahead = || words[i + 1..].iter().take(5);
+        match w {
+            "hold" | "holding" => !negated(i) && ahead().any(|w| is_lock(w)),
+            "requires" | "require" => {
+                ahead().any(|w| matches!(*w, "locked" | "read-locked" | "write-locked" | "held"))
+            }
+            "calling" => {
+                i > 0 && words[i - 1] == "before" && {
+                    let start = i.saturating_sub(6);
+                    words[start..i - 1].iter().any(|w| is_lock(w))
+                }
+            }
+            _ => false,
+        }
+    })
 }
 
 /// The last element of an import path: `net/http` → `http`.
