@@ -373,8 +373,7 @@ fn caller_locks(
             }
         })
         .collect();
-    let narrow = |out: &mut Vec<CallerLocks>| narrow(facts, &sites, literal_calls, &owners, out);
-    narrow(&mut out);
+    narrow(facts, &sites, literal_calls, &owners, &mut out);
     // An exported method no call gave evidence for holds nothing; what it calls narrows.
     let mut unproven = false;
     for &callee in sites.keys() {
@@ -386,7 +385,7 @@ fn caller_locks(
         }
     }
     if unproven {
-        narrow(&mut out);
+        narrow(facts, &sites, literal_calls, &owners, &mut out);
     }
     out
 }
