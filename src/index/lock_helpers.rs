@@ -1,8 +1,16 @@
 //! Applies lock helpers at their call sites, once every body is walked: after `s.lock()`
 //! the caller holds `s.mu` until an unlock; inside `s.withLock(func() {...})` the literal's
-//! accesses hold it. Straight-line program order is followed; control flow is not.
+//! accesses hold it. Program order is followed, except that a change on a path that leaves
+//! the function does not reach the code after it; other control flow is not followed.
 
-use super::{EventKind, LockSet, PackageFacts, Place, PlaceId, Target};
+use super::{Callee, CtlId, EventKind, LockMode, LockSet, PackageFacts, Place, PlaceId, Target};
+
+/// A change to the locks held, made by a call of a lock helper or an unlock.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Acquire(PlaceId, LockMode),
+    Release(PlaceId),
+}
 
 /// Adds the locks that helper calls take to the events they cover.
 pub fn apply(facts: &mut PackageFacts) {
@@ -16,28 +24,53 @@ pub fn apply(facts: &mut PackageFacts) {
     for f in 0..facts.funcs.len() {
         let mut order: Vec<usize> = (0..facts.funcs[f].events.len()).collect();
         order.sort_by_key(|&i| facts.funcs[f].events[i].order);
-        let mut active: LockSet = Vec::new();
+        let control = facts.funcs[f].ctl.clone();
+        // Lock changes in program order, each with its frame: a change on a path that
+        // leaves the function (`if closed { unlock(); return }`) does not reach what follows.
+        let mut changes: Vec<(CtlId, Change)> = Vec::new();
+        let active_at = |changes: &[(CtlId, Change)], at: CtlId| -> LockSet {
+            let mut active: LockSet = Vec::new();
+            if !changes
+                .iter()
+                .any(|(_, c)| matches!(c, Change::Acquire(..)))
+            {
+                return active;
+            }
+            for &(ctl, change) in changes {
+                if control.exits_between(ctl, at) {
+                    continue;
+                }
+                match change {
+                    Change::Acquire(p, mode) => {
+                        active.retain(|&(x, _)| x != p);
+                        active.push((p, mode));
+                    }
+                    Change::Release(p) => active.retain(|&(x, _)| x != p),
+                }
+            }
+            active
+        };
         let mut additions: Vec<(usize, LockSet)> = Vec::new();
         let mut covered: Vec<(std::ops::Range<usize>, LockSet)> = Vec::new();
         for i in order {
             let kind = facts.funcs[f].events[i].kind.clone();
+            let at = facts.funcs[f].events[i].ctl;
             match kind {
-                EventKind::Unlock { place } => active.retain(|&(p, _)| p != place),
+                EventKind::Unlock { place } => changes.push((at, Change::Release(place))),
                 EventKind::Call { target, literals } => {
-                    additions.push((i, active.clone()));
+                    additions.push((i, active_at(&changes, at)));
                     let Some(callee) = facts.resolve(&target.callee) else {
                         continue;
                     };
                     let effect = facts.funcs[callee as usize].lock_effect.clone();
                     for (p, mode) in effect.acquires {
                         if let Some(q) = map_place(facts, callee, &target, p) {
-                            active.retain(|&(x, _)| x != q);
-                            active.push((q, mode));
+                            changes.push((at, Change::Acquire(q, mode)));
                         }
                     }
                     for p in effect.releases {
                         if let Some(q) = map_place(facts, callee, &target, p) {
-                            active.retain(|&(x, _)| x != q);
+                            changes.push((at, Change::Release(q)));
                         }
                     }
                     for (param, locks) in effect.runs_param_locked {
@@ -51,7 +84,7 @@ pub fn apply(facts: &mut PackageFacts) {
                         covered.push((span.clone(), mapped));
                     }
                 }
-                _ => additions.push((i, active.clone())),
+                _ => additions.push((i, active_at(&changes, at))),
             }
         }
         let events = &mut facts.funcs[f].events;
@@ -92,7 +125,10 @@ fn map_place(
         target.receiver?
     } else if let Some(i) = func.params.iter().position(|&b| b == Some(p.root)) {
         (*target.args.get(i)?)?
-    } else if facts.bindings[p.root as usize].func.is_none() {
+    } else if facts.bindings[p.root as usize].func.is_none()
+        || matches!(target.callee, Callee::Literal(_))
+    {
+        // A package variable, or a variable a literal captured: the same place.
         return Some(place);
     } else {
         return None;

@@ -1679,9 +1679,27 @@ impl<'a> Walker<'a, '_> {
             let params = self.parameters(params, args);
             self.current().params = params;
         }
+        let deferred_before = self.deferred_unlocks.len();
         if let Some(body) = literal.child_by_field_name("body") {
             self.block(body);
         }
+        // A literal stored in a variable may be a lock helper (`lock := func() { if
+        // needLock { mu.Lock() } }`): calling it takes the locks it may leave held, but
+        // not those it unlocks, at once or deferred.
+        let deferred = self.deferred_unlocks[deferred_before..].to_vec();
+        let mut acquires: LockSet = Vec::new();
+        for event in &self.current().events {
+            match event.kind {
+                EventKind::Lock { place, mode } => {
+                    acquires.retain(|&(p, _)| p != place);
+                    acquires.push((place, mode));
+                }
+                EventKind::Unlock { place } => acquires.retain(|&(p, _)| p != place),
+                _ => {}
+            }
+        }
+        acquires.retain(|(p, _)| !deferred.contains(p));
+        self.current().lock_effect.acquires = acquires;
         self.scopes.pop();
         self.leave(saved);
         func
@@ -2438,7 +2456,6 @@ fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
         "must be called with",
         "must be held",
         "should be held",
-        "should hold",
         "must hold",
         "caller holds",
         "callers hold",
