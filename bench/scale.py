@@ -134,6 +134,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per run")
     ap.add_argument("--check", action="store_true", help="exit 1 past 3x per doubling")
     args = ap.parse_args()
+    # mapguard runs in a temporary directory: a relative path must not depend on it.
+    if os.sep in args.mapguard:
+        args.mapguard = os.path.abspath(args.mapguard)
     print("| shape | n | wall (s) | peak RSS (MB) | time ratio per doubling |")
     print("|---|---:|---:|---:|---:|")
     worst = []
