@@ -1307,6 +1307,15 @@ impl<'a> Walker<'a, '_> {
             self.expr(cond);
         }
         let entry = self.flow.clone();
+        // `if needLock { mu.Lock() }` on a parameter: the caller says whether it holds the
+        // lock already, so the code after it holds the lock either way.
+        let flag = node
+            .child_by_field_name("condition")
+            .filter(|c| c.kind() == "identifier")
+            .and_then(|c| self.lookup(self.text(c)))
+            .is_some_and(|b| self.facts.bindings[b as usize].param)
+            && node.child_by_field_name("alternative").is_none();
+        let held_before = entry.locks.clone();
         // `if debug { ... }` with `const debug = false` is dead code.
         let dead = node
             .child_by_field_name("condition")
@@ -1340,7 +1349,15 @@ impl<'a> Walker<'a, '_> {
                 std::mem::replace(&mut self.flow, after)
             }
         };
+        let taken = flag.then(|| then.clone());
         self.flow = Flow::join(vec![then, otherwise]);
+        if let Some(taken) = taken.filter(|t| !t.terminated && !self.flow.terminated) {
+            for &(place, mode) in &taken.locks {
+                if !held_before.iter().any(|&(p, _)| p == place) {
+                    self.flow.lock(place, mode);
+                }
+            }
+        }
         self.scopes.pop();
     }
 
