@@ -366,7 +366,7 @@ fn races_within_roots(
             by_position.sort_by_key(|g| g.first_position());
             let mut present = [[false; 4]; 2];
             for g in &groups {
-                let class = usize::from(g.writes) * 2 + usize::from(holds_locks(g));
+                let class = Nearest::class(g, holds_locks(g));
                 present[1][class] = true;
                 if g.writes {
                     present[0][class] = true;

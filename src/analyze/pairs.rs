@@ -236,7 +236,8 @@ pub struct Nearest {
 type Found = (Position, Vec<(Site, EventRef)>);
 
 impl Nearest {
-    fn class(group: &Group, holds_locks: bool) -> usize {
+    /// The class of a group's accesses as conflicts: whether they write and hold locks.
+    pub fn class(group: &Group, holds_locks: bool) -> usize {
         usize::from(group.writes) * 2 + usize::from(holds_locks)
     }
 

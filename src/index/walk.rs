@@ -1315,7 +1315,11 @@ impl<'a> Walker<'a, '_> {
             .and_then(|c| self.lookup(self.text(c)))
             .is_some_and(|b| self.facts.bindings[b as usize].param)
             && node.child_by_field_name("alternative").is_none();
-        let held_before = entry.locks.clone();
+        let held_before = if flag {
+            entry.locks.clone()
+        } else {
+            Vec::new()
+        };
         // `if debug { ... }` with `const debug = false` is dead code.
         let dead = node
             .child_by_field_name("condition")
