@@ -1,6 +1,6 @@
 //! Screening: a byte-level scan of each file, before any parsing, that names its package and
 //! tells whether it holds anything the analysis starts from — a `go` statement, a lock, a
-//! spawner call, an HTTP handler, a parallel subtest. A package none of whose files does
+//! spawner call, an HTTP handler or gRPC service, a parallel subtest. A package none of whose files does
 //! cannot race on a map and is never parsed: over a third of the standard library's files.
 //!
 //! The scan skips comments and string, raw string and rune literals, so a `go` in a comment
@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use crate::index::apis::Apis;
+use crate::index::rpc;
 
 /// The identifiers the analysis starts from, beyond the spawners: the `go` keyword, lock
 /// acquisitions (inconsistent locking needs no goroutine), request handlers (`ServeHTTP`,
@@ -89,7 +90,8 @@ impl Screen {
                 None => package = Some(String::new()),
                 Some(_) => {}
             }
-            if self.triggers.contains(token) {
+            let service = || std::str::from_utf8(token).is_ok_and(rpc::names_service);
+            if self.triggers.contains(token) || service() {
                 relevant = true;
                 if !self.sequential.contains(token) {
                     concurrent = true;

@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap;
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{AccessOp, FileId, PackageFacts, SpawnVia};
+use crate::index::{AccessOp, FileId, PackageFacts, Serves, SpawnVia};
 use crate::source::SourceFile;
 
 use super::concurrency::{EventRef, Overlap, Race};
@@ -99,7 +99,10 @@ impl Context<'_> {
         let name = &self.facts.funcs[t.origin as usize].name;
         let Some((parent, event)) = t.spawned_by else {
             return if t.handler {
-                format!("the HTTP handler `{name}`")
+                match self.facts.funcs[t.origin as usize].handler {
+                    Some(Serves::Rpc) => format!("the gRPC method `{name}`"),
+                    _ => format!("the HTTP handler `{name}`"),
+                }
             } else {
                 format!("`{name}`")
             };
@@ -245,11 +248,21 @@ impl Context<'_> {
                  one instance before the next starts",
                 self.at(spawn, here)
             ),
-            Overlap::Handler { thread } => format!(
-                "`{}` serves HTTP: every request runs it on its own goroutine, concurrently \
-                 with the others",
-                self.facts.funcs[self.program.threads[thread as usize].origin as usize].name
-            ),
+            Overlap::Handler { thread } => {
+                let func = &self.facts.funcs[self.program.threads[thread as usize].origin as usize];
+                match func.handler {
+                    Some(Serves::Rpc) => format!(
+                        "`{}` is a gRPC method: the server runs every call on its own \
+                         goroutine, concurrently with the others",
+                        func.name
+                    ),
+                    _ => format!(
+                        "`{}` serves HTTP: every request runs it on its own goroutine, \
+                         concurrently with the others",
+                        func.name
+                    ),
+                }
+            }
             Overlap::Spawned { spawn } => format!(
                 "nothing waits for the goroutine started at {} (no WaitGroup.Wait or channel \
                  receive it signals) between it and the other access",
@@ -262,15 +275,24 @@ impl Context<'_> {
                 self.at(spawn, here)
             ),
             Overlap::Handlers { handler, other } => {
-                let name = |t: ThreadId| {
-                    &self.facts.funcs[self.program.threads[t as usize].origin as usize].name
+                let func = |t: ThreadId| {
+                    &self.facts.funcs[self.program.threads[t as usize].origin as usize]
+                };
+                let serves = match func(handler).handler {
+                    Some(Serves::Rpc) => {
+                        "is a gRPC method: the server runs it on a goroutine \
+                                          per call"
+                    }
+                    _ => {
+                        "has a request handler's parameters: the server runs it on a goroutine \
+                          per request"
+                    }
                 };
                 format!(
-                    "`{}` has a request handler's parameters: the server runs it on a goroutine \
-                     per request, at any time, so it may run while `{}` does, and no common \
+                    "`{}` {serves}, at any time, so it may run while `{}` does, and no common \
                      lock orders the two",
-                    name(handler),
-                    name(other)
+                    func(handler).name,
+                    func(other).name
                 )
             }
             Overlap::Siblings { first, second } => {

@@ -236,7 +236,7 @@ pub fn expand(facts: &PackageFacts) -> Program {
                     && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
                     && relevant[f].touches
             });
-            func.declared && (func.handler || relevant[f].spawns || entry)
+            func.declared && (func.handler.is_some() || relevant[f].spawns || entry)
         })
         .collect();
     for f in roots(facts, &candidates) {
@@ -277,7 +277,7 @@ fn roots(facts: &PackageFacts, candidates: &[bool]) -> Vec<FuncId> {
     let mut roots: Vec<FuncId> = (0..facts.funcs.len())
         .filter(|&f| {
             let func = &facts.funcs[f];
-            candidates[f] && (func.handler || is_exported(&func.name) || !called[f])
+            candidates[f] && (func.handler.is_some() || is_exported(&func.name) || !called[f])
         })
         .map(|f| f as FuncId)
         .collect();
@@ -425,12 +425,12 @@ impl Builder<'_> {
         self.root_cuts = self.program.cuts.len();
         let facts = self.facts;
         let f = &facts.funcs[func as usize];
-        let thread = self.new_thread(func, None, f.handler);
+        let thread = self.new_thread(func, None, f.handler.is_some());
         // A root's receiver and parameters point to storage shared with its callers; an HTTP
         // handler's parameters are the request's own (`w`, `r`), new for every call.
         let mut env = Env::default();
         for b in f.receiver.iter().chain(f.params.iter().flatten()) {
-            let per_call = f.handler && Some(*b) != f.receiver;
+            let per_call = f.handler.is_some() && Some(*b) != f.receiver;
             let (instance, declared) = if per_call {
                 self.next_instance += 1;
                 (self.next_instance - 1, Some(Declared { thread, ctl: 0 }))

@@ -13,11 +13,12 @@ mod decls;
 pub mod exports;
 mod lock_helpers;
 mod returns;
+pub mod rpc;
 mod spawning_params;
 mod types;
 mod walk;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use tree_sitter::{Node, Tree};
@@ -367,11 +368,11 @@ pub struct Func {
     /// Whether it is a declared function or method (not a literal).
     pub declared: bool,
     /// Whether it serves requests, every one on its own goroutine, concurrently with itself,
-    /// with no registration in the package to say so: a `ServeHTTP` method, or a function
+    /// with no registration in the package to say so: a `ServeHTTP` method, a function
     /// with a handler's parameters (`w http.ResponseWriter, r *http.Request`, `c *gin.Context`)
     /// that the package does not register itself (the registration, where there is one, is
-    /// a spawn and names its site).
-    pub handler: bool,
+    /// a spawn and names its site), or a method of a gRPC service implementation.
+    pub handler: Option<Serves>,
     /// The receiver's binding, for methods.
     pub receiver: Option<BindingId>,
     /// Whether its name or doc comment says callers hold the lock (`fooLocked`, "must be
@@ -389,6 +390,15 @@ pub struct Func {
     pub returns: Vec<Returned>,
     /// Its loops and branches.
     pub ctl: Control,
+}
+
+/// What a request handler serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    /// HTTP requests (`net/http` and the web frameworks).
+    Http,
+    /// gRPC calls: a method of a service implementation.
+    Rpc,
 }
 
 /// What a function does to its caller's locks: `func (s *S) lock() { s.mu.Lock() }`
@@ -498,6 +508,9 @@ pub struct PackageFacts {
     pub escapes: Vec<Escape>,
     /// Maps sent on channels: the channel and the map.
     pub sent: Vec<(PlaceId, PlaceId)>,
+    /// Struct types whose values the package registers as gRPC services
+    /// (`pb.RegisterStoreServer(s, &store{})`).
+    pub registered_services: HashSet<String>,
     place_ids: HashMap<Place, PlaceId>,
 }
 
@@ -661,6 +674,7 @@ pub fn index_package(
     }
     lock_helpers::apply(&mut facts);
     channels::apply(&mut facts);
+    rpc::apply(&mut facts, files);
     registered_handlers(&mut facts);
     (facts, warnings)
 }
@@ -680,7 +694,7 @@ fn registered_handlers(facts: &mut PackageFacts) {
         })
         .collect();
     for f in registered {
-        facts.funcs[f as usize].handler = false;
+        facts.funcs[f as usize].handler = None;
     }
 }
 

@@ -7,11 +7,12 @@ use tree_sitter::Node;
 
 use super::apis::{known_map, Apis, LockOp, PackageCall};
 use super::decls::{self, literal_type, var_specs};
+use super::rpc;
 use super::types::{type_of_type_node, TypeInfo};
 use super::{
     AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Escape, EscapeId, Event,
     EventKind, FileId, Func, FuncId, IndexWarning, LockMode, LockSet, PackageFacts, ParsedFile,
-    Place, PlaceId, ReturnRoot, Returned, SpawnVia, Target,
+    Place, PlaceId, ReturnRoot, Returned, Serves, SpawnVia, Target,
 };
 
 /// Nesting beyond this is not walked (and is reported): it bounds the walker's stack use.
@@ -250,7 +251,7 @@ impl<'a> Walker<'a, '_> {
                 && params.len() == 2)
                 || handler_shaped(list, self.src);
             let current = self.current();
-            current.handler = is_handler;
+            current.handler = is_handler.then_some(Serves::Http);
             current.params = params;
         }
         if let Some(list) = decl.child_by_field_name("result") {
@@ -315,7 +316,7 @@ impl<'a> Walker<'a, '_> {
             file: self.file,
             span: node.byte_range(),
             declared,
-            handler: false,
+            handler: None,
             receiver: None,
             assumes_lock: false,
             in_test: false,
@@ -1948,6 +1949,7 @@ impl<'a> Walker<'a, '_> {
         let Some(function) = call.child_by_field_name("function") else {
             return;
         };
+        self.service_registration(function, &args);
         let walk_args = |w: &mut Self, skip: usize| {
             if with_args {
                 for &a in args.iter().skip(skip) {
@@ -2001,6 +2003,20 @@ impl<'a> Walker<'a, '_> {
                 walk_args(self, 0);
                 self.record_call(call, function, &args);
             }
+        }
+    }
+
+    /// Notes the type of the service a `Register…Server(s, impl)` call registers.
+    fn service_registration(&mut self, function: Node<'a>, args: &[Node<'a>]) {
+        let name = match function.kind() {
+            "selector_expression" => function.child_by_field_name("field"),
+            _ => Some(function),
+        };
+        if !name.is_some_and(|n| rpc::registers_service(self.text(n), args.len())) {
+            return;
+        }
+        if let TypeInfo::Named(ty) = self.expr_type(args[1]) {
+            self.facts.registered_services.insert(ty);
         }
     }
 
