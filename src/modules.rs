@@ -28,6 +28,8 @@ const MAX_DEPENDENCY_BYTES: usize = 256 << 10;
 struct Module {
     root: PathBuf,
     path: String,
+    /// The gRPC version it requires (`google.golang.org/grpc v1.29.1`), major and minor.
+    grpc: Option<(u32, u32)>,
 }
 
 /// One package of the module that others import.
@@ -54,6 +56,8 @@ pub struct ModuleFacts {
 #[derive(Default)]
 pub struct Imported {
     dependencies: Vec<(String, Arc<Dependency>)>,
+    /// The gRPC version the module requires.
+    grpc: Option<(u32, u32)>,
 }
 
 impl ModuleFacts {
@@ -83,7 +87,10 @@ impl ModuleFacts {
                 Some((path, self.dependency(&d, build)))
             })
             .collect();
-        Imported { dependencies }
+        Imported {
+            dependencies,
+            grpc: module.grpc,
+        }
     }
 
     fn module_of(&self, dir: &Path) -> Option<Arc<Module>> {
@@ -107,11 +114,24 @@ impl ModuleFacts {
 }
 
 impl Imported {
+    /// The same module facts without the packages: for a package whose analysis needs no
+    /// other package's methods (it starts no goroutine).
+    pub fn without_packages(&self) -> Imported {
+        Imported {
+            dependencies: Vec::new(),
+            grpc: self.grpc,
+        }
+    }
+
     /// What the importers' cache key must cover: every dependency's files.
     pub fn digests(&self) -> Vec<u8> {
+        let grpc = self
+            .grpc
+            .map(|(major, minor)| format!("grpc {major}.{minor}"));
         self.dependencies
             .iter()
             .flat_map(|(_, d)| d.digest.as_bytes().to_vec())
+            .chain(grpc.unwrap_or_default().into_bytes())
             .collect()
     }
 
@@ -125,7 +145,10 @@ impl Imported {
         build: &BuildContext,
         timeout: Duration,
     ) -> Imports {
-        let mut imports = Imports::default();
+        let mut imports = Imports {
+            grpc: self.grpc,
+            ..Imports::default()
+        };
         if self.dependencies.is_empty() {
             return imports;
         }
@@ -185,7 +208,23 @@ fn find_module(dir: &Path) -> Option<Module> {
         Some(Module {
             root: root.to_path_buf(),
             path,
+            grpc: required_version(&text, "google.golang.org/grpc"),
         })
+    })
+}
+
+/// The major and minor version `go.mod` text requires of module `path` (in a `require`
+/// block or line; a `v0.0.0-…` pseudo-version counts as what it says).
+fn required_version(go_mod: &str, path: &str) -> Option<(u32, u32)> {
+    go_mod.lines().find_map(|line| {
+        let line = line.split("//").next()?.trim();
+        let line = line.strip_prefix("require").map_or(line, str::trim_start);
+        let mut words = line.split_whitespace();
+        if words.next()? != path {
+            return None;
+        }
+        let mut numbers = words.next()?.strip_prefix('v')?.split(['.', '-']);
+        Some((numbers.next()?.parse().ok()?, numbers.next()?.parse().ok()?))
     })
 }
 
@@ -294,10 +333,28 @@ mod tests {
     }
 
     #[test]
+    fn required_versions_are_read_from_require_lines_and_blocks() {
+        let go_mod = "module example.com/app\n\ngo 1.21\n\nrequire (\n\tgithub.com/x/y v0.3.0\n\
+                      \tgoogle.golang.org/grpc v1.29.1 // indirect\n)\n";
+        assert_eq!(
+            required_version(go_mod, "google.golang.org/grpc"),
+            Some((1, 29))
+        );
+        let go_mod = "module m\nrequire google.golang.org/grpc v1.64.0\n";
+        assert_eq!(
+            required_version(go_mod, "google.golang.org/grpc"),
+            Some((1, 64))
+        );
+        let go_mod = "module m\nrequire google.golang.org/grpc/examples v0.0.0\n";
+        assert_eq!(required_version(go_mod, "google.golang.org/grpc"), None);
+    }
+
+    #[test]
     fn module_paths_map_to_directories_inside_the_module() {
         let module = Module {
             root: PathBuf::from("/src/app"),
             path: "example.com/app".to_string(),
+            grpc: None,
         };
         assert_eq!(
             module_dir(&module, "example.com/app/internal/store"),

@@ -500,7 +500,7 @@ fn analyze_sources(
         package.2.push(source);
     }
     result.packages = packages.len();
-    let none = Imported::default();
+    let none = imported.without_packages();
     for (name, (relevant, concurrent, sources)) in packages {
         if relevant {
             let imported = if concurrent { imported } else { &none };

@@ -14,9 +14,9 @@ use crate::index::rpc;
 /// The identifiers the analysis starts from, beyond the spawners: the `go` keyword, lock
 /// acquisitions (inconsistent locking needs no goroutine), request handlers (`ServeHTTP`,
 /// and the parameter types of handlers: `http.ResponseWriter`, the gin, echo and fiber
-/// contexts), loads from concurrent containers (a map written after `Load` needs no
-/// goroutine either), and `t.Parallel` (which turns `t.Run` into a spawner).
-const TRIGGERS: [&str; 10] = [
+/// contexts), loads from concurrent containers and gRPC metadata getters (a map written
+/// after `Load` needs no goroutine either), and `t.Parallel` (which turns `t.Run` into a spawner).
+const TRIGGERS: [&str; 13] = [
     "go",
     "Lock",
     "RLock",
@@ -27,13 +27,24 @@ const TRIGGERS: [&str; 10] = [
     "fiber",
     "Load",
     "LoadOrStore",
+    "FromIncomingContext",
+    "FromOutgoingContext",
+    "FromContext",
 ];
 
 /// `t.Run` runs its function on another goroutine only when that function calls `Parallel`.
 const PARALLEL: &str = "Parallel";
 
 /// Triggers that start no goroutine: locks and loads (the rules about them need none).
-const SEQUENTIAL_TRIGGERS: [&str; 4] = ["Lock", "RLock", "Load", "LoadOrStore"];
+const SEQUENTIAL_TRIGGERS: [&str; 7] = [
+    "Lock",
+    "RLock",
+    "Load",
+    "LoadOrStore",
+    "FromIncomingContext",
+    "FromOutgoingContext",
+    "FromContext",
+];
 
 /// The identifiers that make a package worth parsing.
 #[derive(Debug, Clone)]

@@ -218,3 +218,37 @@ fn an_edit_of_a_package_reanalyzes_the_packages_importing_it() {
         .iter()
         .any(|f| f.rule == "MG001" && f.location.path.ends_with("main.go")));
 }
+
+#[test]
+fn the_grpc_version_in_go_mod_decides_whether_metadata_is_shared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("module");
+    copy_fixture("grpc_metadata_written", &module.join("app"));
+    let go_mod = |version: &str| {
+        let text = format!("module example.com/m\n\nrequire google.golang.org/grpc {version}\n");
+        std::fs::write(module.join("go.mod"), text).unwrap();
+    };
+    let options = Options {
+        cache: Some(Cache::open(&tmp.path().join("cache")).unwrap()),
+        ..Options::default()
+    };
+    let run = || check(&[format!("{}/...", module.display())], &options).unwrap();
+    let rules = |findings: &[mapguard::finding::Finding]| -> Vec<&str> {
+        findings.iter().map(|f| f.rule).collect()
+    };
+
+    // gRPC v1.29 hands out the context's own map; since v1.39 a copy.
+    go_mod("v1.29.1");
+    assert_eq!(rules(&run().findings), ["MG005"]);
+    go_mod("v1.64.0");
+    let upgraded = run();
+    assert_eq!(
+        upgraded.dirs_cached, 0,
+        "go.mod's gRPC version is part of the key"
+    );
+    assert!(upgraded.findings.is_empty());
+    // Without a go.mod the version is not known: old code, reported.
+    std::fs::remove_file(module.join("go.mod")).unwrap();
+    let outcome = check(&[format!("{}/...", module.display())], &Options::default()).unwrap();
+    assert_eq!(rules(&outcome.findings), ["MG005"]);
+}

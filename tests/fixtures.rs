@@ -26,12 +26,13 @@ fn fixture_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// Parses `// want "re1" "re2"` comments (Go string syntax, backslash escapes).
+/// Parses `// want "re1" "re2"` comments (Go string syntax, backslash escapes) in the
+/// fixture's packages (its directory and those below it).
 fn wants(dir: &Path) -> Wants {
     let quoted = Regex::new(r#""((?:[^"\\]|\\.)*)""#).unwrap();
     let mut out = Wants::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let path = entry.unwrap().into_path();
         if path.extension().is_none_or(|e| e != "go") {
             continue;
         }
@@ -52,7 +53,7 @@ fn wants(dir: &Path) -> Wants {
 }
 
 fn check_fixture(dir: &Path) -> Vec<String> {
-    let outcome = check(&[dir.display().to_string()], &Options::default()).unwrap();
+    let outcome = check(&[format!("{}/...", dir.display())], &Options::default()).unwrap();
     let mut problems = Vec::new();
     for w in &outcome.warnings {
         problems.push(format!("unexpected warning: {}: {}", w.path, w.message));

@@ -1,8 +1,9 @@
-//! MG005 mutated-after-load: a map obtained from `atomic.Value` or `sync.Map` written in
+//! MG005 mutated-after-load: a map obtained from `atomic.Value` or `sync.Map` (or the gRPC
+//! metadata of a context, from a gRPC that hands out the context's own map) written in
 //! place, racing with every goroutine that loaded the same map.
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{EventKind, PackageFacts};
+use crate::index::{EventKind, LoadSource, PackageFacts};
 use crate::source::SourceFile;
 
 /// The rule's id.
@@ -26,26 +27,53 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 continue;
             };
             let map = facts.place_text(place);
-            let call = file.text[load.clone()].to_string();
+            let call = file.text[load.span.clone()].to_string();
+            let (message, note, help) = match load.from {
+                LoadSource::Container => (
+                    format!(
+                        "map `{map}` is written in place, but it came from `{call}`: every \
+                         goroutine that loads it holds this same map, so the write races with \
+                         them"
+                    ),
+                    "the container's Load and Store are atomic; the plain map inside is not"
+                        .to_string(),
+                    "copy on write: copy the map (`maps.Clone`), change the copy, then `Store` \
+                     it; serialize the writers with a mutex",
+                ),
+                LoadSource::Metadata(grpc) => (
+                    format!(
+                        "gRPC metadata `{map}` is written in place, but it came from `{call}`: \
+                         the context holds this same map, so the write races with every other \
+                         goroutine using the context (interceptors, handlers, calls made with \
+                         it)"
+                    ),
+                    match grpc {
+                        Some((major, minor)) => format!(
+                            "the module requires gRPC v{major}.{minor}, whose getter returns \
+                             the context's own map, not a copy (the returned MD \"should not be \
+                             modified\")"
+                        ),
+                        None => "gRPC versions before 1.39 return the context's own map, not a \
+                                 copy (the returned MD \"should not be modified\"); the module's \
+                                 gRPC version is not known"
+                            .to_string(),
+                    },
+                    "modify a copy (`md = md.Copy()`) and attach it with \
+                     `metadata.NewOutgoingContext`, or use `metadata.AppendToOutgoingContext`",
+                ),
+            };
             out.push(Finding {
                 location: Location::new(file, event.span.clone()),
                 rule: ID,
-                message: format!(
-                    "map `{map}` is written in place, but it came from `{call}`: every \
-                     goroutine that loads it holds this same map, so the write races with them"
-                ),
+                message,
                 label: format!("write to the loaded map `{map}`"),
                 related: vec![Related {
                     role: Role::LoadSite,
-                    location: Location::new(file, load),
+                    location: Location::new(file, load.span),
                     message: "the map is loaded here, shared with every other loader".into(),
                 }],
-                notes: vec![
-                    "the container's Load and Store are atomic; the plain map inside is not".into(),
-                ],
-                help: "copy on write: copy the map (`maps.Clone`), change the copy, then `Store` \
-                       it; serialize the writers with a mutex"
-                    .into(),
+                notes: vec![note],
+                help: help.into(),
                 package: facts.name.clone(),
                 function: func.name.clone(),
                 map,

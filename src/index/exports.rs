@@ -45,6 +45,9 @@ pub struct Imports {
     pub methods: HashMap<String, HashMap<String, Vec<Summary>>>,
     /// Constructors by qualified name, and the qualified type they return.
     pub results: HashMap<String, String>,
+    /// The gRPC version the module requires (major, minor): it decides whether
+    /// `metadata.FromIncomingContext` hands out the context's own map.
+    pub grpc: Option<(u32, u32)>,
 }
 
 /// The exports of an indexed package (its files other than tests).

@@ -41,6 +41,25 @@ pub type PlaceId = u32;
 pub type FuncId = u32;
 /// Index of a [`CtlFrame`] within its function.
 pub type CtlId = u32;
+/// A call handing out storage that every goroutine making it shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Load {
+    /// The call's span.
+    pub span: Range<usize>,
+    /// What it loads from.
+    pub from: LoadSource,
+}
+
+/// What a [`Load`] loads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadSource {
+    /// A concurrent container: `atomic.Value`, `atomic.Pointer`, `sync.Map`.
+    Container,
+    /// The gRPC metadata of a context, from a gRPC version (the one the module requires,
+    /// if known) whose `metadata.From…Context` returns the context's own map.
+    Metadata(Option<(u32, u32)>),
+}
+
 /// Index of an [`Escape`] within its package.
 pub type EscapeId = u32;
 
@@ -65,9 +84,9 @@ pub struct Binding {
     /// function and the receiver bound to it.
     pub func_value: Option<Target>,
     /// When the variable holds a value loaded from a concurrent container
-    /// (`m := cfg.Load().(map[K]V)`, `v, _ := sessions.Load(k)`): the `Load` call's span.
-    /// Whatever it refers to is shared with every goroutine that loads it.
-    pub loaded_from: Option<Range<usize>>,
+    /// (`m := cfg.Load().(map[K]V)`, `v, _ := sessions.Load(k)`) or the gRPC metadata a
+    /// context holds: whatever it refers to is shared with every goroutine that loads it.
+    pub loaded_from: Option<Load>,
     /// When the variable holds storage a function of the package returned (`m := s.Items()`).
     pub returned_by: Option<EscapeId>,
     /// Fields a struct literal initialized from shared storage (`e := Event{Attrs: base}`):

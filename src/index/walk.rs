@@ -11,8 +11,8 @@ use super::rpc;
 use super::types::{type_of_type_node, TypeInfo};
 use super::{
     AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Escape, EscapeId, Event,
-    EventKind, FileId, Func, FuncId, IndexWarning, LockMode, LockSet, PackageFacts, ParsedFile,
-    Place, PlaceId, ReturnRoot, Returned, Serves, SpawnVia, Target,
+    EventKind, FileId, Func, FuncId, IndexWarning, Load, LoadSource, LockMode, LockSet,
+    PackageFacts, ParsedFile, Place, PlaceId, ReturnRoot, Returned, Serves, SpawnVia, Target,
 };
 
 /// Nesting beyond this is not walked (and is reported): it bounds the walker's stack use.
@@ -1026,6 +1026,13 @@ impl<'a> Walker<'a, '_> {
                     .is_some_and(|o| self.text(o) == "*")
                 && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
             let fresh = paired && self.is_fresh_value(right[i]);
+            let ty = match &loaded_from {
+                Some(Load {
+                    from: LoadSource::Metadata(_),
+                    ..
+                }) => metadata_type(),
+                _ => ty,
+            };
             if let Some(id) = self.declare(name, ty, alias) {
                 let binding = &mut self.facts.bindings[id as usize];
                 binding.fresh = fresh;
@@ -1065,9 +1072,10 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// The `Load` call an expression's value comes from, if any: `c.Load()`,
-    /// `c.Load().(T)`, `*p.Load()`, `m.Load(k)`, `m.LoadOrStore(k, v)`, or a variable
-    /// holding such a value (whether it is a map is the type's business).
-    fn loaded_from(&self, expr: Node<'a>) -> Option<std::ops::Range<usize>> {
+    /// `c.Load().(T)`, `*p.Load()`, `m.Load(k)`, `m.LoadOrStore(k, v)`, a gRPC metadata
+    /// getter that returns the context's own map, or a variable holding such a value
+    /// (whether it is a map is the type's business).
+    fn loaded_from(&self, expr: Node<'a>) -> Option<Load> {
         let mut node = expr;
         loop {
             match node.kind() {
@@ -1084,13 +1092,47 @@ impl<'a> Walker<'a, '_> {
                 "call_expression" => {
                     let function = node.child_by_field_name("function")?;
                     let method = function.child_by_field_name("field")?;
-                    let loads = function.kind() == "selector_expression"
-                        && matches!(self.text(method), "Load" | "LoadOrStore");
-                    return loads.then(|| node.byte_range());
+                    if function.kind() != "selector_expression" {
+                        return None;
+                    }
+                    let from = match self.text(method) {
+                        "Load" | "LoadOrStore" => LoadSource::Container,
+                        getter => self.shared_metadata(function, getter)?,
+                    };
+                    return Some(Load {
+                        span: node.byte_range(),
+                        from,
+                    });
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// `metadata.FromIncomingContext` and its kin, when the gRPC version returns the
+    /// context's own map rather than a copy: `FromContext` (before 1.3) always,
+    /// `FromOutgoingContext` before 1.10, `FromIncomingContext` before 1.39 (or when the
+    /// module's gRPC version is not known).
+    fn shared_metadata(&self, function: Node<'a>, getter: &str) -> Option<LoadSource> {
+        let package = function.child_by_field_name("operand")?;
+        let is_grpc_metadata = package.kind() == "identifier"
+            && self.lookup(self.text(package)).is_none()
+            && self
+                .imports
+                .get(self.text(package))
+                .is_some_and(|path| path == "google.golang.org/grpc/metadata");
+        let grpc = self.facts.decls.imported.grpc;
+        let copies_from = match getter {
+            "FromContext" => None,
+            "FromOutgoingContext" => Some((1, 10)),
+            "FromIncomingContext" => Some((1, 39)),
+            _ => return None,
+        };
+        let shared = match (grpc, copies_from) {
+            (Some(version), Some(copies)) => version < copies,
+            _ => true,
+        };
+        (is_grpc_metadata && shared).then_some(LoadSource::Metadata(grpc))
     }
 
     fn var_declaration(&mut self, node: Node<'a>) {
@@ -1145,11 +1187,56 @@ impl<'a> Walker<'a, '_> {
             self.lvalue(l, op);
             if op == AccessOp::Assign {
                 self.reassigned(l);
+                let value = if paired {
+                    right.get(i)
+                } else {
+                    right.first().filter(|_| i == 0)
+                };
+                if let Some(&value) = value {
+                    self.reloaded(l, value);
+                }
                 if paired {
                     self.copy_field_assigned(l, right[i]);
                     self.field_func_assigned(l, right[i]);
                 }
             }
+        }
+    }
+
+    /// `m = value`: in the variable's own block (not a branch, where other paths keep what
+    /// it held), it now holds what `value` loads, if anything; a copy (`md = md.Copy()`,
+    /// `m = maps.Clone(m)`) is its own on any path. In a branch otherwise (`if !ok { md =
+    /// metadata.New(nil) }`), the loaded map may still be there after it.
+    fn reloaded(&mut self, target: Node<'a>, value: Node<'a>) {
+        if target.kind() != "identifier" {
+            return;
+        }
+        let Some(b) = self.lookup(self.text(target)) else {
+            return;
+        };
+        let loaded = self.loaded_from(value);
+        let copies = value.kind() == "call_expression"
+            && value
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("field"))
+                .is_some_and(|m| matches!(self.text(m), "Copy" | "Clone"));
+        let binding = &mut self.facts.bindings[b as usize];
+        let own_block = binding.ctl == self.ctl;
+        if loaded.is_some() && own_block {
+            if binding.ty == TypeInfo::Unknown
+                && matches!(
+                    loaded,
+                    Some(Load {
+                        from: LoadSource::Metadata(_),
+                        ..
+                    })
+                )
+            {
+                binding.ty = metadata_type();
+            }
+            binding.loaded_from = loaded;
+        } else if loaded.is_none() && (own_block || copies) {
+            binding.loaded_from = None;
         }
     }
 
@@ -2443,6 +2530,14 @@ const HANDLER_SIGNATURES: &[&[&str]] = &[
     &["echo.Context"],
     &["*fiber.Ctx"],
 ];
+
+/// gRPC's `metadata.MD`, a map type with known methods.
+fn metadata_type() -> TypeInfo {
+    TypeInfo::Map {
+        value: Box::new(TypeInfo::Unknown),
+        name: Some("metadata.MD".to_string()),
+    }
+}
 
 /// Whether a parameter list is a request handler's (see [`HANDLER_SIGNATURES`]).
 fn handler_shaped(list: Node<'_>, src: &str) -> bool {
