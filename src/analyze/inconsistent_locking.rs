@@ -153,24 +153,32 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             CallerLocks::All => true,
             CallerLocks::Some(g) => g.contains(&guard),
         };
-        let guarded = sites.iter().filter(|s| holds(s)).count();
-        let guarded_writes = sites.iter().filter(|s| holds(s) && s.write).count();
         // An inferred guard needs evidence: it is held at most of the field's accesses, or
         // in most of the functions touching it (one function reading the field six times
-        // without it is one vote), or at every write, in at least two functions.
-        let funcs: BTreeSet<FuncId> = sites.iter().map(|s| s.func).collect();
+        // without it is one vote), or at every write, in at least two functions. Accesses
+        // that need no lock (an object still being built, a helper's parameter) are no
+        // evidence either way.
+        let evidence: Vec<&Site> = sites
+            .iter()
+            .filter(|s| s.guards != CallerLocks::All)
+            .collect();
+        let guarded = evidence.iter().filter(|s| holds(s)).count();
+        let guarded_writes = evidence.iter().filter(|s| holds(s) && s.write).count();
+        let funcs: BTreeSet<FuncId> = evidence.iter().map(|s| s.func).collect();
         let guarded_funcs: BTreeSet<FuncId> =
-            sites.iter().filter(|s| holds(s)).map(|s| s.func).collect();
-        let writers: BTreeSet<FuncId> = sites.iter().filter(|s| s.write).map(|s| s.func).collect();
-        let writes_guarded = writers.len() >= 2 && sites.iter().filter(|s| s.write).all(holds);
-        let support = if 2 * guarded > sites.len() {
-            Support::Sites(guarded, sites.len())
+            evidence.iter().filter(|s| holds(s)).map(|s| s.func).collect();
+        let writers: BTreeSet<FuncId> =
+            evidence.iter().filter(|s| s.write).map(|s| s.func).collect();
+        let writes_guarded =
+            writers.len() >= 2 && evidence.iter().filter(|s| s.write).all(|s| holds(s));
+        let support = if 2 * guarded > evidence.len() {
+            Support::Sites(guarded, evidence.len())
         } else if writes_guarded {
             Support::Writes(guarded_writes, writers.len())
         } else if 2 * guarded_funcs.len() > funcs.len() {
             Support::Functions(guarded_funcs.len(), funcs.len())
         } else if declared {
-            Support::Sites(guarded, sites.len())
+            Support::Sites(guarded, evidence.len())
         } else {
             continue;
         };
