@@ -165,10 +165,16 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         let guarded = evidence.iter().filter(|s| holds(s)).count();
         let guarded_writes = evidence.iter().filter(|s| holds(s) && s.write).count();
         let funcs: BTreeSet<FuncId> = evidence.iter().map(|s| s.func).collect();
-        let guarded_funcs: BTreeSet<FuncId> =
-            evidence.iter().filter(|s| holds(s)).map(|s| s.func).collect();
-        let writers: BTreeSet<FuncId> =
-            evidence.iter().filter(|s| s.write).map(|s| s.func).collect();
+        let guarded_funcs: BTreeSet<FuncId> = evidence
+            .iter()
+            .filter(|s| holds(s))
+            .map(|s| s.func)
+            .collect();
+        let writers: BTreeSet<FuncId> = evidence
+            .iter()
+            .filter(|s| s.write)
+            .map(|s| s.func)
+            .collect();
         let writes_guarded =
             writers.len() >= 2 && evidence.iter().filter(|s| s.write).all(|s| holds(s));
         let support = if 2 * guarded > evidence.len() {

@@ -297,7 +297,9 @@ impl<'a> Ordering<'a> {
         })
     }
 
-    /// Whether a wait for `spawn`'s goroutine always runs after it and before `x`.
+    /// Whether a wait for `spawn`'s goroutine always runs after it and before `x`: the wait
+    /// runs whenever `x` does, or whenever the spawn does (`if c { go f(); wg.Wait() };
+    /// x`: a path that skips the wait skips the spawn too).
     pub fn joined_between(&self, body: &Thread, spawn: EventRef, x: &ProgramEvent) -> bool {
         let s = &body.events[spawn.event];
         let joins = self.joins(spawn);
@@ -308,7 +310,7 @@ impl<'a> Ordering<'a> {
             .get(from..to)
             .unwrap_or(&[])
             .iter()
-            .any(|j| runs_whenever(body, j.ctl, x.ctl))
+            .any(|j| runs_whenever(body, j.ctl, x.ctl) || runs_whenever(body, j.ctl, s.ctl))
     }
 
     /// Whether the spawner's event `x` happens before the goroutine's access `y` through a
