@@ -315,7 +315,8 @@ impl<'a> Ordering<'a> {
 
     /// Whether the spawner's event `x` happens before the goroutine's access `y` through a
     /// channel: `y` follows a receive on a channel that only the spawner sends on (or
-    /// closes), and `x` comes before the spawner's first send, outside any loop around it.
+    /// closes), and `x` comes before the spawner's first send on a path to `x`, outside any
+    /// loop around it.
     pub fn handed_off(&self, spawner: ThreadId, x: &ProgramEvent, y_ref: EventRef) -> bool {
         let body = &self.program.threads[spawner as usize];
         let child = &self.program.threads[y_ref.thread as usize];
@@ -331,7 +332,13 @@ impl<'a> Ordering<'a> {
                     .senders
                     .get(&chan)
                     .is_none_or(|ts| ts.iter().all(|&t| t == spawner));
-                let first = self.sends.get(&(spawner, chan)).and_then(|s| s.first());
+                // A send on a path that leaves before `x` (`if err != nil { close(ch);
+                // return err }`) never comes before it.
+                let first = self.sends.get(&(spawner, chan)).and_then(|s| {
+                    s.iter().find(|&&send| {
+                        send > x.order || !body.ctl.exits_between(body.events[send].ctl, x.ctl)
+                    })
+                });
                 only_sender
                     && first.is_some_and(|&send| {
                         let send_ctl = body.events[send].ctl;
