@@ -14,6 +14,9 @@ pub struct RuleDoc {
     pub summary: &'static str,
     /// The text of the "What it finds" section.
     pub what_it_finds: &'static str,
+    /// The measured precision, as SARIF names it (`very-high`, `high`, `medium`, `low`):
+    /// the first word of the "Precision" section.
+    pub precision: &'static str,
     /// The whole document in Markdown.
     pub markdown: &'static str,
 }
@@ -60,6 +63,10 @@ fn parse(markdown: &'static str) -> RuleDoc {
         name,
         summary,
         what_it_finds: section(markdown, "What it finds"),
+        precision: section(markdown, "Precision")
+            .split(':')
+            .next()
+            .unwrap_or_default(),
         markdown,
     }
 }
@@ -86,6 +93,7 @@ mod tests {
                 "Why it matters",
                 "Example",
                 "Fix",
+                "Precision",
                 "Known limits",
             ] {
                 assert!(
@@ -96,6 +104,12 @@ mod tests {
             }
             assert!(rule.id.starts_with("MG"));
             assert!(!rule.summary.is_empty());
+            assert!(
+                ["very-high", "high", "medium", "low"].contains(&rule.precision),
+                "{}: precision {:?}",
+                rule.id,
+                rule.precision
+            );
         }
     }
 

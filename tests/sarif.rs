@@ -94,3 +94,20 @@ fn line_hashes_survive_edits_above_and_change_with_the_line() {
     let edited = original.replacen(racy_line, &format!("{racy_line} // edited"), 1);
     assert_ne!(hash_of(&edited), before);
 }
+
+#[test]
+fn rule_precision_follows_the_rule_docs() {
+    let sarif = sarif_for("fixtures/loop_counter");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    for rule in rules {
+        let id = rule["id"].as_str().unwrap();
+        let doc = mapguard::rules::get(id).unwrap();
+        assert_eq!(rule["properties"]["precision"], doc.precision, "{id}");
+    }
+    let precision =
+        |id: &str| rules.iter().find(|r| r["id"] == id).unwrap()["properties"]["precision"].clone();
+    assert_eq!(precision("MG900"), "very-high");
+    assert_eq!(precision("MG003"), "low");
+}

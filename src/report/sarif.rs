@@ -142,7 +142,7 @@ fn rule(doc: &rules::RuleDoc) -> ReportingDescriptor {
         .build();
     properties
         .additional_properties
-        .insert("precision".into(), "high".into());
+        .insert("precision".into(), doc.precision.into());
     properties
         .additional_properties
         .insert("problem.severity".into(), "error".into());
