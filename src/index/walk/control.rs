@@ -1,0 +1,458 @@
+//! Statements and control flow: blocks, returns, branches, loops, switches and selects,
+//! each a control frame, with the lock set flowing through them.
+
+use super::*;
+
+impl<'a> Walker<'a, '_> {
+    pub(super) fn enter_nesting(&mut self, node: Node<'_>) -> bool {
+        if self.depth >= MAX_NESTING {
+            if !self.too_deep {
+                self.too_deep = true;
+                self.warnings.push(IndexWarning {
+                    file: self.file,
+                    offset: node.start_byte(),
+                    message: format!(
+                        "code nested more than {MAX_NESTING} levels deep was not analyzed"
+                    ),
+                });
+            }
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    pub(super) fn block(&mut self, block: Node<'a>) {
+        self.scopes.push(Vec::new());
+        let mut cursor = block.walk();
+        for child in block.named_children(&mut cursor) {
+            if child.kind() == "statement_list" {
+                self.statements(child);
+            }
+        }
+        self.scopes.pop();
+    }
+
+    pub(super) fn statements(&mut self, list: Node<'a>) {
+        let mut cursor = list.walk();
+        for stmt in list.named_children(&mut cursor) {
+            self.statement(stmt);
+        }
+    }
+
+    pub(super) fn statement(&mut self, node: Node<'a>) {
+        if !self.enter_nesting(node) {
+            return;
+        }
+        match node.kind() {
+            "block" => self.block(node),
+            "expression_statement" => {
+                if let Some(e) = node.named_child(0) {
+                    self.expr(e);
+                }
+            }
+            "short_var_declaration" => self.short_var_declaration(node),
+            "var_declaration" => self.var_declaration(node),
+            "assignment_statement" => self.assignment(node),
+            "inc_statement" | "dec_statement" => {
+                if let Some(target) = node.named_child(0) {
+                    self.lvalue(target, AccessOp::Update);
+                }
+            }
+            "send_statement" => {
+                for field in ["channel", "value"] {
+                    if let Some(e) = node.child_by_field_name(field) {
+                        self.expr(e);
+                    }
+                }
+                if let Some(place) = node
+                    .child_by_field_name("channel")
+                    .and_then(|c| self.place_of(c))
+                {
+                    self.push(EventKind::Signal { sync: place }, node);
+                    // A map sent on a channel: whoever receives from it holds the same map.
+                    if let Some(value) = node
+                        .child_by_field_name("value")
+                        .and_then(|v| self.map_place(v))
+                    {
+                        self.facts.sent.push((place, value));
+                    }
+                }
+            }
+            "go_statement" => {
+                if let Some(call) = node.named_child(0) {
+                    self.go_statement(node, call);
+                }
+            }
+            "defer_statement" => {
+                if let Some(call) = node.named_child(0) {
+                    self.defer_statement(call);
+                }
+            }
+            "if_statement" => self.if_statement(node),
+            "for_statement" => self.for_statement(node),
+            "expression_switch_statement" | "type_switch_statement" => self.switch_statement(node),
+            "select_statement" => self.select_statement(node),
+            "labeled_statement" => {
+                let mut cursor = node.walk();
+                let inner: Vec<_> = node.named_children(&mut cursor).skip(1).collect();
+                for s in inner {
+                    self.statement(s);
+                }
+            }
+            "return_statement" => {
+                if let Some(list) = node.named_child(0) {
+                    self.expr(list);
+                    self.returned(list);
+                }
+                self.flow.exit();
+            }
+            "break_statement" | "continue_statement" | "goto_statement" => {
+                self.flow.terminated = true;
+            }
+            _ => {}
+        }
+        self.depth -= 1;
+    }
+
+    /// Records the shared storage (maps, structs holding maps) a declared function's
+    /// `return` hands its caller, with the locks held where it was taken (not for `return`s
+    /// of inline function literals).
+    pub(super) fn returned(&mut self, list: Node<'a>) {
+        if !matches!(self.defer_target, DeferMode::FuncEnd(_)) {
+            return;
+        }
+        for (index, expr) in Self::list(Some(list)).into_iter().enumerate() {
+            // A map, or a field holding maps; not the receiver or a parameter itself, whose
+            // methods do their own locking.
+            let Some(place) = self.place_of(expr).filter(|&p| {
+                self.facts.is_shared_root(p)
+                    && (self.facts.place_type(p).is_map()
+                        || !self.facts.places[p as usize].fields.is_empty())
+            }) else {
+                continue;
+            };
+            // `return m` of a local copy: the locks held where `m` took the map.
+            let taken = (expr.kind() == "identifier")
+                .then(|| self.lookup(self.text(expr)))
+                .flatten()
+                .and_then(|b| self.alias_locks.get(&b).cloned());
+            let locks = taken.unwrap_or_else(|| self.flow.locks.clone());
+            self.current().returns.push(Returned {
+                index,
+                place,
+                locks,
+                span: expr.byte_range(),
+            });
+        }
+    }
+
+    pub(super) fn list(node: Option<Node<'a>>) -> Vec<Node<'a>> {
+        let Some(node) = node else {
+            return Vec::new();
+        };
+        if node.kind() != "expression_list" {
+            return vec![node];
+        }
+        let mut cursor = node.walk();
+        node.named_children(&mut cursor)
+            .filter(|n| n.kind() != "comment")
+            .collect()
+    }
+
+    pub(super) fn if_statement(&mut self, node: Node<'a>) {
+        self.scopes.push(Vec::new());
+        if let Some(init) = node.child_by_field_name("initializer") {
+            self.statement(init);
+        }
+        if let Some(cond) = node.child_by_field_name("condition") {
+            self.expr(cond);
+        }
+        let entry = self.flow.clone();
+        // `if needLock { mu.Lock() }` on a parameter: the caller says whether it holds the
+        // lock already, so the code after it holds the lock either way.
+        let flag = node
+            .child_by_field_name("condition")
+            .filter(|c| c.kind() == "identifier")
+            .and_then(|c| self.lookup(self.text(c)))
+            .is_some_and(|b| self.facts.bindings[b as usize].param)
+            && node.child_by_field_name("alternative").is_none();
+        let held_before = if flag {
+            entry.locks.clone()
+        } else {
+            Vec::new()
+        };
+        // `if debug { ... }` with `const debug = false` is dead code.
+        let dead = node
+            .child_by_field_name("condition")
+            .is_some_and(|c| self.is_false_constant(c));
+        // `if mu.TryLock() { ... }` holds the lock in the branch taken on success.
+        let try_lock = node
+            .child_by_field_name("condition")
+            .and_then(|c| self.try_lock(c));
+        let acquired = |w: &mut Self, on_success: bool| {
+            if let Some((call, place, mode, success)) = try_lock {
+                if success == on_success {
+                    w.push(EventKind::Lock { place, mode }, call);
+                    w.flow.lock(place, mode);
+                }
+            }
+        };
+        let then = self.in_frame(CtlKind::Branch, |w| {
+            acquired(w, true);
+            if let Some(b) = node.child_by_field_name("consequence").filter(|_| !dead) {
+                w.block(b);
+            }
+        });
+        let otherwise = match node.child_by_field_name("alternative") {
+            Some(alt) => self.in_frame(CtlKind::Branch, |w| {
+                acquired(w, false);
+                w.statement(alt);
+            }),
+            None => {
+                let after = std::mem::replace(&mut self.flow, entry);
+                acquired(self, false);
+                std::mem::replace(&mut self.flow, after)
+            }
+        };
+        let taken = flag.then(|| then.clone());
+        self.flow = Flow::join(vec![then, otherwise]);
+        if let Some(taken) = taken.filter(|t| !t.terminated && !self.flow.terminated) {
+            for &(place, mode) in &taken.locks {
+                if !held_before.iter().any(|&(p, _)| p == place) {
+                    self.flow.lock(place, mode);
+                }
+            }
+        }
+        self.scopes.pop();
+    }
+
+    /// A condition `mu.TryLock()` or `mu.TryRLock()`, possibly negated: the call, the
+    /// mutex, the mode, and whether the lock is held when the condition is true.
+    pub(super) fn try_lock(
+        &mut self,
+        cond: Node<'a>,
+    ) -> Option<(Node<'a>, PlaceId, LockMode, bool)> {
+        let mut cur = cond;
+        let mut success = true;
+        loop {
+            match cur.kind() {
+                "parenthesized_expression" => cur = cur.named_child(0)?,
+                "unary_expression"
+                    if cur
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "!") =>
+                {
+                    success = !success;
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                _ => break,
+            }
+        }
+        if cur.kind() != "call_expression"
+            || cur
+                .child_by_field_name("arguments")
+                .is_some_and(|a| a.named_child_count() > 0)
+        {
+            return None;
+        }
+        let function = cur.child_by_field_name("function")?;
+        if function.kind() != "selector_expression" {
+            return None;
+        }
+        let mode = match self.text(function.child_by_field_name("field")?) {
+            "TryLock" => LockMode::Exclusive,
+            "TryRLock" => LockMode::Read,
+            _ => return None,
+        };
+        let place = self.lock_place(function.child_by_field_name("operand")?)?;
+        Some((cur, place, mode, success))
+    }
+
+    /// Whether `cond` names a package constant declared `false`.
+    pub(super) fn is_false_constant(&self, cond: Node<'_>) -> bool {
+        cond.kind() == "identifier"
+            && self.lookup(self.text(cond)).is_none()
+            && self.facts.decls.false_consts.contains(self.text(cond))
+    }
+
+    pub(super) fn for_statement(&mut self, node: Node<'a>) {
+        self.scopes.push(Vec::new());
+        let mut cursor = node.walk();
+        let header = node
+            .named_children(&mut cursor)
+            .find(|c| c.kind() != "block" && c.kind() != "comment");
+        let entry = self.flow.clone();
+        let mut range_left = Vec::new();
+        let mut range_right = None;
+        let mut loop_parts = Vec::new();
+        match header.map(|h| (h.kind(), h)) {
+            Some(("for_clause", clause)) => {
+                if let Some(init) = clause.child_by_field_name("initializer") {
+                    self.statement(init);
+                }
+                loop_parts.extend(clause.child_by_field_name("condition"));
+                loop_parts.extend(clause.child_by_field_name("update"));
+            }
+            Some(("range_clause", clause)) => {
+                range_left = Self::list(clause.child_by_field_name("left"));
+                range_right = clause.child_by_field_name("right");
+            }
+            Some((_, cond)) => loop_parts.push(cond),
+            None => {}
+        }
+        if let Some(right) = range_right {
+            self.range_over(right);
+        }
+        let body_end = self.in_frame(CtlKind::Loop, |w| {
+            w.scopes.push(Vec::new());
+            if let Some(right) = range_right {
+                let (elem, received) = match w.expr_type(right) {
+                    TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => (*value, None),
+                    TypeInfo::Chan(value) => (*value, w.place_of(right)),
+                    _ => (TypeInfo::Unknown, None),
+                };
+                // The value (second) variable of a range over a map or slice has its element
+                // type; the one variable of a range over a channel receives its elements.
+                let value_index = if received.is_some() { 0 } else { 1 };
+                for (i, &name) in range_left.iter().enumerate() {
+                    if name.kind() == "identifier" {
+                        let ty = if i == value_index {
+                            elem.clone()
+                        } else {
+                            TypeInfo::Unknown
+                        };
+                        if let Some(id) = w.declare(name, ty, None) {
+                            w.facts.bindings[id as usize].received_from = received;
+                        }
+                    }
+                }
+            }
+            for part in &loop_parts {
+                if part.kind().ends_with("statement") || part.kind() == "short_var_declaration" {
+                    w.statement(*part);
+                } else {
+                    w.expr(*part);
+                }
+            }
+            if let Some(body) = node.child_by_field_name("body") {
+                w.block(body);
+            }
+            w.scopes.pop();
+        });
+        self.flow = Flow::join(vec![entry, body_end]);
+        self.scopes.pop();
+    }
+
+    /// `range x`: reads a map, or waits on a channel until it is closed.
+    pub(super) fn range_over(&mut self, right: Node<'a>) {
+        match self.expr_type(right) {
+            TypeInfo::Map { .. } => self.access_or_expr(right, AccessOp::Range, right),
+            TypeInfo::Chan(_) => {
+                self.expr(right);
+                if let Some(place) = self.place_of(right) {
+                    self.push(
+                        EventKind::Wait {
+                            sync: place,
+                            single_receive: false,
+                        },
+                        right,
+                    );
+                }
+            }
+            _ => self.expr(right),
+        }
+    }
+
+    pub(super) fn switch_statement(&mut self, node: Node<'a>) {
+        self.scopes.push(Vec::new());
+        if let Some(init) = node.child_by_field_name("initializer") {
+            self.statement(init);
+        }
+        if let Some(value) = node.child_by_field_name("value") {
+            self.expr(value);
+        }
+        let alias = Self::list(node.child_by_field_name("alias"));
+        let entry = self.flow.clone();
+        let mut flows = Vec::new();
+        let mut has_default = false;
+        let mut cursor = node.walk();
+        let cases: Vec<_> = node
+            .named_children(&mut cursor)
+            .filter(|c| matches!(c.kind(), "expression_case" | "type_case" | "default_case"))
+            .collect();
+        for case in cases {
+            has_default |= case.kind() == "default_case";
+            flows.push(self.in_frame(CtlKind::Branch, |w| {
+                w.scopes.push(Vec::new());
+                for &a in &alias {
+                    w.declare(a, TypeInfo::Unknown, None);
+                }
+                if let Some(v) = case.child_by_field_name("value") {
+                    w.expr(v);
+                }
+                w.case_body(case);
+                w.scopes.pop();
+            }));
+        }
+        if !has_default {
+            flows.push(entry);
+        }
+        self.flow = Flow::join(flows);
+        self.scopes.pop();
+    }
+
+    pub(super) fn case_body(&mut self, case: Node<'a>) {
+        let mut cursor = case.walk();
+        let lists: Vec<_> = case
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "statement_list")
+            .collect();
+        for list in lists {
+            self.statements(list);
+        }
+    }
+
+    pub(super) fn select_statement(&mut self, node: Node<'a>) {
+        let mut flows = Vec::new();
+        let mut cursor = node.walk();
+        let cases: Vec<_> = node
+            .named_children(&mut cursor)
+            .filter(|c| matches!(c.kind(), "communication_case" | "default_case"))
+            .collect();
+        for case in cases {
+            flows.push(self.in_frame(CtlKind::Branch, |w| {
+                w.scopes.push(Vec::new());
+                if let Some(comm) = case.child_by_field_name("communication") {
+                    if comm.kind() == "receive_statement" {
+                        let left = Self::list(comm.child_by_field_name("left"));
+                        let right = comm.child_by_field_name("right");
+                        if let Some(right) = right {
+                            w.expr(right);
+                        }
+                        for (i, &l) in left.iter().enumerate() {
+                            if l.kind() != "identifier" {
+                                continue;
+                            }
+                            // `case v := <-ch`: `v` receives an element.
+                            let received = right.filter(|_| i == 0);
+                            let ty = received.map_or(TypeInfo::Unknown, |r| w.expr_type(r));
+                            if let Some(id) = w.declare(l, ty, None) {
+                                w.facts.bindings[id as usize].received_from =
+                                    received.and_then(|r| w.received_channel(r));
+                            }
+                        }
+                    } else {
+                        w.statement(comm);
+                    }
+                }
+                w.case_body(case);
+                w.scopes.pop();
+            }));
+        }
+        if flows.is_empty() {
+            return;
+        }
+        self.flow = Flow::join(flows);
+    }
+}

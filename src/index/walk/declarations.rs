@@ -1,0 +1,460 @@
+//! Declarations and assignments: what a variable holds (an alias, a loaded or fresh value,
+//! a function), and what an assignment ends.
+
+use super::*;
+
+impl<'a> Walker<'a, '_> {
+    pub(super) fn short_var_declaration(&mut self, node: Node<'a>) {
+        let left = Self::list(node.child_by_field_name("left"));
+        let right = Self::list(node.child_by_field_name("right"));
+        self.initializers(&left, &right);
+        self.declare_from(&left, &right);
+    }
+
+    /// Walks initializers, except function literals bound to a name: `declare_from` makes
+    /// those bodies of their own, run where the variable is called.
+    pub(super) fn initializers(&mut self, left: &[Node<'a>], right: &[Node<'a>]) {
+        for (i, &r) in right.iter().enumerate() {
+            if !(r.kind() == "func_literal"
+                && left.len() == right.len()
+                && left[i].kind() == "identifier")
+            {
+                self.expr(r);
+            }
+        }
+    }
+
+    /// Declares `left` as new variables initialized from `right`; with `:=`, names already
+    /// declared in the innermost scope are assigned instead.
+    pub(super) fn declare_from(&mut self, left: &[Node<'a>], right: &[Node<'a>]) {
+        let paired = left.len() == right.len();
+        for (i, &name) in left.iter().enumerate() {
+            if name.kind() != "identifier" {
+                continue;
+            }
+            let text = self.text(name);
+            if self
+                .scopes
+                .last()
+                .is_some_and(|s| s.iter().any(|(n, _)| *n == text))
+            {
+                continue;
+            }
+            // `v, ok := sessions.Load(k)`: the first name holds the loaded value.
+            let source = if paired {
+                Some(right[i])
+            } else {
+                right
+                    .first()
+                    .copied()
+                    .filter(|_| right.len() == 1 && i == 0)
+            };
+            let loaded_from = source.and_then(|r| self.loaded_from(r));
+            let received_from = source.and_then(|r| self.received_channel(r));
+            let field_aliases = match paired {
+                true => self.literal_fields(right[i]),
+                false => Vec::new(),
+            };
+            let mut via = None;
+            let (ty, alias, func_value) = if !paired {
+                match right {
+                    // `m, ok := s.Lookup(k)`: a result the callee shares.
+                    [call] if call.kind() == "call_expression" => {
+                        match self.returned_place(*call, i) {
+                            Some((place, escape)) => {
+                                via = Some(escape);
+                                (TypeInfo::Unknown, Some(place), None)
+                            }
+                            None => (TypeInfo::Unknown, None, None),
+                        }
+                    }
+                    // `inner, ok := m[k]` of a nested map: the first name holds the inner map.
+                    [index] if i == 0 && index.kind() == "index_expression" => {
+                        match self.map_place(*index) {
+                            Some(place) => {
+                                via = self.last_via;
+                                (self.facts.place_type(place), Some(place), None)
+                            }
+                            None => (TypeInfo::Unknown, None, None),
+                        }
+                    }
+                    _ => (TypeInfo::Unknown, None, None),
+                }
+            } else if right[i].kind() == "func_literal" {
+                let body = self.literal_func(right[i], &[]);
+                (TypeInfo::Unknown, None, Some(Target::literal(body)))
+            } else {
+                let func_value = self.func_target(right[i], &[]);
+                let ty = self.expr_type(right[i]);
+                let alias = self.place_of(right[i]);
+                via = self.last_via;
+                (ty, alias, func_value)
+            };
+            // `c := *p`: a copy of the struct `p` points to.
+            let by_value = paired
+                && right[i].kind() == "unary_expression"
+                && right[i]
+                    .child_by_field_name("operator")
+                    .is_some_and(|o| self.text(o) == "*")
+                && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
+            let fresh = paired && self.is_fresh_value(right[i]);
+            let ty = match &loaded_from {
+                Some(Load {
+                    from: LoadSource::Metadata(_),
+                    ..
+                }) => metadata_type(),
+                _ => ty,
+            };
+            if let Some(id) = self.declare(name, ty, alias) {
+                let binding = &mut self.facts.bindings[id as usize];
+                binding.fresh = fresh;
+                binding.by_value = by_value;
+                binding.func_value = func_value;
+                binding.loaded_from = loaded_from;
+                binding.returned_by = via;
+                binding.received_from = received_from;
+                binding.field_aliases = field_aliases;
+                if alias.is_some() {
+                    self.alias_locks.insert(id, self.flow.locks.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether an expression makes a new value: `T{...}`, `&T{...}`, `new(T)`, or a call of
+    /// a constructor by the Go convention (`NewT(...)`, `newT(...)`, `pkg.NewT(...)`).
+    pub(super) fn is_fresh_value(&self, expr: Node<'a>) -> bool {
+        match expr.kind() {
+            "composite_literal" => true,
+            "unary_expression" => expr
+                .child_by_field_name("operand")
+                .is_some_and(|o| o.kind() == "composite_literal"),
+            "call_expression" => {
+                let name = match expr.child_by_field_name("function") {
+                    Some(f) if f.kind() == "identifier" => self.text(f),
+                    Some(f) if f.kind() == "selector_expression" => {
+                        f.child_by_field_name("field").map_or("", |n| self.text(n))
+                    }
+                    _ => "",
+                };
+                name == "new" || name.starts_with("New") || name.starts_with("new")
+            }
+            _ => false,
+        }
+    }
+
+    /// The `Load` call an expression's value comes from, if any: `c.Load()`,
+    /// `c.Load().(T)`, `*p.Load()`, `m.Load(k)`, `m.LoadOrStore(k, v)`, a gRPC metadata
+    /// getter that returns the context's own map, or a variable holding such a value
+    /// (whether it is a map is the type's business).
+    pub(super) fn loaded_from(&self, expr: Node<'a>) -> Option<Load> {
+        let mut node = expr;
+        loop {
+            match node.kind() {
+                "parenthesized_expression" | "type_assertion_expression" => {
+                    node = node.named_child(0)?;
+                }
+                "unary_expression" if node.child(0).is_some_and(|op| op.kind() == "*") => {
+                    node = node.child_by_field_name("operand")?;
+                }
+                "identifier" => {
+                    let binding = self.lookup(self.text(node))?;
+                    return self.facts.bindings[binding as usize].loaded_from.clone();
+                }
+                "call_expression" => {
+                    let function = node.child_by_field_name("function")?;
+                    let method = function.child_by_field_name("field")?;
+                    if function.kind() != "selector_expression" {
+                        return None;
+                    }
+                    let from = match self.text(method) {
+                        "Load" | "LoadOrStore" => LoadSource::Container,
+                        getter => self.shared_metadata(function, getter)?,
+                    };
+                    return Some(Load {
+                        span: node.byte_range(),
+                        from,
+                    });
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `metadata.FromIncomingContext` and its kin, when the gRPC version returns the
+    /// context's own map rather than a copy: `FromContext` (before 1.3) always,
+    /// `FromOutgoingContext` before 1.10, `FromIncomingContext` before 1.39 (or when the
+    /// module's gRPC version is not known).
+    pub(super) fn shared_metadata(&self, function: Node<'a>, getter: &str) -> Option<LoadSource> {
+        let package = function.child_by_field_name("operand")?;
+        let is_grpc_metadata = package.kind() == "identifier"
+            && self.lookup(self.text(package)).is_none()
+            && self
+                .imports
+                .get(self.text(package))
+                .is_some_and(|path| path == "google.golang.org/grpc/metadata");
+        let grpc = self.facts.decls.imported.grpc;
+        let copies_from = match getter {
+            "FromContext" => None,
+            "FromOutgoingContext" => Some((1, 10)),
+            "FromIncomingContext" => Some((1, 39)),
+            _ => return None,
+        };
+        let shared = match (grpc, copies_from) {
+            (Some(version), Some(copies)) => version < copies,
+            _ => true,
+        };
+        (is_grpc_metadata && shared).then_some(LoadSource::Metadata(grpc))
+    }
+
+    pub(super) fn var_declaration(&mut self, node: Node<'a>) {
+        for spec in var_specs(node) {
+            let values = Self::list(spec.child_by_field_name("value"));
+            let mut cursor = spec.walk();
+            let names: Vec<_> = spec.children_by_field_name("name", &mut cursor).collect();
+            self.initializers(&names, &values);
+            let declared = spec
+                .child_by_field_name("type")
+                .map(|t| type_of_type_node(t, self.src, &self.facts.decls));
+            match declared {
+                Some(ty) => {
+                    for (i, &name) in names.iter().enumerate() {
+                        let alias = values.get(i).and_then(|&v| self.place_of(v));
+                        self.declare(name, ty.clone(), alias);
+                    }
+                }
+                None => self.declare_from(&names, &values),
+            }
+        }
+    }
+
+    pub(super) fn assignment(&mut self, node: Node<'a>) {
+        let left = Self::list(node.child_by_field_name("left"));
+        let right = Self::list(node.child_by_field_name("right"));
+        let op = match node.child_by_field_name("operator").map(|o| self.text(o)) {
+            Some("=") => AccessOp::Assign,
+            _ => AccessOp::Update,
+        };
+        // `var crawl func(); crawl = func() {...}`: the variable now holds that function
+        // (declared first so that the literal can call itself recursively).
+        let mut bodies = Vec::new();
+        for (i, &r) in right.iter().enumerate() {
+            let named = left
+                .get(i)
+                .filter(|l| l.kind() == "identifier" && left.len() == right.len());
+            match named.and_then(|&l| self.lookup(self.text(l))) {
+                Some(b) if op == AccessOp::Assign && r.kind() == "func_literal" => {
+                    bodies.push((b, r))
+                }
+                _ => self.expr(r),
+            }
+        }
+        for (b, literal) in bodies {
+            let body = self.facts.funcs.len() as FuncId;
+            self.facts.bindings[b as usize].func_value = Some(Target::literal(body));
+            self.literal_func(literal, &[]);
+        }
+        let paired = left.len() == right.len();
+        for (i, &l) in left.iter().enumerate() {
+            self.lvalue(l, op);
+            if op == AccessOp::Assign {
+                self.reassigned(l);
+                let value = if paired {
+                    right.get(i)
+                } else {
+                    right.first().filter(|_| i == 0)
+                };
+                if let Some(&value) = value {
+                    self.reloaded(l, value);
+                }
+                if paired {
+                    self.copy_field_assigned(l, right[i]);
+                    self.field_func_assigned(l, right[i]);
+                }
+            }
+        }
+    }
+
+    /// `m = value`: in the variable's own block (not a branch, where other paths keep what
+    /// it held), it now holds what `value` loads, if anything; a copy (`md = md.Copy()`,
+    /// `m = maps.Clone(m)`) is its own on any path. In a branch otherwise (`if !ok { md =
+    /// metadata.New(nil) }`), the loaded map may still be there after it.
+    pub(super) fn reloaded(&mut self, target: Node<'a>, value: Node<'a>) {
+        if target.kind() != "identifier" {
+            return;
+        }
+        let Some(b) = self.lookup(self.text(target)) else {
+            return;
+        };
+        let loaded = self.loaded_from(value);
+        let copies = value.kind() == "call_expression"
+            && value
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("field"))
+                .is_some_and(|m| matches!(self.text(m), "Copy" | "Clone"));
+        let binding = &mut self.facts.bindings[b as usize];
+        let own_block = binding.ctl == self.ctl;
+        if loaded.is_some() && own_block {
+            if binding.ty == TypeInfo::Unknown
+                && matches!(
+                    loaded,
+                    Some(Load {
+                        from: LoadSource::Metadata(_),
+                        ..
+                    })
+                )
+            {
+                binding.ty = metadata_type();
+            }
+            binding.loaded_from = loaded;
+        } else if loaded.is_none() && (own_block || copies) {
+            binding.loaded_from = None;
+        }
+    }
+
+    /// Whether `field` is a field of the struct type `ty` declared in the package.
+    pub(super) fn is_field(&self, ty: &str, field: &str) -> bool {
+        self.facts
+            .decls
+            .structs
+            .get(ty)
+            .is_some_and(|s| s.fields.contains_key(field))
+    }
+
+    /// `h.f = fn` or `h.f = h.method`: calls of `x.f` on any value of `h`'s type run that
+    /// function (a method value only when bound to the holder itself, the callback pattern
+    /// `m.OnChange = m.onChange`). A field assigned different functions resolves to none.
+    pub(super) fn field_func_assigned(&mut self, target: Node<'a>, value: Node<'a>) {
+        let (Some(operand), Some(field)) = (
+            target.child_by_field_name("operand"),
+            target.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        if target.kind() != "selector_expression" || value.kind() == "func_literal" {
+            return;
+        }
+        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+            return;
+        };
+        let field = self.text(field).to_string();
+        if !self.is_field(&ty, &field) {
+            return;
+        }
+        let Some((callee, receiver)) = self.callee_of(value) else {
+            return;
+        };
+        let stored = match callee {
+            Callee::Func(_) if receiver.is_none() => callee,
+            Callee::Method(..) if receiver.is_some() && receiver == self.place_of(operand) => {
+                callee
+            }
+            _ => return,
+        };
+        self.facts
+            .field_funcs
+            .entry((ty, field))
+            .and_modify(|known| {
+                if known.as_ref() != Some(&stored) {
+                    *known = None;
+                }
+            })
+            .or_insert(Some(stored));
+    }
+
+    /// `c.f = v` on a struct copy `c` changes the copy only: from here on `c.f` is `v`'s
+    /// storage, or the copy's own (`c.f = make(...)`), no longer the original's.
+    pub(super) fn copy_field_assigned(&mut self, target: Node<'a>, value: Node<'a>) {
+        let (Some(operand), Some(field)) = (
+            target.child_by_field_name("operand"),
+            target.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        if target.kind() != "selector_expression" || operand.kind() != "identifier" {
+            return;
+        }
+        let Some(copied) = self
+            .lookup(self.text(operand))
+            .filter(|&b| self.facts.bindings[b as usize].by_value)
+        else {
+            return;
+        };
+        let field = self.text(field).to_string();
+        let place = match self.place_of(value) {
+            Some(place) => place,
+            None => {
+                let root = self.copy_storage(copied);
+                self.facts.intern_place(Place {
+                    root,
+                    fields: vec![field.clone()],
+                })
+            }
+        };
+        self.facts.bindings[copied as usize]
+            .field_aliases
+            .push((field, place));
+    }
+
+    /// After `x = v`, copies taken earlier of what `x` held (`m := x`) no longer refer to
+    /// `x`: the swap idiom `m := s.items; s.items = nil` detaches `m`. A variable assigned
+    /// anew stops being a copy itself.
+    pub(super) fn reassigned(&mut self, target: Node<'a>) {
+        if target.kind() == "identifier" {
+            if let Some(b) = self.lookup(self.text(target)) {
+                let binding = &mut self.facts.bindings[b as usize];
+                binding.field_aliases.clear();
+                if binding.alias.take().is_some() {
+                    return;
+                }
+            }
+        }
+        // `e.Attrs = fresh` ends `e.Attrs` standing for the literal's map.
+        if let (Some(operand), Some(field)) = (
+            target.child_by_field_name("operand"),
+            target.child_by_field_name("field"),
+        ) {
+            if target.kind() == "selector_expression" && operand.kind() == "identifier" {
+                if let Some(b) = self.lookup(self.text(operand)) {
+                    let field = self.text(field);
+                    let aliases = &mut self.facts.bindings[b as usize].field_aliases;
+                    let before = aliases.len();
+                    aliases.retain(|(f, _)| f != field);
+                    if aliases.len() < before {
+                        return;
+                    }
+                }
+            }
+        }
+        let Some(place) = self.place_of(target) else {
+            return;
+        };
+        let func = Some(self.func);
+        for scope in &self.scopes {
+            for &(_, b) in scope {
+                let binding = &mut self.facts.bindings[b as usize];
+                if binding.func == func && binding.alias == Some(place) {
+                    binding.alias = None;
+                }
+            }
+        }
+    }
+
+    pub(super) fn lvalue(&mut self, node: Node<'a>, op: AccessOp) {
+        match node.kind() {
+            "index_expression" => self.index_access(node, op),
+            "identifier" => {}
+            "parenthesized_expression" => {
+                if let Some(inner) = node.named_child(0) {
+                    self.lvalue(inner, op);
+                }
+            }
+            "selector_expression" | "unary_expression" => {
+                if let Some(operand) = node.child_by_field_name("operand") {
+                    self.expr(operand);
+                }
+            }
+            _ => self.expr(node),
+        }
+    }
+}

@@ -1,0 +1,575 @@
+//! Expressions and calls: map accesses, lock operations, calls of the package's functions,
+//! of known APIs and of the module's other packages.
+
+use super::*;
+
+impl<'a> Walker<'a, '_> {
+    pub(super) fn arguments(call: Node<'a>) -> Vec<Node<'a>> {
+        let Some(args) = call.child_by_field_name("arguments") else {
+            return Vec::new();
+        };
+        let mut cursor = args.walk();
+        args.named_children(&mut cursor)
+            .filter(|n| n.kind() != "comment")
+            .map(|n| match n.kind() {
+                "variadic_argument" => n.named_child(0).unwrap_or(n),
+                _ => n,
+            })
+            .collect()
+    }
+
+    /// Walks an expression evaluated for its value.
+    pub(super) fn expr(&mut self, node: Node<'a>) {
+        if !self.enter_nesting(node) {
+            return;
+        }
+        match node.kind() {
+            "identifier"
+            | "comment"
+            | "interpreted_string_literal"
+            | "raw_string_literal"
+            | "int_literal"
+            | "float_literal"
+            | "rune_literal"
+            | "nil"
+            | "true"
+            | "false" => {}
+            "index_expression" => self.index_access(node, AccessOp::Index),
+            "call_expression" => self.call(node, true),
+            "func_literal" => self.inline_literal(node, &[]),
+            "composite_literal" => {
+                if let Some(body) = node.child_by_field_name("body") {
+                    self.expr(body);
+                }
+            }
+            "unary_expression" => {
+                if let Some(operand) = node.child_by_field_name("operand") {
+                    self.expr(operand);
+                    let is_receive = node
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "<-");
+                    if is_receive {
+                        if let Some(place) = self.place_of(operand) {
+                            self.push(
+                                EventKind::Wait {
+                                    sync: place,
+                                    single_receive: true,
+                                },
+                                node,
+                            );
+                        }
+                    }
+                }
+            }
+            "selector_expression" => {
+                if let Some(operand) = node.child_by_field_name("operand") {
+                    self.expr(operand);
+                }
+            }
+            _ => {
+                let mut cursor = node.walk();
+                let children: Vec<_> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.expr(child);
+                }
+            }
+        }
+        self.depth -= 1;
+    }
+
+    /// `x[i]` read or written: an access when `x` is a map, otherwise an ordinary expression.
+    pub(super) fn index_access(&mut self, node: Node<'a>, op: AccessOp) {
+        if let Some(operand) = node.child_by_field_name("operand") {
+            self.access_or_expr(operand, op, node);
+        }
+        if let Some(index) = node.child_by_field_name("index") {
+            self.expr(index);
+        }
+    }
+
+    /// Records `op` on the map `target` denotes, or walks `target` when it is no known map.
+    /// An element map (`m[a]` in `m[a][b] = v`) is also a read of the map holding it.
+    pub(super) fn access_or_expr(&mut self, target: Node<'a>, op: AccessOp, site: Node<'a>) {
+        match self.map_place(target) {
+            Some(place) => {
+                let via = self.last_via;
+                if matches!(target.kind(), "index_expression" | "call_expression") {
+                    self.expr(target);
+                }
+                self.push_access(place, op, site, via);
+            }
+            None => self.expr(target),
+        }
+    }
+
+    /// A call; `with_args` is false for a deferred call whose arguments were already walked.
+    pub(super) fn call(&mut self, call: Node<'a>, with_args: bool) {
+        let args = Self::arguments(call);
+        let Some(function) = call.child_by_field_name("function") else {
+            return;
+        };
+        self.service_registration(function, &args);
+        let walk_args = |w: &mut Self, skip: usize| {
+            if with_args {
+                for &a in args.iter().skip(skip) {
+                    w.expr(a);
+                }
+            }
+        };
+        match function.kind() {
+            "identifier" if self.lookup(self.text(function)).is_none() => {
+                match self.text(function) {
+                    "delete" | "clear" | "len" if !args.is_empty() => {
+                        let op = match self.text(function) {
+                            "delete" => AccessOp::Delete,
+                            "clear" => AccessOp::Clear,
+                            _ => AccessOp::Len,
+                        };
+                        self.access_or_expr(args[0], op, call);
+                        walk_args(self, 1);
+                    }
+                    "close" if !args.is_empty() => {
+                        walk_args(self, 0);
+                        if let Some(place) = self.place_of(args[0]) {
+                            self.push(EventKind::Signal { sync: place }, call);
+                        }
+                    }
+                    // `new(expr)` (Go 1.26) evaluates its argument; a type is not walked.
+                    "new" if args.first().is_some_and(|a| !decls::is_type_node(*a)) => {
+                        walk_args(self, 0);
+                    }
+                    "make" | "new" => walk_args(self, 1),
+                    "panic" => {
+                        walk_args(self, 0);
+                        self.flow.exit();
+                    }
+                    name if self.facts.decls.spawning.contains_key(name) => {
+                        self.call_spawning(call, function, &args, with_args);
+                    }
+                    _ => {
+                        walk_args(self, 0);
+                        self.record_call(call, function, &args);
+                    }
+                }
+            }
+            "selector_expression" => self.selector_call(call, function, &args, with_args),
+            "func_literal" => {
+                walk_args(self, 0);
+                self.inline_literal(function, &args);
+            }
+            _ => {
+                self.expr(function);
+                walk_args(self, 0);
+                self.record_call(call, function, &args);
+            }
+        }
+    }
+
+    /// Notes the type of the service a `Register…Server(s, impl)` call registers.
+    pub(super) fn service_registration(&mut self, function: Node<'a>, args: &[Node<'a>]) {
+        let name = match function.kind() {
+            "selector_expression" => function.child_by_field_name("field"),
+            _ => Some(function),
+        };
+        if !name.is_some_and(|n| rpc::registers_service(self.text(n), args.len())) {
+            return;
+        }
+        if let TypeInfo::Named(ty) = self.expr_type(args[1]) {
+            self.facts.registered_services.insert(ty);
+        }
+    }
+
+    /// A call of a package function that runs function arguments on other goroutines
+    /// (`parallel(func() {...}, func() {...})`): each such argument starts a goroutine at the
+    /// call, joined when the call returns if the function waits for its goroutines.
+    pub(super) fn call_spawning(
+        &mut self,
+        call: Node<'a>,
+        function: Node<'a>,
+        args: &[Node<'a>],
+        with_args: bool,
+    ) {
+        let name = self.text(function);
+        let spawning = self.facts.decls.spawning[name].clone();
+        let join = spawning.waits.then(|| self.join_place(name, call));
+        for (i, &arg) in args.iter().enumerate() {
+            if spawning.runs(i) {
+                let via = SpawnVia::Api(name.to_string());
+                self.spawn_function_arg(arg, arg, via, join, spawning.repeated);
+            } else if with_args {
+                self.expr(arg);
+            }
+        }
+        self.record_call(call, function, args);
+        if let Some(sync) = join {
+            let wait = EventKind::Wait {
+                sync,
+                single_receive: false,
+            };
+            self.push_at(wait, call, call.end_byte());
+        }
+    }
+
+    /// A place standing for the goroutines a call starts and waits for before returning.
+    pub(super) fn join_place(&mut self, name: &str, call: Node<'a>) -> PlaceId {
+        let root = self.facts.bindings.len() as BindingId;
+        self.facts.bindings.push(Binding::new(
+            format!("{name}()"),
+            Some(self.func),
+            self.ctl,
+            TypeInfo::Unknown,
+            self.file,
+            call.start_byte(),
+        ));
+        self.facts.intern_place(Place {
+            root,
+            fields: Vec::new(),
+        })
+    }
+
+    /// A call of a function or method of this package: its effects happen at the call's
+    /// end, after the arguments are evaluated.
+    pub(super) fn record_call(&mut self, call: Node<'a>, function: Node<'a>, args: &[Node<'a>]) {
+        self.param_called(function);
+        if let Some(target) = self.func_target(function, args) {
+            let literals = args
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.kind() == "func_literal")
+                .map(|(i, a)| (i, a.byte_range()))
+                .collect();
+            self.push_at(EventKind::Call { target, literals }, call, call.end_byte());
+        } else {
+            self.imported_call(call, function);
+        }
+    }
+
+    /// A call of a method another package of the module declares (`st.Add(k)` on a
+    /// `*store.Store`): its accesses to the receiver's maps happen at the call, with the
+    /// receiver's locks it takes there held besides the caller's.
+    pub(super) fn imported_call(&mut self, call: Node<'a>, function: Node<'a>) {
+        if self.facts.decls.imported.methods.is_empty() || function.kind() != "selector_expression"
+        {
+            return;
+        }
+        let (Some(operand), Some(method)) = (
+            function.child_by_field_name("operand"),
+            function.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+            return;
+        };
+        let Some(summaries) = self
+            .facts
+            .decls
+            .imported
+            .methods
+            .get(&ty)
+            .and_then(|methods| methods.get(self.text(method)))
+            .cloned()
+        else {
+            return;
+        };
+        let Some(base) = self.place_of(operand) else {
+            return;
+        };
+        let at = |facts: &mut PackageFacts, fields: &[String]| {
+            fields.iter().fold(base, |p, f| facts.select(p, f))
+        };
+        for summary in summaries {
+            let place = at(self.facts, &summary.fields);
+            let held: Vec<(PlaceId, LockMode)> = summary
+                .locks
+                .iter()
+                .map(|(fields, mode)| (at(self.facts, fields), *mode))
+                .collect();
+            let access = EventKind::Access {
+                place,
+                op: summary.op,
+            };
+            let i = self.push_at(access, call, call.end_byte());
+            if let Some(event) = self.current().events.get_mut(i) {
+                for lock in held {
+                    if !event.locks.contains(&lock) {
+                        event.locks.push(lock);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A call of a function-typed parameter while locks are held: `withLock(f)` helpers.
+    pub(super) fn param_called(&mut self, function: Node<'a>) {
+        if function.kind() != "identifier" || self.flow.locks.is_empty() {
+            return;
+        }
+        let Some(b) = self.lookup(self.text(function)) else {
+            return;
+        };
+        let locks = self.flow.locks.clone();
+        let func = self.current();
+        if let Some(index) = func.params.iter().position(|&p| p == Some(b)) {
+            func.lock_effect.runs_param_locked.push((index, locks));
+        }
+    }
+
+    pub(super) fn selector_call(
+        &mut self,
+        call: Node<'a>,
+        function: Node<'a>,
+        args: &[Node<'a>],
+        with_args: bool,
+    ) {
+        let (Some(operand), Some(field)) = (
+            function.child_by_field_name("operand"),
+            function.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        let method = self.text(field);
+        let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
+            .then(|| self.imports.get(self.text(operand)))
+            .flatten();
+        if let Some(path) = package {
+            let path = path.clone();
+            self.package_call(call, &path, method, args, with_args);
+            return;
+        }
+        let walk_args = |w: &mut Self| {
+            if with_args {
+                for &a in args {
+                    w.expr(a);
+                }
+            }
+        };
+        if let Some(op) = self.apis.lock_op(method, args.len()) {
+            walk_args(self);
+            self.lock_op(call, operand, op);
+            return;
+        }
+        // `h.Set(k, v)` on an `http.Header`: the method writes the map.
+        if let TypeInfo::Map { name: Some(ty), .. } = self.expr_type(operand) {
+            if let Some(op) = known_map(&ty).and_then(|k| k.method_op(method)) {
+                walk_args(self);
+                self.access_or_expr(operand, op, call);
+                return;
+            }
+        }
+        match (method, args.len()) {
+            // reflect.Value's map methods, on a value of a known map.
+            ("SetMapIndex", 2) | ("MapIndex", 1) | ("MapKeys" | "MapRange", 0)
+                if self.map_place(operand).is_some() =>
+            {
+                walk_args(self);
+                let op = match method {
+                    "SetMapIndex" => AccessOp::Assign,
+                    "MapIndex" => AccessOp::Index,
+                    _ => AccessOp::Range,
+                };
+                self.access_or_expr(operand, op, call);
+            }
+            // `wg.Wait()`, and closers' `SignalAndWait()`, `StopAndWait()`.
+            (_, 0) if matches!(method, "Wait" | "Done") || method.ends_with("AndWait") => {
+                self.expr(operand);
+                if let Some(place) = self.place_of(operand) {
+                    let kind = if method != "Done" {
+                        EventKind::Wait {
+                            sync: place,
+                            single_receive: false,
+                        }
+                    } else {
+                        EventKind::Signal { sync: place }
+                    };
+                    self.push(kind, call);
+                }
+            }
+            (m, n) if self.apis.method(m, n).is_some() => {
+                let spawner = self.apis.method(m, n).expect("matched above").clone();
+                self.expr(operand);
+                if with_args {
+                    for (i, &a) in args.iter().enumerate() {
+                        if i != spawner.func_arg {
+                            self.expr(a);
+                        }
+                    }
+                }
+                let group = if spawner.receiver_waits {
+                    self.place_of(operand)
+                } else {
+                    None
+                };
+                let via = SpawnVia::Api(format!("{}.{m}", self.text(operand)));
+                self.spawn_function_arg(call, args[spawner.func_arg], via, group, spawner.repeated);
+            }
+            ("Do", 1) if args[0].kind() == "func_literal" => {
+                self.expr(operand);
+                let outer = std::mem::replace(&mut self.in_once, true);
+                self.inline_literal(args[0], &[]);
+                self.in_once = outer;
+            }
+            ("Run", 2) if is_parallel_subtest(args[1], self.src) => {
+                self.expr(operand);
+                if with_args {
+                    self.expr(args[0]);
+                }
+                let via = SpawnVia::Api(format!("{}.Run", self.text(operand)));
+                self.spawn_function_arg(call, args[1], via, None, false);
+            }
+            _ => {
+                self.expr(operand);
+                walk_args(self);
+                self.record_call(call, function, args);
+                // `t.Fatalf(...)`, `b.FailNow()`, `logger.Fatal(...)`: the path ends here.
+                if NEVER_RETURN.contains(&method) {
+                    self.flow.exit();
+                }
+            }
+        }
+    }
+
+    /// A lock or unlock of the receiver `operand`: updates the lock set and records it.
+    pub(super) fn lock_op(&mut self, call: Node<'a>, operand: Node<'a>, op: LockOp) {
+        // A deferred unlock runs at return: the lock stays held until then.
+        if self.in_deferred_call {
+            if op == LockOp::Release {
+                if let Some(place) = self.lock_place(operand) {
+                    self.deferred_unlocks.push(place);
+                }
+            }
+            return;
+        }
+        let Some(place) = self.lock_place(operand) else {
+            self.expr(operand);
+            return;
+        };
+        // `l.locks[url].Lock()` reads the map `l.locks` to find the mutex.
+        self.expr(operand);
+        let mode = match op {
+            LockOp::Acquire { shared: false } => LockMode::Exclusive,
+            LockOp::Acquire { shared: true } => LockMode::Read,
+            LockOp::Release => {
+                if !self.flow.locks.iter().any(|&(p, _)| p == place) {
+                    self.current().lock_effect.releases.push(place);
+                }
+                self.push(EventKind::Unlock { place }, call);
+                self.flow.unlock(place);
+                return;
+            }
+        };
+        self.push(EventKind::Lock { place, mode }, call);
+        self.flow.lock(place, mode);
+    }
+
+    /// The mutex a lock call's operand denotes: the place it names, unless it lies inside a
+    /// struct copy (`c.mu` of a value receiver `c`), whose mutex is the copy's own.
+    pub(super) fn lock_place(&mut self, operand: Node<'a>) -> Option<PlaceId> {
+        self.copied_lock(operand).or_else(|| self.place_of(operand))
+    }
+
+    /// The copy's own mutex when `operand` selects, through no pointer, a mutex of a
+    /// variable holding a struct copy.
+    pub(super) fn copied_lock(&mut self, operand: Node<'a>) -> Option<PlaceId> {
+        let mut fields = Vec::new();
+        let mut cur = operand;
+        loop {
+            match cur.kind() {
+                "identifier" => break,
+                "selector_expression" => {
+                    fields.push(self.text(cur.child_by_field_name("field")?).to_string());
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "parenthesized_expression" => cur = cur.named_child(0)?,
+                _ => return None,
+            }
+        }
+        fields.reverse();
+        let copied = self.lookup(self.text(cur))?;
+        let binding = &self.facts.bindings[copied as usize];
+        let TypeInfo::Named(ty) = &binding.ty else {
+            return None;
+        };
+        if !binding.by_value || !self.facts.decls.by_value_path(ty, &fields) {
+            return None;
+        }
+        let root = self.copy_storage(copied);
+        Some(self.facts.intern_place(Place { root, fields }))
+    }
+
+    /// The stand-in for the own storage of the struct copy `copied` holds.
+    pub(super) fn copy_storage(&mut self, copied: BindingId) -> BindingId {
+        if let Some(&root) = self.copies.get(&copied) {
+            return root;
+        }
+        let mut stand_in = self.facts.bindings[copied as usize].clone();
+        stand_in.param = false;
+        stand_in.alias = None;
+        stand_in.by_value = false;
+        stand_in.field_aliases.clear();
+        stand_in.copy_of = Some(copied);
+        let root = self.facts.bindings.len() as BindingId;
+        self.facts.bindings.push(stand_in);
+        self.copies.insert(copied, root);
+        root
+    }
+
+    pub(super) fn package_call(
+        &mut self,
+        call: Node<'a>,
+        path: &str,
+        func: &str,
+        args: &[Node<'a>],
+        with_args: bool,
+    ) {
+        match self.apis.package_call(path, func) {
+            PackageCall::Spawn { func_arg, repeated } => {
+                for (i, &a) in args.iter().enumerate() {
+                    if i != func_arg && with_args {
+                        self.expr(a);
+                    }
+                }
+                if let Some(&f) = args.get(func_arg) {
+                    let via = SpawnVia::Api(format!("{}.{func}", short_package(path)));
+                    self.spawn_function_arg(call, f, via, None, repeated);
+                }
+            }
+            PackageCall::MapArgs(ops) => {
+                for (i, &a) in args.iter().enumerate() {
+                    let op = ops.get(i).copied().unwrap_or(AccessOp::LibraryRead);
+                    self.map_argument(a, op, with_args);
+                }
+            }
+            PackageCall::Exits => {
+                if with_args {
+                    for &a in args {
+                        self.expr(a);
+                    }
+                }
+                self.flow.exit();
+            }
+            PackageCall::Other => {
+                // A map handed to another package's function is read by it (fmt, json, ...).
+                for &a in args {
+                    self.map_argument(a, AccessOp::LibraryRead, with_args);
+                }
+            }
+        }
+    }
+
+    /// An argument the callee touches with `op` if it is a map; other arguments are walked
+    /// unless they were evaluated already (a deferred call).
+    pub(super) fn map_argument(&mut self, arg: Node<'a>, op: AccessOp, with_args: bool) {
+        match self.map_place(arg) {
+            Some(place) => {
+                let via = self.last_via;
+                if arg.kind() == "call_expression" {
+                    self.expr(arg);
+                }
+                self.push_access(place, op, arg, via);
+            }
+            None if with_args => self.expr(arg),
+            None => {}
+        }
+    }
+}

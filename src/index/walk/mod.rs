@@ -1,0 +1,508 @@
+//! The body walker: one pass over each function, resolving names through scopes and
+//! recording events with lock sets and control frames.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::apis::{known_map, Apis, LockOp, PackageCall};
+use super::decls::{self, literal_type, var_specs};
+use super::rpc;
+use super::types::{type_of_type_node, TypeInfo};
+use super::{
+    AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Escape, EscapeId, Event,
+    EventKind, FileId, Func, FuncId, IndexWarning, Load, LoadSource, LockMode, LockSet,
+    PackageFacts, ParsedFile, Place, PlaceId, ReturnRoot, Returned, Serves, SpawnVia, Target,
+};
+
+mod control;
+mod declarations;
+mod expressions;
+mod places;
+mod recognize;
+mod spawns;
+
+use recognize::{assumes_lock, handler_shaped, is_parallel_subtest, metadata_type, short_package};
+
+/// Nesting beyond this is not walked (and is reported): it bounds the walker's stack use.
+pub const MAX_NESTING: u32 = 1_000;
+
+/// Indexes every function and method body of one file.
+pub fn walk_file(
+    facts: &mut PackageFacts,
+    apis: &Apis,
+    globals: &HashMap<String, BindingId>,
+    file: FileId,
+    parsed: &ParsedFile<'_>,
+    warnings: &mut Vec<IndexWarning>,
+) {
+    let src = parsed.source.text.as_str();
+    let root = parsed.tree.root_node();
+    let imports = imports(root, src);
+    let mut walker = Walker {
+        facts,
+        globals,
+        imports: &imports,
+        apis,
+        src,
+        file,
+        scopes: Vec::new(),
+        func: 0,
+        ctl: 0,
+        flow: Flow::default(),
+        defer_target: DeferMode::FuncEnd(0),
+        defer_mode: None,
+        in_deferred_call: false,
+        deferred_unlocks: Vec::new(),
+        in_once: false,
+        inline_literals: 0,
+        depth: 0,
+        literal_count: 0,
+        top_name: String::new(),
+        warnings,
+        too_deep: false,
+        last_via: None,
+        escape_ids: HashMap::new(),
+        alias_locks: HashMap::new(),
+        copies: HashMap::new(),
+    };
+    let mut cursor = root.walk();
+    for decl in root.named_children(&mut cursor) {
+        if matches!(decl.kind(), "function_declaration" | "method_declaration") {
+            walker.function(decl);
+        }
+    }
+}
+
+/// The import names of a file (alias or last path element) mapped to their paths.
+fn imports(root: Node<'_>, src: &str) -> HashMap<String, String> {
+    super::import_specs(root, src)
+        .into_iter()
+        .map(|(name, path)| {
+            let name = name.unwrap_or_else(|| path.rsplit('/').next().unwrap_or(&path).to_string());
+            (name, path)
+        })
+        .collect()
+}
+
+/// Methods that never return to their caller, whatever the receiver: `testing.TB`'s
+/// `Fatal*`, `FailNow` and `Skip*` (they end the goroutine), `log.Logger`'s `Fatal*` and
+/// `Panic*`.
+const NEVER_RETURN: &[&str] = &[
+    "Fatal", "Fatalf", "Fatalln", "FailNow", "Skip", "Skipf", "SkipNow", "Panic", "Panicf",
+    "Panicln",
+];
+
+/// The dataflow state along one path: locks held, whether the path has left the body, and
+/// whether it left the function (`return`, `panic`, `os.Exit`), not just a loop or switch.
+#[derive(Debug, Clone, Default)]
+struct Flow {
+    locks: LockSet,
+    terminated: bool,
+    exits: bool,
+    /// Whether a `defer` was registered on the way here: leaving the function then runs
+    /// deferred code, so the exit does not end everything that follows.
+    deferred: bool,
+}
+
+impl Flow {
+    /// The path leaves the function here.
+    fn exit(&mut self) {
+        self.terminated = true;
+        self.exits = true;
+    }
+
+    fn lock(&mut self, place: PlaceId, mode: LockMode) {
+        match self.locks.binary_search_by_key(&place, |&(p, _)| p) {
+            Ok(i) => self.locks[i].1 = mode,
+            Err(i) => self.locks.insert(i, (place, mode)),
+        }
+    }
+
+    fn unlock(&mut self, place: PlaceId) {
+        self.locks.retain(|&(p, _)| p != place);
+    }
+
+    /// Where paths meet: a lock is held only if held on every path that reaches here.
+    fn join(flows: Vec<Flow>) -> Flow {
+        let exits = flows.iter().all(|f| f.exits);
+        let deferred = flows.iter().any(|f| f.deferred);
+        let mut live = flows.into_iter().filter(|f| !f.terminated);
+        let Some(mut out) = live.next() else {
+            return Flow {
+                locks: Vec::new(),
+                terminated: true,
+                exits,
+                deferred,
+            };
+        };
+        out.deferred = deferred;
+        for f in live {
+            out.locks
+                .retain_mut(|(p, mode)| match f.locks.iter().find(|(q, _)| q == p) {
+                    Some(&(_, other)) => {
+                        *mode = (*mode).min(other);
+                        true
+                    }
+                    None => false,
+                });
+        }
+        out
+    }
+}
+
+/// Where deferred code runs: at the end of the function, or of an inline function literal.
+#[derive(Debug, Clone, Copy)]
+enum DeferMode {
+    /// Deferred in the body of a `Func`: runs after everything, last deferred first.
+    FuncEnd(usize),
+    /// Deferred in an inline literal: runs when the literal returns.
+    LiteralEnd(usize),
+}
+
+struct Walker<'a, 'f> {
+    facts: &'f mut PackageFacts,
+    globals: &'f HashMap<String, BindingId>,
+    imports: &'f HashMap<String, String>,
+    apis: &'f Apis,
+    src: &'a str,
+    file: FileId,
+    scopes: Vec<Vec<(&'a str, BindingId)>>,
+    func: FuncId,
+    ctl: CtlId,
+    flow: Flow,
+    /// Where a `defer` in the body being walked runs.
+    defer_target: DeferMode,
+    /// Set while walking a deferred call.
+    defer_mode: Option<DeferMode>,
+    /// Set while walking the call expression of a `defer` itself (not the body of a
+    /// deferred function literal): `defer mu.Unlock()` releases only at return.
+    in_deferred_call: bool,
+    /// Locks a `defer` of the declared function being walked releases at return.
+    deferred_unlocks: Vec<PlaceId>,
+    /// Set inside `once.Do(func() {...})`: the body runs once, and every `Do` returns after
+    /// it, so its map accesses (and calls) are initialization, not concurrent accesses.
+    in_once: bool,
+    /// How many function literals walked in place enclose the current node: a `return` in
+    /// one leaves the literal, not the function, so no frame is marked as leaving it.
+    inline_literals: u32,
+    depth: u32,
+    literal_count: u32,
+    top_name: String,
+    warnings: &'f mut Vec<IndexWarning>,
+    too_deep: bool,
+    /// The getter call the last `place_of` resolved through, if any.
+    last_via: Option<EscapeId>,
+    /// Escapes recorded in this file, by call offset and result index.
+    escape_ids: HashMap<(usize, usize), EscapeId>,
+    /// Locks held where a local variable took a reference to a shared map (`m := s.items`).
+    alias_locks: HashMap<BindingId, LockSet>,
+    /// The stand-ins for the own storage of struct copies, by copied variable.
+    copies: HashMap<BindingId, BindingId>,
+}
+
+/// What the walker saves when it enters another function body.
+struct Saved {
+    func: FuncId,
+    ctl: CtlId,
+    flow: Flow,
+    defer_target: DeferMode,
+    defer_mode: Option<DeferMode>,
+    in_deferred_call: bool,
+    in_once: bool,
+}
+
+impl<'a> Walker<'a, '_> {
+    fn text(&self, node: Node<'_>) -> &'a str {
+        &self.src[node.byte_range()]
+    }
+
+    fn current(&mut self) -> &mut Func {
+        &mut self.facts.funcs[self.func as usize]
+    }
+
+    // ----- functions and scopes -----
+
+    fn function(&mut self, decl: Node<'a>) {
+        let Some(body) = decl.child_by_field_name("body") else {
+            return;
+        };
+        let name = self.function_name(decl);
+        self.top_name = name.clone();
+        self.literal_count = 0;
+        let func = self.new_func(name, decl, true);
+        let key = match decl.kind() {
+            "method_declaration" => decls::receiver_type_name(decl, self.src)
+                .zip(decl.child_by_field_name("name"))
+                .map(|(ty, m)| Callee::Method(ty.to_string(), self.text(m).to_string())),
+            _ => decl
+                .child_by_field_name("name")
+                .map(|n| Callee::Func(self.text(n).to_string())),
+        };
+        if let Some(key) = key {
+            self.facts.callees.entry(key).or_insert(func);
+        }
+        self.current_func_mut(func).assumes_lock = assumes_lock(decl, self.src);
+        let saved = self.enter(func);
+        self.scopes.push(Vec::new());
+        if let Some(receiver) = decl.child_by_field_name("receiver") {
+            let receiver = self.parameters(receiver, &[]).into_iter().next().flatten();
+            self.mark_params(receiver.iter());
+            self.current().receiver = receiver;
+        }
+        if let Some(list) = decl.child_by_field_name("parameters") {
+            let params = self.parameters(list, &[]);
+            self.mark_params(params.iter().flatten());
+            let is_handler = (decl.kind() == "method_declaration"
+                && decl
+                    .child_by_field_name("name")
+                    .is_some_and(|n| self.text(n) == "ServeHTTP")
+                && params.len() == 2)
+                || handler_shaped(list, self.src);
+            let current = self.current();
+            current.handler = is_handler.then_some(Serves::Http);
+            current.params = params;
+        }
+        if let Some(list) = decl.child_by_field_name("result") {
+            if list.kind() == "parameter_list" {
+                self.parameters(list, &[]);
+            }
+        }
+        self.block(body);
+        if !self.flow.terminated {
+            let released_at_return = std::mem::take(&mut self.deferred_unlocks);
+            let mut acquires = self.flow.locks.clone();
+            acquires.retain(|(p, _)| !released_at_return.contains(p));
+            self.current().lock_effect.acquires = acquires;
+        }
+        self.deferred_unlocks.clear();
+        self.scopes.pop();
+        self.leave(saved);
+    }
+
+    fn current_func_mut(&mut self, func: FuncId) -> &mut Func {
+        &mut self.facts.funcs[func as usize]
+    }
+
+    fn mark_params<'b>(&mut self, bindings: impl Iterator<Item = &'b BindingId>) {
+        for &b in bindings {
+            self.facts.bindings[b as usize].param = true;
+        }
+    }
+
+    /// `f`, or `(*T).m` / `T.m` for methods, as the go tool prints them.
+    fn function_name(&self, decl: Node<'_>) -> String {
+        let name = decl
+            .child_by_field_name("name")
+            .map_or("?", |n| self.text(n));
+        let Some(receiver) = decl.child_by_field_name("receiver") else {
+            return name.to_string();
+        };
+        let ty = receiver
+            .named_child(0)
+            .and_then(|p| p.child_by_field_name("type"));
+        match ty {
+            Some(t) if t.kind() == "pointer_type" => {
+                let inner = t.named_child(0).map_or("?", |n| self.type_base_name(n));
+                format!("(*{inner}).{name}")
+            }
+            Some(t) => format!("{}.{name}", self.type_base_name(t)),
+            None => name.to_string(),
+        }
+    }
+
+    fn type_base_name(&self, ty: Node<'_>) -> &'a str {
+        match ty.kind() {
+            "generic_type" => ty.child_by_field_name("type").map_or("?", |t| self.text(t)),
+            _ => self.text(ty),
+        }
+    }
+
+    fn new_func(&mut self, name: String, node: Node<'_>, declared: bool) -> FuncId {
+        let id = self.facts.funcs.len() as FuncId;
+        self.facts.funcs.push(Func {
+            name,
+            file: self.file,
+            span: node.byte_range(),
+            declared,
+            handler: None,
+            receiver: None,
+            assumes_lock: false,
+            in_test: false,
+            lock_effect: Default::default(),
+            params: Vec::new(),
+            events: Vec::new(),
+            returns: Vec::new(),
+            ctl: Control::body(),
+        });
+        id
+    }
+
+    fn enter(&mut self, func: FuncId) -> Saved {
+        let end = self.facts.funcs[func as usize].span.end;
+        let saved = Saved {
+            func: self.func,
+            ctl: self.ctl,
+            flow: std::mem::take(&mut self.flow),
+            defer_target: self.defer_target,
+            defer_mode: self.defer_mode.take(),
+            in_deferred_call: std::mem::take(&mut self.in_deferred_call),
+            in_once: std::mem::take(&mut self.in_once),
+        };
+        self.func = func;
+        self.ctl = 0;
+        self.defer_target = DeferMode::FuncEnd(end);
+        saved
+    }
+
+    fn leave(&mut self, saved: Saved) {
+        self.func = saved.func;
+        self.ctl = saved.ctl;
+        self.flow = saved.flow;
+        self.defer_target = saved.defer_target;
+        self.defer_mode = saved.defer_mode;
+        self.in_deferred_call = saved.in_deferred_call;
+        self.in_once = saved.in_once;
+    }
+
+    fn declare(
+        &mut self,
+        name: Node<'a>,
+        ty: TypeInfo,
+        alias: Option<PlaceId>,
+    ) -> Option<BindingId> {
+        let text = self.text(name);
+        if text == "_" {
+            return None;
+        }
+        let id = self.facts.bindings.len() as BindingId;
+        let mut binding = Binding::new(
+            text.to_string(),
+            Some(self.func),
+            self.ctl,
+            ty,
+            self.file,
+            name.start_byte(),
+        );
+        binding.alias = alias;
+        self.facts.bindings.push(binding);
+        self.scopes.last_mut()?.push((text, id));
+        Some(id)
+    }
+
+    fn lookup(&self, name: &str) -> Option<BindingId> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| *n == name)
+            .map(|&(_, id)| id)
+            .or_else(|| self.globals.get(name).copied())
+    }
+
+    /// Declares the parameters of a list and returns their bindings in order; `args` are the
+    /// call's arguments when the function is a literal invoked right here.
+    fn parameters(&mut self, list: Node<'a>, args: &[Node<'a>]) -> Vec<Option<BindingId>> {
+        let mut bindings = Vec::new();
+        let mut index = 0;
+        let mut cursor = list.walk();
+        for param in list.named_children(&mut cursor) {
+            if !matches!(
+                param.kind(),
+                "parameter_declaration" | "variadic_parameter_declaration"
+            ) {
+                continue;
+            }
+            let ty = param
+                .child_by_field_name("type")
+                .map_or(TypeInfo::Unknown, |t| {
+                    type_of_type_node(t, self.src, &self.facts.decls)
+                });
+            let mut c = param.walk();
+            let names: Vec<_> = param.children_by_field_name("name", &mut c).collect();
+            if names.is_empty() {
+                bindings.push(None);
+                index += 1;
+                continue;
+            }
+            // A struct passed by value: the callee has its own copy of the struct's mutexes.
+            let by_value = param
+                .child_by_field_name("type")
+                .is_some_and(|t| matches!(t.kind(), "type_identifier" | "generic_type"))
+                && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
+            for name in names {
+                // A parameter bound to a variable or field refers to the same storage: maps,
+                // pointers and the maps inside copied structs are shared with the caller.
+                let alias = args.get(index).and_then(|&a| self.place_of(a));
+                let id = self.declare(name, ty.clone(), alias);
+                if let Some(id) = id {
+                    self.facts.bindings[id as usize].by_value = by_value;
+                }
+                bindings.push(id);
+                index += 1;
+            }
+        }
+        bindings
+    }
+
+    // ----- events -----
+
+    fn push(&mut self, kind: EventKind, node: Node<'_>) -> usize {
+        self.push_at(kind, node, node.start_byte())
+    }
+
+    /// Records an event that happens at `order` in program order unless it is deferred.
+    fn push_at(&mut self, kind: EventKind, node: Node<'_>, order: usize) -> usize {
+        if self.in_once && matches!(kind, EventKind::Access { .. } | EventKind::Call { .. }) {
+            return self.current().events.len();
+        }
+        let order = match self.defer_mode {
+            None => order,
+            Some(DeferMode::LiteralEnd(end)) => end,
+            Some(DeferMode::FuncEnd(end)) => end + (end - node.start_byte().min(end)),
+        };
+        let event = Event {
+            kind,
+            span: node.byte_range(),
+            order,
+            ctl: self.ctl,
+            locks: self.flow.locks.clone(),
+            via: None,
+        };
+        let events = &mut self.current().events;
+        events.push(event);
+        events.len() - 1
+    }
+
+    /// Records an access to a map reached through the getter call `via`, if any.
+    fn push_access(&mut self, place: PlaceId, op: AccessOp, site: Node<'_>, via: Option<EscapeId>) {
+        let i = self.push(EventKind::Access { place, op }, site);
+        if let Some(event) = self.current().events.get_mut(i) {
+            event.via = via;
+        }
+    }
+
+    fn new_frame(&mut self, kind: CtlKind) -> CtlId {
+        let parent = self.ctl;
+        self.current().ctl.push(parent, kind)
+    }
+
+    /// Runs `f` in a new control frame of `kind`, starting from a copy of the current flow,
+    /// and returns the flow at its end; the current flow is left as it was.
+    fn in_frame(&mut self, kind: CtlKind, f: impl FnOnce(&mut Self)) -> Flow {
+        let entry = self.flow.clone();
+        let outer = self.ctl;
+        self.ctl = self.new_frame(kind);
+        f(self);
+        if self.flow.terminated
+            && self.flow.exits
+            && !self.flow.deferred
+            && self.inline_literals == 0
+        {
+            let frame = self.ctl;
+            self.current().ctl.frames[frame as usize].exits = true;
+        }
+        self.ctl = outer;
+        std::mem::replace(&mut self.flow, entry)
+    }
+}

@@ -1,0 +1,289 @@
+//! Places and types: the storage an expression denotes (`m`, `s.items`, `m[k]`), what
+//! its variables alias, and what syntax tells of its type.
+
+use super::*;
+
+impl<'a> Walker<'a, '_> {
+    /// The storage location an expression denotes: `m`, `s.items`, `(*p).m`, `m[k]`.
+    /// Walks the operand chain with a loop: real code nests deeply.
+    pub(super) fn place_of(&mut self, node: Node<'a>) -> Option<PlaceId> {
+        let mut via = None;
+        let place = self.resolve_place(node, &mut via);
+        self.last_via = via;
+        place
+    }
+
+    /// `place_of`, noting in `via` the getter call the place was reached through.
+    pub(super) fn resolve_place(
+        &mut self,
+        node: Node<'a>,
+        via: &mut Option<EscapeId>,
+    ) -> Option<PlaceId> {
+        enum Step<'n> {
+            Field(&'n str),
+            Element,
+        }
+        let mut steps = Vec::new();
+        let mut cur = node;
+        let root = loop {
+            match cur.kind() {
+                "identifier" => {
+                    let b = self.lookup(self.text(cur))?;
+                    let binding = &self.facts.bindings[b as usize];
+                    *via = binding.returned_by;
+                    // `e.Attrs` of `e := Event{Attrs: base}` is `base`.
+                    if let Some(Step::Field(field)) = steps.last() {
+                        let aliased = binding
+                            .field_aliases
+                            .iter()
+                            .find(|(f, _)| f == field)
+                            .map(|&(_, place)| place);
+                        if let Some(place) = aliased {
+                            steps.pop();
+                            break Err(place);
+                        }
+                    }
+                    break Ok(b);
+                }
+                "selector_expression" => {
+                    steps.push(Step::Field(self.text(cur.child_by_field_name("field")?)));
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "index_expression" => {
+                    steps.push(Step::Element);
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "parenthesized_expression" => cur = cur.named_child(0)?,
+                // `reflect.ValueOf(m)` stands for `m`: `SetMapIndex` on it writes `m`.
+                "call_expression" => match self.reflected(cur) {
+                    Some(arg) => cur = arg,
+                    None => {
+                        let (place, escape) = self.returned_place(cur, 0)?;
+                        *via = Some(escape);
+                        break Err(place);
+                    }
+                },
+                "unary_expression" => {
+                    let op = cur.child_by_field_name("operator")?;
+                    if !matches!(self.text(op), "*" | "&") {
+                        return None;
+                    }
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                _ => return None,
+            }
+        };
+        let mut place = match root {
+            Err(place) => place,
+            Ok(root) => match self.facts.bindings[root as usize].alias {
+                Some(alias) => alias,
+                None => self.facts.intern_place(Place {
+                    root,
+                    fields: Vec::new(),
+                }),
+            },
+        };
+        for step in steps.into_iter().rev() {
+            place = match step {
+                Step::Field(f) => self.facts.select(place, f),
+                // Every element of a map or slice is one abstract place: `m[k]`, `shards[i]`.
+                Step::Element => match self.facts.place_type(place) {
+                    TypeInfo::Map { .. } | TypeInfo::Slice(_) => {
+                        self.facts.select(place, crate::index::ELEMENT)
+                    }
+                    _ => return None,
+                },
+            };
+        }
+        Some(place)
+    }
+
+    /// Result `index` of a call to a package function that returns storage its caller can
+    /// name (`s.Items()` returning `s.items`), in the caller's terms, with the escape
+    /// recorded for it.
+    pub(super) fn returned_place(
+        &mut self,
+        call: Node<'a>,
+        index: usize,
+    ) -> Option<(PlaceId, EscapeId)> {
+        let function = call.child_by_field_name("function")?;
+        let name = match function.kind() {
+            "selector_expression" => function.child_by_field_name("field")?,
+            _ => function,
+        };
+        if !self.facts.decls.returns.may_return(self.text(name)) {
+            return None;
+        }
+        let (callee, receiver) = self.callee_of(function)?;
+        let path = self.facts.decls.returns.path(&callee, index)?.clone();
+        let args = Self::arguments(call);
+        let mut place = match &path.root {
+            ReturnRoot::Receiver => receiver?,
+            ReturnRoot::Param(i) => self.place_of(*args.get(*i)?)?,
+            ReturnRoot::Global(name) => {
+                let root = *self.globals.get(name)?;
+                self.facts.intern_place(Place {
+                    root,
+                    fields: Vec::new(),
+                })
+            }
+        };
+        for field in &path.fields {
+            place = self.facts.select(place, field);
+        }
+        let key = (call.start_byte(), index);
+        let escape = match self.escape_ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                let args = args.iter().map(|&a| self.place_of(a)).collect();
+                let id = self.facts.escapes.len() as EscapeId;
+                self.facts.escapes.push(Escape {
+                    func: self.func,
+                    call: call.byte_range(),
+                    target: Target {
+                        callee,
+                        receiver,
+                        args,
+                    },
+                    index,
+                });
+                self.escape_ids.insert(key, id);
+                id
+            }
+        };
+        Some((place, escape))
+    }
+
+    /// The fields of a struct literal (`T{F: x}`, `&T{F: x}`) set from shared storage, and
+    /// that storage.
+    pub(super) fn literal_fields(&mut self, expr: Node<'a>) -> Vec<(String, PlaceId)> {
+        let mut literal = expr;
+        if literal.kind() == "unary_expression" {
+            match literal.child_by_field_name("operand") {
+                Some(operand) => literal = operand,
+                None => return Vec::new(),
+            }
+        }
+        let Some(body) = literal
+            .child_by_field_name("body")
+            .filter(|_| literal.kind() == "composite_literal")
+        else {
+            return Vec::new();
+        };
+        let mut cursor = body.walk();
+        let elements: Vec<_> = body
+            .named_children(&mut cursor)
+            .filter(|e| e.kind() == "keyed_element")
+            .collect();
+        let mut out = Vec::new();
+        for element in elements {
+            let unwrap = |n: Option<Node<'a>>| n.and_then(|n| n.named_child(0));
+            let (Some(key), Some(value)) = (
+                unwrap(element.child_by_field_name("key")),
+                unwrap(element.child_by_field_name("value")),
+            ) else {
+                continue;
+            };
+            if key.kind() != "identifier" {
+                continue;
+            }
+            if let Some(place) = self.place_of(value) {
+                out.push((self.text(key).to_string(), place));
+            }
+        }
+        out
+    }
+
+    /// The channel a receive expression (`<-ch`) takes from.
+    pub(super) fn received_channel(&mut self, expr: Node<'a>) -> Option<PlaceId> {
+        let mut cur = expr;
+        while cur.kind() == "parenthesized_expression" {
+            cur = cur.named_child(0)?;
+        }
+        let is_receive = cur.kind() == "unary_expression"
+            && cur
+                .child_by_field_name("operator")
+                .is_some_and(|o| self.text(o) == "<-");
+        if !is_receive {
+            return None;
+        }
+        self.place_of(cur.child_by_field_name("operand")?)
+    }
+
+    /// The argument of a `reflect.ValueOf(x)` call.
+    pub(super) fn reflected(&self, call: Node<'a>) -> Option<Node<'a>> {
+        let function = call.child_by_field_name("function")?;
+        let package = function.child_by_field_name("operand")?;
+        let is_value_of = function.kind() == "selector_expression"
+            && self.text(function.child_by_field_name("field")?) == "ValueOf"
+            && self.lookup(self.text(package)).is_none()
+            && self
+                .imports
+                .get(self.text(package))
+                .is_some_and(|p| p == "reflect");
+        let args = Self::arguments(call);
+        (is_value_of && args.len() == 1).then(|| args[0])
+    }
+
+    /// The place of an expression that denotes a map (not one retired by `init`).
+    pub(super) fn map_place(&mut self, node: Node<'a>) -> Option<PlaceId> {
+        let place = self.place_of(node)?;
+        let root = &self.facts.bindings[self.facts.places[place as usize].root as usize];
+        if root.func.is_none() && self.facts.decls.retired.contains(&root.name) {
+            return None;
+        }
+        self.facts.place_type(place).is_map().then_some(place)
+    }
+
+    /// What is known of an expression's type; loops through parentheses, dereferences
+    /// and indexing.
+    pub(super) fn expr_type(&mut self, node: Node<'a>) -> TypeInfo {
+        let mut elements = 0;
+        let mut cur = node;
+        loop {
+            let next = match cur.kind() {
+                "parenthesized_expression" => cur.named_child(0),
+                "unary_expression" => {
+                    // `<-ch` has the channel's element type.
+                    if cur
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "<-")
+                    {
+                        elements += 1;
+                    }
+                    cur.child_by_field_name("operand")
+                        .filter(|o| o.kind() != "composite_literal")
+                }
+                "index_expression" => {
+                    elements += 1;
+                    cur.child_by_field_name("operand")
+                }
+                _ => None,
+            };
+            match next {
+                Some(n) => cur = n,
+                None => break,
+            }
+        }
+        let mut ty = match cur.kind() {
+            "identifier" | "selector_expression" => match self.place_of(cur) {
+                Some(place) => self.facts.place_type(place),
+                None => TypeInfo::Unknown,
+            },
+            "call_expression" => match self.returned_place(cur, 0) {
+                Some((place, _)) => self.facts.place_type(place),
+                None => literal_type(cur, self.src, &self.facts.decls),
+            },
+            _ => literal_type(cur, self.src, &self.facts.decls),
+        };
+        for _ in 0..elements {
+            ty = match ty {
+                TypeInfo::Map { value, .. } | TypeInfo::Slice(value) | TypeInfo::Chan(value) => {
+                    *value
+                }
+                _ => return TypeInfo::Unknown,
+            };
+        }
+        ty
+    }
+}

@@ -1,0 +1,149 @@
+//! Recognizing by syntax: request handlers' signatures, lock contracts in doc comments,
+//! parallel subtests.
+
+use super::*;
+
+/// Whether `t.Run(name, func(t *testing.T) { t.Parallel(); ... })` runs a parallel subtest:
+/// the literal calls `Parallel` on its own parameter.
+pub(super) fn is_parallel_subtest(function: Node<'_>, src: &str) -> bool {
+    if function.kind() != "func_literal" {
+        return false;
+    }
+    let param = function
+        .child_by_field_name("parameters")
+        .and_then(|p| p.named_child(0))
+        .and_then(|p| p.child_by_field_name("name"));
+    let (Some(param), Some(body)) = (param, function.child_by_field_name("body")) else {
+        return false;
+    };
+    let call = format!("{}.Parallel()", &src[param.byte_range()]);
+    src[body.byte_range()].contains(&call)
+}
+
+/// The parameter types of a request handler, in the frameworks Go services use: a function
+/// or method declared with exactly these parameters exists to serve requests, each on its
+/// own goroutine, wherever (even in another package) it is registered.
+pub(super) const HANDLER_SIGNATURES: &[&[&str]] = &[
+    &["http.ResponseWriter", "*http.Request"],
+    &["*gin.Context"],
+    &["echo.Context"],
+    &["*fiber.Ctx"],
+];
+
+/// gRPC's `metadata.MD`, a map type with known methods.
+pub(super) fn metadata_type() -> TypeInfo {
+    TypeInfo::Map {
+        value: Box::new(TypeInfo::Unknown),
+        name: Some("metadata.MD".to_string()),
+    }
+}
+
+/// Whether a parameter list is a request handler's (see [`HANDLER_SIGNATURES`]).
+pub(super) fn handler_shaped(list: Node<'_>, src: &str) -> bool {
+    let mut types = Vec::new();
+    let mut cursor = list.walk();
+    for param in list.named_children(&mut cursor) {
+        let Some(ty) = param.child_by_field_name("type") else {
+            return false;
+        };
+        let names = param
+            .children_by_field_name("name", &mut param.walk())
+            .count();
+        let ty: String = src[ty.byte_range()].split_whitespace().collect();
+        types.extend(std::iter::repeat_n(ty, names.max(1)));
+    }
+    HANDLER_SIGNATURES
+        .iter()
+        .any(|sig| sig.iter().eq(types.iter()))
+}
+
+/// Whether a function's name or doc comment says its callers hold the lock.
+pub(super) fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
+    let name = decl
+        .child_by_field_name("name")
+        .map_or("", |n| &src[n.byte_range()]);
+    if name.ends_with("Locked") || name.ends_with("_locked") {
+        return true;
+    }
+    // The doc comment's words, one space apart, so that a phrase may span lines.
+    let mut lines = Vec::new();
+    let mut prev = decl.prev_named_sibling();
+    while let Some(c) = prev.filter(|c| c.kind() == "comment") {
+        lines.push(src[c.byte_range()].to_lowercase());
+        prev = c.prev_named_sibling();
+    }
+    lines.reverse();
+    let doc = lines
+        .iter()
+        .flat_map(|l| {
+            l.trim_start_matches("//")
+                .trim_start_matches("/*")
+                .trim_end_matches("*/")
+                .split_whitespace()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    const PHRASES: &[&str] = &[
+        "must be called with",
+        "must be held",
+        "should be held",
+        "must hold",
+        "caller holds",
+        "callers hold",
+        "caller must hold",
+        "lock held",
+        "lock is held",
+        "mu held",
+        "mu is held",
+        "+checklocks:",
+        "assumes we have",
+        "assumes the caller",
+        "assumes caller",
+        "should be called with",
+        "must be locked",
+        "requires the lock",
+        "callers must serialize",
+    ];
+    PHRASES.iter().any(|p| doc.contains(p)) || states_lock_contract(&doc)
+}
+
+/// Whether a doc comment (lowercase words, one space apart) asks its callers to hold a lock
+/// in other words: "hold ref lock before calling", "call when holding the manager lock",
+/// "requires that solver.mu is read-locked". A negated "does not hold" is no contract.
+pub(super) fn states_lock_contract(doc: &str) -> bool {
+    let words: Vec<&str> = doc
+        .split(' ')
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != '-'))
+        .map(|w| w.trim_end_matches('.'))
+        .collect();
+    let is_lock =
+        |w: &str| w.contains("lock") || w.contains("mutex") || w == "mu" || w.ends_with(".mu");
+    let negated = |i: usize| {
+        i > 0
+            && matches!(
+                words[i - 1],
+                "not" | "never" | "without" | "doesn't" | "don't"
+            )
+    };
+    words.iter().enumerate().any(|(i, &w)| {
+        let ahead = || words[i + 1..].iter().take(5);
+        match w {
+            "hold" | "holding" => !negated(i) && ahead().any(|w| is_lock(w)),
+            "requires" | "require" => {
+                ahead().any(|w| matches!(*w, "locked" | "read-locked" | "write-locked" | "held"))
+            }
+            "calling" => {
+                i > 0 && words[i - 1] == "before" && {
+                    let start = i.saturating_sub(6);
+                    words[start..i - 1].iter().any(|w| is_lock(w))
+                }
+            }
+            _ => false,
+        }
+    })
+}
+
+/// The last element of an import path: `net/http` → `http`.
+pub(super) fn short_package(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}

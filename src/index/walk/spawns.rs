@@ -1,0 +1,255 @@
+//! Goroutines and deferred calls: `go` statements, APIs that run a function on another
+//! goroutine, and what a `defer` runs at the function's end.
+
+use super::*;
+
+impl<'a> Walker<'a, '_> {
+    pub(super) fn go_statement(&mut self, stmt: Node<'a>, call: Node<'a>) {
+        if call.kind() != "call_expression" {
+            self.expr(call);
+            return;
+        }
+        let args = Self::arguments(call);
+        // A function literal handed to the goroutine's function (`go run(name, func() {...})`)
+        // runs on that goroutine, not in the spawner: it is a goroutine started here.
+        let mut literals = Vec::new();
+        for &a in &args {
+            if a.kind() == "func_literal" {
+                literals.push(self.literal_func(a, &[]));
+            } else {
+                self.expr(a);
+            }
+        }
+        let Some(function) = call.child_by_field_name("function") else {
+            return;
+        };
+        let go_literal = function.kind() == "func_literal";
+        // A function that signals a WaitGroup parameter as it returns signals it after the
+        // literals it was handed: `go run(&wg, func() {...})` with `defer wg.Done()` in `run`.
+        let name = self.text(function);
+        let signals = (function.kind() == "identifier" && self.lookup(name).is_none())
+            .then(|| self.facts.decls.done_params.get(name))
+            .flatten()
+            .and_then(|&index| args.get(index).copied())
+            .and_then(|wg| self.place_of(wg));
+        if go_literal {
+            literals.push(self.literal_func(function, &args));
+        }
+        for body in literals {
+            self.spawn(
+                stmt,
+                Target::literal(body),
+                SpawnVia::GoStatement,
+                signals,
+                false,
+            );
+        }
+        if go_literal {
+            return;
+        }
+        if let Some(operand) = function.child_by_field_name("operand") {
+            self.expr(operand);
+        }
+        if let Some(target) = self.func_target(function, &args) {
+            self.spawn(stmt, target, SpawnVia::GoStatement, None, false);
+        }
+    }
+
+    /// Records a goroutine running `target`. It starts after the call's arguments are
+    /// evaluated: at the end of `site`.
+    pub(super) fn spawn(
+        &mut self,
+        site: Node<'a>,
+        target: Target,
+        via: SpawnVia,
+        signals: Option<PlaceId>,
+        repeated: bool,
+    ) {
+        let after_return = matches!(&via, SpawnVia::Api(api) if api.ends_with(".Run"));
+        self.push_at(
+            EventKind::Spawn {
+                target,
+                via,
+                signals,
+                repeated,
+                after_return,
+            },
+            site,
+            site.end_byte(),
+        );
+    }
+
+    /// A function value handed to an API that runs it on another goroutine.
+    pub(super) fn spawn_function_arg(
+        &mut self,
+        site: Node<'a>,
+        function: Node<'a>,
+        via: SpawnVia,
+        signals: Option<PlaceId>,
+        repeated: bool,
+    ) {
+        let target = if function.kind() == "func_literal" {
+            Some(Target::literal(self.literal_func(function, &[])))
+        } else {
+            self.expr(function);
+            self.func_target(function, &[])
+        };
+        if let Some(target) = target {
+            self.spawn(site, target, via, signals, repeated);
+        }
+    }
+
+    /// Walks a function literal as a body of its own (a goroutine, or a function stored in
+    /// a variable), with `args` bound to its parameters.
+    pub(super) fn literal_func(&mut self, literal: Node<'a>, args: &[Node<'a>]) -> FuncId {
+        self.literal_count += 1;
+        let name = format!("{}.func{}", self.top_name, self.literal_count);
+        let func = self.new_func(name, literal, false);
+        let saved = self.enter(func);
+        self.scopes.push(Vec::new());
+        if let Some(params) = literal.child_by_field_name("parameters") {
+            let params = self.parameters(params, args);
+            self.current().params = params;
+        }
+        let deferred_before = self.deferred_unlocks.len();
+        if let Some(body) = literal.child_by_field_name("body") {
+            self.block(body);
+        }
+        // A literal stored in a variable may be a lock helper (`lock := func() { if
+        // needLock { mu.Lock() } }`): calling it takes the locks it may leave held, but
+        // not those it unlocks, at once or deferred.
+        let deferred = self.deferred_unlocks[deferred_before..].to_vec();
+        let mut acquires: LockSet = Vec::new();
+        for event in &self.current().events {
+            match event.kind {
+                EventKind::Lock { place, mode } => {
+                    acquires.retain(|&(p, _)| p != place);
+                    acquires.push((place, mode));
+                }
+                EventKind::Unlock { place } => acquires.retain(|&(p, _)| p != place),
+                _ => {}
+            }
+        }
+        acquires.retain(|(p, _)| !deferred.contains(p));
+        self.current().lock_effect.acquires = acquires;
+        self.scopes.pop();
+        self.leave(saved);
+        func
+    }
+
+    /// The package function or method an expression denotes, with the places bound to its
+    /// receiver and to `args`.
+    pub(super) fn func_target(&mut self, function: Node<'a>, args: &[Node<'a>]) -> Option<Target> {
+        let (callee, receiver) = self.callee_of(function)?;
+        let args = args.iter().map(|&a| self.place_of(a)).collect();
+        Some(Target {
+            callee,
+            receiver,
+            args,
+        })
+    }
+
+    pub(super) fn callee_of(&mut self, function: Node<'a>) -> Option<(Callee, Option<PlaceId>)> {
+        let mut function = function;
+        while function.kind() == "parenthesized_expression" {
+            function = function.named_child(0)?;
+        }
+        match function.kind() {
+            "identifier" => {
+                let name = self.text(function);
+                match self.lookup(name) {
+                    Some(b) => self.facts.bindings[b as usize]
+                        .func_value
+                        .clone()
+                        .map(|t| (t.callee, t.receiver)),
+                    None => self
+                        .facts
+                        .decls
+                        .funcs
+                        .contains(name)
+                        .then(|| (Callee::Func(name.to_string()), None)),
+                }
+            }
+            "selector_expression" => {
+                let operand = function.child_by_field_name("operand")?;
+                let method = self.text(function.child_by_field_name("field")?);
+                let ty = match self.expr_type(operand) {
+                    TypeInfo::Named(ty) | TypeInfo::Map { name: Some(ty), .. } => ty,
+                    _ => return None,
+                };
+                // A call through an interface of the package reaches its one implementation;
+                // a call of a function-valued field, what the package stores in it.
+                let (owner, path) = match self.facts.decls.method_owner(&ty, method) {
+                    Some(found) => found,
+                    None => match self.facts.decls.sole_implementer(&ty, method) {
+                        Some(implementer) => (implementer.to_string(), Vec::new()),
+                        None if self.is_field(&ty, method) => (ty, Vec::new()),
+                        None => return None,
+                    },
+                };
+                let mut receiver = self.place_of(operand);
+                for field in path {
+                    receiver = receiver.map(|r| self.facts.select(r, &field));
+                }
+                Some((Callee::Method(owner, method.to_string()), receiver))
+            }
+            _ => None,
+        }
+    }
+
+    /// `defer f(args)`: the arguments are evaluated now, the call runs when the body returns.
+    pub(super) fn defer_statement(&mut self, call: Node<'a>) {
+        self.flow.deferred = true;
+        let outer_ctl = self.ctl;
+        let outer_mode = self.defer_mode;
+        if call.kind() == "call_expression" {
+            for a in Self::arguments(call) {
+                self.expr(a);
+            }
+        }
+        self.defer_mode = Some(outer_mode.unwrap_or(self.defer_target));
+        // Deferred code runs however the body returns: it belongs to no loop or branch.
+        self.ctl = 0;
+        let entry_locks = self.flow.locks.clone();
+        self.in_deferred_call = true;
+        self.deferred_call(call);
+        self.in_deferred_call = false;
+        self.flow.locks = entry_locks;
+        self.ctl = outer_ctl;
+        self.defer_mode = outer_mode;
+    }
+
+    pub(super) fn deferred_call(&mut self, call: Node<'a>) {
+        if call.kind() != "call_expression" {
+            self.expr(call);
+            return;
+        }
+        match call.child_by_field_name("function") {
+            Some(f) if f.kind() == "func_literal" => self.inline_literal(f, &Self::arguments(call)),
+            // Arguments were evaluated at the defer statement; only the call itself is late.
+            _ => self.call(call, false),
+        }
+    }
+
+    /// A function literal that runs on the current goroutine (called here, later, or by a
+    /// callee): its events belong to the enclosing body, in a branch of their own.
+    pub(super) fn inline_literal(&mut self, literal: Node<'a>, args: &[Node<'a>]) {
+        let outer_target = self.defer_target;
+        let outer_deferred_call = std::mem::take(&mut self.in_deferred_call);
+        self.defer_target = DeferMode::LiteralEnd(literal.end_byte());
+        self.inline_literals += 1;
+        self.in_frame(CtlKind::Branch, |w| {
+            w.scopes.push(Vec::new());
+            if let Some(params) = literal.child_by_field_name("parameters") {
+                w.parameters(params, args);
+            }
+            if let Some(body) = literal.child_by_field_name("body") {
+                w.block(body);
+            }
+            w.scopes.pop();
+        });
+        self.inline_literals -= 1;
+        self.defer_target = outer_target;
+        self.in_deferred_call = outer_deferred_call;
+    }
+}
