@@ -270,8 +270,34 @@ impl<'a> Walker<'a, '_> {
                 if paired {
                     self.copy_field_assigned(l, right[i]);
                     self.field_func_assigned(l, right[i]);
+                    self.rebound_to_new_object(l, right[i]);
                 }
             }
+        }
+    }
+
+    /// `cfg = &gatewayCfg{...}` in the variable's own block of the function declaring it:
+    /// from here on the name holds a new object, still being built like one just declared
+    /// (`cfg := s.remotes[name]; if cfg != nil { return }; cfg = &gatewayCfg{}`), so later
+    /// uses resolve to a new binding. Only for struct objects: a map variable reassigned
+    /// while a goroutine captured it shares the new map too.
+    pub(super) fn rebound_to_new_object(&mut self, target: Node<'a>, value: Node<'a>) {
+        if target.kind() != "identifier" || !self.is_fresh_value(value) {
+            return;
+        }
+        let Some(b) = self.lookup(self.text(target)) else {
+            return;
+        };
+        let old = &self.facts.bindings[b as usize];
+        if old.func != Some(self.func) || old.ctl != self.ctl || old.ty.is_map() {
+            return;
+        }
+        let ty = self.expr_type(value);
+        if !matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n)) {
+            return;
+        }
+        if let Some(id) = self.declare(target, ty, None) {
+            self.facts.bindings[id as usize].fresh = true;
         }
     }
 
