@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
     is_exported, place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts,
-    PlaceId, TypeInfo,
+    PlaceId, TypeInfo, ELEMENT,
 };
 use crate::source::SourceFile;
 
@@ -309,13 +309,35 @@ fn owner_of(facts: &PackageFacts, place: PlaceId) -> Option<Owner> {
         return None;
     };
     let mut prefix = Vec::new();
-    for field in &p.fields {
-        match facts.decls.field_type(&ty, field) {
-            TypeInfo::Named(next) if facts.decls.structs.contains_key(&next) => {
-                prefix.push(field.clone());
-                ty = next;
+    let mut i = 0;
+    while i < p.fields.len() {
+        let field = &p.fields[i];
+        let is_struct = |t: &TypeInfo| match t {
+            TypeInfo::Named(n) if facts.decls.structs.contains_key(n) => Some(n.clone()),
+            _ => None,
+        };
+        let ty_here = facts.decls.field_type(&ty, field);
+        // An element of a map or slice of structs with a field selected after it
+        // (`s.remotes[name].urls`): the owner is the element's struct.
+        let element = match &ty_here {
+            TypeInfo::Map { value, .. } | TypeInfo::Slice(value)
+                if i + 2 < p.fields.len() && p.fields[i + 1] == ELEMENT =>
+            {
+                is_struct(value)
             }
-            _ => break,
+            _ => None,
+        };
+        if let Some(next) = is_struct(&ty_here) {
+            prefix.push(field.clone());
+            ty = next;
+            i += 1;
+        } else if let Some(next) = element {
+            prefix.push(field.clone());
+            prefix.push(ELEMENT.to_string());
+            ty = next;
+            i += 2;
+        } else {
+            break;
         }
     }
     (prefix.len() < p.fields.len() && facts.decls.structs.contains_key(&ty)).then_some(Owner {
