@@ -281,13 +281,22 @@ impl<'a> Walker<'a, '_> {
     /// (`cfg := s.remotes[name]; if cfg != nil { return }; cfg = &gatewayCfg{}`), so later
     /// uses resolve to a new binding. Only for struct objects: a map variable reassigned
     /// while a goroutine captured it shares the new map too.
+    ///
+    /// Any other value but `nil` (`x = s.shared`, in a branch too) makes a variable that held
+    /// an object being built one that may hold a shared object.
     pub(super) fn rebound_to_new_object(&mut self, target: Node<'a>, value: Node<'a>) {
-        if target.kind() != "identifier" || !self.is_fresh_value(value) {
+        if target.kind() != "identifier" {
             return;
         }
         let Some(b) = self.lookup(self.text(target)) else {
             return;
         };
+        if !self.is_fresh_value(value) {
+            if value.kind() != "nil" {
+                self.facts.bindings[b as usize].fresh = false;
+            }
+            return;
+        }
         let old = &self.facts.bindings[b as usize];
         if old.func != Some(self.func) || old.ctl != self.ctl || old.ty.is_map() {
             return;
