@@ -308,14 +308,14 @@ fn owner_of(facts: &PackageFacts, place: PlaceId) -> Option<Owner> {
     let TypeInfo::Named(mut ty) = facts.bindings[p.root as usize].ty.clone() else {
         return None;
     };
+    let is_struct = |t: &TypeInfo| match t {
+        TypeInfo::Named(n) if facts.decls.structs.contains_key(n) => Some(n.clone()),
+        _ => None,
+    };
     let mut prefix = Vec::new();
     let mut i = 0;
     while i < p.fields.len() {
         let field = &p.fields[i];
-        let is_struct = |t: &TypeInfo| match t {
-            TypeInfo::Named(n) if facts.decls.structs.contains_key(n) => Some(n.clone()),
-            _ => None,
-        };
         let ty_here = facts.decls.field_type(&ty, field);
         // An element of a map or slice of structs with a field selected after it
         // (`s.remotes[name].urls`): the owner is the element's struct.
