@@ -193,11 +193,21 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             .find(|s| holds(s) && s.write)
             .or_else(|| sites.iter().find(|s| holds(s)));
         // An unguarded write races with the guarded accesses; an unguarded read only with
-        // guarded writes.
-        for site in sites.iter().filter(|s| !holds(s)) {
-            if !site.write && guarded_writes == 0 && !declared {
-                continue;
-            }
+        // guarded writes. One report per line: `s.m[k] = append(s.m[k], v)` is one missing
+        // lock, reported at its write.
+        let mut unguarded: Vec<(u32, u32, bool, &Site)> = sites
+            .iter()
+            .filter(|s| !holds(s) && (s.write || guarded_writes > 0 || declared))
+            .map(|s| {
+                let func = &facts.funcs[s.func as usize];
+                let start = func.events[s.event].span.start;
+                let line = files[func.file as usize].line_col(start).line;
+                (func.file, line, !s.write, s)
+            })
+            .collect();
+        unguarded.sort_by_key(|&(file, line, read, _)| (file, line, read));
+        unguarded.dedup_by_key(|&mut (file, line, _, _)| (file, line));
+        for (_, _, _, site) in unguarded {
             out.push(finding(
                 facts, files, &ty, &guard, declared, site, example, support,
             ));

@@ -19,7 +19,7 @@ pub mod program;
 mod read_write;
 mod write_under_read_lock;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::finding::Finding;
 use crate::index::{IndexWarning, PackageFacts};
@@ -49,6 +49,7 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Ve
         findings.extend(concurrent_write::check(&ctx, &races));
         findings.extend(read_write::check(&ctx, &races));
     }
+    fold_inferred_guards(&mut findings);
     // One problem, one report: an access MG006 or MG007 explains is not reported again.
     let sites: HashSet<_> = explained
         .iter()
@@ -58,4 +59,36 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Ve
     findings.extend(explained);
     findings.sort();
     (findings, warnings)
+}
+
+/// One access, one report: where a race rule reports the access that inconsistent locking
+/// (MG003) reports too, the race finding keeps MG003's evidence (the locked access it
+/// points to, and a note) and MG003's finding goes.
+fn fold_inferred_guards(findings: &mut Vec<Finding>) {
+    // The race rules name the map from the goroutine's side (`acc.keys`), MG003 from the
+    // function's (`c.acc.keys`): the same access has the same start and last field.
+    let site = |f: &Finding| {
+        let field = f.map.rsplit('.').next().unwrap_or_default().to_string();
+        (f.location.path.clone(), f.location.start_byte, field)
+    };
+    let mut inferred: HashMap<_, Finding> = HashMap::new();
+    let mut rest = Vec::with_capacity(findings.len());
+    for f in findings.drain(..) {
+        if f.rule == inconsistent_locking::ID {
+            inferred.insert(site(&f), f);
+        } else {
+            rest.push(f);
+        }
+    }
+    for f in &mut rest {
+        if f.rule != concurrent_write::ID && f.rule != read_write::ID {
+            continue;
+        }
+        if let Some(guard) = inferred.remove(&site(f)) {
+            f.related.extend(guard.related);
+            f.notes.push(format!("{} ({})", guard.message, guard.rule));
+        }
+    }
+    rest.extend(inferred.into_values());
+    *findings = rest;
 }

@@ -714,11 +714,18 @@ impl Builder<'_> {
         let facts = self.facts;
         let p = &facts.places[place as usize];
         if let Some(&base) = env.params.get(&p.root) {
-            let mut mapped = self.program.places[base as usize].clone();
-            mapped
-                .fields
-                .extend_from_slice(&self.fields[place as usize]);
             let declared = self.program.declared[base as usize];
+            let mapped = self.program.places[base as usize].clone();
+            let mapped = match self.field_alias(&mapped, place) {
+                Some(aliased) => aliased,
+                None => {
+                    let mut mapped = mapped;
+                    mapped
+                        .fields
+                        .extend_from_slice(&self.fields[place as usize]);
+                    mapped
+                }
+            };
             return self.intern(mapped, declared);
         }
         let binding = &facts.bindings[p.root as usize];
@@ -744,6 +751,33 @@ impl Builder<'_> {
             },
             declared,
         )
+    }
+
+    /// A parameter's field that the argument's variable names other storage for
+    /// (`e := Event{Attrs: base}`, `ctx := context.WithValue(bg, k, m)`): `base` and `m`,
+    /// in the argument's instance, then the rest of `place`'s fields.
+    fn field_alias(&self, arg: &ProgramPlace, place: PlaceId) -> Option<ProgramPlace> {
+        let facts = self.facts;
+        let first = facts.places[place as usize].fields.first()?;
+        if !arg.fields.is_empty() {
+            return None;
+        }
+        let holder = &facts.bindings[arg.root as usize];
+        let &(_, alias) = holder.field_aliases.iter().find(|(f, _)| f == first)?;
+        let a = &facts.places[alias as usize];
+        let root = &facts.bindings[a.root as usize];
+        let instance = match root.func {
+            None => 0,
+            Some(f) if Some(f) == holder.func && !root.param => arg.instance,
+            Some(_) => return None,
+        };
+        let mut fields = self.fields[alias as usize].clone();
+        fields.extend_from_slice(&self.fields[place as usize][1..]);
+        Some(ProgramPlace {
+            root: a.root,
+            instance,
+            fields,
+        })
     }
 
     fn intern(&mut self, place: ProgramPlace, declared: Option<Declared>) -> ProgramPlaceId {

@@ -146,6 +146,10 @@ impl Binding {
 /// one place, so a nested map `m[a]` has an identity.
 pub const ELEMENT: &str = "[]";
 
+/// The prefix of the pseudo-field a context value is at: `ctx.Value(key).(T)` is field
+/// `Value(key)` of `ctx`, so every goroutine holding `ctx` reaches the same value.
+pub const CONTEXT_VALUE: &str = "Value(";
+
 /// A storage location: a binding followed by zero or more field selections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Place {
@@ -530,6 +534,9 @@ pub struct PackageFacts {
     /// Struct types whose values the package registers as gRPC services
     /// (`pb.RegisterStoreServer(s, &store{})`).
     pub registered_services: HashSet<String>,
+    /// The types asserted on context values, by pseudo-field (`Value(key)`): what
+    /// `ctx.Value(key).(T)` holds.
+    pub context_values: HashMap<String, TypeInfo>,
     place_ids: HashMap<Place, PlaceId>,
 }
 
@@ -574,6 +581,10 @@ impl PackageFacts {
         let p = &self.places[place as usize];
         let mut ty = self.bindings[p.root as usize].ty.clone();
         for field in &p.fields {
+            if field.starts_with(CONTEXT_VALUE) {
+                ty = self.context_values.get(field).cloned().unwrap_or_default();
+                continue;
+            }
             ty = match ty {
                 TypeInfo::Map { value: elem, .. } | TypeInfo::Slice(elem) if field == ELEMENT => {
                     *elem

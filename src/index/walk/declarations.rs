@@ -51,14 +51,26 @@ impl<'a> Walker<'a, '_> {
             };
             let loaded_from = source.and_then(|r| self.loaded_from(r));
             let received_from = source.and_then(|r| self.received_channel(r));
-            let field_aliases = match paired {
+            let mut field_aliases = match paired {
                 true => self.literal_fields(right[i]),
                 false => Vec::new(),
             };
+            if let Some(value) = source.and_then(|r| self.context_with_value(r)) {
+                field_aliases.push(value);
+            }
             let mut via = None;
             let (ty, alias, func_value) = if !paired {
                 match right {
                     // `m, ok := s.Lookup(k)`: a result the callee shares.
+                    // `ctx, cancel := context.WithCancel(parent)` holds `parent`'s values.
+                    [call] if self.derived_context(*call).is_some_and(|(r, _)| r == i) => {
+                        let parent = self.derived_context(*call).map(|(_, p)| p);
+                        (
+                            TypeInfo::Unknown,
+                            parent.and_then(|p| self.place_of(p)),
+                            None,
+                        )
+                    }
                     [call] if call.kind() == "call_expression" => {
                         match self.returned_place(*call, i) {
                             Some((place, escape)) => {

@@ -96,7 +96,7 @@ impl<'a> Walker<'a, '_> {
                 if matches!(target.kind(), "index_expression" | "call_expression") {
                     self.expr(target);
                 }
-                self.push_access(place, op, site, via);
+                self.push_access(place, op, target, site, via);
             }
             None => self.expr(target),
         }
@@ -458,6 +458,21 @@ impl<'a> Walker<'a, '_> {
                 return;
             }
         };
+        let mut operand = operand;
+        while operand.kind() == "parenthesized_expression" {
+            operand = operand.named_child(0).unwrap_or(operand);
+        }
+        match operand.kind() {
+            "index_expression" => {
+                if let Some(index) = operand.child_by_field_name("index") {
+                    let index = self.compact(index);
+                    self.stripes.insert(place, index);
+                }
+            }
+            _ => {
+                self.stripes.remove(&place);
+            }
+        }
         self.push(EventKind::Lock { place, mode }, call);
         self.flow.lock(place, mode);
     }
@@ -566,7 +581,7 @@ impl<'a> Walker<'a, '_> {
                 if arg.kind() == "call_expression" {
                     self.expr(arg);
                 }
-                self.push_access(place, op, arg, via);
+                self.push_access(place, op, arg, arg, via);
             }
             None if with_args => self.expr(arg),
             None => {}

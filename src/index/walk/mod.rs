@@ -64,6 +64,7 @@ pub fn walk_file(
         last_via: None,
         escape_ids: HashMap::new(),
         alias_locks: HashMap::new(),
+        stripes: HashMap::new(),
         copies: HashMap::new(),
     };
     let mut cursor = root.walk();
@@ -196,6 +197,9 @@ struct Walker<'a, 'f> {
     /// Escapes recorded in this file, by call offset and result index.
     escape_ids: HashMap<(usize, usize), EscapeId>,
     /// Locks held where a local variable took a reference to a shared map (`m := s.items`).
+    /// For a lock that is an element of an array, slice or map of mutexes
+    /// (`s.locks[shard].Lock()`): the index of its last acquisition, without white space.
+    stripes: HashMap<PlaceId, String>,
     alias_locks: HashMap<BindingId, LockSet>,
     /// The stand-ins for the own storage of struct copies, by copied variable.
     copies: HashMap<BindingId, BindingId>,
@@ -474,12 +478,55 @@ impl<'a> Walker<'a, '_> {
         events.len() - 1
     }
 
-    /// Records an access to a map reached through the getter call `via`, if any.
-    fn push_access(&mut self, place: PlaceId, op: AccessOp, site: Node<'_>, via: Option<EscapeId>) {
+    /// Records an access to the map `map` denotes, reached through the getter call `via`, if
+    /// any. A lock stripe (`s.locks[i]`) guards only the maps selected by the same index
+    /// (`s.data[i]`): it is not held for any other map.
+    fn push_access(
+        &mut self,
+        place: PlaceId,
+        op: AccessOp,
+        map: Node<'a>,
+        site: Node<'a>,
+        via: Option<EscapeId>,
+    ) {
         let i = self.push(EventKind::Access { place, op }, site);
-        if let Some(event) = self.current().events.get_mut(i) {
-            event.via = via;
+        let indices = self.indices(map);
+        let stripes = &self.stripes;
+        let facts = &mut *self.facts;
+        let places = &facts.places;
+        let Some(event) = facts.funcs[self.func as usize].events.get_mut(i) else {
+            return;
+        };
+        event.via = via;
+        event.locks.retain(|(lock, _)| {
+            let striped = places[*lock as usize].fields.last().map(String::as_str)
+                == Some(crate::index::ELEMENT);
+            match stripes.get(lock) {
+                Some(index) if striped => indices.contains(index),
+                _ => true,
+            }
+        });
+    }
+
+    /// The indices selecting the storage an expression denotes, without white space:
+    /// `shard` and `i` for `s.data[shard].buckets[i]`.
+    fn indices(&self, expr: Node<'a>) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = Some(expr);
+        while let Some(node) = cur {
+            cur = match node.kind() {
+                "index_expression" => {
+                    if let Some(index) = node.child_by_field_name("index") {
+                        out.push(self.compact(index));
+                    }
+                    node.child_by_field_name("operand")
+                }
+                "selector_expression" | "unary_expression" => node.child_by_field_name("operand"),
+                "parenthesized_expression" => node.named_child(0),
+                _ => None,
+            };
         }
+        out
     }
 
     fn new_frame(&mut self, kind: CtlKind) -> CtlId {

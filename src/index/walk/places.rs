@@ -1,7 +1,10 @@
 //! Places and types: the storage an expression denotes (`m`, `s.items`, `m[k]`), what
 //! its variables alias, and what syntax tells of its type.
 
+use std::borrow::Cow;
+
 use super::*;
+use crate::index::CONTEXT_VALUE;
 
 impl<'a> Walker<'a, '_> {
     /// The storage location an expression denotes: `m`, `s.items`, `(*p).m`, `m[k]`.
@@ -20,7 +23,7 @@ impl<'a> Walker<'a, '_> {
         via: &mut Option<EscapeId>,
     ) -> Option<PlaceId> {
         enum Step<'n> {
-            Field(&'n str),
+            Field(Cow<'n, str>),
             Element,
         }
         let mut steps = Vec::new();
@@ -36,7 +39,7 @@ impl<'a> Walker<'a, '_> {
                         let aliased = binding
                             .field_aliases
                             .iter()
-                            .find(|(f, _)| f == field)
+                            .find(|(f, _)| f == field.as_ref())
                             .map(|&(_, place)| place);
                         if let Some(place) = aliased {
                             steps.pop();
@@ -46,8 +49,16 @@ impl<'a> Walker<'a, '_> {
                     break Ok(b);
                 }
                 "selector_expression" => {
-                    steps.push(Step::Field(self.text(cur.child_by_field_name("field")?)));
+                    let field = self.text(cur.child_by_field_name("field")?);
+                    steps.push(Step::Field(Cow::Borrowed(field)));
                     cur = cur.child_by_field_name("operand")?;
+                }
+                // `ctx.Value(key).(map[string]int)`: the value a context holds for a key,
+                // the same for every holder of that context.
+                "type_assertion_expression" => {
+                    let (context, field) = self.context_value(cur)?;
+                    steps.push(Step::Field(Cow::Owned(field)));
+                    cur = context;
                 }
                 "index_expression" => {
                     steps.push(Step::Element);
@@ -57,6 +68,9 @@ impl<'a> Walker<'a, '_> {
                 // `reflect.ValueOf(m)` stands for `m`: `SetMapIndex` on it writes `m`.
                 "call_expression" => match self.reflected(cur) {
                     Some(arg) => cur = arg,
+                    None if self.derived_context(cur).is_some_and(|(i, _)| i == 0) => {
+                        cur = self.derived_context(cur)?.1;
+                    }
                     None => {
                         let (place, escape) = self.returned_place(cur, 0)?;
                         *via = Some(escape);
@@ -85,7 +99,7 @@ impl<'a> Walker<'a, '_> {
         };
         for step in steps.into_iter().rev() {
             place = match step {
-                Step::Field(f) => self.facts.select(place, f),
+                Step::Field(f) => self.facts.select(place, &f),
                 // Every element of a map or slice is one abstract place: `m[k]`, `shards[i]`.
                 Step::Element => match self.facts.place_type(place) {
                     TypeInfo::Map { .. } | TypeInfo::Slice(_) => {
@@ -96,6 +110,85 @@ impl<'a> Walker<'a, '_> {
             };
         }
         Some(place)
+    }
+
+    /// The context and the pseudo-field (`Value(key)`) of a type assertion on a context
+    /// value, `ctx.Value(key).(T)`; notes `T` as the type of that field.
+    pub(super) fn context_value(&mut self, assertion: Node<'a>) -> Option<(Node<'a>, String)> {
+        let call = assertion.child_by_field_name("operand")?;
+        let function = call.child_by_field_name("function")?;
+        let args = Self::arguments(call);
+        if call.kind() != "call_expression"
+            || function.kind() != "selector_expression"
+            || self.text(function.child_by_field_name("field")?) != "Value"
+            || args.len() != 1
+        {
+            return None;
+        }
+        let field = format!("{CONTEXT_VALUE}{})", self.compact(args[0]));
+        let ty = type_of_type_node(
+            assertion.child_by_field_name("type")?,
+            self.src,
+            &self.facts.decls,
+        );
+        self.facts.context_values.insert(field.clone(), ty);
+        Some((function.child_by_field_name("operand")?, field))
+    }
+
+    /// For a call deriving a context that holds its parent's values
+    /// (`context.WithCancel(ctx)`, `errgroup.WithContext(ctx)`): which result is the new
+    /// context, and the parent.
+    pub(super) fn derived_context(&self, call: Node<'a>) -> Option<(usize, Node<'a>)> {
+        let function = call.child_by_field_name("function")?;
+        let package = function.child_by_field_name("operand")?;
+        if function.kind() != "selector_expression"
+            || package.kind() != "identifier"
+            || self.lookup(self.text(package)).is_some()
+        {
+            return None;
+        }
+        let path = self.imports.get(self.text(package))?;
+        let result = match (
+            path.as_str(),
+            self.text(function.child_by_field_name("field")?),
+        ) {
+            (
+                "context",
+                "WithCancel" | "WithCancelCause" | "WithTimeout" | "WithTimeoutCause"
+                | "WithDeadline" | "WithDeadlineCause" | "WithoutCancel",
+            ) => 0,
+            (p, "WithContext") if p.ends_with("/errgroup") => 1,
+            _ => return None,
+        };
+        Some((result, *Self::arguments(call).first()?))
+    }
+
+    /// `context.WithValue(ctx, key, v)`: the pseudo-field of the new context's value and
+    /// the storage `v` denotes.
+    pub(super) fn context_with_value(&mut self, call: Node<'a>) -> Option<(String, PlaceId)> {
+        let function = call.child_by_field_name("function")?;
+        let package = function.child_by_field_name("operand")?;
+        let args = Self::arguments(call);
+        if call.kind() != "call_expression"
+            || function.kind() != "selector_expression"
+            || package.kind() != "identifier"
+            || self.lookup(self.text(package)).is_some()
+            || self.imports.get(self.text(package)).map(String::as_str) != Some("context")
+            || self.text(function.child_by_field_name("field")?) != "WithValue"
+            || args.len() != 3
+        {
+            return None;
+        }
+        let field = format!("{CONTEXT_VALUE}{})", self.compact(args[1]));
+        Some((field, self.place_of(args[2])?))
+    }
+
+    /// An expression's text without white space, to compare keys.
+    pub(super) fn compact(&self, node: Node<'a>) -> String {
+        self.text(node)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
     }
 
     /// Result `index` of a call to a package function that returns storage its caller can
