@@ -315,14 +315,33 @@ impl<'a> Walker<'a, '_> {
                 // The value (second) variable of a range over a map or slice has its element
                 // type; the one variable of a range over a channel receives its elements.
                 let value_index = if received.is_some() { 0 } else { 1 };
+                // A struct or map element read in place is the element itself: `for _, st :=
+                // range s.streams { n += len(st.consumers) }` reads
+                // `s.streams[…].consumers`. Not when the body hands the variable on (a call,
+                // a goroutine): each iteration's element is another object, and one abstract
+                // element would make them one.
+                let value = range_left.get(value_index).copied();
+                let in_place = |w: &Self| {
+                    let body = node.child_by_field_name("body");
+                    match (value, body) {
+                        (Some(v), Some(body)) => w.only_selected_in(body, w.text(v)),
+                        _ => false,
+                    }
+                };
+                let element = match (&elem, received) {
+                    (TypeInfo::Named(_) | TypeInfo::Map { .. }, None) if in_place(w) => w
+                        .place_of(right)
+                        .map(|p| w.facts.select(p, crate::index::ELEMENT)),
+                    _ => None,
+                };
                 for (i, &name) in range_left.iter().enumerate() {
                     if name.kind() == "identifier" {
-                        let ty = if i == value_index {
-                            elem.clone()
+                        let (ty, alias) = if i == value_index {
+                            (elem.clone(), element)
                         } else {
-                            TypeInfo::Unknown
+                            (TypeInfo::Unknown, None)
                         };
-                        if let Some(id) = w.declare(name, ty, None) {
+                        if let Some(id) = w.declare(name, ty, alias) {
                             w.facts.bindings[id as usize].received_from = received;
                         }
                     }
@@ -342,6 +361,40 @@ impl<'a> Walker<'a, '_> {
         });
         self.flow = Flow::join(vec![entry, body_end]);
         self.scopes.pop();
+    }
+
+    /// Whether `body` uses the variable `name` only to select its fields or lock it
+    /// (`v.m[k]`, `len(v.m)`, `v.mu.Lock()`), starts no goroutine and makes no closure.
+    fn only_selected_in(&self, body: Node<'a>, name: &str) -> bool {
+        let mut cursor = body.walk();
+        let mut stack = vec![body];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "go_statement" | "func_literal" => return false,
+                "identifier" if self.text(node) == name => {
+                    let Some(parent) = node.parent() else {
+                        return false;
+                    };
+                    let selected = parent.kind() == "selector_expression"
+                        && parent.child_by_field_name("operand") == Some(node);
+                    if !selected {
+                        return false;
+                    }
+                    let method = parent
+                        .child_by_field_name("field")
+                        .map(|f| self.text(f))
+                        .unwrap_or_default();
+                    let called = parent
+                        .parent()
+                        .is_some_and(|p| p.kind() == "call_expression");
+                    if called && !matches!(method, "Lock" | "Unlock" | "RLock" | "RUnlock") {
+                        return false;
+                    }
+                }
+                _ => stack.extend(node.named_children(&mut cursor)),
+            }
+        }
+        true
     }
 
     /// `range x`: reads a map, or waits on a channel until it is closed.
