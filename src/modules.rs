@@ -179,6 +179,25 @@ impl Imported {
                         .results
                         .insert(format!("{alias}.{func}"), format!("{alias}.{ty}"));
                 }
+                for (func, accesses) in &exports.functions {
+                    imports
+                        .functions
+                        .insert(format!("{alias}.{func}"), accesses.clone());
+                }
+                for ((ty, method), fields) in &exports.getters {
+                    imports
+                        .getters
+                        .entry(format!("{alias}.{ty}"))
+                        .or_default()
+                        .insert(method.clone(), fields.clone());
+                }
+                for ((ty, field), field_ty) in &exports.map_fields {
+                    imports
+                        .map_fields
+                        .entry(format!("{alias}.{ty}"))
+                        .or_default()
+                        .insert(field.clone(), field_ty.clone());
+                }
             }
         }
         imports

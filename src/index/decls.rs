@@ -197,7 +197,13 @@ impl PackageDecls {
                 queue.extend(decl.embedded.iter().map(|e| (e.clone(), depth + 1)));
             }
         }
-        TypeInfo::Unknown
+        // A map field of a struct another package of the module declares (`st.items`).
+        self.imported
+            .map_fields
+            .get(name)
+            .and_then(|fields| fields.get(field))
+            .cloned()
+            .unwrap_or_default()
     }
 }
 

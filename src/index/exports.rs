@@ -3,11 +3,15 @@
 //! writes (through the package's own calls on the receiver too), each with the receiver's
 //! locks it holds there. A package calling `st.Add(k)` on a `*store.Store` then sees the
 //! write of `st.items` that `Add` makes, under `st.mu` or not, as if it were its own.
+//! Also: the maps exported functions touch through their parameters (`lib.Fill(m, k)`
+//! writes `m`), the receiver's maps exported methods return (`st.Items()` is `st.items`),
+//! and which fields of the package's structs are maps.
 
 use std::collections::HashMap;
 
+use super::returns::ReturnRoot;
 use super::types::TypeInfo;
-use super::{AccessOp, BindingId, EventKind, FuncId, LockMode, PackageFacts, PlaceId};
+use super::{AccessOp, BindingId, Callee, EventKind, FuncId, LockMode, PackageFacts, PlaceId};
 
 /// Calls on the receiver are followed this deep.
 const MAX_DEPTH: usize = 8;
@@ -26,6 +30,17 @@ pub struct Summary {
     pub locks: Vec<(Vec<String>, LockMode)>,
 }
 
+/// One access an exported function makes to a map reached from one of its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamAccess {
+    /// Which parameter.
+    pub param: usize,
+    /// The field path from the parameter to the map (empty: the parameter is the map).
+    pub fields: Vec<String>,
+    /// What the access does.
+    pub op: AccessOp,
+}
+
 /// What one package exports: its name and, by (type, method), the method's accesses.
 #[derive(Debug, Clone, Default)]
 pub struct PackageExports {
@@ -35,6 +50,12 @@ pub struct PackageExports {
     pub methods: HashMap<(String, String), Vec<Summary>>,
     /// Exported functions returning one of its struct types (constructors), and the type.
     pub results: HashMap<String, String>,
+    /// Exported functions and the maps they touch through their parameters.
+    pub functions: HashMap<String, Vec<ParamAccess>>,
+    /// Exported methods returning a map of their receiver, by (type, method): its path.
+    pub getters: HashMap<(String, String), Vec<String>>,
+    /// The map fields of the package's struct types, by (type, field).
+    pub map_fields: HashMap<(String, String), TypeInfo>,
 }
 
 /// The facts of the module's other packages, as the importing package writes their names
@@ -45,6 +66,12 @@ pub struct Imports {
     pub methods: HashMap<String, HashMap<String, Vec<Summary>>>,
     /// Constructors by qualified name, and the qualified type they return.
     pub results: HashMap<String, String>,
+    /// Functions by qualified name, and the maps they touch through their parameters.
+    pub functions: HashMap<String, Vec<ParamAccess>>,
+    /// Getters by qualified type, then method name: the receiver's map each returns.
+    pub getters: HashMap<String, HashMap<String, Vec<String>>>,
+    /// Map fields by qualified type, then field name.
+    pub map_fields: HashMap<String, HashMap<String, TypeInfo>>,
     /// The gRPC version the module requires (major, minor): it decides whether
     /// `metadata.FromIncomingContext` hands out the context's own map.
     pub grpc: Option<(u32, u32)>,
@@ -86,7 +113,83 @@ pub fn summarize(facts: &PackageFacts) -> PackageExports {
         name: facts.name.clone(),
         methods,
         results,
+        functions: functions(facts),
+        getters: getters(facts),
+        map_fields: map_fields(facts),
     }
+}
+
+/// The maps each exported function touches through its parameters, in its own body.
+fn functions(facts: &PackageFacts) -> HashMap<String, Vec<ParamAccess>> {
+    let mut out = HashMap::new();
+    for func in &facts.funcs {
+        if !func.declared || func.in_test || func.receiver.is_some() {
+            continue;
+        }
+        if !super::is_exported(&func.name) {
+            continue;
+        }
+        let mut accesses: Vec<ParamAccess> = Vec::new();
+        for event in &func.events {
+            let EventKind::Access { place, op } = event.kind else {
+                continue;
+            };
+            let p = &facts.places[place as usize];
+            let Some(param) = func.params.iter().position(|&b| b == Some(p.root)) else {
+                continue;
+            };
+            let access = ParamAccess {
+                param,
+                fields: p.fields.clone(),
+                op,
+            };
+            if accesses.len() < MAX_ACCESSES && !accesses.contains(&access) {
+                accesses.push(access);
+            }
+        }
+        if !accesses.is_empty() {
+            out.insert(func.name.clone(), accesses);
+        }
+    }
+    out
+}
+
+/// The exported methods that return a map field of their receiver, and its path.
+fn getters(facts: &PackageFacts) -> HashMap<(String, String), Vec<String>> {
+    let mut out = HashMap::new();
+    for (ty, methods) in &facts.decls.methods {
+        for method in methods.iter().filter(|m| super::is_exported(m)) {
+            let callee = Callee::Method(ty.clone(), method.clone());
+            let Some(path) = facts.decls.returns.path(&callee, 0) else {
+                continue;
+            };
+            if path.root != ReturnRoot::Receiver || path.fields.is_empty() {
+                continue;
+            }
+            out.insert((ty.clone(), method.clone()), path.fields.clone());
+        }
+    }
+    out
+}
+
+/// The map-typed fields of the package's struct types; what the maps hold is not kept
+/// (its types are named as this package names them).
+fn map_fields(facts: &PackageFacts) -> HashMap<(String, String), TypeInfo> {
+    let mut out = HashMap::new();
+    for (ty, decl) in &facts.decls.structs {
+        for field in decl.fields.keys() {
+            if let TypeInfo::Map { .. } = facts.decls.field_type(ty, field) {
+                out.insert(
+                    (ty.clone(), field.clone()),
+                    TypeInfo::Map {
+                        value: Box::new(TypeInfo::Unknown),
+                        name: None,
+                    },
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The receiver-rooted accesses of method `f`, and of the methods it calls on (fields of)

@@ -96,9 +96,11 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
                     value: Box::new(TypeInfo::Unknown),
                     name: None,
                 },
-                // A struct type of another package of the module, whose methods' effects
-                // on its maps are known.
-                None if decls.imported.methods.contains_key(name) => {
+                // A struct type of another package of the module, whose map fields and
+                // methods' effects on them are known.
+                None if decls.imported.methods.contains_key(name)
+                    || decls.imported.map_fields.contains_key(name) =>
+                {
                     TypeInfo::Named(name.to_string())
                 }
                 None => TypeInfo::Unknown,

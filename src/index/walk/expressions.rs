@@ -244,6 +244,66 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// A call of a function another package of the module declares (`lib.Fill(m, k)`):
+    /// the accesses it makes through its parameters happen at the call, to what the
+    /// arguments denote. Returns whether the function is one.
+    pub(super) fn imported_function(
+        &mut self,
+        call: Node<'a>,
+        name: &str,
+        args: &[Node<'a>],
+        with_args: bool,
+    ) -> bool {
+        let Some(accesses) = self.facts.decls.imported.functions.get(name).cloned() else {
+            return false;
+        };
+        if with_args {
+            for &a in args {
+                self.expr(a);
+            }
+        }
+        for access in accesses {
+            let Some(base) = args.get(access.param).and_then(|&a| self.place_of(a)) else {
+                continue;
+            };
+            let place = access
+                .fields
+                .iter()
+                .fold(base, |p, f| self.facts.select(p, f));
+            let kind = EventKind::Access {
+                place,
+                op: access.op,
+            };
+            self.push_at(kind, call, call.end_byte());
+        }
+        true
+    }
+
+    /// The map a getter of a struct another package of the module declares returns
+    /// (`st.Items()` returning `st.items`).
+    pub(super) fn imported_getter(&mut self, call: Node<'a>) -> Option<PlaceId> {
+        let function = call.child_by_field_name("function")?;
+        if function.kind() != "selector_expression" || self.facts.decls.imported.getters.is_empty()
+        {
+            return None;
+        }
+        let operand = function.child_by_field_name("operand")?;
+        let method = self.text(function.child_by_field_name("field")?);
+        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+            return None;
+        };
+        let fields = self
+            .facts
+            .decls
+            .imported
+            .getters
+            .get(&ty)?
+            .get(method)?
+            .clone();
+        let base = self.place_of(operand)?;
+        Some(fields.iter().fold(base, |p, f| self.facts.select(p, f)))
+    }
+
     /// A call of a method another package of the module declares (`st.Add(k)` on a
     /// `*store.Store`): its accesses to the receiver's maps happen at the call, with the
     /// receiver's locks it takes there held besides the caller's.
@@ -334,7 +394,10 @@ impl<'a> Walker<'a, '_> {
             .flatten();
         if let Some(path) = package {
             let path = path.clone();
-            self.package_call(call, &path, method, args, with_args);
+            let name = format!("{}.{method}", self.text(operand));
+            if !self.imported_function(call, &name, args, with_args) {
+                self.package_call(call, &path, method, args, with_args);
+            }
             return;
         }
         let walk_args = |w: &mut Self| {

@@ -65,6 +65,7 @@ pub fn walk_file(
         escape_ids: HashMap::new(),
         alias_locks: HashMap::new(),
         stripes: HashMap::new(),
+        spawning_args: false,
         copies: HashMap::new(),
     };
     let mut cursor = root.walk();
@@ -199,6 +200,9 @@ struct Walker<'a, 'f> {
     /// Locks held where a local variable took a reference to a shared map (`m := s.items`).
     /// For a lock that is an element of an array, slice or map of mutexes
     /// (`s.locks[shard].Lock()`): the index of its last acquisition, without white space.
+    /// Whether the parameters being declared are those of a literal a `go` statement
+    /// starts with its arguments.
+    spawning_args: bool,
     stripes: HashMap<PlaceId, String>,
     alias_locks: HashMap<BindingId, LockSet>,
     /// The stand-ins for the own storage of struct copies, by copied variable.
@@ -437,7 +441,12 @@ impl<'a> Walker<'a, '_> {
             for name in names {
                 // A parameter bound to a variable or field refers to the same storage: maps,
                 // pointers and the maps inside copied structs are shared with the caller.
-                let alias = args.get(index).and_then(|&a| self.place_of(a));
+                // Not the element a loop variable selects for a goroutine: each iteration
+                // starts one with another element.
+                let alias = args
+                    .get(index)
+                    .filter(|&&a| !(self.spawning_args && self.loop_element(a)))
+                    .and_then(|&a| self.place_of(a));
                 let id = self.declare(name, ty.clone(), alias);
                 if let Some(id) = id {
                     self.facts.bindings[id as usize].by_value = by_value;

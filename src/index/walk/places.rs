@@ -71,11 +71,13 @@ impl<'a> Walker<'a, '_> {
                     None if self.derived_context(cur).is_some_and(|(i, _)| i == 0) => {
                         cur = self.derived_context(cur)?.1;
                     }
-                    None => {
-                        let (place, escape) = self.returned_place(cur, 0)?;
-                        *via = Some(escape);
-                        break Err(place);
-                    }
+                    None => match self.returned_place(cur, 0) {
+                        Some((place, escape)) => {
+                            *via = Some(escape);
+                            break Err(place);
+                        }
+                        None => break Err(self.imported_getter(cur)?),
+                    },
                 },
                 "unary_expression" => {
                     let op = cur.child_by_field_name("operator")?;

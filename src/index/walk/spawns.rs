@@ -33,6 +33,8 @@ impl<'a> Walker<'a, '_> {
             .and_then(|&index| args.get(index).copied())
             .and_then(|wg| self.place_of(wg));
         if go_literal {
+            // Read as the literal declares its parameters, and cleared then.
+            self.spawning_args = true;
             literals.push(self.literal_func(function, &args));
         }
         for body in literals {
@@ -50,9 +52,70 @@ impl<'a> Walker<'a, '_> {
         if let Some(operand) = function.child_by_field_name("operand") {
             self.expr(operand);
         }
-        if let Some(target) = self.func_target(function, &args) {
+        if let Some(mut target) = self.func_target(function, &args) {
+            for (i, &a) in args.iter().enumerate() {
+                if self.loop_element(a) {
+                    target.args[i] = None;
+                }
+            }
             self.spawn(stmt, target, SpawnVia::GoStatement, None, false);
         }
+    }
+
+    /// Whether an argument is the element a loop's own variable selects (`units[i]`,
+    /// `&syms[i]` in `for i := …` or `for i := range …`): each iteration's goroutine gets
+    /// another element, which one abstract element would make one.
+    pub(super) fn loop_element(&self, arg: Node<'a>) -> bool {
+        let mut expr = arg;
+        while matches!(expr.kind(), "parenthesized_expression" | "unary_expression") {
+            let inner = match expr.kind() {
+                "unary_expression" => expr.child_by_field_name("operand"),
+                _ => expr.named_child(0),
+            };
+            let Some(inner) = inner else {
+                return false;
+            };
+            expr = inner;
+        }
+        let Some(index) = expr
+            .child_by_field_name("index")
+            .filter(|i| expr.kind() == "index_expression" && i.kind() == "identifier")
+        else {
+            return false;
+        };
+        let name = self.text(index);
+        let mut cur = expr.parent();
+        while let Some(node) = cur {
+            match node.kind() {
+                "function_declaration" | "method_declaration" | "func_literal" => return false,
+                "for_statement" => {
+                    let header = node
+                        .named_child(0)
+                        .filter(|h| matches!(h.kind(), "for_clause" | "range_clause"));
+                    let declared = header.and_then(|h| match h.kind() {
+                        "range_clause" => h.child_by_field_name("left"),
+                        _ => h
+                            .child_by_field_name("initializer")
+                            .and_then(|i| i.child_by_field_name("left")),
+                    });
+                    if let Some(left) = declared {
+                        let mut c = left.walk();
+                        let names: Vec<_> = left.named_children(&mut c).collect();
+                        let found = if left.kind() == "identifier" {
+                            self.text(left) == name
+                        } else {
+                            names.iter().any(|n| self.text(*n) == name)
+                        };
+                        if found {
+                            return true;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            cur = node.parent();
+        }
+        false
     }
 
     /// Records a goroutine running `target`. It starts after the call's arguments are
@@ -111,6 +174,7 @@ impl<'a> Walker<'a, '_> {
             let params = self.parameters(params, args);
             self.current().params = params;
         }
+        self.spawning_args = false;
         let deferred_before = self.deferred_unlocks.len();
         if let Some(body) = literal.child_by_field_name("body") {
             self.block(body);
