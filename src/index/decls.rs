@@ -37,6 +37,9 @@ pub struct PackageDecls {
     pub interfaces: HashMap<String, Vec<String>>,
     /// Functions with a single result, and its type.
     pub func_results: HashMap<String, TypeInfo>,
+    /// Functions with several results, and the type of each (`(*T, error)`): what
+    /// `t, err := f()` declares.
+    pub func_result_lists: HashMap<String, Vec<TypeInfo>>,
     /// Names of the package-level functions.
     pub funcs: HashSet<String>,
     /// Method names by receiver type name.
@@ -324,6 +327,9 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
     for (src, name, result) in results {
         if let Some(ty) = single_result(result, src, &decls) {
             decls.func_results.insert(name, ty);
+        } else {
+            let list = result_list(result, src, &decls);
+            decls.func_result_lists.insert(name, list);
         }
     }
     for (func, ty) in &imported.results {
@@ -569,6 +575,24 @@ fn embedded_name(ty: Node<'_>, src: &str) -> Option<String> {
             .map(|n| src[n.byte_range()].to_string()),
         _ => None,
     }
+}
+
+/// The type of each result of a result list, in order: `(a, b *T, err error)` is three.
+fn result_list(result: Node<'_>, src: &str, decls: &PackageDecls) -> Vec<TypeInfo> {
+    let mut out = Vec::new();
+    let mut cursor = result.walk();
+    for p in result.named_children(&mut cursor) {
+        if p.kind() != "parameter_declaration" {
+            continue;
+        }
+        let ty = p
+            .child_by_field_name("type")
+            .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls));
+        let mut c = p.walk();
+        let names = p.children_by_field_name("name", &mut c).count().max(1);
+        out.extend(std::iter::repeat_n(ty, names));
+    }
+    out
 }
 
 fn single_result(result: Node<'_>, src: &str, decls: &PackageDecls) -> Option<TypeInfo> {

@@ -77,7 +77,8 @@ impl<'a> Walker<'a, '_> {
                                 via = Some(escape);
                                 (TypeInfo::Unknown, Some(place), None)
                             }
-                            None => (TypeInfo::Unknown, None, None),
+                            // `m, err := newM(id)`: the result's declared type.
+                            None => (self.result_type(*call, i), None, None),
                         }
                     }
                     // `inner, ok := m[k]` of a nested map: the first name holds the inner map.
@@ -131,6 +132,24 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         }
+    }
+
+    /// The declared type of result `index` of a call of a package function with several
+    /// results.
+    pub(super) fn result_type(&self, call: Node<'a>, index: usize) -> TypeInfo {
+        let Some(function) = call.child_by_field_name("function") else {
+            return TypeInfo::Unknown;
+        };
+        if function.kind() != "identifier" || self.lookup(self.text(function)).is_some() {
+            return TypeInfo::Unknown;
+        }
+        self.facts
+            .decls
+            .func_result_lists
+            .get(self.text(function))
+            .and_then(|list| list.get(index))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Whether an expression makes a new value: `T{...}`, `&T{...}`, `new(T)`, or a call of
