@@ -117,14 +117,21 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             let EventKind::Access { place, op } = event.kind else {
                 continue;
             };
-            let Some(owner) = owner_of(facts, place) else {
+            let Some(owner) = owner_of(facts, place).or_else(|| package_map(facts, place)) else {
                 continue;
             };
             let mut held = owner_guards(facts, &owner, &event.locks);
             if let Some(at_calls) = literal_calls.get(&(f as FuncId)) {
                 held.extend(owner_guards(facts, &owner, at_calls));
             }
-            let guards = match owner.callers(facts, &callers) {
+            // A package map: what the function's callers hold (a `…Locked` helper's
+            // callers hold everything); `init` runs before any goroutine.
+            let from_callers = match owner.ty.starts_with(PACKAGE_MAP) {
+                true if func.name == "init" => CallerLocks::All,
+                true => callers[f].clone(),
+                false => owner.callers(facts, &callers),
+            };
+            let guards = match from_callers {
                 CallerLocks::All => CallerLocks::All,
                 CallerLocks::Some(from_callers) => {
                     held.extend(from_callers);
@@ -310,6 +317,22 @@ fn field_guard(
         .into_iter()
         .find(|&(_, c)| c == best)
         .map(|(g, _)| (g.clone(), false))
+}
+
+/// How the key of a package map variable starts (`var cache`): not a type name.
+const PACKAGE_MAP: &str = "var ";
+
+/// A package-level map variable (`cache`, or an element map `cache[…]`) as the owner of its
+/// accesses: its guard is a package-level mutex.
+fn package_map(facts: &PackageFacts, place: PlaceId) -> Option<Owner> {
+    let p = &facts.places[place as usize];
+    let root = &facts.bindings[p.root as usize];
+    let is_map = root.func.is_none() && root.ty.is_map() && p.fields.iter().all(|f| f == ELEMENT);
+    is_map.then(|| Owner {
+        ty: format!("{PACKAGE_MAP}{}", root.name),
+        root: p.root,
+        prefix: Vec::new(),
+    })
 }
 
 /// The struct owning the map field an access names, when its type is known.
@@ -593,6 +616,10 @@ fn finding(
     );
     let lock = guard_text(facts, &receiver, guard);
     let noun = if site.write { "written" } else { "read" };
+    let shared = match ty.strip_prefix(PACKAGE_MAP) {
+        Some(var) => format!("package variable `{var}`"),
+        None => format!("`{ty}`"),
+    };
     let evidence = if declared {
         format!("`{map}` is declared `+checklocks` guarded by {lock}")
     } else {
@@ -627,7 +654,7 @@ fn finding(
         rule: ID,
         message: format!(
             "map `{map}` is {noun} here without {lock}, but {evidence}: reporting because \
-             the locking shows `{ty}` is shared between goroutines"
+             the locking shows {shared} is shared between goroutines"
         ),
         label: format!("{noun} without {lock}"),
         related,
