@@ -67,8 +67,9 @@ impl Owner {
     /// What the callers provide: for a method's receiver, what every caller holds (rebased
     /// onto the owner); an object still being built, or a parameter of an unexported
     /// function (whose callers may hold its lock), counts as guarded; anything else,
-    /// nothing.
-    fn callers(&self, facts: &PackageFacts, callers: &[CallerLocks]) -> CallerLocks {
+    /// nothing. An object is being built only in the function that makes it (`at`), not in
+    /// a closure that function hands on: a callback may run once the object is shared.
+    fn callers(&self, facts: &PackageFacts, callers: &[CallerLocks], at: FuncId) -> CallerLocks {
         let binding = &facts.bindings[self.root as usize];
         let Some(func) = binding.func else {
             return CallerLocks::Some(HashSet::new());
@@ -89,7 +90,7 @@ impl Owner {
                 ),
             };
         }
-        let being_built = !binding.param && binding.fresh && binding.alias.is_none();
+        let being_built = !binding.param && binding.fresh && binding.alias.is_none() && func == at;
         let helper_param = binding.param && !is_exported(&f.name);
         if being_built || helper_param {
             CallerLocks::All
@@ -129,7 +130,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             let from_callers = match owner.ty.starts_with(PACKAGE_MAP) {
                 true if func.name == "init" => CallerLocks::All,
                 true => callers[f].clone(),
-                false => owner.callers(facts, &callers),
+                false => owner.callers(facts, &callers, f as FuncId),
             };
             let guards = match from_callers {
                 CallerLocks::All => CallerLocks::All,

@@ -39,7 +39,7 @@ impl<'a> Walker<'a, '_> {
             "func_literal" => self.inline_literal(node, &[]),
             "composite_literal" => {
                 if let Some(body) = node.child_by_field_name("body") {
-                    self.expr(body);
+                    self.composite_body(body);
                 }
             }
             "unary_expression" => {
@@ -75,6 +75,27 @@ impl<'a> Walker<'a, '_> {
             }
         }
         self.depth -= 1;
+    }
+
+    /// The elements of a composite literal. A function literal stored in a field
+    /// (`Handler{Filter: func(…) bool {…}}`) runs whenever its holder calls it, maybe on
+    /// another goroutine once the object is shared: a function of its own, not code run in
+    /// place.
+    fn composite_body(&mut self, body: Node<'a>) {
+        let mut cursor = body.walk();
+        let elements: Vec<_> = body.named_children(&mut cursor).collect();
+        for element in elements {
+            let value = element
+                .child_by_field_name("value")
+                .and_then(|v| v.named_child(0))
+                .filter(|v| element.kind() == "keyed_element" && v.kind() == "func_literal");
+            match value {
+                Some(literal) => {
+                    self.literal_func(literal, &[]);
+                }
+                None => self.expr(element),
+            }
+        }
     }
 
     /// `x[i]` read or written: an access when `x` is a map, otherwise an ordinary expression.
