@@ -88,8 +88,8 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
 }
 
 /// A call of a method on `target`'s receiver made under only a read lock of that receiver,
-/// when the method (or one it calls on its receiver) writes a receiver map holding no
-/// exclusive lock: reported at the call, with the write as related location.
+/// when the method (or one it calls on its receiver) writes a receiver map holding no lock:
+/// reported at the call, with the write as related location.
 fn helper_write(
     facts: &PackageFacts,
     files: &[&SourceFile],
@@ -98,7 +98,13 @@ fn helper_write(
     target: &Target,
 ) -> Option<Finding> {
     let receiver = target.receiver?;
-    let root = facts.places[receiver as usize].root;
+    // A method of the locked variable itself (`c.removeNoLock`), not of an object it holds
+    // (`acc.sl.Match`), which guards its maps with locks of its own.
+    let p = &facts.places[receiver as usize];
+    if !p.fields.is_empty() {
+        return None;
+    }
+    let root = p.root;
     if !facts.is_shared_root(receiver) || event.locks.iter().any(|(_, m)| *m == LockMode::Exclusive)
     {
         return None;
@@ -156,14 +162,14 @@ fn helper_write(
     })
 }
 
-/// The first write of a receiver map that method `f` makes holding no exclusive lock,
+/// The first write of a receiver map that method `f` makes holding no lock at all,
 /// directly or in the methods it calls on its receiver (holding none either): the function
 /// and the event.
 fn unguarded_write(facts: &PackageFacts, f: FuncId, depth: usize) -> Option<(FuncId, usize)> {
     let func = &facts.funcs[f as usize];
     let receiver = func.receiver?;
     for (e, event) in func.events.iter().enumerate() {
-        if event.locks.iter().any(|(_, m)| *m == LockMode::Exclusive) {
+        if !event.locks.is_empty() {
             continue;
         }
         match &event.kind {
