@@ -198,13 +198,13 @@ struct Walker<'a, 'f> {
     /// Escapes recorded in this file, by call offset and result index.
     escape_ids: HashMap<(usize, usize), EscapeId>,
     /// Locks held where a local variable took a reference to a shared map (`m := s.items`).
+    alias_locks: HashMap<BindingId, LockSet>,
     /// For a lock that is an element of an array, slice or map of mutexes
     /// (`s.locks[shard].Lock()`): the index of its last acquisition, without white space.
+    stripes: HashMap<PlaceId, String>,
     /// Whether the parameters being declared are those of a literal a `go` statement
     /// starts with its arguments.
     spawning_args: bool,
-    stripes: HashMap<PlaceId, String>,
-    alias_locks: HashMap<BindingId, LockSet>,
     /// The stand-ins for the own storage of struct copies, by copied variable.
     copies: HashMap<BindingId, BindingId>,
 }
