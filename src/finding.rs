@@ -88,7 +88,8 @@ pub struct Related {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
-    /// The analysis could not follow the map everywhere (an interface, a function value).
+    /// The finding rests on a contract the analysis cannot see: a test's setup deciding
+    /// whether package code's goroutine runs, or a lock-free helper's callers.
     Low,
     /// Inferred: from locking discipline, or from an entry point (a handler, an exported
     /// method) whose callers are not visible.
@@ -96,6 +97,9 @@ pub enum Confidence {
     /// A visible goroutine and a visible conflicting access, with no guard anywhere.
     High,
 }
+
+/// The least confidence `check` shows unless told otherwise (`--min-confidence`).
+pub const DEFAULT_MIN_CONFIDENCE: Confidence = Confidence::Medium;
 
 impl Confidence {
     /// The word used in reports.

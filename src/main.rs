@@ -10,7 +10,7 @@ use mapguard::baseline::Baseline;
 use mapguard::cache::Cache;
 use mapguard::config::Config;
 use mapguard::constraints::BuildContext;
-use mapguard::finding::Confidence;
+use mapguard::finding::{Confidence, DEFAULT_MIN_CONFIDENCE};
 use mapguard::output;
 use mapguard::report::{self, Format, ReportOptions};
 use mapguard::revision;
@@ -142,8 +142,9 @@ struct CheckArgs {
     /// Exit 0 even with findings (errors still exit 2): report without failing the build.
     #[arg(long)]
     exit_zero: bool,
-    /// Show only findings at least this sure.
-    #[arg(long, value_enum, default_value_t = Confidence::Low)]
+    /// Show only findings at least this sure (`low` findings rest on contracts the
+    /// analysis cannot see, such as a test's setup or a caller's lock).
+    #[arg(long, value_enum, default_value_t = DEFAULT_MIN_CONFIDENCE)]
     min_confidence: Confidence,
     /// Exit with 1 only for findings at least this sure (others are still shown).
     #[arg(long, value_enum, default_value_t = Confidence::Low)]
@@ -397,9 +398,7 @@ fn check(args: CheckArgs) -> ExitCode {
     if outcome.files_analyzed == 0 && outcome.warnings.is_empty() {
         eprintln!("mapguard: note: no Go files to analyze");
     }
-    outcome
-        .findings
-        .retain(|f| f.confidence >= args.min_confidence);
+    // The baseline records every finding, so that showing more later shows nothing old.
     if let Some(path) = &args.write_baseline {
         let baseline = Baseline::of(&outcome);
         if let Err(e) = output::write(path, &baseline.to_json()) {
@@ -410,6 +409,13 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     }
+    outcome.below_confidence = outcome
+        .active()
+        .filter(|f| f.confidence < args.min_confidence)
+        .count();
+    outcome
+        .findings
+        .retain(|f| f.confidence >= args.min_confidence);
     if let Some(path) = &args.baseline {
         match Baseline::read(path) {
             Ok(baseline) => outcome.findings.retain(|f| !baseline.contains(f)),

@@ -115,6 +115,8 @@ pub struct Outcome {
     pub sources: BTreeMap<String, Arc<SourceFile>>,
     /// Modules nested below a `dir/...` root that were not entered, as the go tool does.
     pub skipped_modules: Vec<String>,
+    /// How many unsuppressed findings `--min-confidence` left out.
+    pub below_confidence: usize,
     /// Wall time of the run.
     pub elapsed: Duration,
 }
@@ -360,6 +362,7 @@ impl DirResult {
             dirs_cached: self.dirs_cached,
             sources: self.sources,
             skipped_modules: Vec::new(),
+            below_confidence: 0,
             elapsed: Duration::ZERO,
         }
     }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use mapguard::finding::DEFAULT_MIN_CONFIDENCE;
 use mapguard::run::{check, Options};
 use regex::Regex;
 
@@ -68,6 +69,14 @@ fn check_fixture(dir: &Path) -> Vec<String> {
         });
         if matched.is_none() {
             problems.push(format!("{}:{}: unexpected finding: {text}", key.0, key.1));
+        } else if f.confidence < DEFAULT_MIN_CONFIDENCE {
+            // A race the race detector shows must be shown without asking for more.
+            problems.push(format!(
+                "{}:{}: expected finding hidden by default ({} confidence): {text}",
+                key.0,
+                key.1,
+                f.confidence.as_str()
+            ));
         }
     }
     for ((path, line), res) in expected {

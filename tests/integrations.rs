@@ -167,6 +167,86 @@ fn confidence_thresholds_choose_what_shows_and_what_fails() {
     assert_eq!(result["properties"]["confidence"], "medium");
 }
 
+/// The confidences of the findings of `check --min-confidence low`, by rule and line.
+fn confidences(dir: &Path) -> Vec<(String, u64, String)> {
+    let o = mapguard(
+        &["check", "--format", "json", "--min-confidence", "low", "."],
+        dir,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["confidence"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn low_confidence_findings_are_counted_but_not_shown_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    // size locks nothing, and nothing in the package runs it on a goroutine: its callers
+    // may hold r.mu (a contract the sites cannot show), so its read is low.
+    let src = "package p\n\nimport \"sync\"\n\ntype R struct {\n\tmu sync.Mutex\n\tm  map[string]int\n}\n\n\
+               func (r *R) Add(k string) {\n\tr.mu.Lock()\n\tr.m[k]++\n\tr.mu.Unlock()\n}\n\n\
+               func (r *R) Get(k string) int {\n\tr.mu.Lock()\n\tdefer r.mu.Unlock()\n\treturn r.m[k]\n}\n\n\
+               func (r *R) size() int {\n\treturn len(r.m)\n}\n\n\
+               func (r *R) Len() int {\n\treturn r.size()\n}\n";
+    std::fs::write(tmp.path().join("p.go"), src).unwrap();
+    assert_eq!(
+        confidences(tmp.path()),
+        [("MG003".to_string(), 23, "low".to_string())]
+    );
+    let shown = mapguard(&["check", "."], tmp.path());
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+    let out = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        out.contains("no findings") && out.contains("1 below --min-confidence not shown"),
+        "{out}"
+    );
+    // The same helper run by a goroutine starts with no lock held: a race with Add's
+    // write (MG003's evidence folded into it), medium, and shown.
+    let spawned = src.replace(
+        "func (r *R) size() int {",
+        "func (r *R) Watch() {\n\tgo r.size()\n}\n\nfunc (r *R) size() int {",
+    );
+    std::fs::write(tmp.path().join("p.go"), spawned).unwrap();
+    assert_eq!(
+        confidences(tmp.path()),
+        [("MG002".to_string(), 27, "medium".to_string())]
+    );
+    assert_eq!(mapguard(&["check", "."], tmp.path()).status.code(), Some(1));
+}
+
+#[test]
+fn a_race_a_test_drives_in_package_code_is_low() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = "package p\n\ntype S struct {\n\tm map[int]int\n}\n\n\
+               func (s *S) Start() {\n\tgo func() {\n\t\ts.m[1] = 1\n\t}()\n}\n";
+    std::fs::write(tmp.path().join("p.go"), lib).unwrap();
+    // The test starts the package's goroutine and writes the map itself.
+    let test = "package p\n\nimport \"testing\"\n\n\
+                func TestStart(t *testing.T) {\n\ts := &S{m: map[int]int{}}\n\ts.Start()\n\ts.m[2] = 2\n}\n";
+    std::fs::write(tmp.path().join("p_test.go"), test).unwrap();
+    let found = confidences(tmp.path());
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|(_, _, c)| c == "low"), "{found:?}");
+    // A goroutine the test starts itself is the test's own concurrency: still high.
+    let own = test.replace("\ts.Start()\n", "\tgo func() {\n\t\ts.m[3] = 3\n\t}()\n");
+    std::fs::write(tmp.path().join("p_test.go"), own).unwrap();
+    let found = confidences(tmp.path());
+    assert!(
+        found.iter().any(|(r, _, c)| r == "MG001" && c == "high"),
+        "{found:?}"
+    );
+}
+
 #[test]
 fn fingerprints_survive_unrelated_edits_above() {
     let tmp = tempfile::tempdir().unwrap();

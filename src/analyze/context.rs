@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap;
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{AccessOp, FileId, PackageFacts, Serves, SpawnVia};
+use crate::index::{AccessOp, FileId, FuncId, PackageFacts, Serves, SpawnVia};
 use crate::source::SourceFile;
 
 use super::concurrency::{EventRef, Overlap, Race};
@@ -222,8 +222,12 @@ impl Context<'_> {
     }
 
     /// High when both sides are visible in the package; medium when one side is an entry
-    /// point whose callers are not (an HTTP handler, an exported method).
+    /// point whose callers are not (an HTTP handler, an exported method); low when a test
+    /// drives it (see [`Context::test_driven`]).
     pub fn confidence(&self, race: &Race) -> Confidence {
+        if self.test_driven(race) {
+            return Confidence::Low;
+        }
         match race.overlap {
             Overlap::Handler { .. } | Overlap::Handlers { .. } | Overlap::External { .. } => {
                 Confidence::Medium
@@ -238,6 +242,29 @@ impl Context<'_> {
             }
             Overlap::Spawned { .. } | Overlap::Siblings { .. } => Confidence::High,
         }
+    }
+
+    /// Whether the goroutine of the race is one that package code starts and a test
+    /// function calls into: the test then stands in for the program, on objects it set up
+    /// for one scenario (a mock, a zero configuration, a stopped timer) that decides whether
+    /// the goroutine runs at all, which the analysis cannot see. Goroutines a test starts
+    /// itself are not test-driven.
+    pub fn test_driven(&self, race: &Race) -> bool {
+        let spawns = match race.overlap {
+            Overlap::Spawned { spawn }
+            | Overlap::External { spawn, .. }
+            | Overlap::Instances { spawn } => [Some(spawn), None],
+            Overlap::Siblings { first, second } => [Some(first), Some(second)],
+            Overlap::Handler { .. } | Overlap::Handlers { .. } => [None, None],
+        };
+        spawns.into_iter().flatten().any(|spawn| {
+            let mut root = spawn.thread;
+            while let Some((parent, _)) = self.program.threads[root as usize].spawned_by {
+                root = parent;
+            }
+            let test = |func: FuncId| self.facts.funcs[func as usize].in_test;
+            test(self.program.threads[root as usize].origin) && !test(self.origin(spawn).0)
+        })
     }
 
     /// Why the two accesses are concurrent, in words a reviewer can check.

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
-    is_exported, place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts,
-    PlaceId, TypeInfo, ELEMENT,
+    is_exported, place_text, BindingId, Callee, EventKind, FileId, Func, FuncId, LockMode,
+    PackageFacts, PlaceId, TypeInfo, ELEMENT,
 };
 use crate::source::SourceFile;
 
@@ -103,6 +103,7 @@ impl Owner {
 /// Reports the accesses to a map field that skip the mutex guarding it elsewhere.
 pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
     let literal_calls = literal_call_locks(facts);
+    let on_goroutine = unlocked_on_goroutine(facts);
     let callers = caller_locks(facts, &literal_calls);
     let mut fields: BTreeMap<(String, Vec<String>), Vec<Site>> = BTreeMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
@@ -216,9 +217,10 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         unguarded.sort_by_key(|&(file, line, read, _)| (file, line, read));
         unguarded.dedup_by_key(|&mut (file, line, _, _)| (file, line));
         for (_, _, _, site) in unguarded {
-            out.push(finding(
-                facts, files, &ty, &guard, declared, site, example, support,
-            ));
+            let mut finding = finding(facts, files, &ty, &guard, declared, site, example, support);
+            finding.confidence = confidence(facts, &on_goroutine, site);
+            finding.level = Level::of(finding.confidence);
+            out.push(finding);
         }
     }
     out
@@ -675,11 +677,79 @@ fn finding(
         map,
         access: if site.write { "write" } else { "read" },
         confidence: Confidence::Medium,
-        level: Level::Warning,
+        level: Level::of(Confidence::Medium),
         fingerprint: String::new(),
         suppressed: None,
         confirmed: None,
     }
+}
+
+/// Medium, or low where the unguarded access is in a function that locks nothing, that no
+/// goroutine reaches without a lock, and that is not an exported function writing the map:
+/// such a function may rely on its callers' lock, on being called before the object is
+/// shared, or on running on the one goroutine that owns it, contracts made outside it that
+/// the sites' count cannot see. A goroutine starts holding no lock, so none of that
+/// excuses a function a goroutine reaches without one; and a write from the package's API
+/// is one any caller can make at any time.
+fn confidence(facts: &PackageFacts, on_goroutine: &HashSet<FuncId>, site: &Site) -> Confidence {
+    let func = &facts.funcs[site.func as usize];
+    if locks_anything(func)
+        || on_goroutine.contains(&site.func)
+        || (site.write && func.declared && is_exported(&func.name))
+    {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    }
+}
+
+/// The functions a goroutine of the package runs, or an unexported function or literal
+/// that the package never calls itself (`main`, or a callback handed on as a value, which
+/// runs wherever its holder likes), or that those reach through calls made while holding
+/// no lock.
+fn unlocked_on_goroutine(facts: &PackageFacts) -> HashSet<FuncId> {
+    let events = || facts.funcs.iter().flat_map(|f| &f.events);
+    let called: HashSet<FuncId> = events()
+        .filter_map(|e| match &e.kind {
+            EventKind::Call { target, .. } => facts.resolve(&target.callee),
+            _ => None,
+        })
+        .collect();
+    let mut reached = HashSet::new();
+    let mut work: Vec<FuncId> = events()
+        .filter_map(|e| match &e.kind {
+            EventKind::Spawn { target, .. } => facts.resolve(&target.callee),
+            _ => None,
+        })
+        .chain((0..facts.funcs.len() as FuncId).filter(|f| {
+            let func = &facts.funcs[*f as usize];
+            !called.contains(f) && (!func.declared || !is_exported(&func.name))
+        }))
+        .collect();
+    while let Some(f) = work.pop() {
+        if !reached.insert(f) {
+            continue;
+        }
+        work.extend(
+            facts.funcs[f as usize]
+                .events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::Call { target, .. } if e.locks.is_empty() => {
+                        facts.resolve(&target.callee)
+                    }
+                    _ => None,
+                }),
+        );
+    }
+    reached
+}
+
+/// Whether a function takes or holds any lock of its own.
+fn locks_anything(func: &Func) -> bool {
+    func.events.iter().any(|e| {
+        !e.locks.is_empty() || matches!(e.kind, EventKind::Lock { .. } | EventKind::Unlock { .. })
+    })
 }
 
 /// The mutex in words: `s.mu`, the mutex embedded in `s`, or a package-level mutex.

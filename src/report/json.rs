@@ -83,6 +83,7 @@ struct JsonWarning<'a> {
 struct Summary {
     findings: usize,
     suppressed: usize,
+    below_confidence: usize,
     files_with_findings: usize,
     files_analyzed: usize,
     files_with_errors: usize,
@@ -161,6 +162,7 @@ pub fn render(outcome: &Outcome) -> Vec<u8> {
         summary: Summary {
             findings: outcome.active().count(),
             suppressed: outcome.findings.len() - outcome.active().count(),
+            below_confidence: outcome.below_confidence,
             files_with_findings: outcome.files_with_findings(),
             files_analyzed: outcome.files_analyzed,
             files_with_errors: outcome.files_with_errors,

@@ -168,6 +168,13 @@ fn summary(outcome: &Outcome) -> String {
     if suppressed > 0 {
         let _ = write!(out, "; {suppressed} suppressed");
     }
+    if outcome.below_confidence > 0 {
+        let _ = write!(
+            out,
+            "; {} below --min-confidence not shown",
+            outcome.below_confidence
+        );
+    }
     let _ = writeln!(out, " in {:.2}s", outcome.elapsed.as_secs_f64());
     out
 }
