@@ -8,6 +8,7 @@
 //! calls of one helper never share its locals, while parameters and receivers stand for
 //! whatever the caller passed.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use indexmap::IndexSet;
@@ -182,7 +183,18 @@ struct Instance {
     id: u32,
     thread: ThreadId,
     /// The body's frames mapped to the thread's frames.
-    frames: Rc<[CtlId]>,
+    frames: Rc<RefCell<Frames>>,
+}
+
+/// A body's frames mapped to its thread's, each grafted when first needed (an event, a
+/// call or a declaration in it, or a frame inside it): the frames of the many branches
+/// and loops where nothing happens are never copied.
+#[derive(Debug)]
+struct Frames {
+    /// The thread frame the body is inlined in (`None` at the thread's start).
+    at: Option<CtlId>,
+    /// The thread frame of each of the body's frames, once grafted.
+    mapped: Vec<Option<CtlId>>,
 }
 
 /// How a body's places map to the program's: its own instance and those of the bodies
@@ -480,38 +492,24 @@ impl Builder<'_> {
     ) {
         let facts = self.facts;
         let f = &facts.funcs[func as usize];
-        // Graft the body's frames into the thread.
-        let mut frames = Vec::with_capacity(f.ctl.frames.len());
-        for frame in &f.ctl.frames {
-            let mapped = match (frame.parent, at) {
-                (None, None) => 0,
-                (None, Some(parent)) => self.program.threads[thread as usize]
-                    .ctl
-                    .push(parent, CtlKind::Inlined),
-                (Some(p), _) => {
-                    let ctl = &mut self.program.threads[thread as usize].ctl;
-                    let id = ctl.push(frames[p as usize], frame.kind);
-                    ctl.frames[id as usize].exits = frame.exits;
-                    id
-                }
-            };
-            frames.push(mapped);
-        }
         let instance = Instance {
             func,
             id: self.next_instance,
             thread,
-            frames: frames.as_slice().into(),
+            frames: Rc::new(RefCell::new(Frames {
+                at,
+                mapped: vec![None; f.ctl.frames.len()],
+            })),
         };
         env.instances.push(instance.clone());
-        self.open.push(instance);
+        self.open.push(instance.clone());
         self.next_instance += 1;
         self.stack.push(func);
         let mut order: Vec<usize> = (0..f.events.len()).collect();
         order.sort_by_key(|&i| f.events[i].order);
         for i in order {
             let event = &f.events[i];
-            let ctl = frames[event.ctl as usize];
+            let ctl = self.frame(&instance, event.ctl);
             let mut held: Vec<(ProgramPlaceId, LockMode)> = locks.to_vec();
             for &(p, mode) in &event.locks {
                 let p = self.place(p, &env);
@@ -584,6 +582,38 @@ impl Builder<'_> {
         }
         self.stack.pop();
         self.open.pop();
+    }
+
+    /// The thread frame of frame `local` of `instance`'s body, grafting it and the frames
+    /// around it that are not yet.
+    fn frame(&mut self, instance: &Instance, local: CtlId) -> CtlId {
+        let body = &self.facts.funcs[instance.func as usize].ctl.frames;
+        let mut frames = instance.frames.borrow_mut();
+        let mut missing = Vec::new();
+        let mut cur = Some(local);
+        while let Some(c) = cur {
+            if frames.mapped[c as usize].is_some() {
+                break;
+            }
+            missing.push(c);
+            cur = body[c as usize].parent;
+        }
+        let ctl = &mut self.program.threads[instance.thread as usize].ctl;
+        for &c in missing.iter().rev() {
+            let frame = &body[c as usize];
+            let id = match (frame.parent, frames.at) {
+                (None, None) => 0,
+                (None, Some(at)) => ctl.push(at, CtlKind::Inlined),
+                (Some(p), _) => {
+                    let parent = frames.mapped[p as usize].expect("grafted above");
+                    let id = ctl.push(parent, frame.kind);
+                    ctl.frames[id as usize].exits = frame.exits;
+                    id
+                }
+            };
+            frames.mapped[c as usize] = Some(id);
+        }
+        frames.mapped[local as usize].expect("grafted")
     }
 
     /// The lock a test stands in for when it calls a `…Locked` method (or one documented as
@@ -733,12 +763,12 @@ impl Builder<'_> {
             let own = env.instances.iter().rev().find(|i| i.func == f);
             own.or_else(|| self.open.iter().rev().find(|i| i.func == f))
         });
-        let (instance, declared) = match instance {
+        let (instance, declared) = match instance.cloned() {
             Some(i) => (
                 i.id,
                 Some(Declared {
                     thread: i.thread,
-                    ctl: i.frames[binding.ctl as usize],
+                    ctl: self.frame(&i, binding.ctl),
                 }),
             ),
             None => (0, None),
