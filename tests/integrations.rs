@@ -248,6 +248,21 @@ fn a_race_a_test_drives_in_package_code_is_low() {
 }
 
 #[test]
+fn two_registered_handlers_race_at_medium_confidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Whether two requests overlap is up to the clients, as for one handler's instances.
+    let src = "package main\n\nimport \"net/http\"\n\nvar seen = map[string]int{}\n\n\
+               func main() {\n\
+               \thttp.HandleFunc(\"/a\", func(w http.ResponseWriter, r *http.Request) {\n\t\tseen[\"a\"]++\n\t})\n\
+               \thttp.HandleFunc(\"/b\", func(w http.ResponseWriter, r *http.Request) {\n\t\tdelete(seen, \"a\")\n\t})\n\
+               \t_ = http.ListenAndServe(\":8080\", nil)\n}\n";
+    std::fs::write(tmp.path().join("main.go"), src).unwrap();
+    let found = confidences(tmp.path());
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|(_, _, c)| c == "medium"), "{found:?}");
+}
+
+#[test]
 fn fingerprints_survive_unrelated_edits_above() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("p.go");

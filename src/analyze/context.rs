@@ -222,25 +222,28 @@ impl Context<'_> {
     }
 
     /// High when both sides are visible in the package; medium when one side is an entry
-    /// point whose callers are not (an HTTP handler, an exported method); low when a test
-    /// drives it (see [`Context::test_driven`]).
+    /// point whose callers are not (an HTTP handler, registered or not, an exported
+    /// method); low when a test drives it (see [`Context::test_driven`]).
     pub fn confidence(&self, race: &Race) -> Confidence {
         if self.test_driven(race) {
             return Confidence::Low;
         }
+        // A handler runs when requests come: whether two overlap is up to the clients.
+        let serves = |spawn: EventRef| {
+            let event = &self.program.threads[spawn.thread as usize].events[spawn.event];
+            matches!(event.action, Action::Spawn { repeated: true, .. })
+        };
         match race.overlap {
             Overlap::Handler { .. } | Overlap::Handlers { .. } | Overlap::External { .. } => {
                 Confidence::Medium
             }
-            Overlap::Instances { spawn } => {
-                let event = &self.program.threads[spawn.thread as usize].events[spawn.event];
-                if matches!(event.action, Action::Spawn { repeated: true, .. }) {
-                    Confidence::Medium
-                } else {
-                    Confidence::High
-                }
+            Overlap::Instances { spawn } if serves(spawn) => Confidence::Medium,
+            Overlap::Siblings { first, second } if serves(first) || serves(second) => {
+                Confidence::Medium
             }
-            Overlap::Spawned { .. } | Overlap::Siblings { .. } => Confidence::High,
+            Overlap::Instances { .. } | Overlap::Spawned { .. } | Overlap::Siblings { .. } => {
+                Confidence::High
+            }
         }
     }
 
