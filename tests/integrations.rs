@@ -222,6 +222,18 @@ fn low_confidence_findings_are_counted_but_not_shown_by_default() {
         [("MG002".to_string(), 27, "medium".to_string())]
     );
     assert_eq!(mapguard(&["check", "."], tmp.path()).status.code(), Some(1));
+    // A lock a callback takes when it runs later is the callback's, not the helper's.
+    let callback = src
+        .replace("\tm  map[string]int\n", "\tm  map[string]int\n\tdone func()\n")
+        .replace(
+            "func (r *R) size() int {\n",
+            "func (r *R) size() int {\n\tr.done = func() {\n\t\tr.mu.Lock()\n\t\tr.mu.Unlock()\n\t}\n",
+        );
+    std::fs::write(tmp.path().join("p.go"), callback).unwrap();
+    assert_eq!(
+        confidences(tmp.path()),
+        [("MG003".to_string(), 28, "low".to_string())]
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
-    is_exported, place_text, BindingId, Callee, EventKind, FileId, Func, FuncId, LockMode,
-    PackageFacts, PlaceId, TypeInfo, ELEMENT,
+    is_exported, place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts,
+    PlaceId, TypeInfo, ELEMENT,
 };
 use crate::source::SourceFile;
 
@@ -693,7 +693,7 @@ fn finding(
 /// is one any caller can make at any time.
 fn confidence(facts: &PackageFacts, on_goroutine: &HashSet<FuncId>, site: &Site) -> Confidence {
     let func = &facts.funcs[site.func as usize];
-    if locks_anything(func)
+    if func.locks_itself
         || on_goroutine.contains(&site.func)
         || (site.write && func.declared && is_exported(&func.name))
     {
@@ -743,13 +743,6 @@ fn unlocked_on_goroutine(facts: &PackageFacts) -> HashSet<FuncId> {
         );
     }
     reached
-}
-
-/// Whether a function takes or holds any lock of its own.
-fn locks_anything(func: &Func) -> bool {
-    func.events.iter().any(|e| {
-        !e.locks.is_empty() || matches!(e.kind, EventKind::Lock { .. } | EventKind::Unlock { .. })
-    })
 }
 
 /// The mutex in words: `s.mu`, the mutex embedded in `s`, or a package-level mutex.

@@ -403,6 +403,9 @@ pub struct Func {
     pub assumes_lock: bool,
     /// Whether it is in a `_test.go` file.
     pub in_test: bool,
+    /// Whether it takes, releases or holds a lock outside the function literals in its
+    /// body (a callback's `p.mu.Lock()` is the callback's locking, not the function's).
+    pub locks_itself: bool,
     /// What calling it does to the caller's locks (lock helpers).
     pub lock_effect: LockEffect,
     /// The parameters' bindings in order (`None` for `_` and unnamed ones).

@@ -337,6 +337,7 @@ impl<'a> Walker<'a, '_> {
             receiver: None,
             assumes_lock: false,
             in_test: false,
+            locks_itself: false,
             lock_effect: Default::default(),
             params: Vec::new(),
             events: Vec::new(),
@@ -474,6 +475,12 @@ impl<'a> Walker<'a, '_> {
             Some(DeferMode::LiteralEnd(end)) => end,
             Some(DeferMode::FuncEnd(end)) => end + (end - node.start_byte().min(end)),
         };
+        if self.inline_literals == 0
+            && (!self.flow.locks.is_empty()
+                || matches!(kind, EventKind::Lock { .. } | EventKind::Unlock { .. }))
+        {
+            self.current().locks_itself = true;
+        }
         let event = Event {
             kind,
             span: node.byte_range(),
