@@ -249,12 +249,13 @@ fn a_race_a_test_drives_in_package_code_is_low() {
     let found = confidences(tmp.path());
     assert!(!found.is_empty());
     assert!(found.iter().all(|(_, _, c)| c == "low"), "{found:?}");
-    // A goroutine the test starts itself is the test's own concurrency: still high.
+    // A goroutine the test starts itself is the test's own concurrency: shown, at medium
+    // (a race within test code, which most projects run under the race detector).
     let own = test.replace("\ts.Start()\n", "\tgo func() {\n\t\ts.m[3] = 3\n\t}()\n");
     std::fs::write(tmp.path().join("p_test.go"), own).unwrap();
     let found = confidences(tmp.path());
     assert!(
-        found.iter().any(|(r, _, c)| r == "MG001" && c == "high"),
+        found.iter().any(|(r, _, c)| r == "MG001" && c == "medium"),
         "{found:?}"
     );
 }

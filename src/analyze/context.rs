@@ -223,7 +223,8 @@ impl Context<'_> {
 
     /// High when both sides are visible in the package; medium when one side is an entry
     /// point whose callers are not (an HTTP handler, registered or not, an exported
-    /// method); low when a test drives it (see [`Context::test_driven`]).
+    /// method) or both are test code; low when a test drives it (see
+    /// [`Context::test_driven`]).
     pub fn confidence(&self, race: &Race) -> Confidence {
         if self.test_driven(race) {
             return Confidence::Low;
@@ -241,10 +242,18 @@ impl Context<'_> {
             Overlap::Siblings { first, second } if serves(first) || serves(second) => {
                 Confidence::Medium
             }
+            // Tests run under the race detector in most projects, and their servers and
+            // fakes serve the test's own requests, one at a time more often than not.
+            _ if self.in_test(race.a) && self.in_test(race.b) => Confidence::Medium,
             Overlap::Instances { .. } | Overlap::Spawned { .. } | Overlap::Siblings { .. } => {
                 Confidence::High
             }
         }
+    }
+
+    /// Whether an access is in a `_test.go` file.
+    fn in_test(&self, r: EventRef) -> bool {
+        self.facts.funcs[self.origin(r).0 as usize].in_test
     }
 
     /// Whether the goroutine of the race is one that package code starts and a test
