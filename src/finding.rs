@@ -92,7 +92,7 @@ pub enum Confidence {
     /// whether package code's goroutine runs, or a lock-free helper's callers.
     Low,
     /// Inferred: from locking discipline, or from an entry point (a handler, an exported
-    /// method) whose callers are not visible.
+    /// method) whose callers are not visible; or a race within test code.
     Medium,
     /// A visible goroutine and a visible conflicting access, with no guard anywhere.
     High,
