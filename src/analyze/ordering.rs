@@ -316,7 +316,9 @@ impl<'a> Ordering<'a> {
     /// Whether the spawner's event `x` happens before the goroutine's access `y` through a
     /// channel: `y` follows a receive on a channel that only the spawner sends on (or
     /// closes), and `x` comes before the spawner's first send on a path to `x`, outside any
-    /// loop around it.
+    /// loop around it, unless that loop makes the channel and the map afresh in every
+    /// iteration (`done := make(chan struct{}); go …; read(m); close(done)`): then one
+    /// iteration's goroutine never meets another's map.
     pub fn handed_off(&self, spawner: ThreadId, x: &ProgramEvent, y_ref: EventRef) -> bool {
         let body = &self.program.threads[spawner as usize];
         let child = &self.program.threads[y_ref.thread as usize];
@@ -339,6 +341,14 @@ impl<'a> Ordering<'a> {
                         send > x.order || !body.ctl.exits_between(body.events[send].ctl, x.ctl)
                     })
                 });
+                let fresh = |l: CtlId, place: ProgramPlaceId| {
+                    matches!(self.program.declared[place as usize],
+                        Some(d) if d.thread == spawner && body.ctl.contains(l, d.ctl))
+                };
+                let per_iteration = |l: CtlId| match x.action {
+                    Action::Access { place, .. } => fresh(l, place) && fresh(l, chan),
+                    _ => false,
+                };
                 only_sender
                     && first.is_some_and(|&send| {
                         let send_ctl = body.events[send].ctl;
@@ -346,7 +356,7 @@ impl<'a> Ordering<'a> {
                             && body
                                 .ctl
                                 .loops_around(send_ctl)
-                                .all(|l| !body.ctl.contains(l, x.ctl))
+                                .all(|l| !body.ctl.contains(l, x.ctl) || per_iteration(l))
                     })
             })
     }
