@@ -100,7 +100,7 @@ pub fn races(
         ordering: Ordering::new(program),
     };
     let roots: Vec<ThreadId> = (0..program.threads.len() as ThreadId)
-        .map(|t| root_of(program, t))
+        .map(|t| program.root_of(t))
         .collect();
     races_within_roots(&graph, facts, &roots, file_rank, sink);
     races_across_entries(&graph, facts, &roots, file_rank)
@@ -318,13 +318,6 @@ fn outlives_root(graph: &Graph, t: ThreadId) -> bool {
     let spawn = spawn_below_root(graph.program, t);
     let body = &graph.program.threads[spawn.thread as usize];
     !graph.ordering.joined_after(body, spawn)
-}
-
-fn root_of(program: &Program, mut t: ThreadId) -> ThreadId {
-    while let Some((parent, _)) = program.threads[t as usize].spawned_by {
-        t = parent;
-    }
-    t
 }
 
 /// The spawn in the root thread that leads to goroutine `t`.

@@ -269,12 +269,9 @@ impl Context<'_> {
             Overlap::Siblings { first, second } => [Some(first), Some(second)],
             Overlap::Handler { .. } | Overlap::Handlers { .. } => [None, None],
         };
+        let test = |func: FuncId| self.facts.funcs[func as usize].in_test;
         spawns.into_iter().flatten().any(|spawn| {
-            let mut root = spawn.thread;
-            while let Some((parent, _)) = self.program.threads[root as usize].spawned_by {
-                root = parent;
-            }
-            let test = |func: FuncId| self.facts.funcs[func as usize].in_test;
+            let root = self.program.root_of(spawn.thread);
             test(self.program.threads[root as usize].origin) && !test(self.origin(spawn).0)
         })
     }

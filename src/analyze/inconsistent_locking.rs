@@ -217,10 +217,10 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         unguarded.sort_by_key(|&(file, line, read, _)| (file, line, read));
         unguarded.dedup_by_key(|&mut (file, line, _, _)| (file, line));
         for (_, _, _, site) in unguarded {
-            let mut finding = finding(facts, files, &ty, &guard, declared, site, example, support);
-            finding.confidence = confidence(facts, &on_goroutine, site);
-            finding.level = Level::of(finding.confidence);
-            out.push(finding);
+            let confidence = confidence(facts, &on_goroutine, site);
+            out.push(finding(
+                facts, files, &ty, &guard, declared, site, example, support, confidence,
+            ));
         }
     }
     out
@@ -604,6 +604,7 @@ fn finding(
     site: &Site,
     example: Option<&Site>,
     support: Support,
+    confidence: Confidence,
 ) -> Finding {
     let func = &facts.funcs[site.func as usize];
     let event = &func.events[site.event];
@@ -676,8 +677,8 @@ fn finding(
         function: func.name.clone(),
         map,
         access: if site.write { "write" } else { "read" },
-        confidence: Confidence::Medium,
-        level: Level::of(Confidence::Medium),
+        confidence,
+        level: Level::of(confidence),
         fingerprint: String::new(),
         suppressed: None,
         confirmed: None,

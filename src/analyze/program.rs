@@ -830,6 +830,14 @@ impl Action {
 }
 
 impl Program {
+    /// The root thread whose tree holds thread `t`.
+    pub fn root_of(&self, mut t: ThreadId) -> ThreadId {
+        while let Some((parent, _)) = self.threads[t as usize].spawned_by {
+            t = parent;
+        }
+        t
+    }
+
     /// The place as written in Go: `m`, `s.items`.
     pub fn place_text(&self, facts: &PackageFacts, place: ProgramPlaceId) -> String {
         let p = &self.places[place as usize];
