@@ -58,7 +58,14 @@ pub struct Imported {
     dependencies: Vec<(String, Arc<Dependency>)>,
     /// The gRPC version the module requires.
     grpc: Option<(u32, u32)>,
+    /// Whether the package is a test program: under a directory named `test`, `tests` or
+    /// `e2e` of its module.
+    pub test_tree: bool,
 }
+
+/// Directories of a module whose packages are test programs (fakes, test servers, e2e
+/// apps), as `_test.go` files are test code.
+const TEST_TREES: [&str; 3] = ["test", "tests", "e2e"];
 
 impl ModuleFacts {
     /// The packages of the module of `dir` that `sources` import, loaded with `build`'s
@@ -87,9 +94,14 @@ impl ModuleFacts {
                 Some((path, self.dependency(&d, build)))
             })
             .collect();
+        let test_tree = dir.strip_prefix(&module.root).is_ok_and(|rel| {
+            rel.components()
+                .any(|c| TEST_TREES.iter().any(|t| c.as_os_str() == *t))
+        });
         Imported {
             dependencies,
             grpc: module.grpc,
+            test_tree,
         }
     }
 
@@ -120,10 +132,12 @@ impl Imported {
         Imported {
             dependencies: Vec::new(),
             grpc: self.grpc,
+            test_tree: self.test_tree,
         }
     }
 
-    /// What the importers' cache key must cover: every dependency's files.
+    /// What the importers' cache key must cover: every dependency's files, and what the
+    /// module says of the package.
     pub fn digests(&self) -> Vec<u8> {
         let grpc = self
             .grpc
@@ -132,6 +146,7 @@ impl Imported {
             .iter()
             .flat_map(|(_, d)| d.digest.as_bytes().to_vec())
             .chain(grpc.unwrap_or_default().into_bytes())
+            .chain(self.test_tree.then_some(b't'))
             .collect()
     }
 

@@ -565,7 +565,8 @@ fn analyze_package(
         &options.build,
         options.file_timeout,
     );
-    let (facts, index_warnings) = index_package(name, &files, &options.config.apis, &imports);
+    let (mut facts, index_warnings) = index_package(name, &files, &options.config.apis, &imports);
+    facts.test_tree = imported.test_tree;
     let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
     let (findings, analysis_warnings) = analyze(&facts, &sources);
     for w in index_warnings.into_iter().chain(analysis_warnings) {

@@ -261,6 +261,57 @@ fn a_race_a_test_drives_in_package_code_is_low() {
 }
 
 #[test]
+fn a_test_servers_requests_are_low_unless_its_tests_run_clients_side_by_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A fake server's accept loop starts a goroutine per connection; the test dials once.
+    let fake = "package p\n\nimport (\n\t\"net\"\n\t\"testing\"\n)\n\n\
+                type fake struct {\n\tnet.Listener\n\tseen map[string]int\n}\n\n\
+                func (f *fake) serve() {\n\tfor {\n\t\tc, err := f.Accept()\n\t\tif err != nil {\n\t\t\treturn\n\t\t}\n\t\tgo f.handle(c)\n\t}\n}\n\n\
+                func (f *fake) handle(c net.Conn) {\n\tf.seen[c.RemoteAddr().String()]++\n\tc.Close()\n}\n\n\
+                func TestOnce(t *testing.T) {\n\tln, _ := net.Listen(\"tcp\", \"127.0.0.1:0\")\n\
+                \tf := &fake{Listener: ln, seen: map[string]int{}}\n\tgo f.serve()\n\
+                \tc, _ := net.Dial(\"tcp\", ln.Addr().String())\n\tc.Close()\n}\n";
+    std::fs::write(tmp.path().join("p_test.go"), fake).unwrap();
+    let found = confidences(tmp.path());
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|(_, _, c)| c == "low"), "{found:?}");
+    // Clients dialled from goroutines started in a loop meet in the server: shown.
+    let side_by_side = fake.replace(
+        "\tc, _ := net.Dial(\"tcp\", ln.Addr().String())\n\tc.Close()\n",
+        "\tfor range 4 {\n\t\tgo func() {\n\t\t\tc, _ := net.Dial(\"tcp\", ln.Addr().String())\n\t\t\tc.Close()\n\t\t}()\n\t}\n",
+    );
+    std::fs::write(tmp.path().join("p_test.go"), side_by_side).unwrap();
+    let found = confidences(tmp.path());
+    assert!(
+        found.iter().any(|(r, _, c)| r == "MG001" && c == "medium"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_test_programs_handlers_are_low() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("go.mod"),
+        "module example.com/m\n\ngo 1.22\n",
+    )
+    .unwrap();
+    let app = "package main\n\nimport \"net/http\"\n\nvar calls = map[string]int{}\n\n\
+               func main() {\n\
+               \thttp.HandleFunc(\"/retry\", func(w http.ResponseWriter, r *http.Request) {\n\t\tcalls[r.URL.Path]++\n\t})\n\
+               \t_ = http.ListenAndServe(\":8080\", nil)\n}\n";
+    // The same server is a product under cmd/, an app its e2e tests drive under tests/.
+    for (dir, tier) in [("cmd/app", "medium"), ("tests/apps/retry", "low")] {
+        let pkg = tmp.path().join(dir);
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(pkg.join("main.go"), app).unwrap();
+        let found = confidences(&pkg);
+        assert!(!found.is_empty(), "{dir}");
+        assert!(found.iter().all(|(_, _, c)| c == tier), "{dir}: {found:?}");
+    }
+}
+
+#[test]
 fn two_registered_handlers_race_at_medium_confidence() {
     let tmp = tempfile::tempdir().unwrap();
     // Whether two requests overlap is up to the clients, as for one handler's instances.

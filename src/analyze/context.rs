@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap;
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{AccessOp, FileId, FuncId, PackageFacts, Serves, SpawnVia};
+use crate::index::{AccessOp, EventKind, FileId, FuncId, PackageFacts, Serves, SpawnVia};
 use crate::source::SourceFile;
 
 use super::concurrency::{EventRef, Overlap, Race};
@@ -224,9 +224,9 @@ impl Context<'_> {
     /// High when both sides are visible in the package; medium when one side is an entry
     /// point whose callers are not (an HTTP handler, registered or not, an exported
     /// method) or both are test code; low when a test drives it (see
-    /// [`Context::test_driven`]).
+    /// [`Context::test_driven`]) or it is a test server's (see [`Context::test_server`]).
     pub fn confidence(&self, race: &Race) -> Confidence {
-        if self.test_driven(race) {
+        if self.test_driven(race) || self.test_server(race) {
             return Confidence::Low;
         }
         // A handler runs when requests come: whether two overlap is up to the clients.
@@ -254,6 +254,69 @@ impl Context<'_> {
     /// Whether an access is in a `_test.go` file.
     fn in_test(&self, r: EventRef) -> bool {
         self.facts.funcs[self.origin(r).0 as usize].in_test
+    }
+
+    /// Whether an access is test code: in a `_test.go` file or a test program's package.
+    fn test_code(&self, r: EventRef) -> bool {
+        self.facts.test_tree || self.in_test(r)
+    }
+
+    /// Whether a spawn starts a goroutine per request: a handler registration, or a
+    /// goroutine started in a loop with no condition (`for { c, _ := ln.Accept(); go
+    /// fb.handle(c) }`), whose instances come as clients do.
+    fn serves(&self, spawn: EventRef) -> bool {
+        let event = &self.program.threads[spawn.thread as usize].events[spawn.event];
+        if matches!(event.action, Action::Spawn { repeated: true, .. }) {
+            return true;
+        }
+        let (func, index) = self.origin(spawn);
+        let ctl = &self.facts.funcs[func as usize].ctl;
+        let at = self.facts.funcs[func as usize].events[index].ctl;
+        ctl.loops_around(at)
+            .next()
+            .is_some_and(|l| ctl.frames[l as usize].endless)
+    }
+
+    /// Whether the race is between the requests of a server in test code (a fake, a test
+    /// app): two of its requests, or one and the test's code around it, overlap only if
+    /// the test's clients do, and the package's tests start no clients side by side (no
+    /// goroutine started in a bounded loop, no parallel subtest). A test's clients are
+    /// one call at a time far more often than not.
+    pub fn test_server(&self, race: &Race) -> bool {
+        if !self.test_code(race.a) || !self.test_code(race.b) {
+            return false;
+        }
+        let served = match race.overlap {
+            Overlap::Handler { .. } | Overlap::Handlers { .. } => true,
+            Overlap::Instances { spawn }
+            | Overlap::Spawned { spawn }
+            | Overlap::External { spawn, .. } => self.serves(spawn),
+            Overlap::Siblings { first, second } => self.serves(first) && self.serves(second),
+        };
+        served && !self.tests_run_side_by_side()
+    }
+
+    /// Whether the package's tests (its `_test.go` files: a test program's clients are
+    /// elsewhere) start goroutines that may run side by side: a spawn in a loop that has a
+    /// condition or range clause, or a parallel subtest.
+    fn tests_run_side_by_side(&self) -> bool {
+        self.facts.funcs.iter().any(|f| {
+            f.in_test
+                && f.events.iter().any(|e| match e.kind {
+                    EventKind::Spawn {
+                        repeated: false,
+                        after_return,
+                        ..
+                    } => {
+                        after_return
+                            || f.ctl
+                                .loops_around(e.ctl)
+                                .next()
+                                .is_some_and(|l| !f.ctl.frames[l as usize].endless)
+                    }
+                    _ => false,
+                })
+        })
     }
 
     /// Whether the goroutine of the race is one that package code starts and a test

@@ -375,6 +375,9 @@ pub struct CtlFrame {
     /// Whether every path through it leaves the function (`if err != nil { return err }`):
     /// nothing after it in the function runs once it has.
     pub exits: bool,
+    /// Whether it is a loop with neither condition nor range clause (`for { … }`): it runs
+    /// until something inside leaves it, as a server's accept or receive loop does.
+    pub endless: bool,
 }
 
 /// A function body: a declared function or method, or a function literal that runs as a
@@ -455,6 +458,7 @@ impl Control {
                 parent: None,
                 kind: CtlKind::Body,
                 exits: false,
+                endless: false,
             }],
         }
     }
@@ -465,6 +469,7 @@ impl Control {
             parent: Some(parent),
             kind,
             exits: false,
+            endless: false,
         });
         (self.frames.len() - 1) as CtlId
     }
@@ -540,6 +545,9 @@ pub struct PackageFacts {
     /// The types asserted on context values, by pseudo-field (`Value(key)`): what
     /// `ctx.Value(key).(T)` holds.
     pub context_values: HashMap<String, TypeInfo>,
+    /// Whether the package is a test program (under a module's `test`, `tests` or `e2e`
+    /// directory): all its code is test code, as a `_test.go` file's is.
+    pub test_tree: bool,
     place_ids: HashMap<Place, PlaceId>,
 }
 

@@ -304,7 +304,12 @@ impl<'a> Walker<'a, '_> {
         if let Some(right) = range_right {
             self.range_over(right);
         }
+        let endless = header.is_none();
         let body_end = self.in_frame(CtlKind::Loop, |w| {
+            if endless {
+                let frame = w.ctl;
+                w.current().ctl.frames[frame as usize].endless = true;
+            }
             w.scopes.push(Vec::new());
             if let Some(right) = range_right {
                 let (elem, received) = match w.expr_type(right) {
