@@ -14,6 +14,7 @@ pub mod exports;
 mod lock_helpers;
 mod returns;
 pub mod rpc;
+mod semaphores;
 mod spawning_params;
 mod types;
 mod walk;
@@ -689,6 +690,7 @@ pub fn index_package(
     facts.decls.returns = returns::collect(files, &facts.decls, &names);
     facts.decls.spawning = spawning_params::collect(files);
     facts.decls.done_params = spawning_params::done_params(files);
+    facts.decls.one_slot_channels = semaphores::collect(files);
     let mut warnings = Vec::new();
     // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to
     // the first walked: walk the host platform's files first, as `go vet` would see them

@@ -65,11 +65,19 @@ impl<'a> Walker<'a, '_> {
                         self.expr(e);
                     }
                 }
-                if let Some(place) = node
-                    .child_by_field_name("channel")
-                    .and_then(|c| self.place_of(c))
-                {
+                let channel = node.child_by_field_name("channel");
+                if let Some((channel, place)) = channel.and_then(|c| Some((c, self.place_of(c)?))) {
                     self.push(EventKind::Signal { sync: place }, node);
+                    if recognize::enters_semaphore(
+                        node,
+                        channel,
+                        self.src,
+                        &self.facts.decls.one_slot_channels,
+                    ) {
+                        let mode = LockMode::Exclusive;
+                        self.push(EventKind::Lock { place, mode }, node);
+                        self.flow.lock(place, mode);
+                    }
                     // A map sent on a channel: whoever receives from it holds the same map.
                     if let Some(value) = node
                         .child_by_field_name("value")

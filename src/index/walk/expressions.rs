@@ -57,6 +57,11 @@ impl<'a> Walker<'a, '_> {
                                 },
                                 node,
                             );
+                            // Leaving a one-slot channel entered as a mutex.
+                            if self.flow.locks.iter().any(|&(p, _)| p == place) {
+                                self.push(EventKind::Unlock { place }, node);
+                                self.flow.unlock(place);
+                            }
                         }
                     }
                 }

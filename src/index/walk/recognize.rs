@@ -147,3 +147,43 @@ pub(super) fn states_lock_contract(doc: &str) -> bool {
 pub(super) fn short_package(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
+
+/// Whether a send enters a one-slot channel used as a mutex: the channel's name is one the
+/// package makes with one slot only ([`crate::index::semaphores`]), and the function (or
+/// literal) holding the send receives from the same channel after it (`sem <- struct{}{}`
+/// … `<-sem`), not before, so the slot stays taken until then.
+pub(super) fn enters_semaphore(
+    send: Node<'_>,
+    channel: Node<'_>,
+    src: &str,
+    one_slot: &std::collections::HashSet<String>,
+) -> bool {
+    if !crate::index::semaphores::last_name(channel, src).is_some_and(|n| one_slot.contains(n)) {
+        return false;
+    }
+    let mut body = send;
+    while !matches!(
+        body.kind(),
+        "function_declaration" | "method_declaration" | "func_literal"
+    ) {
+        let Some(parent) = body.parent() else {
+            return false;
+        };
+        body = parent;
+    }
+    let operand = &src[channel.byte_range()];
+    let receives = |text: &str| {
+        text.match_indices("<-").any(|(i, _)| {
+            text[i + 2..]
+                .trim_start()
+                .strip_prefix(operand)
+                .is_some_and(|rest| {
+                    !rest.starts_with(|c: char| c.is_alphanumeric() || "_.[".contains(c))
+                })
+        })
+    };
+    // A receive before the send takes the slot of a channel kept full (a token): the send
+    // gives it back.
+    !receives(&src[body.start_byte()..send.start_byte()])
+        && receives(&src[send.end_byte()..body.end_byte()])
+}

@@ -1,0 +1,112 @@
+//! One-slot channels used as mutexes: `sem := make(chan struct{}, 1)` (or a field so
+//! made), then `sem <- struct{}{}` to enter and `<-sem` to leave. Read from the syntax
+//! before bodies are walked: a name the package makes with one slot, and never with another
+//! capacity, is a one-slot channel wherever it appears.
+
+use std::collections::HashSet;
+
+use tree_sitter::Node;
+
+use super::{descendants, ParsedFile};
+
+/// The names (variables and struct fields) the package gives one-slot channels only.
+pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
+    let mut one = HashSet::new();
+    let mut other = HashSet::new();
+    for file in files {
+        let src = file.source.text.as_str();
+        if !src.contains("make(chan") {
+            continue;
+        }
+        for node in descendants(file.tree.root_node()) {
+            let Some(one_slot) = channel_make(node, src) else {
+                continue;
+            };
+            if let Some(name) = assigned_name(node, src) {
+                if one_slot {
+                    one.insert(name.to_string());
+                } else {
+                    other.insert(name.to_string());
+                }
+            }
+        }
+    }
+    one.retain(|name| !other.contains(name));
+    one
+}
+
+/// For a `make(chan T …)` call, whether its capacity is the literal 1.
+fn channel_make(node: Node<'_>, src: &str) -> Option<bool> {
+    if node.kind() != "call_expression" {
+        return None;
+    }
+    let function = node.child_by_field_name("function")?;
+    if &src[function.byte_range()] != "make" {
+        return None;
+    }
+    let args = node.child_by_field_name("arguments")?;
+    let mut cursor = args.walk();
+    let args: Vec<Node<'_>> = args.named_children(&mut cursor).collect();
+    if args.first()?.kind() != "channel_type" {
+        return None;
+    }
+    Some(args.get(1).is_some_and(|cap| &src[cap.byte_range()] == "1"))
+}
+
+/// The variable or field a value is given to: `sem := v`, `s.sem = v`, `var sem = v`, or
+/// `T{sem: v}`; the last name of the target.
+fn assigned_name<'s>(value: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let mut parent = value.parent()?;
+    if parent.kind() == "literal_element" {
+        let element = parent;
+        parent = parent.parent()?;
+        if parent.kind() != "keyed_element" || parent.named_child(0)? == element {
+            return None;
+        }
+        return last_name(key_of(parent.named_child(0)?), src);
+    }
+    if parent.kind() == "keyed_element" {
+        return last_name(key_of(parent.named_child(0)?), src);
+    }
+    if parent.kind() != "expression_list" {
+        return None;
+    }
+    let list = parent;
+    let statement = list.parent()?;
+    let left = match statement.kind() {
+        "assignment_statement" | "short_var_declaration" => {
+            statement.child_by_field_name("left")?
+        }
+        "var_spec" => statement,
+        _ => return None,
+    };
+    let mut cursor = list.walk();
+    let index = list.named_children(&mut cursor).position(|n| n == value)?;
+    let mut cursor = left.walk();
+    let targets: Vec<Node<'_>> = match statement.kind() {
+        "var_spec" => statement
+            .children_by_field_name("name", &mut cursor)
+            .collect(),
+        _ => left.named_children(&mut cursor).collect(),
+    };
+    last_name(*targets.get(index)?, src)
+}
+
+/// A keyed element's key: the expression inside a `literal_element`.
+fn key_of(key: Node<'_>) -> Node<'_> {
+    if key.kind() == "literal_element" {
+        key.named_child(0).unwrap_or(key)
+    } else {
+        key
+    }
+}
+
+/// The last name of `sem`, `s.sem` or `s.x.sem`.
+pub fn last_name<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
+    match node.kind() {
+        "identifier" | "field_identifier" => Some(&src[node.byte_range()]),
+        "selector_expression" => last_name(node.child_by_field_name("field")?, src),
+        "parenthesized_expression" => last_name(node.named_child(0)?, src),
+        _ => None,
+    }
+}
