@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap;
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{AccessOp, EventKind, FileId, FuncId, PackageFacts, Serves, SpawnVia};
+use crate::index::{mutexes, AccessOp, EventKind, FileId, FuncId, PackageFacts, Serves, SpawnVia};
 use crate::source::SourceFile;
 
 use super::concurrency::{EventRef, Overlap, Race};
@@ -59,19 +59,17 @@ impl Context<'_> {
 
     /// Whether any lock is held at an event.
     pub fn holds_locks(&self, r: EventRef) -> bool {
-        !self.program.threads[r.thread as usize].events[r.event]
-            .locks
-            .is_empty()
+        mutexes(&self.program.threads[r.thread as usize].events[r.event].locks)
+            .next()
+            .is_some()
     }
 
     /// The locks held at an event, in words (`s.mu`, the mutex embedded in `s`), or `None`
     /// when it holds none.
     pub fn held_words(&self, r: EventRef) -> Option<String> {
         let event = &self.program.threads[r.thread as usize].events[r.event];
-        let words: Vec<String> = event
-            .locks
-            .iter()
-            .map(|&(place, _)| {
+        let words: Vec<String> = mutexes(&event.locks)
+            .map(|(place, _)| {
                 let p = &self.program.places[place as usize];
                 let embedded = p.fields.is_empty()
                     && matches!(

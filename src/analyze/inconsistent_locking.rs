@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
-    is_exported, place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts,
-    PlaceId, TypeInfo, ELEMENT,
+    is_exported, mutexes, place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode,
+    PackageFacts, PlaceId, TypeInfo, ELEMENT,
 };
 use crate::source::SourceFile;
 
@@ -49,6 +49,9 @@ struct Site {
     /// How many fields of the access's place lead to the struct owning the map.
     prefix: usize,
     guards: CallerLocks,
+    /// The owner's latches held (`s.closed` set, or checked with an early return, under a
+    /// lock).
+    latches: HashSet<Guard>,
 }
 
 /// The struct value owning an accessed map field, however the access reaches it: through a
@@ -122,9 +125,11 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             let Some(owner) = owner_of(facts, place).or_else(|| package_map(facts, place)) else {
                 continue;
             };
-            let mut held = owner_guards(facts, &owner, &event.locks);
+            let mut held = owner_guards(facts, &owner, &event.locks, false);
+            let mut latches = owner_guards(facts, &owner, &event.locks, true);
             if let Some(at_calls) = literal_calls.get(&(f as FuncId)) {
-                held.extend(owner_guards(facts, &owner, at_calls));
+                held.extend(owner_guards(facts, &owner, at_calls, false));
+                latches.extend(owner_guards(facts, &owner, at_calls, true));
             }
             // A package map: what the function's callers hold (a `…Locked` helper's
             // callers hold everything); `init` runs before any goroutine.
@@ -150,6 +155,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                     write: op.is_write(),
                     prefix: owner.prefix.len(),
                     guards,
+                    latches,
                 });
         }
     }
@@ -204,9 +210,19 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         // An unguarded write races with the guarded accesses; an unguarded read only with
         // guarded writes. One report per line: `s.m[k] = append(s.m[k], v)` is one missing
         // lock, reported at its write.
+        // An access holding a latch every write holds too is ordered with them: the writers
+        // check the flag under the lock and write nothing once it is set.
+        let latched = |s: &Site| {
+            s.latches.iter().any(|l| {
+                sites
+                    .iter()
+                    .filter(|w| w.write)
+                    .all(|w| w.guards == CallerLocks::All || w.latches.contains(l))
+            })
+        };
         let mut unguarded: Vec<(u32, u32, bool, &Site)> = sites
             .iter()
-            .filter(|s| !holds(s) && (s.write || guarded_writes > 0 || declared))
+            .filter(|s| !holds(s) && !latched(s) && (s.write || guarded_writes > 0 || declared))
             .map(|s| {
                 let func = &facts.funcs[s.func as usize];
                 let start = func.events[s.event].span.start;
@@ -383,15 +399,17 @@ fn owner_of(facts: &PackageFacts, place: PlaceId) -> Option<Owner> {
     })
 }
 
-/// The locks of a lock set that belong to the owner (`s.mu`, `c.acc.mu`) or to package
-/// variables.
+/// The mutexes (or with `latches`, the latches) of a lock set that belong to the owner
+/// (`s.mu`, `c.acc.mu`) or to package variables.
 fn owner_guards(
     facts: &PackageFacts,
     owner: &Owner,
     locks: &[(PlaceId, LockMode)],
+    latches: bool,
 ) -> HashSet<Guard> {
     locks
         .iter()
+        .filter(|&&(_, mode)| mode.is_mutex() != latches)
         .filter_map(|&(l, _)| {
             let p = &facts.places[l as usize];
             if p.root == owner.root {
@@ -562,6 +580,7 @@ fn provided_at(
         .locks
         .iter()
         .chain(at_literal_calls)
+        .filter(|&&(_, mode)| mode.is_mutex())
         .filter_map(|&(l, _)| {
             let p = &facts.places[l as usize];
             if p.root == r.root && p.fields.starts_with(&r.fields) {
@@ -736,7 +755,7 @@ fn unlocked_on_goroutine(facts: &PackageFacts) -> HashSet<FuncId> {
                 .events
                 .iter()
                 .filter_map(|e| match &e.kind {
-                    EventKind::Call { target, .. } if e.locks.is_empty() => {
+                    EventKind::Call { target, .. } if mutexes(&e.locks).next().is_none() => {
                         facts.resolve(&target.callee)
                     }
                     _ => None,

@@ -3,7 +3,7 @@
 //! shared, so the lock excludes nobody.
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{BindingId, EventKind, PackageFacts, TypeInfo};
+use crate::index::{mutexes, BindingId, EventKind, PackageFacts, TypeInfo};
 use crate::source::SourceFile;
 
 /// The rule's id.
@@ -31,7 +31,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             let Some(&(lock, copied)) = copies.first() else {
                 continue;
             };
-            if copies.len() < event.locks.len() {
+            if copies.len() < mutexes(&event.locks).count() {
                 continue;
             }
             let copy = &facts.bindings[copied as usize];

@@ -3,7 +3,7 @@
 //! place, racing with every goroutine that loaded the same map.
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{EventKind, LoadSource, PackageFacts};
+use crate::index::{mutexes, EventKind, LoadSource, PackageFacts};
 use crate::source::SourceFile;
 
 /// The rule's id.
@@ -19,7 +19,7 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             let EventKind::Access { place, op } = event.kind else {
                 continue;
             };
-            if !op.is_write() || !event.locks.is_empty() {
+            if !op.is_write() || mutexes(&event.locks).next().is_some() {
                 continue;
             }
             let root = &facts.bindings[facts.places[place as usize].root as usize];

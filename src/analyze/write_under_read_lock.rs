@@ -1,7 +1,9 @@
 //! MG004 write-under-read-lock: a shared map written while only `RLock` is held.
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{BindingId, Event, EventKind, Func, FuncId, LockMode, PackageFacts, Target};
+use crate::index::{
+    mutexes, BindingId, Event, EventKind, Func, FuncId, LockMode, PackageFacts, Target,
+};
 use crate::source::SourceFile;
 
 /// The rule's id.
@@ -169,7 +171,7 @@ fn unguarded_write(facts: &PackageFacts, f: FuncId, depth: usize) -> Option<(Fun
     let func = &facts.funcs[f as usize];
     let receiver = func.receiver?;
     for (e, event) in func.events.iter().enumerate() {
-        if !event.locks.is_empty() {
+        if mutexes(&event.locks).next().is_some() {
             continue;
         }
         match &event.kind {

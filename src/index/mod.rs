@@ -204,10 +204,26 @@ pub enum LockMode {
     Read,
     /// `Lock`: excludes everyone.
     Exclusive,
+    /// Not a mutex: a flag set to `true` under a lock (a latch), or checked under one with
+    /// an early return (a gate), held from there on as if it were a lock. It orders the
+    /// accesses holding it as `Exclusive` does, and is no mutex for anything else.
+    Latch,
+}
+
+impl LockMode {
+    /// Whether it is a mutex held (not a latch).
+    pub fn is_mutex(self) -> bool {
+        self != LockMode::Latch
+    }
 }
 
 /// The locks held at a program point, sorted by place.
 pub type LockSet = Vec<(PlaceId, LockMode)>;
+
+/// The mutexes of a lock set: its locks but the latches.
+pub fn mutexes<P: Copy>(locks: &[(P, LockMode)]) -> impl Iterator<Item = (P, LockMode)> + '_ {
+    locks.iter().copied().filter(|&(_, mode)| mode.is_mutex())
+}
 
 /// A function the package declares, as a call names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

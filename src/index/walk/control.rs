@@ -177,6 +177,7 @@ impl<'a> Walker<'a, '_> {
             self.expr(cond);
         }
         let entry = self.flow.clone();
+        let gate = self.gate(node, &entry);
         // `if needLock { mu.Lock() }` on a parameter: the caller says whether it holds the
         // lock already, so the code after it holds the lock either way.
         let flag = node
@@ -224,7 +225,14 @@ impl<'a> Walker<'a, '_> {
             }
         };
         let taken = flag.then(|| then.clone());
+        let gate = gate.filter(|_| {
+            then.terminated && then.exits && node.child_by_field_name("alternative").is_none()
+        });
         self.flow = Flow::join(vec![then, otherwise]);
+        if let Some((place, lock)) = gate.filter(|_| !self.flow.terminated) {
+            self.gates.push((place, lock));
+            self.flow.lock(place, LockMode::Latch);
+        }
         if let Some(taken) = taken.filter(|t| !t.terminated && !self.flow.terminated) {
             for &(place, mode) in &taken.locks {
                 if !held_before.iter().any(|&(p, _)| p == place) {
@@ -233,6 +241,25 @@ impl<'a> Walker<'a, '_> {
             }
         }
         self.scopes.pop();
+    }
+
+    /// For `if f.closed { return }` under a lock (`entry` is the flow before the `if`):
+    /// the flag and the innermost lock held, a gate (see `Walker::gates`).
+    fn gate(&mut self, node: Node<'a>, entry: &Flow) -> Option<(PlaceId, PlaceId)> {
+        let cond = node.child_by_field_name("condition")?;
+        let cond = if cond.kind() == "parenthesized_expression" {
+            cond.named_child(0)?
+        } else {
+            cond
+        };
+        if cond.kind() != "selector_expression" {
+            return None;
+        }
+        let &(lock, _) = entry.locks.iter().find(|&&(p, _)| {
+            !self.gates.iter().any(|&(g, _)| g == p) && !self.latched.contains(&p)
+        })?;
+        let place = self.place_of(cond)?;
+        Some((place, lock))
     }
 
     /// A condition `mu.TryLock()` or `mu.TryRLock()`, possibly negated: the call, the

@@ -286,6 +286,19 @@ impl<'a> Walker<'a, '_> {
             self.literal_func(literal, &[]);
         }
         let paired = left.len() == right.len();
+        // `f.closed = true` under a lock: a latch (see `Walker::latched`).
+        if let ([flag], [value]) = (left.as_slice(), right.as_slice()) {
+            if op == AccessOp::Assign
+                && value.kind() == "true"
+                && flag.kind() == "selector_expression"
+                && !self.flow.locks.is_empty()
+            {
+                if let Some(place) = self.place_of(*flag) {
+                    self.latched.push(place);
+                    self.flow.lock(place, LockMode::Latch);
+                }
+            }
+        }
         for (i, &l) in left.iter().enumerate() {
             self.lvalue(l, op);
             if op == AccessOp::Assign {

@@ -543,7 +543,7 @@ impl<'a> Walker<'a, '_> {
                     self.current().lock_effect.releases.push(place);
                 }
                 self.push(EventKind::Unlock { place }, call);
-                self.flow.unlock(place);
+                self.release(place);
                 return;
             }
         };

@@ -67,6 +67,9 @@ pub fn walk_file(
         stripes: HashMap::new(),
         spawning_args: false,
         copies: HashMap::new(),
+        latched: Vec::new(),
+        gates: Vec::new(),
+        inherited_latches: Vec::new(),
     };
     let mut cursor = root.walk();
     for decl in root.named_children(&mut cursor) {
@@ -207,6 +210,19 @@ struct Walker<'a, 'f> {
     spawning_args: bool,
     /// The stand-ins for the own storage of struct copies, by copied variable.
     copies: HashMap<BindingId, BindingId>,
+    /// Latches of the function being walked: flags it sets to `true` under a lock
+    /// (`f.closed = true`). From there on it holds the flag as if it were a lock, one that
+    /// every gated critical section holds too (see `gates`): a writer that checks the flag
+    /// under the lock either ran before the latch was set (and its lock orders it first) or
+    /// sees the flag and writes nothing.
+    latched: Vec<PlaceId>,
+    /// Gates of the function being walked: a flag checked under a lock with an early return
+    /// (`if f.closed { return }`), and the lock. The code after the check holds the flag
+    /// until it releases that lock.
+    gates: Vec<(PlaceId, PlaceId)>,
+    /// The latches a `go` statement's literal starts with: set before the `go` statement,
+    /// they are set for the goroutine too.
+    inherited_latches: Vec<PlaceId>,
 }
 
 /// What the walker saves when it enters another function body.
@@ -218,6 +234,8 @@ struct Saved {
     defer_mode: Option<DeferMode>,
     in_deferred_call: bool,
     in_once: bool,
+    latched: Vec<PlaceId>,
+    gates: Vec<(PlaceId, PlaceId)>,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -280,7 +298,10 @@ impl<'a> Walker<'a, '_> {
         if !self.flow.terminated {
             let released_at_return = std::mem::take(&mut self.deferred_unlocks);
             let mut acquires = self.flow.locks.clone();
-            acquires.retain(|(p, _)| !released_at_return.contains(p));
+            acquires.retain(|(p, _)| {
+                !released_at_return.contains(p)
+                    && (self.latched.contains(p) || !self.gates.iter().any(|&(g, _)| g == *p))
+            });
             self.current().lock_effect.acquires = acquires;
         }
         self.deferred_unlocks.clear();
@@ -357,6 +378,8 @@ impl<'a> Walker<'a, '_> {
             defer_mode: self.defer_mode.take(),
             in_deferred_call: std::mem::take(&mut self.in_deferred_call),
             in_once: std::mem::take(&mut self.in_once),
+            latched: std::mem::take(&mut self.latched),
+            gates: std::mem::take(&mut self.gates),
         };
         self.func = func;
         self.ctl = 0;
@@ -372,6 +395,19 @@ impl<'a> Walker<'a, '_> {
         self.defer_mode = saved.defer_mode;
         self.in_deferred_call = saved.in_deferred_call;
         self.in_once = saved.in_once;
+        self.latched = saved.latched;
+        self.gates = saved.gates;
+    }
+
+    /// Releases a lock, and the gates it kept open.
+    fn release(&mut self, place: PlaceId) {
+        self.flow.unlock(place);
+        for i in 0..self.gates.len() {
+            let (gate, lock) = self.gates[i];
+            if lock == place && !self.latched.contains(&gate) {
+                self.flow.unlock(gate);
+            }
+        }
     }
 
     fn declare(

@@ -35,6 +35,12 @@ impl<'a> Walker<'a, '_> {
         if go_literal {
             // Read as the literal declares its parameters, and cleared then.
             self.spawning_args = true;
+            self.inherited_latches = self
+                .latched
+                .iter()
+                .copied()
+                .filter(|l| self.flow.locks.iter().any(|&(p, _)| p == *l))
+                .collect();
             literals.push(self.literal_func(function, &args));
         }
         for body in literals {
@@ -169,6 +175,10 @@ impl<'a> Walker<'a, '_> {
         let name = format!("{}.func{}", self.top_name, self.literal_count);
         let func = self.new_func(name, literal, false);
         let saved = self.enter(func);
+        for latch in std::mem::take(&mut self.inherited_latches) {
+            self.latched.push(latch);
+            self.flow.lock(latch, LockMode::Latch);
+        }
         self.scopes.push(Vec::new());
         if let Some(params) = literal.child_by_field_name("parameters") {
             let params = self.parameters(params, args);
