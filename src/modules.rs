@@ -58,14 +58,24 @@ pub struct Imported {
     dependencies: Vec<(String, Arc<Dependency>)>,
     /// The gRPC version the module requires.
     grpc: Option<(u32, u32)>,
-    /// Whether the package is a test program: under a directory named `test`, `tests` or
-    /// `e2e` of its module.
+    /// Whether the package is test code: under a directory of its module named as test
+    /// programs and test support are ([`TEST_TREES`]).
     pub test_tree: bool,
 }
 
-/// Directories of a module whose packages are test programs (fakes, test servers, e2e
-/// apps), as `_test.go` files are test code.
-const TEST_TREES: [&str; 3] = ["test", "tests", "e2e"];
+/// Directories of a module whose packages are test code, as `_test.go` files are: test
+/// programs (e2e apps, test servers) and test support (mocks, fakes, helpers).
+const TEST_TREES: [&str; 9] = [
+    "test",
+    "tests",
+    "e2e",
+    "testing",
+    "testutil",
+    "testutils",
+    "mock",
+    "mocks",
+    "fakes",
+];
 
 impl ModuleFacts {
     /// The packages of the module of `dir` that `sources` import, loaded with `build`'s

@@ -312,6 +312,32 @@ fn a_test_programs_handlers_are_low() {
 }
 
 #[test]
+fn a_mocks_getter_returning_its_guarded_map_is_low() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("go.mod"),
+        "module example.com/m\n\ngo 1.22\n",
+    )
+    .unwrap();
+    let src = "package channel\n\nimport \"sync\"\n\n\
+               type Recorder struct {\n\tmu   sync.Mutex\n\tseen map[string]int\n}\n\n\
+               func (r *Recorder) Invoke(method string) {\n\tr.mu.Lock()\n\tr.seen[method]++\n\tr.mu.Unlock()\n}\n\n\
+               func (r *Recorder) Seen() map[string]int {\n\tr.mu.Lock()\n\tdefer r.mu.Unlock()\n\treturn r.seen\n}\n";
+    // A product's getter leaks its map to callers elsewhere; a mock's serves tests, which
+    // read it after the calls they made returned.
+    for (dir, tier) in [("pkg/channel", "medium"), ("pkg/channel/mocks", "low")] {
+        let pkg = tmp.path().join(dir);
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(pkg.join("recorder.go"), src).unwrap();
+        let found = confidences(&pkg);
+        assert!(
+            found.iter().any(|(r, _, c)| r == "MG006" && c == tier),
+            "{dir}: {found:?}"
+        );
+    }
+}
+
+#[test]
 fn two_registered_handlers_race_at_medium_confidence() {
     let tmp = tempfile::tempdir().unwrap();
     // Whether two requests overlap is up to the clients, as for one handler's instances.

@@ -562,8 +562,8 @@ pub struct PackageFacts {
     /// The types asserted on context values, by pseudo-field (`Value(key)`): what
     /// `ctx.Value(key).(T)` holds.
     pub context_values: HashMap<String, TypeInfo>,
-    /// Whether the package is a test program (under a module's `test`, `tests` or `e2e`
-    /// directory): all its code is test code, as a `_test.go` file's is.
+    /// Whether the package is test code (under a module's `test`, `tests`, `e2e`,
+    /// `testing`, `mocks`, … directory): all its code is, as a `_test.go` file's is.
     pub test_tree: bool,
     place_ids: HashMap<Place, PlaceId>,
 }
