@@ -131,11 +131,16 @@ fn races_across_entries(
     file_rank: &[u32],
 ) -> Vec<Race> {
     let program = graph.program;
-    // A place reached through the receiver of the thread's root method, as (type, fields).
+    // A place reached through the receiver of the thread's root method, or from a goroutine
+    // through the object the root constructor makes and returns, as (type, fields). The
+    // constructor's own accesses come before its callers have the object.
     let receiver_key = |t: ThreadId, place: ProgramPlaceId| -> Option<FieldKey> {
         let p = &program.places[place as usize];
         let origin = &facts.funcs[program.threads[roots[t as usize] as usize].origin as usize];
-        if p.instance != 0 || origin.receiver != Some(p.root) {
+        let receiver = p.instance == 0 && origin.receiver == Some(p.root);
+        let made =
+            program.threads[t as usize].spawned_by.is_some() && origin.made.contains(&p.root);
+        if !receiver && !made {
             return None;
         }
         Some((receiver_type(facts, p.root)?.to_string(), p.fields.clone()))

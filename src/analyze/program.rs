@@ -231,12 +231,14 @@ pub fn expand(facts: &PackageFacts) -> Program {
     builder.mutexes = receiver_mutexes(facts, &builder.fields);
     // Types with a method that starts goroutines: their exported methods are entry points
     // that callers may run while those goroutines do.
+    // So are those of a type whose constructor starts goroutines on the object it returns.
     let spawning_types: std::collections::HashSet<&str> = facts
         .funcs
         .iter()
         .enumerate()
         .filter(|&(f, func)| func.declared && relevant[f].spawns)
-        .filter_map(|(_, func)| receiver_type(facts, func.receiver?))
+        .flat_map(|(_, func)| func.receiver.iter().chain(&func.made))
+        .filter_map(|&b| receiver_type(facts, b))
         .collect();
     let candidates: Vec<bool> = facts
         .funcs

@@ -60,10 +60,11 @@ pub struct PackageDecls {
     /// Other packages' types the package uses as maps (`pkg.Labels` of a field it
     /// `delete`s from): every field, parameter and variable of these types is a map.
     pub foreign_maps: HashSet<String>,
-    /// Names of the variables and fields the package makes one-slot channels only
-    /// (`sem: make(chan struct{}, 1)`): a send that the same function later receives back
-    /// holds the channel as a mutex.
-    pub one_slot_channels: HashSet<String>,
+    /// Names of the variables and fields the package makes one-slot channels or weight-one
+    /// semaphores only (`sem: make(chan struct{}, 1)`, `semaphore.NewWeighted(1)`): a send
+    /// that the same function later receives back, or `Acquire(ctx, 1)`, holds it as a
+    /// mutex.
+    pub one_slot: HashSet<String>,
     /// Methods of other packages of the module, by the qualified type this package writes
     /// (`store.Store`): what each does to the receiver's maps.
     pub imported: super::exports::Imports,

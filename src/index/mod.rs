@@ -434,6 +434,9 @@ pub struct Func {
     pub events: Vec<Event>,
     /// Its `return`s of storage the caller shares.
     pub returns: Vec<Returned>,
+    /// Its local variables holding a struct it returns (`c := &Cache{…}; go c.janitor();
+    /// return c`): a constructor hands the object to its callers, who call its methods.
+    pub made: Vec<BindingId>,
     /// Its loops and branches.
     pub ctl: Control,
 }
@@ -706,7 +709,7 @@ pub fn index_package(
     facts.decls.returns = returns::collect(files, &facts.decls, &names);
     facts.decls.spawning = spawning_params::collect(files);
     facts.decls.done_params = spawning_params::done_params(files);
-    facts.decls.one_slot_channels = semaphores::collect(files);
+    facts.decls.one_slot = semaphores::collect(files);
     let mut warnings = Vec::new();
     // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to
     // the first walked: walk the host platform's files first, as `go vet` would see them

@@ -1,7 +1,8 @@
-//! One-slot channels used as mutexes: `sem := make(chan struct{}, 1)` (or a field so
-//! made), then `sem <- struct{}{}` to enter and `<-sem` to leave. Read from the syntax
-//! before bodies are walked: a name the package makes with one slot, and never with another
-//! capacity, is a one-slot channel wherever it appears.
+//! One-slot channels and weight-one semaphores used as mutexes: `sem := make(chan
+//! struct{}, 1)` (or a field so made), then `sem <- struct{}{}` to enter and `<-sem` to
+//! leave; `sem: semaphore.NewWeighted(1)` (golang.org/x/sync), then `sem.Acquire(ctx, 1)`
+//! and `sem.Release(1)`. Read from the syntax before bodies are walked: a name the package
+//! makes with one slot, and never with another capacity, is one slot wherever it appears.
 
 use std::collections::HashSet;
 
@@ -15,7 +16,7 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
     let mut other = HashSet::new();
     for file in files {
         let src = file.source.text.as_str();
-        if !src.contains("make(chan") {
+        if !src.contains("make(chan") && !src.contains("NewWeighted(") {
             continue;
         }
         for node in descendants(file.tree.root_node()) {
@@ -35,22 +36,22 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
     one
 }
 
-/// For a `make(chan T …)` call, whether its capacity is the literal 1.
+/// For a `make(chan T …)` or `semaphore.NewWeighted(n)` call, whether its capacity is
+/// the literal 1.
 fn channel_make(node: Node<'_>, src: &str) -> Option<bool> {
     if node.kind() != "call_expression" {
         return None;
     }
-    let function = node.child_by_field_name("function")?;
-    if &src[function.byte_range()] != "make" {
-        return None;
-    }
+    let function = &src[node.child_by_field_name("function")?.byte_range()];
     let args = node.child_by_field_name("arguments")?;
     let mut cursor = args.walk();
     let args: Vec<Node<'_>> = args.named_children(&mut cursor).collect();
-    if args.first()?.kind() != "channel_type" {
-        return None;
+    let one = |arg: Option<&Node<'_>>| arg.is_some_and(|n| &src[n.byte_range()] == "1");
+    match function {
+        "make" if args.first()?.kind() == "channel_type" => Some(one(args.get(1))),
+        "semaphore.NewWeighted" => Some(one(args.first())),
+        _ => None,
     }
-    Some(args.get(1).is_some_and(|cap| &src[cap.byte_range()] == "1"))
 }
 
 /// The variable or field a value is given to: `sem := v`, `s.sem = v`, `var sem = v`, or

@@ -72,7 +72,7 @@ impl<'a> Walker<'a, '_> {
                         node,
                         channel,
                         self.src,
-                        &self.facts.decls.one_slot_channels,
+                        &self.facts.decls.one_slot,
                     ) {
                         let mode = LockMode::Exclusive;
                         self.push(EventKind::Lock { place, mode }, node);
@@ -131,6 +131,19 @@ impl<'a> Walker<'a, '_> {
             return;
         }
         for (index, expr) in Self::list(Some(list)).into_iter().enumerate() {
+            if let Some(b) = (expr.kind() == "identifier")
+                .then(|| self.lookup(self.text(expr)))
+                .flatten()
+            {
+                let binding = &self.facts.bindings[b as usize];
+                if binding.func == Some(self.func)
+                    && !binding.param
+                    && matches!(binding.ty, TypeInfo::Named(_))
+                    && !self.current().made.contains(&b)
+                {
+                    self.current().made.push(b);
+                }
+            }
             // A map, or a field holding maps; not the receiver or a parameter itself, whose
             // methods do their own locking.
             let Some(place) = self.place_of(expr).filter(|&p| {

@@ -433,7 +433,19 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         };
-        if let Some(op) = self.apis.lock_op(method, args.len()) {
+        let weight_one = |w: &Self| {
+            crate::index::semaphores::last_name(operand, w.src)
+                .is_some_and(|n| w.facts.decls.one_slot.contains(n))
+        };
+        let semaphore = match (method, args) {
+            // `sem.Acquire(ctx, 1)` and `sem.Release(1)` of a `semaphore.NewWeighted(1)`.
+            ("Acquire", [_, n]) if self.text(*n) == "1" && weight_one(self) => {
+                Some(LockOp::Acquire { shared: false })
+            }
+            ("Release", [n]) if self.text(*n) == "1" && weight_one(self) => Some(LockOp::Release),
+            _ => None,
+        };
+        if let Some(op) = self.apis.lock_op(method, args.len()).or(semaphore) {
             walk_args(self);
             self.lock_op(call, operand, op);
             return;

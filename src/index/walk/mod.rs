@@ -360,6 +360,7 @@ impl<'a> Walker<'a, '_> {
             in_test: false,
             locks_itself: false,
             lock_effect: Default::default(),
+            made: Vec::new(),
             params: Vec::new(),
             events: Vec::new(),
             returns: Vec::new(),
