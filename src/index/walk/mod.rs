@@ -70,6 +70,9 @@ pub fn walk_file(
         latched: Vec::new(),
         gates: Vec::new(),
         inherited_latches: Vec::new(),
+        own_indices: Vec::new(),
+        pending_own_indices: Vec::new(),
+        own_elements: HashMap::new(),
     };
     let mut cursor = root.walk();
     for decl in root.named_children(&mut cursor) {
@@ -223,6 +226,15 @@ struct Walker<'a, 'f> {
     /// The latches a `go` statement's literal starts with: set before the `go` statement,
     /// they are set for the goroutine too.
     inherited_latches: Vec<PlaceId>,
+    /// In a goroutine literal started in a loop: the variables of the innermost loop around
+    /// its `go` statement, and the parameters they are passed to. Each instance of the
+    /// goroutine holds other values, so the elements they select (`partial[w]`) are the
+    /// instance's own.
+    own_indices: Vec<BindingId>,
+    /// What `own_indices` becomes in the `go` statement's literal about to be walked.
+    pending_own_indices: Vec<BindingId>,
+    /// The stand-ins for the elements a goroutine selects with its own index, by text.
+    own_elements: HashMap<(FuncId, String), BindingId>,
 }
 
 /// What the walker saves when it enters another function body.
@@ -236,6 +248,7 @@ struct Saved {
     in_once: bool,
     latched: Vec<PlaceId>,
     gates: Vec<(PlaceId, PlaceId)>,
+    own_indices: Vec<BindingId>,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -381,6 +394,7 @@ impl<'a> Walker<'a, '_> {
             in_once: std::mem::take(&mut self.in_once),
             latched: std::mem::take(&mut self.latched),
             gates: std::mem::take(&mut self.gates),
+            own_indices: std::mem::take(&mut self.own_indices),
         };
         self.func = func;
         self.ctl = 0;
@@ -398,6 +412,7 @@ impl<'a> Walker<'a, '_> {
         self.in_once = saved.in_once;
         self.latched = saved.latched;
         self.gates = saved.gates;
+        self.own_indices = saved.own_indices;
     }
 
     /// Releases a lock, and the gates it kept open.
@@ -485,9 +500,18 @@ impl<'a> Walker<'a, '_> {
                     .get(index)
                     .filter(|&&a| !(self.spawning_args && self.loop_element(a)))
                     .and_then(|&a| self.place_of(a));
+                let own = self.spawning_args
+                    && args
+                        .get(index)
+                        .filter(|a| a.kind() == "identifier")
+                        .and_then(|&a| self.lookup(self.text(a)))
+                        .is_some_and(|b| self.own_indices.contains(&b));
                 let id = self.declare(name, ty.clone(), alias);
                 if let Some(id) = id {
                     self.facts.bindings[id as usize].by_value = by_value;
+                    if own {
+                        self.own_indices.push(id);
+                    }
                 }
                 bindings.push(id);
                 index += 1;

@@ -61,6 +61,9 @@ impl<'a> Walker<'a, '_> {
                     cur = context;
                 }
                 "index_expression" => {
+                    if let Some(own) = self.own_element(cur) {
+                        break Ok(own);
+                    }
                     steps.push(Step::Element);
                     cur = cur.child_by_field_name("operand")?;
                 }
@@ -112,6 +115,39 @@ impl<'a> Walker<'a, '_> {
             };
         }
         Some(place)
+    }
+
+    /// For `partial[w]` in a goroutine whose own index `w` is (see `Walker::own_indices`):
+    /// a variable of the goroutine standing for that element, one per instance.
+    fn own_element(&mut self, index_expr: Node<'a>) -> Option<BindingId> {
+        let index = index_expr.child_by_field_name("index")?;
+        if index.kind() != "identifier"
+            || !self
+                .lookup(self.text(index))
+                .is_some_and(|b| self.own_indices.contains(&b))
+        {
+            return None;
+        }
+        let operand = index_expr.child_by_field_name("operand")?;
+        let elem = match self.expr_type(operand) {
+            TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => *value,
+            _ => return None,
+        };
+        let key = (self.func, self.compact(index_expr));
+        if let Some(&b) = self.own_elements.get(&key) {
+            return Some(b);
+        }
+        let b = self.facts.bindings.len() as BindingId;
+        self.facts.bindings.push(Binding::new(
+            key.1.clone(),
+            Some(self.func),
+            0,
+            elem,
+            self.file,
+            index_expr.start_byte(),
+        ));
+        self.own_elements.insert(key, b);
+        Some(b)
     }
 
     /// The context and the pseudo-field (`Value(key)`) of a type assertion on a context

@@ -41,6 +41,11 @@ impl<'a> Walker<'a, '_> {
                 .copied()
                 .filter(|l| self.flow.locks.iter().any(|&(p, _)| p == *l))
                 .collect();
+            self.pending_own_indices = self
+                .innermost_loop_vars(stmt)
+                .into_iter()
+                .filter_map(|name| self.lookup(name))
+                .collect();
             literals.push(self.literal_func(function, &args));
         }
         for body in literals {
@@ -124,6 +129,43 @@ impl<'a> Walker<'a, '_> {
         false
     }
 
+    /// The names the innermost loop around `node` declares in its header (`i` of `for i :=
+    /// …`, `k, v` of `for k, v := range …`), within the function holding `node`.
+    pub(super) fn innermost_loop_vars(&self, node: Node<'a>) -> Vec<&'a str> {
+        let mut cur = node.parent();
+        while let Some(n) = cur {
+            match n.kind() {
+                "function_declaration" | "method_declaration" | "func_literal" => break,
+                "for_statement" => {
+                    let header = n
+                        .named_child(0)
+                        .filter(|h| matches!(h.kind(), "for_clause" | "range_clause"));
+                    let left = header.and_then(|h| match h.kind() {
+                        "range_clause" => h.child_by_field_name("left"),
+                        _ => h
+                            .child_by_field_name("initializer")
+                            .and_then(|i| i.child_by_field_name("left")),
+                    });
+                    let Some(left) = left else {
+                        return Vec::new();
+                    };
+                    if left.kind() == "identifier" {
+                        return vec![self.text(left)];
+                    }
+                    let mut c = left.walk();
+                    return left
+                        .named_children(&mut c)
+                        .filter(|n| n.kind() == "identifier")
+                        .map(|n| self.text(n))
+                        .collect();
+                }
+                _ => {}
+            }
+            cur = n.parent();
+        }
+        Vec::new()
+    }
+
     /// Records a goroutine running `target`. It starts after the call's arguments are
     /// evaluated: at the end of `site`.
     pub(super) fn spawn(
@@ -174,7 +216,9 @@ impl<'a> Walker<'a, '_> {
         self.literal_count += 1;
         let name = format!("{}.func{}", self.top_name, self.literal_count);
         let func = self.new_func(name, literal, false);
+        let own_indices = std::mem::take(&mut self.pending_own_indices);
         let saved = self.enter(func);
+        self.own_indices = own_indices;
         for latch in std::mem::take(&mut self.inherited_latches) {
             self.latched.push(latch);
             self.flow.lock(latch, LockMode::Latch);
