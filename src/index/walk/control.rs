@@ -113,6 +113,9 @@ impl<'a> Walker<'a, '_> {
                     self.expr(list);
                     self.returned(list);
                 }
+                if matches!(self.defer_target, DeferMode::FuncEnd(_)) {
+                    self.return_locks.push(self.flow.locks.clone());
+                }
                 self.flow.exit();
             }
             "break_statement" | "continue_statement" | "goto_statement" => {

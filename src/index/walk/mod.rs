@@ -72,6 +72,7 @@ pub fn walk_file(
         inherited_latches: Vec::new(),
         own_indices: Vec::new(),
         pending_own_indices: Vec::new(),
+        return_locks: Vec::new(),
         own_elements: HashMap::new(),
     };
     let mut cursor = root.walk();
@@ -231,6 +232,8 @@ struct Walker<'a, 'f> {
     /// goroutine holds other values, so the elements they select (`partial[w]`) are the
     /// instance's own.
     own_indices: Vec<BindingId>,
+    /// The locks held at each `return` of the declared function being walked.
+    return_locks: Vec<LockSet>,
     /// What `own_indices` becomes in the `go` statement's literal about to be walked.
     pending_own_indices: Vec<BindingId>,
     /// The stand-ins for the elements a goroutine selects with its own index, by text.
@@ -249,6 +252,7 @@ struct Saved {
     latched: Vec<PlaceId>,
     gates: Vec<(PlaceId, PlaceId)>,
     own_indices: Vec<BindingId>,
+    return_locks: Vec<LockSet>,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -308,9 +312,16 @@ impl<'a> Walker<'a, '_> {
             }
         }
         self.block(body);
+        // What every way out holds: the end of the body, and each `return`.
+        let mut exits = std::mem::take(&mut self.return_locks);
         if !self.flow.terminated {
+            exits.push(self.flow.locks.clone());
+        }
+        if let Some(mut acquires) = exits.pop() {
             let released_at_return = std::mem::take(&mut self.deferred_unlocks);
-            let mut acquires = self.flow.locks.clone();
+            for other in &exits {
+                acquires.retain(|(p, _)| other.iter().any(|(q, _)| q == p));
+            }
             acquires.retain(|(p, _)| {
                 !released_at_return.contains(p)
                     && (self.latched.contains(p) || !self.gates.iter().any(|&(g, _)| g == *p))
@@ -395,6 +406,7 @@ impl<'a> Walker<'a, '_> {
             latched: std::mem::take(&mut self.latched),
             gates: std::mem::take(&mut self.gates),
             own_indices: std::mem::take(&mut self.own_indices),
+            return_locks: std::mem::take(&mut self.return_locks),
         };
         self.func = func;
         self.ctl = 0;
@@ -413,6 +425,7 @@ impl<'a> Walker<'a, '_> {
         self.latched = saved.latched;
         self.gates = saved.gates;
         self.own_indices = saved.own_indices;
+        self.return_locks = saved.return_locks;
     }
 
     /// Releases a lock, and the gates it kept open.

@@ -324,6 +324,14 @@ impl<'a> Walker<'a, '_> {
             for a in Self::arguments(call) {
                 self.expr(a);
             }
+            // `defer s.lock()()`: the call giving the deferred function runs now.
+            if let Some(function) = call
+                .child_by_field_name("function")
+                .filter(|f| f.kind() == "call_expression")
+            {
+                self.expr(function);
+                return;
+            }
         }
         self.defer_mode = Some(outer_mode.unwrap_or(self.defer_target));
         // Deferred code runs however the body returns: it belongs to no loop or branch.
