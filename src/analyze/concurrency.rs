@@ -97,7 +97,7 @@ pub fn races(
 ) {
     let graph = Graph {
         program,
-        ordering: Ordering::new(program),
+        ordering: Ordering::new(program, facts),
     };
     let roots: Vec<ThreadId> = (0..program.threads.len() as ThreadId)
         .map(|t| program.root_of(t))
@@ -514,13 +514,13 @@ impl<'a> Graph<'a> {
         let side_b = down(&up_b, b);
         let body = self.thread(lca_thread);
         match (side_a == a, side_b == b) {
-            (true, false) => (!self.access_ordered(body, side_b, self.event(a), place)
+            (true, false) => (!self.access_ordered(body, side_b, self.event(a), b, place)
                 && !self.ordering.handed_off(lca_thread, self.event(a), b))
             .then_some(Overlap::Spawned { spawn: side_b }),
-            (false, true) => (!self.access_ordered(body, side_a, self.event(b), place)
+            (false, true) => (!self.access_ordered(body, side_a, self.event(b), a, place)
                 && !self.ordering.handed_off(lca_thread, self.event(b), a))
             .then_some(Overlap::Spawned { spawn: side_a }),
-            _ => (!self.spawns_ordered(body, side_a, side_b)).then_some(Overlap::Siblings {
+            _ => (!self.spawns_ordered(body, side_a, side_b, a, b)).then_some(Overlap::Siblings {
                 first: side_a,
                 second: side_b,
             }),
@@ -561,7 +561,7 @@ impl<'a> Graph<'a> {
                 if declared.is_some_and(|d| d.thread == parent && body.ctl.contains(l, d.ctl)) {
                     continue;
                 }
-                if !self.ordering.loop_joined(body, spawn_ref, l) {
+                if !self.ordering.loop_joined(body, spawn_ref, l, None) {
                     return Some(Overlap::Instances { spawn: spawn_ref });
                 }
             }
@@ -570,12 +570,13 @@ impl<'a> Graph<'a> {
     }
 
     /// Whether event `x` of the spawner, an access to `place`, never overlaps the goroutine
-    /// started at `spawn`.
+    /// started at `spawn`, whose side of the pair is `y`.
     fn access_ordered(
         &self,
         body: &'a Thread,
         spawn: EventRef,
         x: &ProgramEvent,
+        y: EventRef,
         place: ProgramPlaceId,
     ) -> bool {
         let s = &body.events[spawn.event];
@@ -593,7 +594,7 @@ impl<'a> Graph<'a> {
             return true;
         }
         if x.order > s.order {
-            return self.ordering.joined_between(body, spawn, x);
+            return self.ordering.joined_between(body, spawn, x, Some(y));
         }
         // An access before the spawn meets an earlier iteration's goroutine, unless the
         // map belongs to an object made anew in each iteration.
@@ -606,33 +607,42 @@ impl<'a> Graph<'a> {
             None => true,
             Some(l) => {
                 declared.is_some_and(|d| d.thread == spawn.thread && body.ctl.contains(l, d.ctl))
-                    || self.ordering.loop_joined(body, spawn, l)
+                    || self.ordering.loop_joined(body, spawn, l, Some(y))
             }
         }
     }
 
-    /// Whether the goroutines of two spawns in one thread never overlap.
-    fn spawns_ordered(&self, body: &'a Thread, a: EventRef, b: EventRef) -> bool {
-        let (first, second) = if body.events[a.event].order <= body.events[b.event].order {
-            (a, b)
+    /// Whether the goroutines of two spawns in one thread never overlap at their accesses
+    /// `ya` and `yb`.
+    fn spawns_ordered(
+        &self,
+        body: &'a Thread,
+        a: EventRef,
+        b: EventRef,
+        ya: EventRef,
+        yb: EventRef,
+    ) -> bool {
+        let (first, second, y_first) = if body.events[a.event].order <= body.events[b.event].order {
+            (a, b, ya)
         } else {
-            (b, a)
+            (b, a, yb)
         };
         let (s1, s2) = (&body.events[first.event], &body.events[second.event]);
         // `if c { go a(); return }; go b()`: one run starts only one of them.
         if body.ctl.exits_between(s1.ctl, s2.ctl) {
             return true;
         }
-        if !self.ordering.joined_between(body, first, s2) {
+        if !self.ordering.joined_between(body, first, s2, Some(y_first)) {
             return false;
         }
+        let y_second = if y_first == ya { yb } else { ya };
         match body
             .ctl
             .loops_around(s1.ctl)
             .find(|&l| body.ctl.contains(l, s2.ctl))
         {
             None => true,
-            Some(l) => self.ordering.loop_joined(body, second, l),
+            Some(l) => self.ordering.loop_joined(body, second, l, Some(y_second)),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::index::{CtlId, CtlKind};
+use crate::index::{CtlId, CtlKind, PackageFacts};
 
 use super::concurrency::EventRef;
 use super::program::{Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId};
@@ -24,6 +24,7 @@ const MAX_RELAYS: usize = 16;
 /// The ordering facts of one program.
 pub struct Ordering<'a> {
     program: &'a Program,
+    facts: &'a PackageFacts,
     /// For each spawn event, the waits of its thread that join the goroutine.
     joins: FxHashMap<EventRef, Vec<Join>>,
     /// For each channel (or other sync place), the threads that signal it.
@@ -43,7 +44,7 @@ pub struct Ordering<'a> {
 
 impl<'a> Ordering<'a> {
     /// Computes the facts, in time linear in the events plus spawns times waits per thread.
-    pub fn new(program: &'a Program) -> Self {
+    pub fn new(program: &'a Program, facts: &'a PackageFacts) -> Self {
         let mut senders: FxHashMap<ProgramPlaceId, Vec<ThreadId>> = FxHashMap::default();
         let mut sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>> = FxHashMap::default();
         let mut waits = Vec::with_capacity(program.threads.len());
@@ -81,6 +82,7 @@ impl<'a> Ordering<'a> {
         }
         let mut ordering = Ordering {
             program,
+            facts,
             joins: FxHashMap::default(),
             senders,
             sends,
@@ -186,12 +188,56 @@ impl<'a> Ordering<'a> {
     }
 
     /// Whether, in every iteration of loop `l`, the goroutine started at `spawn` is waited
-    /// for before the next iteration.
-    pub fn loop_joined(&self, body: &Thread, spawn: EventRef, l: CtlId) -> bool {
+    /// for before the next iteration (after its access `y`, when `y` is given).
+    pub fn loop_joined(
+        &self,
+        body: &Thread,
+        spawn: EventRef,
+        l: CtlId,
+        y: Option<EventRef>,
+    ) -> bool {
         let s = &body.events[spawn.event];
         self.joins(spawn).iter().any(|j| {
-            j.order > s.order && body.ctl.contains(l, j.ctl) && runs_whenever(body, j.ctl, s.ctl)
+            j.order > s.order
+                && body.ctl.contains(l, j.ctl)
+                && runs_whenever(body, j.ctl, s.ctl)
+                && self.signalled_after(s, j.sync, y)
         })
+    }
+
+    /// Whether the goroutine a spawn starts signals `sync` after its access `y` (any access
+    /// when `y` is `None` or in another thread): a goroutine that signals its waiter first
+    /// (`done <- struct{}{}; m[k] = v`) is not waited for at that access. A send whose value
+    /// makes the access (`done <- len(m)`) comes after it.
+    fn signalled_after(
+        &self,
+        spawn: &ProgramEvent,
+        sync: ProgramPlaceId,
+        y: Option<EventRef>,
+    ) -> bool {
+        let Action::Spawn {
+            thread: child,
+            signals,
+            ..
+        } = spawn.action
+        else {
+            return true;
+        };
+        let Some(y) = y.filter(|y| y.thread == child) else {
+            return true;
+        };
+        let Some(&last) = self.sends.get(&(child, sync)).and_then(|s| s.last()) else {
+            return true;
+        };
+        let events = &self.program.threads[child as usize].events;
+        let (access, send) = (&events[y.event], &events[last]);
+        signals == Some(sync)
+            || last > access.order
+            || (send.origin.0 == access.origin.0 && {
+                let events = &self.facts.funcs[send.origin.0 as usize].events;
+                let (outer, inner) = (&events[send.origin.1].span, &events[access.origin.1].span);
+                outer.start <= inner.start && inner.end <= outer.end
+            })
     }
 
     /// Whether no two goroutines started at `spawn` (by any instance of its spawner) ever
@@ -297,20 +343,26 @@ impl<'a> Ordering<'a> {
         })
     }
 
-    /// Whether a wait for `spawn`'s goroutine always runs after it and before `x`: the wait
+    /// Whether a wait for `spawn`'s goroutine (after its access `y`, when `y` is given)
+    /// always runs after it and before `x`: the wait
     /// runs whenever `x` does, or whenever the spawn does (`if c { go f(); wg.Wait() };
     /// x`: a path that skips the wait skips the spawn too).
-    pub fn joined_between(&self, body: &Thread, spawn: EventRef, x: &ProgramEvent) -> bool {
+    pub fn joined_between(
+        &self,
+        body: &Thread,
+        spawn: EventRef,
+        x: &ProgramEvent,
+        y: Option<EventRef>,
+    ) -> bool {
         let s = &body.events[spawn.event];
         let joins = self.joins(spawn);
         // Joins are in program order: only those strictly between the two events count.
         let from = joins.partition_point(|j| j.order <= s.order);
         let to = joins.partition_point(|j| j.order < x.order);
-        joins
-            .get(from..to)
-            .unwrap_or(&[])
-            .iter()
-            .any(|j| runs_whenever(body, j.ctl, x.ctl) || runs_whenever(body, j.ctl, s.ctl))
+        joins.get(from..to).unwrap_or(&[]).iter().any(|j| {
+            (runs_whenever(body, j.ctl, x.ctl) || runs_whenever(body, j.ctl, s.ctl))
+                && self.signalled_after(s, j.sync, y)
+        })
     }
 
     /// Whether the spawner's event `x` happens before the goroutine's access `y` through a
