@@ -338,6 +338,23 @@ fn a_mocks_getter_returning_its_guarded_map_is_low() {
 }
 
 #[test]
+fn a_package_helper_every_caller_calls_under_the_package_lock_holds_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = "package p\n\nimport \"sync\"\n\nvar (\n\tmu sync.Mutex\n\tdbs = map[string]int{}\n)\n\n\
+               func Start(name string) int {\n\tmu.Lock()\n\tdefer mu.Unlock()\n\tif n := get(name); n != 0 {\n\t\treturn n\n\t}\n\tdbs[name] = 1\n\treturn 1\n}\n\n\
+               func Get(name string) int {\n\tmu.Lock()\n\tdefer mu.Unlock()\n\treturn get(name)\n}\n\n\
+               func get(name string) int {\n\treturn dbs[name]\n}\n\n\
+               func Stop(name string) {\n\tmu.Lock()\n\tdelete(dbs, name)\n\tmu.Unlock()\n}\n";
+    std::fs::write(tmp.path().join("p.go"), src).unwrap();
+    assert_eq!(confidences(tmp.path()), Vec::new());
+    // One caller without the lock: the helper's read is unguarded there.
+    let bare = format!("{src}\nfunc Peek(name string) int {{\n\treturn get(name)\n}}\n");
+    std::fs::write(tmp.path().join("p.go"), bare).unwrap();
+    let found = confidences(tmp.path());
+    assert!(found.iter().any(|(r, _, _)| r == "MG003"), "{found:?}");
+}
+
+#[test]
 fn two_registered_handlers_race_at_medium_confidence() {
     let tmp = tempfile::tempdir().unwrap();
     // Whether two requests overlap is up to the clients, as for one handler's instances.

@@ -425,9 +425,9 @@ fn owner_guards(
         .collect()
 }
 
-/// For every method, the locks all its callers hold for it: what every call site in the
-/// package's code holds, including what the calling method's own callers hold (to a
-/// fixpoint). Calls from tests do not count (they drive objects on one goroutine), and a
+/// For every method and package function, the locks all its callers hold for it (for a
+/// package function, the package's mutexes): what every call site in the package's code
+/// holds, including what the calling function's own callers hold (to a fixpoint). Calls from tests do not count (they drive objects on one goroutine), and a
 /// method nobody calls holds nothing. An exported method its own package calls only with a
 /// lock held cannot take that lock itself: its callers, outside too, must hold it.
 fn caller_locks(
@@ -439,7 +439,7 @@ fn caller_locks(
     for (f, func) in facts.funcs.iter().enumerate() {
         for (e, event) in func.events.iter().enumerate() {
             if let EventKind::Call { target, .. } = &event.kind {
-                if let Callee::Method(..) = target.callee {
+                if let Callee::Method(..) | Callee::Func(_) = target.callee {
                     if let Some(&callee) = facts.callees.get(&target.callee) {
                         if !func.in_test {
                             sites.entry(callee).or_default().push((f as FuncId, e));
@@ -456,7 +456,7 @@ fn caller_locks(
         .map(|(f, func)| {
             if func.assumes_lock {
                 CallerLocks::All
-            } else if func.receiver.is_none() || !sites.contains_key(&(f as FuncId)) {
+            } else if !func.declared || !sites.contains_key(&(f as FuncId)) {
                 CallerLocks::Some(HashSet::new())
             } else {
                 CallerLocks::All
@@ -566,7 +566,28 @@ fn provided_at(
         return CallerLocks::Some(HashSet::new());
     };
     let Some(receiver) = target.receiver else {
-        return CallerLocks::Some(HashSet::new());
+        // A package function: the package's mutexes its caller holds, and those the
+        // caller's own callers hold for it.
+        let mut held: HashSet<Guard> = event
+            .locks
+            .iter()
+            .chain(at_literal_calls)
+            .filter(|&&(l, mode)| {
+                mode.is_mutex()
+                    && facts.bindings[facts.places[l as usize].root as usize]
+                        .func
+                        .is_none()
+            })
+            .map(|&(l, _)| Guard::Global(facts.places[l as usize].root))
+            .collect();
+        let method = owners.get(&caller).copied().unwrap_or(caller);
+        match &out[method as usize] {
+            CallerLocks::All => return CallerLocks::All,
+            CallerLocks::Some(g) => {
+                held.extend(g.iter().filter(|g| matches!(g, Guard::Global(_))).cloned())
+            }
+        }
+        return CallerLocks::Some(held);
     };
     let r = &facts.places[receiver as usize];
     let root = &facts.bindings[r.root as usize];

@@ -62,7 +62,13 @@ pub(super) fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
     let name = decl
         .child_by_field_name("name")
         .map_or("", |n| &src[n.byte_range()]);
-    if name.ends_with("Locked") || name.ends_with("_locked") {
+    // `fooLocked`, `foo_locked`, `lockedFoo`; and `_foo`, the convention some projects keep
+    // for helpers called with the lock held (rclone's `_readDir`).
+    if name.ends_with("Locked")
+        || name.ends_with("_locked")
+        || name.starts_with("locked")
+        || (name.starts_with('_') && name.len() > 1)
+    {
         return true;
     }
     // The doc comment's words, one space apart, so that a phrase may span lines.
