@@ -109,6 +109,6 @@ fn rule_precision_follows_the_rule_docs() {
     let precision =
         |id: &str| rules.iter().find(|r| r["id"] == id).unwrap()["properties"]["precision"].clone();
     assert_eq!(precision("MG900"), "very-high");
-    assert_eq!(precision("MG003"), "medium");
+    assert_eq!(precision("MG003"), "low");
     assert_eq!(precision("MG001"), "low");
 }
