@@ -99,29 +99,7 @@ impl<'a> Walker<'a, '_> {
         while let Some(node) = cur {
             match node.kind() {
                 "function_declaration" | "method_declaration" | "func_literal" => return false,
-                "for_statement" => {
-                    let header = node
-                        .named_child(0)
-                        .filter(|h| matches!(h.kind(), "for_clause" | "range_clause"));
-                    let declared = header.and_then(|h| match h.kind() {
-                        "range_clause" => h.child_by_field_name("left"),
-                        _ => h
-                            .child_by_field_name("initializer")
-                            .and_then(|i| i.child_by_field_name("left")),
-                    });
-                    if let Some(left) = declared {
-                        let mut c = left.walk();
-                        let names: Vec<_> = left.named_children(&mut c).collect();
-                        let found = if left.kind() == "identifier" {
-                            self.text(left) == name
-                        } else {
-                            names.iter().any(|n| self.text(*n) == name)
-                        };
-                        if found {
-                            return true;
-                        }
-                    }
-                }
+                "for_statement" if self.loop_vars(node).contains(&name) => return true,
                 _ => {}
             }
             cur = node.parent();
@@ -129,41 +107,42 @@ impl<'a> Walker<'a, '_> {
         false
     }
 
-    /// The names the innermost loop around `node` declares in its header (`i` of `for i :=
-    /// …`, `k, v` of `for k, v := range …`), within the function holding `node`.
+    /// The names the innermost loop around `node` declares in its header, within the
+    /// function holding `node`.
     pub(super) fn innermost_loop_vars(&self, node: Node<'a>) -> Vec<&'a str> {
         let mut cur = node.parent();
         while let Some(n) = cur {
             match n.kind() {
                 "function_declaration" | "method_declaration" | "func_literal" => break,
-                "for_statement" => {
-                    let header = n
-                        .named_child(0)
-                        .filter(|h| matches!(h.kind(), "for_clause" | "range_clause"));
-                    let left = header.and_then(|h| match h.kind() {
-                        "range_clause" => h.child_by_field_name("left"),
-                        _ => h
-                            .child_by_field_name("initializer")
-                            .and_then(|i| i.child_by_field_name("left")),
-                    });
-                    let Some(left) = left else {
-                        return Vec::new();
-                    };
-                    if left.kind() == "identifier" {
-                        return vec![self.text(left)];
-                    }
-                    let mut c = left.walk();
-                    return left
-                        .named_children(&mut c)
-                        .filter(|n| n.kind() == "identifier")
-                        .map(|n| self.text(n))
-                        .collect();
-                }
+                "for_statement" => return self.loop_vars(n),
                 _ => {}
             }
             cur = n.parent();
         }
         Vec::new()
+    }
+
+    /// The names a `for` statement declares in its header: `i` of `for i := …`, `k, v` of
+    /// `for k, v := range …`.
+    fn loop_vars(&self, for_statement: Node<'a>) -> Vec<&'a str> {
+        let left = for_statement.named_child(0).and_then(|h| match h.kind() {
+            "range_clause" => h.child_by_field_name("left"),
+            "for_clause" => h
+                .child_by_field_name("initializer")
+                .and_then(|i| i.child_by_field_name("left")),
+            _ => None,
+        });
+        let Some(left) = left else {
+            return Vec::new();
+        };
+        if left.kind() == "identifier" {
+            return vec![self.text(left)];
+        }
+        let mut c = left.walk();
+        left.named_children(&mut c)
+            .filter(|n| n.kind() == "identifier")
+            .map(|n| self.text(n))
+            .collect()
     }
 
     /// Records a goroutine running `target`. It starts after the call's arguments are
