@@ -427,8 +427,9 @@ fn owner_guards(
 
 /// For every method and package function, the locks all its callers hold for it (for a
 /// package function, the package's mutexes): what every call site in the package's code
-/// holds, including what the calling function's own callers hold (to a fixpoint). Calls from tests do not count (they drive objects on one goroutine), and a
-/// method nobody calls holds nothing. An exported method its own package calls only with a
+/// holds, including what the calling function's own callers hold (to a fixpoint). Calls
+/// from tests do not count (they drive objects on one goroutine), and a function nobody
+/// calls holds nothing. An exported method its own package calls only with a
 /// lock held cannot take that lock itself: its callers, outside too, must hold it.
 fn caller_locks(
     facts: &PackageFacts,
@@ -566,6 +567,9 @@ fn provided_at(
         return CallerLocks::Some(HashSet::new());
     };
     let Some(receiver) = target.receiver else {
+        if !matches!(target.callee, Callee::Func(_)) {
+            return CallerLocks::Some(HashSet::new());
+        }
         // A package function: the package's mutexes its caller holds, and those the
         // caller's own callers hold for it.
         let mut held: HashSet<Guard> = event

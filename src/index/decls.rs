@@ -665,11 +665,46 @@ pub fn declare_globals(
                         name.start_byte(),
                     ));
                     globals.insert(text.to_string(), id);
+                    // `var load = sync.OnceValue(func() map[K]V {…})`: every `load()` returns
+                    // the one value the function made, a package variable of its own.
+                    if let Some(ty) = values
+                        .get(i)
+                        .and_then(|v| once_value_type(*v, src, &facts.decls))
+                    {
+                        let once = format!("{text}()");
+                        let id = facts.bindings.len() as BindingId;
+                        facts.bindings.push(Binding::new(
+                            once.clone(),
+                            None,
+                            0,
+                            ty,
+                            file_id as u32,
+                            name.start_byte(),
+                        ));
+                        globals.insert(once, id);
+                    }
                 }
             }
         }
     }
     globals
+}
+
+/// For `sync.OnceValue(func() T {…})` (or `OnceValues`, whose first result counts): `T`.
+fn once_value_type(value: Node<'_>, src: &str, decls: &PackageDecls) -> Option<TypeInfo> {
+    if value.kind() != "call_expression" {
+        return None;
+    }
+    let function = &src[value.child_by_field_name("function")?.byte_range()];
+    if function != "sync.OnceValue" && function != "sync.OnceValues" {
+        return None;
+    }
+    let literal = value.child_by_field_name("arguments")?.named_child(0)?;
+    let mut result = literal.child_by_field_name("result")?;
+    if result.kind() == "parameter_list" {
+        result = result.named_child(0)?.child_by_field_name("type")?;
+    }
+    Some(type_of_type_node(result, src, decls))
 }
 
 /// The `var_spec`s of a `var` declaration, single or grouped.

@@ -10,7 +10,8 @@ use tree_sitter::Node;
 
 use super::{descendants, ParsedFile};
 
-/// The names (variables and struct fields) the package gives one-slot channels only.
+/// The names (variables and struct fields) the package gives one-slot channels or weight-one
+/// semaphores only.
 pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
     let mut one = HashSet::new();
     let mut other = HashSet::new();
@@ -109,5 +110,48 @@ pub fn last_name<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
         "selector_expression" => last_name(node.child_by_field_name("field")?, src),
         "parenthesized_expression" => last_name(node.named_child(0)?, src),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn one_slot(src: &str) -> Vec<String> {
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_go::LANGUAGE.into())
+            .unwrap();
+        let tree = parser.parse(src, None).unwrap();
+        let source = SourceFile::new("p.go".into(), src.to_string());
+        let mut names: Vec<String> = collect(&[ParsedFile {
+            source: &source,
+            tree: &tree,
+        }])
+        .into_iter()
+        .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn fields_variables_and_weighted_semaphores_of_one_slot() {
+        let src = "package p\n\
+                   func f() {\n\
+                   \tl := &Lock{lock: make(chan struct{}, 1), done: make(chan struct{})}\n\
+                   \tvar gate = make(chan int, 1)\n\
+                   \ts.sem = semaphore.NewWeighted(1)\n\
+                   \tq, tok := make(chan int, 8), make(chan bool, 1)\n\
+                   }\n";
+        assert_eq!(one_slot(src), ["gate", "lock", "sem", "tok"]);
+    }
+
+    #[test]
+    fn a_name_made_with_another_capacity_anywhere_is_not() {
+        let src = "package p\n\
+                   func f() { a := make(chan int, 1); b := make(chan int, 1) }\n\
+                   func g() { b := make(chan int, 2); c := semaphore.NewWeighted(3) }\n";
+        assert_eq!(one_slot(src), ["a"]);
     }
 }

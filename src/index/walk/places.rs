@@ -68,6 +68,10 @@ impl<'a> Walker<'a, '_> {
                     cur = cur.child_by_field_name("operand")?;
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
+                // `load()` of `var load = sync.OnceValue(…)`: the one value it made.
+                "call_expression" if self.once_value(cur).is_some() => {
+                    break Ok(self.once_value(cur)?);
+                }
                 // `reflect.ValueOf(m)` stands for `m`: `SetMapIndex` on it writes `m`.
                 "call_expression" => match self.reflected(cur) {
                     Some(arg) => cur = arg,
@@ -115,6 +119,21 @@ impl<'a> Walker<'a, '_> {
             };
         }
         Some(place)
+    }
+
+    /// For a call of a package variable made by `sync.OnceValue(f)`, the stand-in for the
+    /// value `f` returned once for all calls.
+    fn once_value(&self, call: Node<'a>) -> Option<BindingId> {
+        let function = call.child_by_field_name("function")?;
+        if function.kind() != "identifier" {
+            return None;
+        }
+        let name = self.text(function);
+        let b = self.lookup(name)?;
+        if self.facts.bindings[b as usize].func.is_some() {
+            return None;
+        }
+        self.globals.get(&format!("{name}()")).copied()
     }
 
     /// For `partial[w]` in a goroutine whose own index `w` is (see `Walker::own_indices`):
