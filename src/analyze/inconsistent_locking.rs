@@ -105,6 +105,7 @@ impl Owner {
 
 /// Reports the accesses to a map field that skip the mutex guarding it elsewhere.
 pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
+    let confined = confined_to_one_goroutine(facts);
     let literal_calls = literal_call_locks(facts);
     let on_goroutine = unlocked_on_goroutine(facts);
     let callers = caller_locks(facts, &literal_calls);
@@ -220,9 +221,25 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                     .all(|w| w.guards == CallerLocks::All || w.latches.contains(l))
             })
         };
+        // A read on the one goroutine that makes every write of a receiver's field (a
+        // cleaner that alone deletes and reads) cannot meet a write.
+        let writer_reads = |s: &Site| {
+            !s.write
+                && !ty.starts_with(PACKAGE_MAP)
+                && confined[s.func as usize].is_some()
+                && sites
+                    .iter()
+                    .filter(|w| w.write)
+                    .all(|w| confined[w.func as usize] == confined[s.func as usize])
+        };
         let mut unguarded: Vec<(u32, u32, bool, &Site)> = sites
             .iter()
-            .filter(|s| !holds(s) && !latched(s) && (s.write || guarded_writes > 0 || declared))
+            .filter(|s| {
+                !holds(s)
+                    && !latched(s)
+                    && !writer_reads(s)
+                    && (s.write || guarded_writes > 0 || declared)
+            })
             .map(|s| {
                 let func = &facts.funcs[s.func as usize];
                 let start = func.events[s.event].span.start;
@@ -788,6 +805,79 @@ fn unlocked_on_goroutine(facts: &PackageFacts) -> HashSet<FuncId> {
         );
     }
     reached
+}
+
+/// For each function, the goroutine it runs on when that is always one goroutine started
+/// at one site, outside any loop: the goroutine's function. `None` when it may run on
+/// several (started in a loop or at several sites, called from outside the package or by
+/// code that nothing in the package calls; calls from tests do not count).
+fn confined_to_one_goroutine(facts: &PackageFacts) -> Vec<Option<FuncId>> {
+    /// Where a function may run: on the goroutines of these spawn targets, or elsewhere.
+    #[derive(Clone, Default, PartialEq)]
+    struct Runs {
+        on: BTreeSet<FuncId>,
+        elsewhere: bool,
+    }
+    let n = facts.funcs.len();
+    let mut runs = vec![Runs::default(); n];
+    let mut callers = vec![false; n];
+    let mut spawn_sites = vec![0usize; n];
+    let mut calls: Vec<Vec<FuncId>> = vec![Vec::new(); n];
+    // Tests drive objects on their own goroutine, by design: their calls do not count.
+    for (f, func) in facts.funcs.iter().enumerate().filter(|(_, f)| !f.in_test) {
+        for e in &func.events {
+            match &e.kind {
+                EventKind::Call { target, .. } => {
+                    if let Some(c) = facts.resolve(&target.callee) {
+                        callers[c as usize] = true;
+                        calls[f].push(c);
+                    }
+                }
+                EventKind::Spawn {
+                    target, repeated, ..
+                } => {
+                    if let Some(t) = facts.resolve(&target.callee) {
+                        spawn_sites[t as usize] += 1;
+                        let looped = func.ctl.loops_around(e.ctl).next().is_some();
+                        if *repeated || looped {
+                            spawn_sites[t as usize] += 1;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (f, func) in facts.funcs.iter().enumerate() {
+        match spawn_sites[f] {
+            1 => {
+                runs[f].on.insert(f as FuncId);
+            }
+            0 => {}
+            _ => runs[f].elsewhere = true,
+        }
+        if (spawn_sites[f] == 0 && !callers[f]) || (func.declared && is_exported(&func.name)) {
+            runs[f].elsewhere = true;
+        }
+    }
+    let mut work: Vec<usize> = (0..n).collect();
+    while let Some(f) = work.pop() {
+        for &c in &calls[f] {
+            let (from, to) = (runs[f].clone(), &mut runs[c as usize]);
+            let before = to.clone();
+            to.on.extend(from.on);
+            to.elsewhere |= from.elsewhere;
+            if *to != before {
+                work.push(c as usize);
+            }
+        }
+    }
+    runs.into_iter()
+        .map(|r| match (r.elsewhere, r.on.len()) {
+            (false, 1) => r.on.first().copied(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The mutex in words: `s.mu`, the mutex embedded in `s`, or a package-level mutex.
