@@ -567,7 +567,12 @@ fn analyze_package(
     );
     let (mut facts, index_warnings) = index_package(name, &files, &options.config.apis, &imports);
     facts.test_tree = imported.test_tree;
-    let sources: Vec<&SourceFile> = files.iter().map(|f| f.source).collect();
+    // The facts are all the rules read: the syntax trees go before the analysis needs its
+    // memory.
+    drop(files);
+    let (sources, trees): (Vec<Arc<SourceFile>>, Vec<_>) = parsed.into_iter().unzip();
+    drop(trees);
+    let sources: Vec<&SourceFile> = sources.iter().map(Arc::as_ref).collect();
     let (findings, analysis_warnings) = analyze(&facts, &sources);
     for w in index_warnings.into_iter().chain(analysis_warnings) {
         let source = sources[w.file as usize];

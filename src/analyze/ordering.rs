@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::index::{CtlId, CtlKind, PackageFacts};
+use crate::index::{Control, CtlId, CtlKind, PackageFacts};
 
 use super::concurrency::EventRef;
 use super::program::{Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId};
@@ -124,23 +124,27 @@ impl<'a> Ordering<'a> {
             unreachable!("a spawn event");
         };
         let repeated = body.ctl.loops_around(spawn_event.ctl).next().is_some();
+        // A spawner waits on few channels many times (`<-quit` in every select): whether a
+        // channel relays the goroutine is decided once per channel.
+        let mut relayed: FxHashMap<ProgramPlaceId, bool> = FxHashMap::default();
         self.waits[spawn.thread as usize]
             .iter()
             .filter(|&&(order, _, sync)| {
                 let signalled = signals == Some(sync) || self.sends.contains_key(&(child, sync));
+                if !signalled {
+                    return *relayed.entry(sync).or_insert_with(|| {
+                        self.senders.get(&sync).is_some_and(|threads| {
+                            threads.len() <= MAX_RELAYS
+                                && threads
+                                    .iter()
+                                    .any(|&r| r != child && self.relays(r, sync, child, repeated))
+                        })
+                    });
+                }
                 let Action::Wait { single_receive, .. } = body.events[order].action else {
                     unreachable!("a wait event");
                 };
-                let relayed = || {
-                    self.senders.get(&sync).is_some_and(|threads| {
-                        threads.len() <= MAX_RELAYS
-                            && threads
-                                .iter()
-                                .any(|&r| r != child && self.relays(r, sync, child, repeated))
-                    })
-                };
-                (signalled && (!single_receive || receives_enough(body, spawn_event, order)))
-                    || (!signalled && relayed())
+                !single_receive || receives_enough(body, spawn_event, order)
             })
             .map(|&(order, ctl, sync)| Join { order, ctl, sync })
             .collect()
@@ -231,8 +235,10 @@ impl<'a> Ordering<'a> {
         };
         let events = &self.program.threads[child as usize].events;
         let (access, send) = (&events[y.event], &events[last]);
+        let body = &self.program.threads[child as usize].ctl;
         signals == Some(sync)
             || last > access.order
+            || ends_loop(body, send.ctl, access.ctl)
             || (send.origin.0 == access.origin.0 && {
                 let events = &self.facts.funcs[send.origin.0 as usize].events;
                 let (outer, inner) = (&events[send.origin.1].span, &events[access.origin.1].span);
@@ -439,6 +445,29 @@ fn runs_whenever(body: &Thread, j: CtlId, x: CtlId) -> bool {
         }
     }
     true
+}
+
+/// Whether a signal in frame `send` is the last thing the loop around the access in frame
+/// `access` does: it sits in a branch that leaves the function, inside a loop around both,
+/// and the access is elsewhere in the loop (`for { select { case <-ctx.Done(): wg.Done();
+/// return; case v := <-in: m[v] = true } }`), so every iteration that accesses came first.
+/// A `return` inside an inlined call only ends the call.
+fn ends_loop(ctl: &Control, send: CtlId, access: CtlId) -> bool {
+    let mut leaves = false;
+    let mut cur = send;
+    loop {
+        let frame = &ctl.frames[cur as usize];
+        match frame.kind {
+            CtlKind::Loop if ctl.contains(cur, access) => return leaves,
+            CtlKind::Inlined => leaves = false,
+            _ if frame.exits && !ctl.contains(cur, access) => leaves = true,
+            _ => {}
+        }
+        match frame.parent {
+            Some(parent) => cur = parent,
+            None => return false,
+        }
+    }
 }
 
 /// A single receive waits for one goroutine only: it joins a spawn repeated by a loop only

@@ -250,7 +250,15 @@ pub fn expand(facts: &PackageFacts) -> Program {
                     && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
                     && relevant[f].touches
             });
-            func.declared && (func.handler.is_some() || relevant[f].spawns || entry)
+            // A test is a root where test code starts goroutines: the goroutines package
+            // code starts are analyzed from the package's own roots, not again from each
+            // of the tests that call it.
+            let spawns = if func.in_test {
+                relevant[f].test_spawns
+            } else {
+                relevant[f].spawns
+            };
+            func.declared && (func.handler.is_some() || spawns || entry)
         })
         .collect();
     for f in roots(facts, &candidates) {
@@ -310,6 +318,9 @@ fn roots(facts: &PackageFacts, candidates: &[bool]) -> Vec<FuncId> {
     );
     roots.sort_unstable();
     roots.dedup();
+    // The package's own roots first: should the package's budget run out, it is tests that
+    // go unanalyzed.
+    roots.sort_by_key(|&f| facts.funcs[f as usize].in_test);
     roots
 }
 
@@ -362,26 +373,32 @@ struct Relevance {
     touches: bool,
     /// It starts goroutines: worth analyzing as a root.
     spawns: bool,
+    /// It is test code and starts goroutines in test code (its own or its test helpers').
+    test_spawns: bool,
 }
 
 fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
     let mut out: Vec<Relevance> = facts
         .funcs
         .iter()
-        .map(|f| Relevance {
-            touches: f
+        .map(|f| {
+            let spawns = f
                 .events
                 .iter()
-                .any(|e| !matches!(e.kind, EventKind::Call { .. }))
-                || f.events.iter().any(|e| !e.locks.is_empty()),
-            spawns: f
-                .events
-                .iter()
-                .any(|e| matches!(e.kind, EventKind::Spawn { .. })),
+                .any(|e| matches!(e.kind, EventKind::Spawn { .. }));
+            Relevance {
+                touches: f
+                    .events
+                    .iter()
+                    .any(|e| !matches!(e.kind, EventKind::Call { .. }))
+                    || f.events.iter().any(|e| !e.locks.is_empty()),
+                spawns,
+                test_spawns: spawns && f.in_test,
+            }
         })
         .collect();
     // Propagate up the call graph: each call resolved once, each function revisited only
-    // when a callee gains a flag (at most twice).
+    // when a callee gains a flag (at most three times).
     let mut callers: Vec<Vec<FuncId>> = vec![Vec::new(); facts.funcs.len()];
     for (f, func) in facts.funcs.iter().enumerate() {
         for e in &func.events {
@@ -396,10 +413,16 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
     while let Some(callee) = work.pop() {
         let c = out[callee as usize];
         for &f in &callers[callee as usize] {
+            let in_test = facts.funcs[f as usize].in_test;
             let r = &mut out[f as usize];
-            if (c.touches && !r.touches) || (c.spawns && !r.spawns) {
+            let test_spawns = c.test_spawns && in_test;
+            if (c.touches && !r.touches)
+                || (c.spawns && !r.spawns)
+                || (test_spawns && !r.test_spawns)
+            {
                 r.touches |= c.touches;
                 r.spawns |= c.spawns;
+                r.test_spawns |= test_spawns;
                 work.push(f);
             }
         }
