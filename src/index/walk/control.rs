@@ -103,7 +103,20 @@ impl<'a> Walker<'a, '_> {
             "select_statement" => self.select_statement(node),
             "labeled_statement" => {
                 let mut cursor = node.walk();
-                let inner: Vec<_> = node.named_children(&mut cursor).skip(1).collect();
+                let mut children = node.named_children(&mut cursor);
+                // Jumped to from `goto`s above as well as entered from the statement before.
+                if let Some(label) = children.next().map(|l| self.text(l)) {
+                    let mut flows = vec![std::mem::take(&mut self.flow)];
+                    self.gotos.retain(|(to, flow)| {
+                        let here = *to == label;
+                        if here {
+                            flows.push(flow.clone());
+                        }
+                        !here
+                    });
+                    self.flow = Flow::join(flows);
+                }
+                let inner: Vec<_> = children.collect();
                 for s in inner {
                     self.statement(s);
                 }
@@ -118,7 +131,13 @@ impl<'a> Walker<'a, '_> {
                 }
                 self.flow.exit();
             }
-            "break_statement" | "continue_statement" | "goto_statement" => {
+            "goto_statement" => {
+                if let Some(label) = node.named_child(0) {
+                    self.gotos.push((self.text(label), self.flow.clone()));
+                }
+                self.flow.terminated = true;
+            }
+            "break_statement" | "continue_statement" => {
                 self.flow.terminated = true;
             }
             _ => {}
@@ -194,13 +213,11 @@ impl<'a> Walker<'a, '_> {
         }
         let entry = self.flow.clone();
         let gate = self.gate(node, &entry);
-        // `if needLock { mu.Lock() }` on a parameter: the caller says whether it holds the
-        // lock already, so the code after it holds the lock either way.
+        // `if needLock { mu.Lock() }` (or `if !hasLock`) on a parameter: the caller says
+        // whether it holds the lock already, so the code after it holds the lock either way.
         let flag = node
             .child_by_field_name("condition")
-            .filter(|c| c.kind() == "identifier")
-            .and_then(|c| self.lookup(self.text(c)))
-            .is_some_and(|b| self.facts.bindings[b as usize].param)
+            .is_some_and(|c| self.is_flag_parameter(c))
             && node.child_by_field_name("alternative").is_none();
         let held_before = if flag {
             entry.locks.clone()
@@ -257,6 +274,29 @@ impl<'a> Walker<'a, '_> {
             }
         }
         self.scopes.pop();
+    }
+
+    /// Whether a condition is a boolean parameter, possibly negated or parenthesized.
+    fn is_flag_parameter(&self, cond: Node<'a>) -> bool {
+        let mut cur = Some(cond);
+        while let Some(c) = cur {
+            cur = match c.kind() {
+                "parenthesized_expression" => c.named_child(0),
+                "unary_expression"
+                    if c.child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "!") =>
+                {
+                    c.child_by_field_name("operand")
+                }
+                "identifier" => {
+                    return self
+                        .lookup(self.text(c))
+                        .is_some_and(|b| self.facts.bindings[b as usize].param)
+                }
+                _ => return false,
+            };
+        }
+        false
     }
 
     /// For `if f.closed { return }` under a lock (`entry` is the flow before the `if`):

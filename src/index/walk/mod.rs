@@ -74,6 +74,7 @@ pub fn walk_file(
         pending_own_indices: Vec::new(),
         return_locks: Vec::new(),
         own_elements: HashMap::new(),
+        gotos: Vec::new(),
     };
     let mut cursor = root.walk();
     for decl in root.named_children(&mut cursor) {
@@ -236,12 +237,15 @@ struct Walker<'a, 'f> {
     return_locks: Vec<LockSet>,
     /// What `own_indices` becomes in the `go` statement's literal about to be walked.
     pending_own_indices: Vec<BindingId>,
+    /// The flows at the `goto`s of the body being walked whose label is still ahead, by
+    /// label: the labeled statement starts from them as well as from what falls into it.
+    gotos: Vec<(&'a str, Flow)>,
     /// The stand-ins for the elements a goroutine selects with its own index, by text.
     own_elements: HashMap<(FuncId, String), BindingId>,
 }
 
 /// What the walker saves when it enters another function body.
-struct Saved {
+struct Saved<'a> {
     func: FuncId,
     ctl: CtlId,
     flow: Flow,
@@ -253,6 +257,7 @@ struct Saved {
     gates: Vec<(PlaceId, PlaceId)>,
     own_indices: Vec<BindingId>,
     return_locks: Vec<LockSet>,
+    gotos: Vec<(&'a str, Flow)>,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -393,7 +398,7 @@ impl<'a> Walker<'a, '_> {
         id
     }
 
-    fn enter(&mut self, func: FuncId) -> Saved {
+    fn enter(&mut self, func: FuncId) -> Saved<'a> {
         let end = self.facts.funcs[func as usize].span.end;
         let saved = Saved {
             func: self.func,
@@ -407,6 +412,7 @@ impl<'a> Walker<'a, '_> {
             gates: std::mem::take(&mut self.gates),
             own_indices: std::mem::take(&mut self.own_indices),
             return_locks: std::mem::take(&mut self.return_locks),
+            gotos: std::mem::take(&mut self.gotos),
         };
         self.func = func;
         self.ctl = 0;
@@ -414,7 +420,7 @@ impl<'a> Walker<'a, '_> {
         saved
     }
 
-    fn leave(&mut self, saved: Saved) {
+    fn leave(&mut self, saved: Saved<'a>) {
         self.func = saved.func;
         self.ctl = saved.ctl;
         self.flow = saved.flow;
@@ -426,6 +432,7 @@ impl<'a> Walker<'a, '_> {
         self.gates = saved.gates;
         self.own_indices = saved.own_indices;
         self.return_locks = saved.return_locks;
+        self.gotos = saved.gotos;
     }
 
     /// Releases a lock, and the gates it kept open.
