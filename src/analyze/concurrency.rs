@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::index::{is_exported, LockMode};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::index::{is_exported, FuncId, LockMode};
 
 use crate::index::PackageFacts;
 
@@ -89,21 +91,13 @@ pub struct Race {
 /// that the rules may report: for each access, at least the conflicts they would choose
 /// (see [`pairs`](super::pairs)). `file_rank[f]` is file `f`'s place in the order of
 /// displayed paths.
-pub fn races(
-    program: &Program,
-    facts: &PackageFacts,
-    file_rank: &[u32],
-    sink: &mut impl FnMut(Race),
-) {
-    let graph = Graph {
-        program,
-        ordering: Ordering::new(program, facts),
-    };
+pub fn races(graph: &Graph, facts: &PackageFacts, file_rank: &[u32], sink: &mut impl FnMut(Race)) {
+    let program = graph.program;
     let roots: Vec<ThreadId> = (0..program.threads.len() as ThreadId)
         .map(|t| program.root_of(t))
         .collect();
-    races_within_roots(&graph, facts, &roots, file_rank, sink);
-    races_across_entries(&graph, facts, &roots, file_rank)
+    races_within_roots(graph, facts, &roots, file_rank, sink);
+    races_across_entries(graph, facts, &roots, file_rank)
         .into_iter()
         .for_each(sink);
 }
@@ -413,12 +407,76 @@ fn ordered(x: EventRef, y: EventRef) -> (EventRef, EventRef) {
     }
 }
 
-struct Graph<'a> {
+/// A program with its ordering facts: which of its accesses may run at the same time.
+pub struct Graph<'a> {
     program: &'a Program,
     ordering: Ordering<'a>,
 }
 
+/// A site of the index: (function, event).
+pub type Site = (FuncId, usize);
+
 impl<'a> Graph<'a> {
+    /// Computes the ordering facts of `program`.
+    pub fn new(program: &'a Program, facts: &'a PackageFacts) -> Self {
+        Graph {
+            program,
+            ordering: Ordering::new(program, facts),
+        }
+    }
+
+    /// Where the program runs the accesses of the index at `sites`.
+    pub fn occurrences(&self, sites: &FxHashSet<Site>) -> FxHashMap<Site, Vec<EventRef>> {
+        let mut out: FxHashMap<Site, Vec<EventRef>> = FxHashMap::default();
+        for (t, thread) in self.program.threads.iter().enumerate() {
+            for (e, event) in thread.events.iter().enumerate() {
+                if matches!(event.action, Action::Access { .. }) && sites.contains(&event.origin) {
+                    out.entry(event.origin).or_default().push(EventRef {
+                        thread: t as ThreadId,
+                        event: e,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the program shows the read at site `read` ordered with every write at
+    /// `writes` (`occurrences` must hold them all): each write runs only on goroutines,
+    /// never on a root's own thread (which any caller may run at any time); every tree of
+    /// goroutines such a write runs in runs the read too, on the same map; and no such
+    /// write overlaps such a read (a join or hand-off orders them). A site the program
+    /// never runs proves nothing.
+    pub fn read_ordered_with_writes(
+        &self,
+        occurrences: &FxHashMap<Site, Vec<EventRef>>,
+        read: Site,
+        writes: &[Site],
+    ) -> bool {
+        let program = self.program;
+        let Some(reads) = occurrences.get(&read) else {
+            return false;
+        };
+        writes.iter().all(|w| {
+            let Some(runs) = occurrences.get(w) else {
+                return false;
+            };
+            runs.iter().all(|&w| {
+                let place = self.event(w).action.place();
+                let root = program.root_of(w.thread);
+                let mut met = reads.iter().filter(|&&r| {
+                    program.root_of(r.thread) == root && self.event(r).action.place() == place
+                });
+                self.thread(w.thread).spawned_by.is_some()
+                    && met.clone().next().is_some()
+                    && met.all(|&r| {
+                        let (a, b) = ordered(r, w);
+                        self.guarded(a, b) || self.overlap(place, a, b).is_none()
+                    })
+            })
+        })
+    }
+
     /// Whether a lock held at both accesses excludes one from the other (two read locks do
     /// not). Two instances of one goroutine do not share the mutexes it declares (or copies):
     /// each instance has its own.

@@ -104,7 +104,21 @@ impl Owner {
 }
 
 /// Reports the accesses to a map field that skip the mutex guarding it elsewhere.
-pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
+/// An unguarded read MG003 reports, with the writes of the field that need the guard: the
+/// race analysis may show every one of them ordered with the read (phases of one
+/// function separated by a join), and then the read needs no lock.
+pub struct ReadAgainstWrites {
+    /// The read: (function, event).
+    pub read: (FuncId, usize),
+    /// The writes that are not excused (an object still being built).
+    pub writes: Vec<(FuncId, usize)>,
+}
+
+/// The findings, each unguarded read with its writes.
+pub fn check(
+    facts: &PackageFacts,
+    files: &[&SourceFile],
+) -> Vec<(Finding, Option<ReadAgainstWrites>)> {
     let confined = confined_to_one_goroutine(facts);
     let literal_calls = literal_call_locks(facts);
     let on_goroutine = unlocked_on_goroutine(facts);
@@ -251,8 +265,19 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
         unguarded.dedup_by_key(|&mut (file, line, _, _)| (file, line));
         for (_, _, _, site) in unguarded {
             let confidence = confidence(facts, &on_goroutine, site);
-            out.push(finding(
-                facts, files, &ty, &guard, declared, site, example, support, confidence,
+            let read = (!site.write).then(|| ReadAgainstWrites {
+                read: (site.func, site.event),
+                writes: sites
+                    .iter()
+                    .filter(|w| w.write && w.guards != CallerLocks::All)
+                    .map(|w| (w.func, w.event))
+                    .collect(),
+            });
+            out.push((
+                finding(
+                    facts, files, &ty, &guard, declared, site, example, support, confidence,
+                ),
+                read,
             ));
         }
     }

@@ -21,6 +21,8 @@ mod write_under_read_lock;
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxHashSet;
+
 use crate::finding::Finding;
 use crate::index::{IndexWarning, PackageFacts};
 use crate::source::SourceFile;
@@ -29,13 +31,14 @@ use crate::source::SourceFile;
 /// findings and what bounds of the analysis left out.
 pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Vec<IndexWarning>) {
     let mut findings = write_under_read_lock::check(facts, files);
-    findings.extend(inconsistent_locking::check(facts, files));
     findings.extend(mutated_after_load::check(facts, files));
     // Rules that explain why an access is unguarded; the race rules would report it bare.
     let mut explained = leaves_critical_section::check(facts, files);
     explained.extend(lock_on_copy::check(facts, files));
     let program = program::expand(facts);
     let warnings = cuts::warnings(facts, &program);
+    let graph = concurrency::Graph::new(&program, facts);
+    findings.extend(inferred_guards(facts, files, &graph));
     let ctx = context::Context {
         facts,
         files,
@@ -43,7 +46,7 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Ve
     };
     let file_rank = context::file_ranks(files);
     let mut kept = context::BestConflicts::new(&ctx, &file_rank);
-    concurrency::races(&program, facts, &file_rank, &mut |race| kept.offer(race));
+    concurrency::races(&graph, facts, &file_rank, &mut |race| kept.offer(race));
     let races = kept.into_races();
     if !races.is_empty() {
         findings.extend(concurrent_write::check(&ctx, &races));
@@ -59,6 +62,31 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Ve
     findings.extend(explained);
     findings.sort();
     (findings, warnings)
+}
+
+/// Inconsistent locking (MG003), less the unguarded reads the expanded program shows
+/// ordered with every write of the field (`wg.Wait()`, then the read).
+fn inferred_guards(
+    facts: &PackageFacts,
+    files: &[&SourceFile],
+    graph: &concurrency::Graph,
+) -> Vec<Finding> {
+    let found = inconsistent_locking::check(facts, files);
+    let sites: FxHashSet<_> = found
+        .iter()
+        .filter_map(|(_, read)| read.as_ref())
+        .flat_map(|r| std::iter::once(r.read).chain(r.writes.iter().copied()))
+        .collect();
+    let occurrences = graph.occurrences(&sites);
+    found
+        .into_iter()
+        .filter(|(_, read)| {
+            !read
+                .as_ref()
+                .is_some_and(|r| graph.read_ordered_with_writes(&occurrences, r.read, &r.writes))
+        })
+        .map(|(finding, _)| finding)
+        .collect()
 }
 
 /// One access, one report: where a race rule reports the access that inconsistent locking
