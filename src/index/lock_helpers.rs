@@ -3,7 +3,9 @@
 //! accesses hold it. Program order is followed, except that a change on a path that leaves
 //! the function does not reach the code after it; other control flow is not followed.
 
-use super::{Callee, CtlId, EventKind, LockMode, LockSet, PackageFacts, Place, PlaceId, Target};
+use super::{
+    BindingId, Callee, CtlId, EventKind, LockMode, LockSet, PackageFacts, Place, PlaceId, Target,
+};
 
 /// A change to the locks held, made by a call of a lock helper or an unlock.
 #[derive(Debug, Clone, Copy)]
@@ -73,14 +75,21 @@ pub fn apply(facts: &mut PackageFacts) {
                             changes.push((at, Change::Release(q)));
                         }
                     }
-                    for (param, locks) in effect.runs_param_locked {
-                        let Some((_, span)) = literals.iter().find(|(a, _)| *a == param) else {
+                    for run in effect.runs_param_locked {
+                        let Some((_, span, params)) =
+                            literals.iter().find(|(a, ..)| *a == run.param)
+                        else {
                             continue;
                         };
-                        let mapped: LockSet = locks
-                            .into_iter()
-                            .filter_map(|(p, m)| Some((map_place(facts, callee, &target, p)?, m)))
-                            .collect();
+                        let mut mapped: LockSet = Vec::new();
+                        for &(p, m) in &run.locks {
+                            if let Some(q) = map_place(facts, callee, &target, p) {
+                                mapped.push((q, m));
+                            }
+                            if let Some(q) = passed_place(facts, &run.args, params, p) {
+                                mapped.push((q, m));
+                            }
+                        }
                         covered.push((span.clone(), mapped));
                     }
                 }
@@ -109,6 +118,27 @@ fn add_locks(set: &mut LockSet, extra: &LockSet) {
         }
     }
     set.sort();
+}
+
+/// A lock of the callee seen from inside the literal it calls: `walk` holding `d.mu`
+/// calls `fun(d)`, so the literal `func(x *Dir) {…}` runs holding `x.mu`. `args` are the
+/// places the callee passes, `params` the literal's parameters.
+fn passed_place(
+    facts: &mut PackageFacts,
+    args: &[Option<PlaceId>],
+    params: &[Option<BindingId>],
+    lock: PlaceId,
+) -> Option<PlaceId> {
+    let l = facts.places[lock as usize].clone();
+    let (j, arg) = args.iter().enumerate().find_map(|(j, a)| {
+        let a = &facts.places[(*a)? as usize];
+        (a.root == l.root && l.fields.starts_with(&a.fields)).then_some((j, a.fields.len()))
+    })?;
+    let root = (*params.get(j)?)?;
+    Some(facts.intern_place(Place {
+        root,
+        fields: l.fields[arg..].to_vec(),
+    }))
 }
 
 /// A place of the callee seen from the call: its receiver and parameters become the call's

@@ -320,8 +320,9 @@ pub enum EventKind {
     Call {
         /// What is called.
         target: Target,
-        /// Function literals among the arguments: argument index and byte range.
-        literals: Vec<(usize, Range<usize>)>,
+        /// Function literals among the arguments: argument index, byte range and the
+        /// literal's parameters.
+        literals: Vec<(usize, Range<usize>, Vec<Option<BindingId>>)>,
     },
 }
 
@@ -459,8 +460,19 @@ pub struct LockEffect {
     pub acquires: LockSet,
     /// Locks it releases that it did not take.
     pub releases: Vec<PlaceId>,
-    /// Function parameters it calls while holding locks: parameter index and locks.
-    pub runs_param_locked: Vec<(usize, LockSet)>,
+    /// Function parameters it calls while holding locks.
+    pub runs_param_locked: Vec<ParamRun>,
+}
+
+/// A call of a function parameter made holding locks (`fun(d)` in `walk`, under `d.mu`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParamRun {
+    /// The parameter's index.
+    pub param: usize,
+    /// The locks held at the call.
+    pub locks: LockSet,
+    /// The places passed to it, by its parameter index.
+    pub args: Vec<Option<PlaceId>>,
 }
 
 /// The loops and branches of a body, as a tree of frames; frame 0 is the body.

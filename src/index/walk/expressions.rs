@@ -256,13 +256,19 @@ impl<'a> Walker<'a, '_> {
     /// A call of a function or method of this package: its effects happen at the call's
     /// end, after the arguments are evaluated.
     pub(super) fn record_call(&mut self, call: Node<'a>, function: Node<'a>, args: &[Node<'a>]) {
-        self.param_called(function);
+        self.param_called(function, args);
         if let Some(target) = self.func_target(function, args) {
             let literals = args
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| a.kind() == "func_literal")
-                .map(|(i, a)| (i, a.byte_range()))
+                .map(|(i, a)| {
+                    let params = self
+                        .literal_params
+                        .remove(&a.start_byte())
+                        .unwrap_or_default();
+                    (i, a.byte_range(), params)
+                })
                 .collect();
             self.push_at(EventKind::Call { target, literals }, call, call.end_byte());
         } else {
@@ -386,19 +392,24 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    /// A call of a function-typed parameter while locks are held: `withLock(f)` helpers.
-    pub(super) fn param_called(&mut self, function: Node<'a>) {
+    /// A call of a function-typed parameter while locks are held: `withLock(f)` helpers,
+    /// and `walk(fun)` calling `fun(d)` holding `d.mu` (with what it passes).
+    pub(super) fn param_called(&mut self, function: Node<'a>, args: &[Node<'a>]) {
         if function.kind() != "identifier" || self.flow.locks.is_empty() {
             return;
         }
         let Some(b) = self.lookup(self.text(function)) else {
             return;
         };
+        let Some(param) = self.current().params.iter().position(|&p| p == Some(b)) else {
+            return;
+        };
         let locks = self.flow.locks.clone();
-        let func = self.current();
-        if let Some(index) = func.params.iter().position(|&p| p == Some(b)) {
-            func.lock_effect.runs_param_locked.push((index, locks));
-        }
+        let args = args.iter().map(|&a| self.place_of(a)).collect();
+        self.current()
+            .lock_effect
+            .runs_param_locked
+            .push(ParamRun { param, locks, args });
     }
 
     pub(super) fn selector_call(

@@ -12,7 +12,8 @@ use super::types::{type_of_type_node, TypeInfo};
 use super::{
     AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Escape, EscapeId, Event,
     EventKind, FileId, Func, FuncId, IndexWarning, Load, LoadSource, LockMode, LockSet,
-    PackageFacts, ParsedFile, Place, PlaceId, ReturnRoot, Returned, Serves, SpawnVia, Target,
+    PackageFacts, ParamRun, ParsedFile, Place, PlaceId, ReturnRoot, Returned, Serves, SpawnVia,
+    Target,
 };
 
 mod control;
@@ -75,6 +76,7 @@ pub fn walk_file(
         return_locks: Vec::new(),
         own_elements: HashMap::new(),
         gotos: Vec::new(),
+        literal_params: HashMap::new(),
     };
     let mut cursor = root.walk();
     for decl in root.named_children(&mut cursor) {
@@ -240,6 +242,9 @@ struct Walker<'a, 'f> {
     /// The flows at the `goto`s of the body being walked whose label is still ahead, by
     /// label: the labeled statement starts from them as well as from what falls into it.
     gotos: Vec<(&'a str, Flow)>,
+    /// The parameters of the function literals walked in place, by the literal's offset,
+    /// until the call they are passed to takes them.
+    literal_params: HashMap<usize, Vec<Option<BindingId>>>,
     /// The stand-ins for the elements a goroutine selects with its own index, by text.
     own_elements: HashMap<(FuncId, String), BindingId>,
 }

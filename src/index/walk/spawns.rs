@@ -346,7 +346,8 @@ impl<'a> Walker<'a, '_> {
         self.in_frame(CtlKind::Branch, |w| {
             w.scopes.push(Vec::new());
             if let Some(params) = literal.child_by_field_name("parameters") {
-                w.parameters(params, args);
+                let bindings = w.parameters(params, args);
+                w.literal_params.insert(literal.start_byte(), bindings);
             }
             if let Some(body) = literal.child_by_field_name("body") {
                 w.block(body);
