@@ -410,6 +410,7 @@ fn ordered(x: EventRef, y: EventRef) -> (EventRef, EventRef) {
 /// A program with its ordering facts: which of its accesses may run at the same time.
 pub struct Graph<'a> {
     program: &'a Program,
+    facts: &'a PackageFacts,
     ordering: Ordering<'a>,
 }
 
@@ -421,6 +422,7 @@ impl<'a> Graph<'a> {
     pub fn new(program: &'a Program, facts: &'a PackageFacts) -> Self {
         Graph {
             program,
+            facts,
             ordering: Ordering::new(program, facts),
         }
     }
@@ -442,11 +444,13 @@ impl<'a> Graph<'a> {
     }
 
     /// Whether the program shows the read at site `read` ordered with every write at
-    /// `writes` (`occurrences` must hold them all): each write runs only on goroutines,
-    /// never on a root's own thread (which any caller may run at any time); every tree of
-    /// goroutines such a write runs in runs the read too, on the same map; and no such
-    /// write overlaps such a read (a join or hand-off orders them). A site the program
-    /// never runs proves nothing.
+    /// `writes` (`occurrences` must hold them all): every run of a write meets the runs of
+    /// the read in its tree on the same map, and overlaps none of them (a join or hand-off
+    /// orders them). A write to shared storage must moreover run on a goroutine, never on
+    /// a root's own thread (which any caller may run at any time), and meet the read. A
+    /// write to an object its tree makes (a variable given a value just made: `&T{}`,
+    /// `newT()`) may meet no read when every read is of such an object too: the read is
+    /// then of other objects. A read or write the program never runs proves nothing.
     pub fn read_ordered_with_writes(
         &self,
         occurrences: &FxHashMap<Site, Vec<EventRef>>,
@@ -457,24 +461,37 @@ impl<'a> Graph<'a> {
         let Some(reads) = occurrences.get(&read) else {
             return false;
         };
-        writes.iter().all(|w| {
-            let Some(runs) = occurrences.get(w) else {
-                return false;
-            };
-            runs.iter().all(|&w| {
-                let place = self.event(w).action.place();
-                let root = program.root_of(w.thread);
-                let mut met = reads.iter().filter(|&&r| {
-                    program.root_of(r.thread) == root && self.event(r).action.place() == place
+        let place_of = |r: EventRef| self.event(r).action.place();
+        let made_by_tree = |r: EventRef| {
+            let p = place_of(r);
+            program.declared[p as usize].is_some()
+                && self.facts.bindings[program.places[p as usize].root as usize].fresh
+        };
+        if !writes.iter().all(|w| occurrences.contains_key(w)) {
+            return false;
+        }
+        let reads_of_made = reads.iter().all(|&r| made_by_tree(r));
+        writes
+            .iter()
+            .flat_map(|w| occurrences.get(w).into_iter().flatten())
+            .all(|&w| {
+                let (place, root) = (place_of(w), program.root_of(w.thread));
+                let mut met = reads
+                    .iter()
+                    .filter(|&&r| program.root_of(r.thread) == root && place_of(r) == place)
+                    .peekable();
+                let meets = met.peek().is_some();
+                let ordered = met.all(|&r| {
+                    let (a, b) = ordered(r, w);
+                    self.guarded(a, b) || self.overlap(place, a, b).is_none()
                 });
-                self.thread(w.thread).spawned_by.is_some()
-                    && met.clone().next().is_some()
-                    && met.all(|&r| {
-                        let (a, b) = ordered(r, w);
-                        self.guarded(a, b) || self.overlap(place, a, b).is_none()
-                    })
+                let required = if made_by_tree(w) {
+                    meets || reads_of_made
+                } else {
+                    meets && self.thread(w.thread).spawned_by.is_some()
+                };
+                required && ordered
             })
-        })
     }
 
     /// Whether a lock held at both accesses excludes one from the other (two read locks do
