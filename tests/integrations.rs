@@ -571,3 +571,27 @@ fn configured_lock_methods_guard_like_a_mutex() {
         assert!(err.contains(named), "{bad}: {err}");
     }
 }
+
+#[test]
+fn a_struct_copied_by_assignment_has_a_mutex_of_its_own() {
+    // `go vet` rejects this copy (copylocks), so it is no fixture; programs that skip vet
+    // have it. The copy locks its own mutex around the map it shares with the original.
+    let tmp = tempfile::tempdir().unwrap();
+    let copied = "package main\n\nimport \"sync\"\n\n\
+                  type table struct {\n\tmu   sync.Mutex\n\trows map[int]string\n}\n\n\
+                  func main() {\n\tt := table{rows: map[int]string{}}\n\tbackup := t\n\
+                  \tdone := make(chan bool)\n\tgo func() {\n\t\tbackup.mu.Lock()\n\
+                  \t\tbackup.rows[1] = \"b\"\n\t\tbackup.mu.Unlock()\n\t\tdone <- true\n\t}()\n\
+                  \tt.mu.Lock()\n\tt.rows[2] = \"t\"\n\tt.mu.Unlock()\n\t<-done\n}\n";
+    std::fs::write(tmp.path().join("main.go"), copied).unwrap();
+    let found = confidences(tmp.path());
+    assert!(
+        found.iter().any(|(r, line, _)| r == "MG001" && *line == 21),
+        "{found:?}"
+    );
+    // Through a pointer both lock the one mutex.
+    let shared = copied.replace("backup := t", "backup := &t");
+    std::fs::write(tmp.path().join("main.go"), shared).unwrap();
+    let found = confidences(tmp.path());
+    assert!(found.is_empty(), "{found:?}");
+}

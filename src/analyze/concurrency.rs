@@ -495,13 +495,11 @@ impl<'a> Graph<'a> {
     }
 
     /// Whether a lock held at both accesses excludes one from the other (two read locks do
-    /// not). Two instances of one goroutine do not share the mutexes it declares (or copies):
-    /// each instance has its own.
+    /// not). Two instances of one goroutine do not share the mutexes it declares (or copies),
+    /// nor one its spawner declares anew in each iteration of the loop that starts it
+    /// (`for … { var mu sync.Mutex; go work(&mu) }`): each instance has its own.
     fn guarded(&self, a: EventRef, b: EventRef) -> bool {
-        let own = |p: ProgramPlaceId| {
-            a.thread == b.thread
-                && self.program.declared[p as usize].is_some_and(|d| d.thread == a.thread)
-        };
+        let own = |p: ProgramPlaceId| a.thread == b.thread && self.per_instance(a.thread, p);
         let held_b = &self.event(b).locks;
         self.event(a).locks.iter().any(|&(p, ma)| {
             !own(p)
@@ -509,6 +507,27 @@ impl<'a> Graph<'a> {
                     .iter()
                     .any(|&(q, mb)| p == q && !(ma == LockMode::Read && mb == LockMode::Read))
         })
+    }
+
+    /// Whether each instance of goroutine `t` has its own `place`: declared by `t`, or by
+    /// the thread that starts `t` inside the innermost loop around the start.
+    fn per_instance(&self, t: ThreadId, place: ProgramPlaceId) -> bool {
+        let Some(d) = self.program.declared[place as usize] else {
+            return false;
+        };
+        if d.thread == t {
+            return true;
+        }
+        let Some((parent, index)) = self.thread(t).spawned_by else {
+            return false;
+        };
+        let body = self.thread(parent);
+        d.thread == parent
+            && body
+                .ctl
+                .loops_around(body.events[index].ctl)
+                .next()
+                .is_some_and(|l| body.ctl.contains(l, d.ctl))
     }
 
     fn thread(&self, t: ThreadId) -> &'a Thread {

@@ -102,6 +102,9 @@ pub struct Binding {
     /// Whether it holds a copy of a struct value (a value receiver or parameter of a struct
     /// type, `c := *p`): the maps in it are shared, its mutexes are its own.
     pub by_value: bool,
+    /// Whether it holds a struct value of a package type, not a pointer (`t := T{…}`, `var
+    /// t T`, a copy): assigning it to another variable copies its mutexes.
+    pub struct_value: bool,
     /// For the stand-in of a copy's own storage (its mutexes), the copied variable: a lock
     /// taken on it excludes no one else.
     pub copy_of: Option<BindingId>,
@@ -136,6 +139,7 @@ impl Binding {
             received_from: None,
             fresh: false,
             by_value: false,
+            struct_value: false,
             copy_of: None,
             file,
             offset,

@@ -103,13 +103,22 @@ impl<'a> Walker<'a, '_> {
                 via = self.last_via;
                 (ty, alias, func_value)
             };
-            // `c := *p`: a copy of the struct `p` points to.
+            // `c := *p`, or `c := t` of a struct value `t`: a copy of the struct.
+            let is_struct =
+                matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
             let by_value = paired
-                && right[i].kind() == "unary_expression"
-                && right[i]
-                    .child_by_field_name("operator")
-                    .is_some_and(|o| self.text(o) == "*")
-                && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
+                && is_struct
+                && match right[i].kind() {
+                    "unary_expression" => right[i]
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "*"),
+                    "identifier" => self
+                        .lookup(self.text(right[i]))
+                        .is_some_and(|b| self.facts.bindings[b as usize].struct_value),
+                    _ => false,
+                };
+            let struct_value =
+                by_value || (paired && is_struct && right[i].kind() == "composite_literal");
             let fresh = paired && self.is_fresh_value(right[i]);
             let ty = match &loaded_from {
                 Some(Load {
@@ -122,6 +131,7 @@ impl<'a> Walker<'a, '_> {
                 let binding = &mut self.facts.bindings[id as usize];
                 binding.fresh = fresh;
                 binding.by_value = by_value;
+                binding.struct_value = struct_value;
                 binding.func_value = func_value;
                 binding.loaded_from = loaded_from;
                 binding.returned_by = via;
@@ -249,9 +259,16 @@ impl<'a> Walker<'a, '_> {
                 .map(|t| type_of_type_node(t, self.src, &self.facts.decls));
             match declared {
                 Some(ty) => {
+                    // `var t T` of a struct type `T` (not `*T`) holds a struct value.
+                    let struct_value = spec
+                        .child_by_field_name("type")
+                        .is_some_and(|t| t.kind() == "type_identifier")
+                        && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
                     for (i, &name) in names.iter().enumerate() {
                         let alias = values.get(i).and_then(|&v| self.place_of(v));
-                        self.declare(name, ty.clone(), alias);
+                        if let Some(id) = self.declare(name, ty.clone(), alias) {
+                            self.facts.bindings[id as usize].struct_value = struct_value;
+                        }
                     }
                 }
                 None => self.declare_from(&names, &values),
