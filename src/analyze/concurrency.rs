@@ -215,7 +215,7 @@ fn races_across_entries(
                 in_background,
                 t,
                 op.is_write(),
-                lock_keys(t, &event.locks),
+                lock_keys(t, program.locks(event)),
             );
             let (g, new) = groups.add(group_key, op.is_write(), r);
             if new {
@@ -234,7 +234,7 @@ fn races_across_entries(
         .map(|g| {
             lock_keys(
                 g.representative.thread,
-                &graph.event(g.representative).locks,
+                program.locks(graph.event(g.representative)),
             )
         })
         .collect();
@@ -347,7 +347,12 @@ fn races_within_roots(
     sink: &mut impl FnMut(Race),
 ) {
     let grouping = Grouping::new(graph.program, facts, roots, file_rank);
-    let holds_locks = |g: &Group| !graph.event(g.representative).locks.is_empty();
+    let holds_locks = |g: &Group| {
+        !graph
+            .program
+            .locks(graph.event(g.representative))
+            .is_empty()
+    };
     for (&place, by_root) in &grouping.by_place {
         for (_, ids) in by_root {
             let groups: Vec<&Group> = ids.iter().map(|&g| &grouping.groups[g]).collect();
@@ -500,8 +505,8 @@ impl<'a> Graph<'a> {
     /// (`for … { var mu sync.Mutex; go work(&mu) }`): each instance has its own.
     fn guarded(&self, a: EventRef, b: EventRef) -> bool {
         let own = |p: ProgramPlaceId| a.thread == b.thread && self.per_instance(a.thread, p);
-        let held_b = &self.event(b).locks;
-        self.event(a).locks.iter().any(|&(p, ma)| {
+        let held_b = self.program.locks(self.event(b));
+        self.program.locks(self.event(a)).iter().any(|&(p, ma)| {
             !own(p)
                 && held_b
                     .iter()
@@ -510,7 +515,8 @@ impl<'a> Graph<'a> {
     }
 
     /// Whether each instance of goroutine `t` has its own `place`: declared by `t`, or by
-    /// the thread that starts `t` inside the innermost loop around the start.
+    /// the thread that starts `t` inside the innermost loop around the start (instances of
+    /// a recursive or repeated start share it).
     fn per_instance(&self, t: ThreadId, place: ProgramPlaceId) -> bool {
         let Some(d) = self.program.declared[place as usize] else {
             return false;
@@ -522,7 +528,17 @@ impl<'a> Graph<'a> {
             return false;
         };
         let body = self.thread(parent);
-        d.thread == parent
+        // Instances a recursive or repeated start makes all get the same mutex.
+        let looped = !self.thread(t).recursive
+            && matches!(
+                body.events[index].action,
+                Action::Spawn {
+                    repeated: false,
+                    ..
+                }
+            );
+        looped
+            && d.thread == parent
             && body
                 .ctl
                 .loops_around(body.events[index].ctl)

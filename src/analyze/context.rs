@@ -59,16 +59,19 @@ impl Context<'_> {
 
     /// Whether any lock is held at an event.
     pub fn holds_locks(&self, r: EventRef) -> bool {
-        mutexes(&self.program.threads[r.thread as usize].events[r.event].locks)
-            .next()
-            .is_some()
+        mutexes(
+            self.program
+                .locks(&self.program.threads[r.thread as usize].events[r.event]),
+        )
+        .next()
+        .is_some()
     }
 
     /// The locks held at an event, in words (`s.mu`, the mutex embedded in `s`), or `None`
     /// when it holds none.
     pub fn held_words(&self, r: EventRef) -> Option<String> {
         let event = &self.program.threads[r.thread as usize].events[r.event];
-        let words: Vec<String> = mutexes(&event.locks)
+        let words: Vec<String> = mutexes(self.program.locks(event))
             .map(|(place, _)| {
                 let p = &self.program.places[place as usize];
                 let embedded = p.fields.is_empty()

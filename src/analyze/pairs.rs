@@ -19,7 +19,7 @@ use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
 
-use crate::index::{CtlId, LockMode, PackageFacts};
+use crate::index::{CtlId, PackageFacts};
 
 use super::concurrency::EventRef;
 use super::program::{Action, Program, ProgramPlaceId, ThreadId};
@@ -125,7 +125,6 @@ impl Grouping {
         roots: &[ThreadId],
         file_rank: &[u32],
     ) -> Self {
-        let mut lock_sets: FxHashMap<&[(ProgramPlaceId, LockMode)], u32> = FxHashMap::default();
         let mut groups = Groups::new(program, facts, file_rank);
         let mut by_place: BTreeMap<ProgramPlaceId, Vec<(ThreadId, Vec<usize>)>> = BTreeMap::new();
         for (t, thread) in program.threads.iter().enumerate() {
@@ -152,7 +151,7 @@ impl Grouping {
                     writes: op.is_write(),
                     segment,
                     ctl: event.ctl,
-                    locks: intern_locks(&mut lock_sets, &event.locks),
+                    locks: event.locks,
                 };
                 let r = EventRef {
                     thread: t,
@@ -176,14 +175,6 @@ impl Grouping {
 }
 
 /// The id of a lock set, the same for equal sets held in the same order.
-fn intern_locks<'a>(
-    sets: &mut FxHashMap<&'a [(ProgramPlaceId, LockMode)], u32>,
-    locks: &'a [(ProgramPlaceId, LockMode)],
-) -> u32 {
-    let next = sets.len() as u32;
-    *sets.entry(locks).or_insert(next)
-}
-
 impl Group {
     /// Where the group's first site starts.
     pub fn first_position(&self) -> Position {

@@ -54,6 +54,8 @@ pub type ThreadId = u32;
 pub type ProgramPlaceId = u32;
 /// Index of a [`CallSite`] in the program's call chains.
 pub type ChainId = u32;
+/// Index of a lock set in [`Program::lock_sets`].
+pub type LockSetId = u32;
 
 /// A field name of the expanded program, interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -128,8 +130,8 @@ pub struct ProgramEvent {
     pub order: usize,
     /// The innermost frame around it.
     pub ctl: CtlId,
-    /// Locks held.
-    pub locks: Vec<(ProgramPlaceId, LockMode)>,
+    /// Locks held: an index into [`Program::lock_sets`].
+    pub locks: LockSetId,
 }
 
 /// A call through which events were inlined.
@@ -168,6 +170,8 @@ pub struct Program {
     pub places: IndexSet<ProgramPlace, FxBuildHasher>,
     /// Field names, indexed by [`FieldId`].
     pub field_names: IndexSet<String, FxBuildHasher>,
+    /// The distinct sets of locks held at events, each sorted as it was taken.
+    pub lock_sets: IndexSet<Vec<(ProgramPlaceId, LockMode)>, FxBuildHasher>,
     /// Declarations of instance places (`None` for shared ones).
     pub declared: Vec<Option<Declared>>,
     /// Call chains.
@@ -214,8 +218,25 @@ pub fn expand(facts: &PackageFacts) -> Program {
         .iter()
         .map(|p| p.fields.iter().map(|f| program.field(f)).collect())
         .collect();
+    // The call graph, resolved once: the callee of each call and spawn event.
+    let callees: Vec<Vec<Option<FuncId>>> = facts
+        .funcs
+        .iter()
+        .map(|f| {
+            f.events
+                .iter()
+                .map(|e| match &e.kind {
+                    EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
+                        facts.resolve(&target.callee)
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
     let mut builder = Builder {
         facts,
+        callees,
         relevant: &relevant,
         fields,
         program,
@@ -432,6 +453,8 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
 
 struct Builder<'a> {
     facts: &'a PackageFacts,
+    /// The callee of each call and spawn event, by function and event index.
+    callees: Vec<Vec<Option<FuncId>>>,
     relevant: &'a [Relevance],
     /// The fields of each place of the index, interned.
     fields: Vec<Vec<FieldId>>,
@@ -575,7 +598,7 @@ impl Builder<'_> {
                     after_return,
                     ..
                 } => {
-                    if let Some(callee) = self.facts.resolve(&target.callee) {
+                    if let Some(callee) = self.callees[func as usize][i] {
                         self.mark_recursive(thread, callee);
                     }
                     let Some((callee, callee_env)) = self.enter(target, &env, false, (func, i))
@@ -693,6 +716,7 @@ impl Builder<'_> {
     ) {
         self.budget += 1;
         self.total += 1;
+        let locks = self.program.lock_sets.insert_full(locks).0 as LockSetId;
         let events = &mut self.program.threads[thread as usize].events;
         events.push(ProgramEvent {
             action,
@@ -720,7 +744,7 @@ impl Builder<'_> {
         at: (FuncId, usize),
     ) -> Option<(FuncId, Env)> {
         let facts = self.facts;
-        let callee = facts.resolve(&target.callee)?;
+        let callee = self.callees[at.0 as usize][at.1]?;
         if self.stack.contains(&callee) || (is_call && !self.relevant[callee as usize].touches) {
             return None;
         }
@@ -856,6 +880,11 @@ impl Action {
 }
 
 impl Program {
+    /// The locks held at an event.
+    pub fn locks(&self, event: &ProgramEvent) -> &[(ProgramPlaceId, LockMode)] {
+        &self.lock_sets[event.locks as usize]
+    }
+
     /// The root thread whose tree holds thread `t`.
     pub fn root_of(&self, mut t: ThreadId) -> ThreadId {
         while let Some((parent, _)) = self.threads[t as usize].spawned_by {
