@@ -513,8 +513,9 @@ impl Control {
     /// Whether `earlier` and `later` (after it in program order) never both run: climbing
     /// from `earlier` to the frames around `later`, a frame every path of which leaves the
     /// function is passed at the common frame's function level (a `return` inside an
-    /// inlined call only ends the call), and no loop around the common frame could run
-    /// `later` in one iteration and `earlier` in the next.
+    /// inlined call only ends the call), and no loop of a caller the function is inlined in
+    /// could run `later` in one iteration and `earlier` in the next (the function's own
+    /// loops end with it).
     pub fn exits_between(&self, earlier: CtlId, later: CtlId) -> bool {
         let mut exits = false;
         let mut cur = earlier;
@@ -530,7 +531,23 @@ impl Control {
                 None => return false,
             }
         }
-        exits && self.loops_around(cur).next().is_none()
+        exits && !self.caller_loop_around(cur)
+    }
+
+    /// Whether a loop encloses the call that inlined the function frame `ctl` belongs to.
+    fn caller_loop_around(&self, ctl: CtlId) -> bool {
+        let mut inlined = false;
+        let mut cur = Some(ctl);
+        while let Some(c) = cur {
+            let frame = &self.frames[c as usize];
+            match frame.kind {
+                CtlKind::Inlined => inlined = true,
+                CtlKind::Loop if inlined => return true,
+                _ => {}
+            }
+            cur = frame.parent;
+        }
+        false
     }
 
     /// Whether frame `outer` is `inner` or one of its ancestors.
