@@ -393,10 +393,17 @@ impl<'a> Ordering<'a> {
                     .get(&chan)
                     .is_none_or(|ts| ts.iter().all(|&t| t == spawner));
                 // A send on a path that leaves before `x` (`if err != nil { close(ch);
-                // return err }`) never comes before it.
+                // return err }`) never comes before it, deferred calls or not, unless `x`
+                // is in one.
+                let (f, i) = x.origin;
+                let func = &self.facts.funcs[f as usize];
+                let deferred = func.events[i].order >= func.span.end;
                 let first = self.sends.get(&(spawner, chan)).and_then(|s| {
                     s.iter().find(|&&send| {
-                        send > x.order || !body.ctl.exits_between(body.events[send].ctl, x.ctl)
+                        let (earlier, later) = (body.events[send].ctl, x.ctl);
+                        send > x.order
+                            || !(body.ctl.exits_between(earlier, later)
+                                || (!deferred && body.ctl.returns_between(earlier, later)))
                     })
                 });
                 let fresh = |l: CtlId, place: ProgramPlaceId| {

@@ -656,6 +656,7 @@ impl Builder<'_> {
                     let parent = frames.mapped[p as usize].expect("grafted above");
                     let id = ctl.push(parent, frame.kind);
                     ctl.frames[id as usize].exits = frame.exits;
+                    ctl.frames[id as usize].returns = frame.returns;
                     ctl.frames[id as usize].endless = frame.endless;
                     id
                 }

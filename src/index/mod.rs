@@ -397,6 +397,10 @@ pub struct CtlFrame {
     /// Whether every path through it leaves the function (`if err != nil { return err }`):
     /// nothing after it in the function runs once it has.
     pub exits: bool,
+    /// Whether every path through it returns, though the function's deferred calls may
+    /// still run after it (`exits` without the deferred calls): nothing after it outside
+    /// them runs once it has.
+    pub returns: bool,
     /// Whether it is a loop with neither condition nor range clause (`for { … }`): it runs
     /// until something inside leaves it, as a server's accept or receive loop does.
     pub endless: bool,
@@ -494,6 +498,7 @@ impl Control {
                 parent: None,
                 kind: CtlKind::Body,
                 exits: false,
+                returns: false,
                 endless: false,
             }],
         }
@@ -505,6 +510,7 @@ impl Control {
             parent: Some(parent),
             kind,
             exits: false,
+            returns: false,
             endless: false,
         });
         (self.frames.len() - 1) as CtlId
@@ -548,6 +554,26 @@ impl Control {
             cur = frame.parent;
         }
         false
+    }
+
+    /// Whether `earlier` and `later` never both run where `later` is no deferred code:
+    /// [`Control::exits_between`] with frames that return though deferred calls remain.
+    pub fn returns_between(&self, earlier: CtlId, later: CtlId) -> bool {
+        let mut returns = false;
+        let mut cur = earlier;
+        while !self.contains(cur, later) {
+            let frame = &self.frames[cur as usize];
+            match frame.kind {
+                CtlKind::Inlined => returns = false,
+                _ if frame.returns => returns = true,
+                _ => {}
+            }
+            match frame.parent {
+                Some(parent) => cur = parent,
+                None => return false,
+            }
+        }
+        returns && !self.caller_loop_around(cur)
     }
 
     /// Whether frame `outer` is `inner` or one of its ancestors.

@@ -643,13 +643,12 @@ impl<'a> Walker<'a, '_> {
         let outer = self.ctl;
         self.ctl = self.new_frame(kind);
         f(self);
-        if self.flow.terminated
-            && self.flow.exits
-            && !self.flow.deferred
-            && self.inline_literals == 0
-        {
+        if self.flow.terminated && self.flow.exits && self.inline_literals == 0 {
             let frame = self.ctl;
-            self.current().ctl.frames[frame as usize].exits = true;
+            let deferred = self.flow.deferred;
+            let frame = &mut self.current().ctl.frames[frame as usize];
+            frame.returns = true;
+            frame.exits = !deferred;
         }
         self.ctl = outer;
         std::mem::replace(&mut self.flow, entry)
