@@ -523,13 +523,23 @@ impl Control {
     /// could run `later` in one iteration and `earlier` in the next (the function's own
     /// loops end with it).
     pub fn exits_between(&self, earlier: CtlId, later: CtlId) -> bool {
-        let mut exits = false;
+        self.leaves_between(earlier, later, |f| f.exits)
+    }
+
+    /// [`Control::exits_between`] passing frames that `leaves`.
+    fn leaves_between(
+        &self,
+        earlier: CtlId,
+        later: CtlId,
+        leaves: impl Fn(&CtlFrame) -> bool,
+    ) -> bool {
+        let mut left = false;
         let mut cur = earlier;
         while !self.contains(cur, later) {
             let frame = &self.frames[cur as usize];
             match frame.kind {
-                CtlKind::Inlined => exits = false,
-                _ if frame.exits => exits = true,
+                CtlKind::Inlined => left = false,
+                _ if leaves(frame) => left = true,
                 _ => {}
             }
             match frame.parent {
@@ -537,7 +547,7 @@ impl Control {
                 None => return false,
             }
         }
-        exits && !self.caller_loop_around(cur)
+        left && !self.caller_loop_around(cur)
     }
 
     /// Whether a loop encloses the call that inlined the function frame `ctl` belongs to.
@@ -559,21 +569,7 @@ impl Control {
     /// Whether `earlier` and `later` never both run where `later` is no deferred code:
     /// [`Control::exits_between`] with frames that return though deferred calls remain.
     pub fn returns_between(&self, earlier: CtlId, later: CtlId) -> bool {
-        let mut returns = false;
-        let mut cur = earlier;
-        while !self.contains(cur, later) {
-            let frame = &self.frames[cur as usize];
-            match frame.kind {
-                CtlKind::Inlined => returns = false,
-                _ if frame.returns => returns = true,
-                _ => {}
-            }
-            match frame.parent {
-                Some(parent) => cur = parent,
-                None => return false,
-            }
-        }
-        returns && !self.caller_loop_around(cur)
+        self.leaves_between(earlier, later, |f| f.returns)
     }
 
     /// Whether frame `outer` is `inner` or one of its ancestors.
