@@ -103,7 +103,6 @@ impl Owner {
     }
 }
 
-/// Reports the accesses to a map field that skip the mutex guarding it elsewhere.
 /// An unguarded read MG003 reports, with the writes of the field that need the guard: the
 /// race analysis may show every one of them ordered with the read (phases of one
 /// function separated by a join), and then the read needs no lock.
@@ -114,7 +113,8 @@ pub struct ReadAgainstWrites {
     pub writes: Vec<(FuncId, usize)>,
 }
 
-/// The findings, each unguarded read with its writes.
+/// Reports the accesses to a map field that skip the mutex guarding it elsewhere: the
+/// findings, each unguarded read with its writes.
 pub fn check(
     facts: &PackageFacts,
     files: &[&SourceFile],
