@@ -273,9 +273,7 @@ impl Context<'_> {
         let (func, index) = self.origin(spawn);
         let ctl = &self.facts.funcs[func as usize].ctl;
         let at = self.facts.funcs[func as usize].events[index].ctl;
-        ctl.loops_around(at)
-            .next()
-            .is_some_and(|l| ctl.frames[l as usize].endless)
+        ctl.innermost_loop_endless(at) == Some(true)
     }
 
     /// Whether the race is between the requests of a server in test code (a fake, a test
@@ -308,13 +306,7 @@ impl Context<'_> {
                         repeated: false,
                         after_return,
                         ..
-                    } => {
-                        after_return
-                            || f.ctl
-                                .loops_around(e.ctl)
-                                .next()
-                                .is_some_and(|l| !f.ctl.frames[l as usize].endless)
-                    }
+                    } => after_return || f.ctl.innermost_loop_endless(e.ctl) == Some(false),
                     _ => false,
                 })
         })

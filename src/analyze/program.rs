@@ -211,28 +211,13 @@ struct Env {
 
 /// Builds the expanded program of a package.
 pub fn expand(facts: &PackageFacts) -> Program {
-    let relevant = relevant_funcs(facts);
+    let callees = call_graph(facts);
+    let relevant = relevant_funcs(facts, &callees);
     let mut program = Program::default();
     let fields = facts
         .places
         .iter()
         .map(|p| p.fields.iter().map(|f| program.field(f)).collect())
-        .collect();
-    // The call graph, resolved once: the callee of each call and spawn event.
-    let callees: Vec<Vec<Option<FuncId>>> = facts
-        .funcs
-        .iter()
-        .map(|f| {
-            f.events
-                .iter()
-                .map(|e| match &e.kind {
-                    EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
-                        facts.resolve(&target.callee)
-                    }
-                    _ => None,
-                })
-                .collect()
-        })
         .collect();
     let mut builder = Builder {
         facts,
@@ -282,7 +267,7 @@ pub fn expand(facts: &PackageFacts) -> Program {
             func.declared && (func.handler.is_some() || spawns || entry)
         })
         .collect();
-    for f in roots(facts, &candidates) {
+    for f in roots(facts, &builder.callees, &candidates) {
         if builder.total > MAX_EVENTS_PER_PACKAGE {
             builder.program.cuts.push(Cut {
                 root: f,
@@ -296,21 +281,37 @@ pub fn expand(facts: &PackageFacts) -> Program {
     builder.program
 }
 
+/// The callee of each call and spawn event, by function and event index.
+type CallGraph = Vec<Vec<Option<FuncId>>>;
+
+/// The package's call graph, each call and spawn resolved once.
+fn call_graph(facts: &PackageFacts) -> CallGraph {
+    facts
+        .funcs
+        .iter()
+        .map(|f| {
+            f.events
+                .iter()
+                .map(|e| match &e.kind {
+                    EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
+                        facts.resolve(&target.callee)
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The candidates analyzed as roots, in function order: those callers outside the package
 /// may run (exported functions, handlers) or that nothing in the package calls, then any
 /// candidate none of those reaches. An unexported function the package calls is analyzed
 /// where it is called, with its callers' locks and ordering, not on its own.
-fn roots(facts: &PackageFacts, candidates: &[bool]) -> Vec<FuncId> {
-    let callee = |e: &crate::index::Event| match &e.kind {
-        EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
-            facts.resolve(&target.callee)
-        }
-        _ => None,
-    };
+fn roots(facts: &PackageFacts, callees: &CallGraph, candidates: &[bool]) -> Vec<FuncId> {
     let mut called = vec![false; facts.funcs.len()];
     for (f, func) in facts.funcs.iter().enumerate() {
-        for e in &func.events {
-            if let (EventKind::Call { .. }, Some(c)) = (&e.kind, callee(e)) {
+        for (e, callee) in func.events.iter().zip(&callees[f]) {
+            if let (EventKind::Call { .. }, Some(c)) = (&e.kind, *callee) {
                 if c as usize != f {
                     called[c as usize] = true;
                 }
@@ -330,7 +331,7 @@ fn roots(facts: &PackageFacts, candidates: &[bool]) -> Vec<FuncId> {
         if std::mem::replace(&mut reached[f as usize], true) {
             continue;
         }
-        stack.extend(facts.funcs[f as usize].events.iter().filter_map(callee));
+        stack.extend(callees[f as usize].iter().flatten());
     }
     roots.extend(
         (0..facts.funcs.len())
@@ -398,7 +399,7 @@ struct Relevance {
     test_spawns: bool,
 }
 
-fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
+fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<Relevance> {
     let mut out: Vec<Relevance> = facts
         .funcs
         .iter()
@@ -422,11 +423,9 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
     // when a callee gains a flag (at most three times).
     let mut callers: Vec<Vec<FuncId>> = vec![Vec::new(); facts.funcs.len()];
     for (f, func) in facts.funcs.iter().enumerate() {
-        for e in &func.events {
-            if let EventKind::Call { target, .. } = &e.kind {
-                if let Some(callee) = facts.resolve(&target.callee) {
-                    callers[callee as usize].push(f as FuncId);
-                }
+        for (e, callee) in func.events.iter().zip(&callees[f]) {
+            if let (EventKind::Call { .. }, Some(callee)) = (&e.kind, *callee) {
+                callers[callee as usize].push(f as FuncId);
             }
         }
     }
@@ -453,8 +452,8 @@ fn relevant_funcs(facts: &PackageFacts) -> Vec<Relevance> {
 
 struct Builder<'a> {
     facts: &'a PackageFacts,
-    /// The callee of each call and spawn event, by function and event index.
-    callees: Vec<Vec<Option<FuncId>>>,
+    /// The callee of each call and spawn event.
+    callees: CallGraph,
     relevant: &'a [Relevance],
     /// The fields of each place of the index, interned.
     fields: Vec<Vec<FieldId>>,

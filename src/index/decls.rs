@@ -655,33 +655,27 @@ pub fn declare_globals(
                             .get(i)
                             .map_or(TypeInfo::Unknown, |v| literal_type(*v, src, &facts.decls))
                     });
-                    let id = facts.bindings.len() as BindingId;
-                    facts.bindings.push(Binding::new(
-                        text.to_string(),
-                        None,
-                        0,
-                        ty,
-                        file_id as u32,
-                        name.start_byte(),
-                    ));
-                    globals.insert(text.to_string(), id);
+                    let offset = name.start_byte();
+                    let mut declare = |facts: &mut PackageFacts, name: String, ty| {
+                        let id = facts.bindings.len() as BindingId;
+                        facts.bindings.push(Binding::new(
+                            name.clone(),
+                            None,
+                            0,
+                            ty,
+                            file_id as u32,
+                            offset,
+                        ));
+                        globals.insert(name, id);
+                    };
+                    declare(facts, text.to_string(), ty);
                     // `var load = sync.OnceValue(func() map[K]V {…})`: every `load()` returns
                     // the one value the function made, a package variable of its own.
                     if let Some(ty) = values
                         .get(i)
                         .and_then(|v| once_value_type(*v, src, &facts.decls))
                     {
-                        let once = format!("{text}()");
-                        let id = facts.bindings.len() as BindingId;
-                        facts.bindings.push(Binding::new(
-                            once.clone(),
-                            None,
-                            0,
-                            ty,
-                            file_id as u32,
-                            name.start_byte(),
-                        ));
-                        globals.insert(once, id);
+                        declare(facts, format!("{text}()"), ty);
                     }
                 }
             }

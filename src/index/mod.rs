@@ -584,6 +584,13 @@ impl Control {
         false
     }
 
+    /// Whether the innermost loop around `ctl` runs without condition or range clause
+    /// (`for { … }`); `None` outside any loop.
+    pub fn innermost_loop_endless(&self, ctl: CtlId) -> Option<bool> {
+        let l = self.loops_around(ctl).next()?;
+        Some(self.frames[l as usize].endless)
+    }
+
     /// The loop frames around `ctl`, innermost first.
     pub fn loops_around(&self, ctl: CtlId) -> impl Iterator<Item = CtlId> + '_ {
         std::iter::successors(Some(ctl), |&c| self.frames[c as usize].parent)

@@ -68,24 +68,26 @@ impl<'a> Walker<'a, '_> {
                     cur = cur.child_by_field_name("operand")?;
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
-                // `load()` of `var load = sync.OnceValue(…)`: the one value it made.
-                "call_expression" if self.once_value(cur).is_some() => {
-                    break Ok(self.once_value(cur)?);
-                }
-                // `reflect.ValueOf(m)` stands for `m`: `SetMapIndex` on it writes `m`.
-                "call_expression" => match self.reflected(cur) {
-                    Some(arg) => cur = arg,
-                    None if self.derived_context(cur).is_some_and(|(i, _)| i == 0) => {
-                        cur = self.derived_context(cur)?.1;
+                "call_expression" => {
+                    // `load()` of `var load = sync.OnceValue(…)`: the one value it made.
+                    if let Some(once) = self.once_value(cur) {
+                        break Ok(once);
                     }
-                    None => match self.returned_place(cur, 0) {
-                        Some((place, escape)) => {
-                            *via = Some(escape);
-                            break Err(place);
+                    // `reflect.ValueOf(m)` stands for `m`: `SetMapIndex` on it writes `m`.
+                    match self.reflected(cur) {
+                        Some(arg) => cur = arg,
+                        None if self.derived_context(cur).is_some_and(|(i, _)| i == 0) => {
+                            cur = self.derived_context(cur)?.1;
                         }
-                        None => break Err(self.imported_getter(cur)?),
-                    },
-                },
+                        None => match self.returned_place(cur, 0) {
+                            Some((place, escape)) => {
+                                *via = Some(escape);
+                                break Err(place);
+                            }
+                            None => break Err(self.imported_getter(cur)?),
+                        },
+                    }
+                }
                 "unary_expression" => {
                     let op = cur.child_by_field_name("operator")?;
                     if !matches!(self.text(op), "*" | "&") {
