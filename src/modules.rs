@@ -87,7 +87,7 @@ impl ModuleFacts {
         sources: &[Arc<SourceFile>],
         build: &BuildContext,
     ) -> Imported {
-        let Some(module) = self.module_of(dir) else {
+        let Some(module) = self.module_of(dir, sources) else {
             return Imported::default();
         };
         let dir = absolute(dir);
@@ -115,11 +115,15 @@ impl ModuleFacts {
         }
     }
 
-    fn module_of(&self, dir: &Path) -> Option<Arc<Module>> {
+    fn module_of(&self, dir: &Path, sources: &[Arc<SourceFile>]) -> Option<Arc<Module>> {
         let mut modules = self.modules.lock().expect("module map");
         modules
             .entry(dir.to_path_buf())
-            .or_insert_with(|| find_module(dir).map(Arc::new))
+            .or_insert_with(|| {
+                find_module(dir)
+                    .or_else(|| gopath_project(dir, sources))
+                    .map(Arc::new)
+            })
             .clone()
     }
 
@@ -254,6 +258,98 @@ fn find_module(dir: &Path) -> Option<Module> {
             path,
             grpc: required_version(&text, "google.golang.org/grpc"),
         })
+    })
+}
+
+/// Code hosts whose import paths name a repository in their first three elements
+/// (`github.com/owner/repo/…`).
+const REPOSITORY_HOSTS: [&str; 3] = ["github.com", "gitlab.com", "bitbucket.org"];
+
+/// How many directory levels above a package a GOPATH project's root is looked for.
+const GOPATH_DEPTH: usize = 8;
+
+/// A project without `go.mod` (GOPATH-era code imports its own packages by their full
+/// path, `github.com/owner/repo/state`): its root and import path, inferred from the
+/// imports of the package in `dir`. A candidate is an ancestor `A` of `dir` and a prefix
+/// `M` of an import path `M/rel` where `A/rel` is a directory of Go files; the candidate
+/// that resolves the most import paths wins, one whose root is named as `M` ends first.
+/// On a code host `M` is the repository (three elements), elsewhere at least two.
+fn gopath_project(dir: &Path, sources: &[Arc<SourceFile>]) -> Option<Module> {
+    let dir = absolute(dir);
+    let mut paths: Vec<&str> = sources
+        .iter()
+        .flat_map(|s| quoted_import_paths(&s.text))
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut resolved: HashMap<(PathBuf, String), usize> = HashMap::new();
+    for path in paths {
+        let elements: Vec<&str> = path.split('/').collect();
+        let repository = REPOSITORY_HOSTS.contains(&elements[0]);
+        for split in 2..elements.len() {
+            if repository && split != 3 {
+                continue;
+            }
+            let (module, rel) = (elements[..split].join("/"), elements[split..].join("/"));
+            let root = dir
+                .ancestors()
+                .take(GOPATH_DEPTH)
+                .find(|a| has_go_files(&a.join(&rel)));
+            if let Some(root) = root {
+                *resolved.entry((root.to_path_buf(), module)).or_default() += 1;
+            }
+        }
+    }
+    let named = |root: &Path, module: &str| {
+        root.file_name()
+            .is_some_and(|n| module.rsplit('/').next() == Some(&*n.to_string_lossy()))
+    };
+    let ((root, path), _) = resolved.into_iter().max_by_key(|((root, module), count)| {
+        (
+            *count,
+            named(root, module),
+            std::cmp::Reverse(module.len()),
+            std::cmp::Reverse(root.clone()),
+            module.clone(),
+        )
+    })?;
+    Some(Module {
+        root,
+        path,
+        grpc: None,
+    })
+}
+
+/// The string literals before the first declaration of `text` shaped as import paths
+/// outside the standard library: a first element with a dot, and more elements after it.
+fn quoted_import_paths(text: &str) -> impl Iterator<Item = &str> {
+    let declarations = ["\nfunc ", "\ntype ", "\nvar ", "\nconst "]
+        .iter()
+        .filter_map(|d| text.find(d))
+        .min()
+        .unwrap_or(text.len());
+    text[..declarations]
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            let mut elements = s.split('/');
+            elements
+                .next()
+                .is_some_and(|host| host.contains('.') && !host.starts_with('.'))
+                && s.contains('/')
+                && s.split('/').all(|e| !e.is_empty() && e != "." && e != "..")
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "./-_~".contains(c))
+        })
+}
+
+/// Whether `dir` is a directory holding a `.go` file.
+fn has_go_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "go"))
     })
 }
 

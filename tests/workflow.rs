@@ -237,3 +237,33 @@ fn packages_see_the_packages_of_their_module_from_its_root() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_project_without_go_mod_imports_its_packages_by_their_gopath_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A GOPATH-era checkout: no go.mod, its own packages imported by the repository's path,
+    // next to a package named like a third-party import's last element.
+    let root = tmp.path().join("shop");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cross_package_store");
+    std::fs::create_dir_all(root.join("store")).unwrap();
+    std::fs::create_dir_all(root.join("errors")).unwrap();
+    let main = std::fs::read_to_string(fixture.join("main.go"))
+        .unwrap()
+        .replace(
+            "\"mapguard.test/fixtures/cross_package_store/store\"",
+            "\"github.com/acme/shop/store\"\n\t_ \"github.com/pkg/errors\"",
+        );
+    std::fs::write(root.join("main.go"), main).unwrap();
+    std::fs::copy(fixture.join("store/store.go"), root.join("store/store.go")).unwrap();
+    std::fs::write(root.join("errors/errors.go"), "package errors\n").unwrap();
+    let out = common::command(&root)
+        .args(["check", "--no-cache", "--format", "short", "./..."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("main.go:20:4: MG001"),
+        "{}",
+        stdout(&out)
+    );
+}
