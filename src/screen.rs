@@ -4,7 +4,10 @@
 //! cannot race on a map and is never parsed: over a third of the standard library's files.
 //!
 //! The scan skips comments and string, raw string and rune literals, so a `go` in a comment
-//! does not count; `go` is a keyword, so any other `go` token is a go statement.
+//! does not count; `go` is a keyword, so any other `go` token is a go statement. A file with
+//! none of these is still relevant when it declares a package-level map and stores into it
+//! outside `package main` (a library's memo cache, [`crate::index`]'s `memo`), read from
+//! gofmt's layout.
 
 use std::collections::HashSet;
 
@@ -110,12 +113,59 @@ impl Screen {
                 }
             }
         }
+        let package = package.unwrap_or_default();
+        relevant = relevant || (package != "main" && stores_into_package_map(text));
         Scan {
-            package: package.unwrap_or_default(),
+            package,
             relevant,
             concurrent,
         }
     }
+}
+
+/// Whether gofmt-formatted `text` declares a package-level map variable (`var cache =
+/// map[…]…{}`, or in a `var (…)` block) and stores into it in a function body (an indented
+/// `cache[k] = v`).
+fn stores_into_package_map(text: &str) -> bool {
+    if memchr::memmem::find(text.as_bytes(), b"map[").is_none() {
+        return false;
+    }
+    let mut in_block = false;
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let declared = if in_block {
+            in_block = line != ")";
+            line.strip_prefix('\t').filter(|l| !l.starts_with('\t'))
+        } else if line == "var (" {
+            in_block = true;
+            None
+        } else {
+            line.strip_prefix("var ")
+        };
+        let Some(declared) = declared else {
+            continue;
+        };
+        let name_end = declared
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(declared.len());
+        let rest = declared[name_end..].trim_start();
+        let rest = rest.strip_prefix('=').map_or(rest, str::trim_start);
+        let rest = rest.strip_prefix("make(").unwrap_or(rest);
+        if name_end > 0 && rest.starts_with("map[") {
+            names.push(&declared[..name_end]);
+        }
+    }
+    !names.is_empty()
+        && text.lines().any(|line| {
+            line.starts_with('\t')
+                && names.iter().any(|name| {
+                    let code = line.trim_start();
+                    code.strip_prefix(name).is_some_and(|r| r.starts_with('['))
+                        && code
+                            .split_once("] =")
+                            .is_some_and(|(_, v)| !v.starts_with('='))
+                })
+        })
 }
 
 /// The identifiers and keywords of Go source, in order; everything else is skipped.
@@ -252,6 +302,24 @@ mod tests {
                 .scan("package p\nfunc f() { pool.Submit(f) }\n")
                 .relevant
         );
+    }
+
+    #[test]
+    fn a_package_map_stored_into_makes_a_file_relevant() {
+        let memo = "package p\n\nvar cache = map[string]int{}\n\n\
+                    func F(k string) int {\n\tif v, ok := cache[k]; ok {\n\t\treturn v\n\t}\n\
+                    \tcache[k] = len(k)\n\treturn len(k)\n}\n";
+        let s = scan(memo);
+        assert!(s.relevant && !s.concurrent, "{s:?}");
+        let block = memo.replace("var cache = map", "var (\n\tn     int\n\tcache = make(map");
+        let block = block.replace("int{}\n", "int)\n)\n");
+        assert!(scan(&block).relevant, "{block}");
+        // A table only read, and a map field of a struct, are not.
+        let table = memo.replace("\tcache[k] = len(k)\n", "");
+        assert!(!scan(&table).relevant);
+        let field = "package p\n\ntype T struct {\n\tm map[string]int\n}\n\n\
+                     func (t *T) F() {\n\tm[\"a\"] = 1\n}\n";
+        assert!(!scan(field).relevant);
     }
 
     #[test]

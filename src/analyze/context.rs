@@ -102,6 +102,7 @@ impl Context<'_> {
             return if t.handler {
                 match self.facts.funcs[t.origin as usize].handler {
                     Some(Serves::Rpc) => format!("the gRPC method `{name}`"),
+                    Some(Serves::Callers) => format!("`{name}`"),
                     _ => format!("the HTTP handler `{name}`"),
                 }
             } else {
@@ -348,6 +349,12 @@ impl Context<'_> {
                          goroutine, concurrently with the others",
                         func.name
                     ),
+                    Some(Serves::Callers) => format!(
+                        "`{}` fills a package-level memo cache for the package's exported \
+                         API, with no lock: the library's callers may call it from many \
+                         goroutines at once",
+                        func.name
+                    ),
                     _ => format!(
                         "`{}` serves HTTP: every request runs it on its own goroutine, \
                          concurrently with the others",
@@ -374,6 +381,10 @@ impl Context<'_> {
                     Some(Serves::Rpc) => {
                         "is a gRPC method: the server runs it on a goroutine \
                                           per call"
+                    }
+                    Some(Serves::Callers) => {
+                        "fills a memo cache for the package's exported API: the library's \
+                         callers may call it on any goroutine"
                     }
                     _ => {
                         "has a request handler's parameters: the server runs it on a goroutine \

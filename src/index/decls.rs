@@ -81,7 +81,14 @@ impl PackageDecls {
                 {
                     return ty
                 }
+                // A basic type of its own with methods (`type tag string`): its name, for
+                // the calls of its methods.
                 TypeInfo::Named(n) => match self.named.get(n) {
+                    Some(TypeInfo::Named(next))
+                        if self.methods.contains_key(n) && !self.declares(next) =>
+                    {
+                        return ty
+                    }
                     Some(next) => ty = next.clone(),
                     None => return TypeInfo::Unknown,
                 },
@@ -96,6 +103,13 @@ impl PackageDecls {
             }
         }
         TypeInfo::Unknown
+    }
+
+    /// Whether the package declares a type named `name`.
+    fn declares(&self, name: &str) -> bool {
+        self.named.contains_key(name)
+            || self.structs.contains_key(name)
+            || self.interfaces.contains_key(name)
     }
 
     /// The type declaring method `method` for a value of type `ty`, and the embedded fields
@@ -758,8 +772,9 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
                     .and_then(|a| a.named_child(0))
                     .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
                 ("identifier", _) => decls.func_results.get(name).cloned().unwrap_or_else(|| {
+                    // A conversion: `Registry(m)`, `tag(s)`.
                     match decls.resolve_named(name) {
-                        map @ TypeInfo::Map { .. } => map,
+                        ty @ (TypeInfo::Map { .. } | TypeInfo::Named(_)) => ty,
                         _ => TypeInfo::Unknown,
                     }
                 }),

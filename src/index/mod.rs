@@ -12,6 +12,7 @@ mod channels;
 mod decls;
 pub mod exports;
 mod lock_helpers;
+mod memo;
 mod returns;
 pub mod rpc;
 mod semaphores;
@@ -457,6 +458,9 @@ pub enum Serves {
     Http,
     /// gRPC calls: a method of a service implementation.
     Rpc,
+    /// The callers of a library's exported API: a function that fills a memo cache for it
+    /// ([`memo`]).
+    Callers,
 }
 
 /// What a function does to its caller's locks: `func (s *S) lock() { s.mu.Lock() }`
@@ -800,6 +804,7 @@ pub fn index_package(
     channels::apply(&mut facts);
     rpc::apply(&mut facts, files);
     registered_handlers(&mut facts);
+    memo::apply(&mut facts, files);
     (facts, warnings)
 }
 
