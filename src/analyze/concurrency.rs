@@ -630,7 +630,13 @@ impl<'a> Graph<'a> {
             (false, true) => (!self.access_ordered(body, side_a, self.event(b), a, place)
                 && !self.ordering.handed_off(lca_thread, self.event(b), a))
             .then_some(Overlap::Spawned { spawn: side_a }),
-            _ => (!self.spawns_ordered(body, side_a, side_b, a, b)).then_some(Overlap::Siblings {
+            // Siblings: ordered by their starts and joins, or by a hand-off from one to
+            // the other (the producer's access comes before its first send on the channel
+            // the consumer received from before its own).
+            _ => (!self.spawns_ordered(body, side_a, side_b, a, b)
+                && !self.ordering.handed_off(a.thread, self.event(a), b)
+                && !self.ordering.handed_off(b.thread, self.event(b), a))
+            .then_some(Overlap::Siblings {
                 first: side_a,
                 second: side_b,
             }),

@@ -371,12 +371,13 @@ impl<'a> Ordering<'a> {
         })
     }
 
-    /// Whether the spawner's event `x` happens before the goroutine's access `y` through a
-    /// channel: `y` follows a receive on a channel that only the spawner sends on (or
-    /// closes), and `x` comes before the spawner's first send on a path to `x`, outside any
-    /// loop around it, unless that loop makes the channel and the map afresh in every
-    /// iteration (`done := make(chan struct{}); go …; read(m); close(done)`): then one
-    /// iteration's goroutine never meets another's map.
+    /// Whether event `x` of thread `spawner` (the goroutine's spawner, or a sibling that
+    /// produces for it) happens before the goroutine's access `y` through a channel: `y`
+    /// follows a receive on a channel that only `spawner` sends on (or closes), and `x`
+    /// comes before its first send on a path to `x`, outside any loop around it, unless
+    /// that loop makes the channel and the map afresh in every iteration (`done :=
+    /// make(chan struct{}); go …; read(m); close(done)`), or sends a new map each time
+    /// (`out <- batch; batch = make(…)`): then no receiver meets a map `x` touches later.
     pub fn handed_off(&self, spawner: ThreadId, x: &ProgramEvent, y_ref: EventRef) -> bool {
         let body = &self.program.threads[spawner as usize];
         let child = &self.program.threads[y_ref.thread as usize];
@@ -410,8 +411,14 @@ impl<'a> Ordering<'a> {
                     matches!(self.program.declared[place as usize],
                         Some(d) if d.thread == spawner && body.ctl.contains(l, d.ctl))
                 };
+                // A map renewed after each send is a new map in every iteration too.
+                let renewed = |place: ProgramPlaceId| {
+                    self.facts.bindings[self.program.places[place as usize].root as usize].renewed
+                };
                 let per_iteration = |l: CtlId| match x.action {
-                    Action::Access { place, .. } => fresh(l, place) && fresh(l, chan),
+                    Action::Access { place, .. } => {
+                        (fresh(l, place) && fresh(l, chan)) || renewed(place)
+                    }
                     _ => false,
                 };
                 only_sender

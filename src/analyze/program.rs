@@ -228,6 +228,8 @@ pub fn expand(facts: &PackageFacts) -> Program {
         next_instance: 1,
         stack: Vec::new(),
         open: Vec::new(),
+        sole_instance: FxHashMap::default(),
+        orphans: Vec::new(),
         budget: 0,
         root: 0,
         root_cuts: 0,
@@ -278,6 +280,7 @@ pub fn expand(facts: &PackageFacts) -> Program {
         }
         builder.root(f);
     }
+    builder.adopt_orphans();
     builder.program
 }
 
@@ -465,6 +468,11 @@ struct Builder<'a> {
     /// (the map a receive stands for, sent by the function that spawned the receiver) is
     /// that expansion's variable.
     open: Vec<Instance>,
+    /// Each function's instance while it has one only (`None` once it has several).
+    sole_instance: FxHashMap<FuncId, Option<Instance>>,
+    /// Places of a function's variable reached from a body that is not inside one of its
+    /// instances (a map received from a sibling goroutine that made and sent it).
+    orphans: Vec<ProgramPlaceId>,
     /// Events emitted for the current root.
     budget: usize,
     /// The root being expanded, and where its cuts start in the program's.
@@ -550,6 +558,10 @@ impl Builder<'_> {
         };
         env.instances.push(instance.clone());
         self.open.push(instance.clone());
+        self.sole_instance
+            .entry(func)
+            .and_modify(|sole| *sole = None)
+            .or_insert_with(|| Some(instance.clone()));
         self.next_instance += 1;
         self.stack.push(func);
         let mut order: Vec<usize> = (0..f.events.len()).collect();
@@ -823,14 +835,65 @@ impl Builder<'_> {
             ),
             None => (0, None),
         };
-        self.intern(
+        let orphan = instance == 0 && binding.func.is_some();
+        let id = self.intern(
             ProgramPlace {
                 root: p.root,
                 instance,
                 fields: self.fields[place as usize].clone(),
             },
             declared,
-        )
+        );
+        if orphan {
+            self.orphans.push(id);
+        }
+        id
+    }
+
+    /// Gives each orphan place the one instance of the function declaring its variable, when
+    /// the program runs that function once (`go produce(batches)` sends the batch `go
+    /// consume(batches)` ranges over): both goroutines then touch one map.
+    fn adopt_orphans(&mut self) {
+        let facts = self.facts;
+        let mut remap: FxHashMap<ProgramPlaceId, ProgramPlaceId> = FxHashMap::default();
+        let mut orphans = std::mem::take(&mut self.orphans);
+        orphans.sort_unstable();
+        orphans.dedup();
+        for id in orphans {
+            let place = self.program.places[id as usize].clone();
+            let binding = &facts.bindings[place.root as usize];
+            let Some(Some(instance)) = binding
+                .func
+                .and_then(|f| self.sole_instance.get(&f))
+                .cloned()
+            else {
+                continue;
+            };
+            let declared = Declared {
+                thread: instance.thread,
+                ctl: self.frame(&instance, binding.ctl),
+            };
+            let adopted = ProgramPlace {
+                instance: instance.id,
+                ..place
+            };
+            remap.insert(id, self.intern(adopted, Some(declared)));
+        }
+        if remap.is_empty() {
+            return;
+        }
+        let map = |p: &mut ProgramPlaceId| {
+            if let Some(&to) = remap.get(p) {
+                *p = to;
+            }
+        };
+        for event in self.program.threads.iter_mut().flat_map(|t| &mut t.events) {
+            match &mut event.action {
+                Action::Access { place, .. } => map(place),
+                Action::Spawn { signals, .. } => signals.iter_mut().for_each(map),
+                Action::Wait { sync, .. } | Action::Signal { sync } => map(sync),
+            }
+        }
     }
 
     /// A parameter's field that the argument's variable names other storage for

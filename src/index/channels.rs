@@ -2,7 +2,7 @@
 //! channel (`m := <-ch`, `for m := range ch`, `case m := <-ch`) is made to stand for the
 //! map sent on it (`ch <- m`), wherever the send is. A channel that is a field of a struct
 //! declared in the package is one channel wherever it is reached from (`s.ch` in the method
-//! that sends, `srv.ch` in the goroutine that receives), as map fields are. Whether the
+//! that sends, `srv.ch` in the goroutine that receives), as map fields are; a channel parameter is the one its callers pass. Whether the
 //! hand-off orders the two sides is the concurrency analysis' business (a send happens
 //! before its receive).
 
@@ -19,12 +19,56 @@ enum Channel<'a> {
     Place(PlaceId),
 }
 
-fn channel(facts: &PackageFacts, place: PlaceId) -> Channel<'_> {
+fn channel<'f>(
+    facts: &'f PackageFacts,
+    bound: &HashMap<BindingId, PlaceId>,
+    mut place: PlaceId,
+) -> Channel<'f> {
+    // A channel parameter is the channel its callers pass (`go produce(batches)`).
+    for _ in 0..MAX_PARAM_HOPS {
+        let Place { root, fields } = &facts.places[place as usize];
+        match bound.get(root) {
+            Some(&arg) if fields.is_empty() => place = arg,
+            _ => break,
+        }
+    }
     let Place { root, fields } = &facts.places[place as usize];
     match &facts.bindings[*root as usize].ty {
         TypeInfo::Named(ty) if !fields.is_empty() => Channel::Field(ty, fields),
         _ => Channel::Place(place),
     }
+}
+
+/// How many parameters a channel is followed through to the variable its callers pass.
+const MAX_PARAM_HOPS: usize = 4;
+
+/// The channel-typed parameters of the package's functions that every call and `go`
+/// statement naming the function binds to the same place.
+fn bound_channel_params(facts: &PackageFacts) -> HashMap<BindingId, PlaceId> {
+    let mut bound: HashMap<BindingId, Option<PlaceId>> = HashMap::new();
+    for event in facts.funcs.iter().flat_map(|f| &f.events) {
+        let (EventKind::Call { target, .. } | EventKind::Spawn { target, .. }) = &event.kind else {
+            continue;
+        };
+        let Some(callee) = facts.resolve(&target.callee) else {
+            continue;
+        };
+        let params = &facts.funcs[callee as usize].params;
+        for (param, arg) in params.iter().zip(&target.args) {
+            let Some(param) = *param else { continue };
+            if !matches!(facts.bindings[param as usize].ty, TypeInfo::Chan(_)) {
+                continue;
+            }
+            let slot = bound.entry(param).or_insert(*arg);
+            if *slot != *arg {
+                *slot = None;
+            }
+        }
+    }
+    bound
+        .into_iter()
+        .filter_map(|(param, arg)| Some((param, arg?)))
+        .collect()
 }
 
 /// Rewrites the places rooted at a receiving variable to the map its channel carries, when
@@ -33,6 +77,7 @@ pub fn apply(facts: &mut PackageFacts) {
     if facts.sent.is_empty() {
         return;
     }
+    let bound = bound_channel_params(facts);
     // A map declared inside a loop is a new map in every iteration: the receiver holds many
     // maps, not the one the place names, so it is not followed.
     let in_loop = |place: PlaceId| {
@@ -50,7 +95,7 @@ pub fn apply(facts: &mut PackageFacts) {
     for &(chan, value) in &facts.sent {
         let value = (!in_loop(value)).then_some(value);
         carried
-            .entry(channel(facts, chan))
+            .entry(channel(facts, &bound, chan))
             .or_default()
             .insert(value);
     }
@@ -59,7 +104,7 @@ pub fn apply(facts: &mut PackageFacts) {
         .iter()
         .enumerate()
         .filter_map(|(b, binding)| {
-            let sent = carried.get(&channel(facts, binding.received_from?))?;
+            let sent = carried.get(&channel(facts, &bound, binding.received_from?))?;
             let &[Some(map)] = &sent.iter().copied().collect::<Vec<_>>()[..] else {
                 return None;
             };

@@ -100,6 +100,9 @@ pub struct Binding {
     /// Whether its declaration gives it a value just made: a composite literal (`&T{}`),
     /// `new(T)`, or a constructor's result (`NewT(...)`, `newT(...)`).
     pub fresh: bool,
+    /// Whether it is given a new map right after it is sent on a channel (`out <- batch;
+    /// batch = make(…)`): every map it holds is touched here only before its send.
+    pub renewed: bool,
     /// Whether it holds a copy of a struct value (a value receiver or parameter of a struct
     /// type, `c := *p`): the maps in it are shared, its mutexes are its own.
     pub by_value: bool,
@@ -139,6 +142,7 @@ impl Binding {
             field_aliases: Vec::new(),
             received_from: None,
             fresh: false,
+            renewed: false,
             by_value: false,
             struct_value: false,
             copy_of: None,

@@ -84,6 +84,7 @@ impl<'a> Walker<'a, '_> {
                         .and_then(|v| self.map_place(v))
                     {
                         self.facts.sent.push((place, value));
+                        self.renewed_after_send(node);
                     }
                 }
             }
@@ -148,6 +149,52 @@ impl<'a> Walker<'a, '_> {
     /// Records the shared storage (maps, structs holding maps) a declared function's
     /// `return` hands its caller, with the locks held where it was taken (not for `return`s
     /// of inline function literals).
+    /// `out <- batch; batch = make(…)`: the sent variable is given a new map by a later
+    /// statement of the same block, and no statement between them mentions it (see
+    /// [`crate::index::Binding::renewed`]).
+    fn renewed_after_send(&mut self, send: Node<'a>) {
+        let Some(value) = send
+            .child_by_field_name("value")
+            .filter(|v| v.kind() == "identifier")
+        else {
+            return;
+        };
+        let name = self.text(value);
+        let mentions = |n: Node<'a>| {
+            self.src[n.byte_range()]
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word == name)
+        };
+        let mut next = send.next_named_sibling();
+        while let Some(statement) = next {
+            next = statement.next_named_sibling();
+            if statement.kind() == "comment" || !mentions(statement) {
+                continue;
+            }
+            if statement.kind() != "assignment_statement" {
+                return;
+            }
+            let (left, right) = (
+                Self::list(statement.child_by_field_name("left")),
+                Self::list(statement.child_by_field_name("right")),
+            );
+            let ([target], [made]) = (left.as_slice(), right.as_slice()) else {
+                return;
+            };
+            let new_map = made.kind() == "composite_literal"
+                || (made.kind() == "call_expression"
+                    && made
+                        .child_by_field_name("function")
+                        .is_some_and(|f| self.text(f) == "make"));
+            if self.text(*target) == name && new_map {
+                if let Some(b) = self.lookup(name) {
+                    self.facts.bindings[b as usize].renewed = true;
+                }
+            }
+            return;
+        }
+    }
+
     pub(super) fn returned(&mut self, list: Node<'a>) {
         if !matches!(self.defer_target, DeferMode::FuncEnd(_)) {
             return;
