@@ -61,8 +61,14 @@ impl<'a> Walker<'a, '_> {
             }
             "send_statement" => {
                 for field in ["channel", "value"] {
-                    if let Some(e) = node.child_by_field_name(field) {
-                        self.expr(e);
+                    match node.child_by_field_name(field) {
+                        // A function sent on a channel runs where it is received (a task
+                        // queue's worker), not here.
+                        Some(e) if e.kind() == "func_literal" => {
+                            self.literal_func(e, &[]);
+                        }
+                        Some(e) => self.expr(e),
+                        None => {}
                     }
                 }
                 let channel = node.child_by_field_name("channel");

@@ -69,6 +69,13 @@ impl<'a> Walker<'a, '_> {
                     target.args[i] = None;
                 }
             }
+            // `go shards[i].run()`: the receiver is the iteration's own element too.
+            if function
+                .child_by_field_name("operand")
+                .is_some_and(|operand| self.loop_element(operand))
+            {
+                target.receiver = None;
+            }
             self.spawn(stmt, target, SpawnVia::GoStatement, None, false);
         }
     }
