@@ -15,7 +15,7 @@ use crate::index::{is_exported, FuncId, LockMode};
 
 use crate::index::PackageFacts;
 
-use super::ordering::Ordering;
+use super::ordering::{runs_whenever, Ordering};
 use super::pairs::{Group, Grouping, Groups, Nearest};
 use super::program::{
     receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
@@ -228,6 +228,30 @@ fn races_across_entries(
             }
         }
     }
+    // The entry access `b` comes after a receive on a channel of the object (`<-p.done`)
+    // that goroutine access `a`'s goroutine signals after `a` (`defer close(p.done)`).
+    let finished_before = |a: EventRef, b: EventRef| {
+        let (ta, tb) = (
+            &program.threads[a.thread as usize],
+            &program.threads[b.thread as usize],
+        );
+        let (ea, eb) = (&ta.events[a.event], &tb.events[b.event]);
+        tb.events[..b.event].iter().any(|w| {
+            let Action::Wait { sync, .. } = w.action else {
+                return false;
+            };
+            let Some(key) = field_of(b.thread, sync) else {
+                return false;
+            };
+            runs_whenever(tb, w.ctl, eb.ctl)
+                && ta.events.iter().any(|s| {
+                    matches!(s.action, Action::Signal { sync }
+                        if field_of(a.thread, sync).as_ref() == Some(&key))
+                        && s.order > ea.order
+                        && runs_whenever(ta, s.ctl, ea.ctl)
+                })
+        })
+    };
     let locks: Vec<Vec<(LockKey, LockMode)>> = groups
         .groups
         .iter()
@@ -295,6 +319,9 @@ fn races_across_entries(
                         .map(|(p, c)| (c, p)),
                 );
                 for (a, b) in pairs {
+                    if !b_background && finished_before(a, b) {
+                        continue;
+                    }
                     let race = Race {
                         place: graph.event(a).action.place(),
                         a,

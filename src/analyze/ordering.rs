@@ -449,7 +449,7 @@ fn own_frames(body: &Thread, ctl: CtlId) -> impl Iterator<Item = CtlId> + '_ {
 /// Whether code in frame `j` runs whenever code in frame `x` does: climbing from `j` to the
 /// first frame that contains `x` passes through loops and inlined calls only (they run to
 /// completion), never through a branch that may be skipped.
-fn runs_whenever(body: &Thread, j: CtlId, x: CtlId) -> bool {
+pub(super) fn runs_whenever(body: &Thread, j: CtlId, x: CtlId) -> bool {
     let mut cur = j;
     while !body.ctl.contains(cur, x) {
         let frame = &body.ctl.frames[cur as usize];
