@@ -229,6 +229,8 @@ pub fn expand(facts: &PackageFacts) -> Program {
         stack: Vec::new(),
         open: Vec::new(),
         sole_instance: FxHashMap::default(),
+        returning: FxHashMap::default(),
+        call_results: FxHashMap::default(),
         orphans: Vec::new(),
         budget: 0,
         root: 0,
@@ -470,6 +472,11 @@ struct Builder<'a> {
     open: Vec<Instance>,
     /// Each function's instance while it has one only (`None` once it has several).
     sole_instance: FxHashMap<FuncId, Option<Instance>>,
+    /// Instances of functions that return a local variable, by id.
+    returning: FxHashMap<u32, Instance>,
+    /// The callee instance of each call expanded, by caller instance and call event, for
+    /// the calls of functions that return a local variable.
+    call_results: FxHashMap<(u32, usize), u32>,
     /// Places of a function's variable reached from a body that is not inside one of its
     /// instances (a map received from a sibling goroutine that made and sent it).
     orphans: Vec<ProgramPlaceId>,
@@ -562,6 +569,9 @@ impl Builder<'_> {
             .entry(func)
             .and_modify(|sole| *sole = None)
             .or_insert_with(|| Some(instance.clone()));
+        if !f.returned_locals.is_empty() {
+            self.returning.insert(instance.id, instance.clone());
+        }
         self.next_instance += 1;
         self.stack.push(func);
         let mut order: Vec<usize> = (0..f.events.len()).collect();
@@ -594,6 +604,10 @@ impl Builder<'_> {
                 EventKind::Lock { .. } | EventKind::Unlock { .. } => continue,
                 EventKind::Call { target, .. } => {
                     if let Some((callee, callee_env)) = self.enter(target, &env, true, (func, i)) {
+                        if !facts.funcs[callee as usize].returned_locals.is_empty() {
+                            self.call_results
+                                .insert((instance.id, i), self.next_instance);
+                        }
                         let chain = self.chain((func, i), chain);
                         if let Some(lock) = self.assumed_lock(func, callee, &callee_env, &held) {
                             held.push((lock, LockMode::Exclusive));
@@ -825,7 +839,14 @@ impl Builder<'_> {
             let own = env.instances.iter().rev().find(|i| i.func == f);
             own.or_else(|| self.open.iter().rev().find(|i| i.func == f))
         });
-        let (instance, declared) = match instance.cloned() {
+        let instance = instance.cloned();
+        if let Some(result) = instance
+            .as_ref()
+            .and_then(|i| self.call_result(place, binding.result_of?, i.id))
+        {
+            return result;
+        }
+        let (instance, declared) = match instance {
             Some(i) => (
                 i.id,
                 Some(Declared {
@@ -848,6 +869,38 @@ impl Builder<'_> {
             self.orphans.push(id);
         }
         id
+    }
+
+    /// `x := f()` where `f` returns its local variable (`return results`): `x`'s place
+    /// `place` is that variable in the instance the call expanded, so a goroutine `f`
+    /// started on it and the caller touch the same map.
+    fn call_result(
+        &mut self,
+        place: PlaceId,
+        (event, result): (usize, usize),
+        caller: u32,
+    ) -> Option<ProgramPlaceId> {
+        let facts = self.facts;
+        let callee = self
+            .returning
+            .get(self.call_results.get(&(caller, event))?)?
+            .clone();
+        let &(_, local) = facts.funcs[callee.func as usize]
+            .returned_locals
+            .iter()
+            .find(|(index, _)| *index == result)?;
+        let declared = Declared {
+            thread: callee.thread,
+            ctl: self.frame(&callee, facts.bindings[local as usize].ctl),
+        };
+        Some(self.intern(
+            ProgramPlace {
+                root: local,
+                instance: callee.id,
+                fields: self.fields[place as usize].clone(),
+            },
+            Some(declared),
+        ))
     }
 
     /// Gives each orphan place the one instance of the function declaring its variable, when

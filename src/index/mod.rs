@@ -91,6 +91,9 @@ pub struct Binding {
     pub loaded_from: Option<Load>,
     /// When the variable holds storage a function of the package returned (`m := s.Items()`).
     pub returned_by: Option<EscapeId>,
+    /// When the variable is declared from a call of a package function (`m, ok :=
+    /// f()`): the index of the call event in the declaring function, and the result's.
+    pub result_of: Option<(usize, usize)>,
     /// Fields a struct literal initialized from shared storage (`e := Event{Attrs: base}`):
     /// `e.Attrs` is `base`.
     pub field_aliases: Vec<(String, PlaceId)>,
@@ -139,6 +142,7 @@ impl Binding {
             func_value: None,
             loaded_from: None,
             returned_by: None,
+            result_of: None,
             field_aliases: Vec::new(),
             received_from: None,
             fresh: false,
@@ -451,6 +455,9 @@ pub struct Func {
     /// Its local variables holding a struct it returns (`c := &Cache{…}; go c.janitor();
     /// return c`): a constructor hands the object to its callers, who call its methods.
     pub made: Vec<BindingId>,
+    /// Its local map variables it returns, by result index (`return results, ok`): what
+    /// the caller's variable holds after the call.
+    pub returned_locals: Vec<(usize, BindingId)>,
     /// Its loops and branches.
     pub ctl: Control,
 }

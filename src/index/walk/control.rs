@@ -211,12 +211,18 @@ impl<'a> Walker<'a, '_> {
                 .flatten()
             {
                 let binding = &self.facts.bindings[b as usize];
-                if binding.func == Some(self.func)
-                    && !binding.param
+                let local = binding.func == Some(self.func) && !binding.param;
+                let map = binding.ty.is_map();
+                if local
                     && matches!(binding.ty, TypeInfo::Named(_))
                     && !self.current().made.contains(&b)
                 {
                     self.current().made.push(b);
+                }
+                // A map made here and returned (`return results`), which a goroutine this
+                // function started may still fill.
+                if local && map && !self.current().returned_locals.contains(&(index, b)) {
+                    self.current().returned_locals.push((index, b));
                 }
             }
             // A map, or a field holding maps; not the receiver or a parameter itself, whose
@@ -622,7 +628,12 @@ impl<'a> Walker<'a, '_> {
             .named_children(&mut cursor)
             .filter(|c| matches!(c.kind(), "communication_case" | "default_case"))
             .collect();
+        // The channels every case receives from: whichever case runs, the select has
+        // waited on them when it ends (`case <-done:` / `case <-timeout: close(stop);
+        // <-done`).
+        let mut waited: Option<Vec<PlaceId>> = None;
         for case in cases {
+            let first = self.current().events.len();
             flows.push(self.in_frame(CtlKind::Branch, |w| {
                 w.scopes.push(Vec::new());
                 if let Some(comm) = case.child_by_field_name("communication") {
@@ -651,10 +662,31 @@ impl<'a> Walker<'a, '_> {
                 w.case_body(case);
                 w.scopes.pop();
             }));
+            let syncs: Vec<PlaceId> = self.current().events[first..]
+                .iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::Wait { sync, .. } => Some(sync),
+                    _ => None,
+                })
+                .collect();
+            match &mut waited {
+                None => waited = Some(syncs),
+                Some(all) => all.retain(|s| syncs.contains(s)),
+            }
         }
         if flows.is_empty() {
             return;
         }
         self.flow = Flow::join(flows);
+        let mut waited = waited.unwrap_or_default();
+        waited.sort_unstable();
+        waited.dedup();
+        for sync in waited {
+            let wait = EventKind::Wait {
+                sync,
+                single_receive: true,
+            };
+            self.push_at(wait, node, node.end_byte());
+        }
     }
 }

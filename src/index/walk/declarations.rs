@@ -50,6 +50,10 @@ impl<'a> Walker<'a, '_> {
                     .filter(|_| right.len() == 1 && i == 0)
             };
             let loaded_from = source.and_then(|r| self.loaded_from(r));
+            let result_of = source
+                .filter(|r| r.kind() == "call_expression")
+                .and_then(|call| self.call_event(call))
+                .map(|event| (event, if paired { 0 } else { i }));
             let received_from = source.and_then(|r| self.received_channel(r));
             let mut field_aliases = match paired {
                 true => self.literal_fields(right[i]),
@@ -135,6 +139,7 @@ impl<'a> Walker<'a, '_> {
                 binding.func_value = func_value;
                 binding.loaded_from = loaded_from;
                 binding.returned_by = via;
+                binding.result_of = result_of;
                 binding.received_from = received_from;
                 binding.field_aliases = field_aliases;
                 if alias.is_some() {
@@ -142,6 +147,15 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         }
+    }
+
+    /// The index of the event of the current function that records `call`, a call of a
+    /// package function.
+    fn call_event(&self, call: Node<'a>) -> Option<usize> {
+        let events = &self.facts.funcs[self.func as usize].events;
+        events
+            .iter()
+            .rposition(|e| matches!(e.kind, EventKind::Call { .. }) && e.span == call.byte_range())
     }
 
     /// The declared type of result `index` of a call of a package function with several

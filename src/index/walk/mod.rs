@@ -395,6 +395,7 @@ impl<'a> Walker<'a, '_> {
             locks_itself: false,
             lock_effect: Default::default(),
             made: Vec::new(),
+            returned_locals: Vec::new(),
             params: Vec::new(),
             events: Vec::new(),
             returns: Vec::new(),
