@@ -18,7 +18,8 @@ use crate::index::PackageFacts;
 use super::ordering::{runs_whenever, Ordering};
 use super::pairs::{Group, Grouping, Groups, Nearest};
 use super::program::{
-    receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
+    is_main, receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId, Thread,
+    ThreadId,
 };
 
 /// An event of a thread.
@@ -130,6 +131,10 @@ fn races_across_entries(
     // constructor's own accesses come before its callers have the object.
     let receiver_key = |t: ThreadId, place: ProgramPlaceId| -> Option<FieldKey> {
         let p = &program.places[place as usize];
+        // A package variable is one place for every root.
+        if facts.bindings[p.root as usize].func.is_none() {
+            return Some((format!("var {}", p.root), p.fields.clone()));
+        }
         let origin = &facts.funcs[program.threads[roots[t as usize] as usize].origin as usize];
         let receiver = p.instance == 0 && origin.receiver == Some(p.root);
         let made =
@@ -140,7 +145,7 @@ fn races_across_entries(
         Some((receiver_type(facts, p.root)?.to_string(), p.fields.clone()))
     };
     let field_of = |t: ThreadId, place: ProgramPlaceId| {
-        receiver_key(t, place).filter(|(_, fields)| !fields.is_empty())
+        receiver_key(t, place).filter(|(ty, fields)| !fields.is_empty() || ty.starts_with("var "))
     };
     // `s.mu` and an embedded mutex locked as `s.Lock()` compare by type and path.
     let lock_keys =
@@ -195,7 +200,7 @@ fn races_across_entries(
         let spawned = thread.spawned_by.is_some();
         let in_background = spawned || root.handler;
         if (spawned && !outlives_root(graph, t))
-            || (!in_background && !is_exported(&root_func.name))
+            || (!in_background && !is_exported(&root_func.name) && !is_main(facts, root_func))
         {
             continue;
         }
@@ -206,6 +211,11 @@ fn races_across_entries(
             let Some(key) = field_of(t, place) else {
                 continue;
             };
+            // A test meets the package's goroutines on package variables as its setup
+            // decides; its own goroutines are its tree's business.
+            if root_func.in_test && key.0.starts_with("var ") {
+                continue;
+            }
             let r = EventRef {
                 thread: t,
                 event: e,
@@ -229,13 +239,23 @@ fn races_across_entries(
         }
     }
     // The entry access `b` comes after a receive on a channel of the object (`<-p.done`)
-    // that goroutine access `a`'s goroutine signals after `a` (`defer close(p.done)`).
+    // that goroutine access `a`'s goroutine signals after `a` (`defer close(p.done)`), and
+    // after every other time the goroutine makes the access at `a`'s site.
     let finished_before = |a: EventRef, b: EventRef| {
         let (ta, tb) = (
             &program.threads[a.thread as usize],
             &program.threads[b.thread as usize],
         );
-        let (ea, eb) = (&ta.events[a.event], &tb.events[b.event]);
+        let eb = &tb.events[b.event];
+        let site = ta.events[a.event].origin;
+        let Some(ea) = ta
+            .events
+            .iter()
+            .filter(|e| e.origin == site)
+            .max_by_key(|e| e.order)
+        else {
+            return false;
+        };
         tb.events[..b.event].iter().any(|w| {
             let Action::Wait { sync, .. } = w.action else {
                 return false;

@@ -367,12 +367,19 @@ impl Context<'_> {
                  receive it signals) between it and the other access",
                 self.at(spawn, here)
             ),
-            Overlap::External { spawn, entry } => format!(
-                "`{}` is exported: a caller may run it while the goroutine started at {} is \
-                 running, and no common lock orders the two",
-                self.facts.funcs[self.program.threads[entry as usize].origin as usize].name,
-                self.at(spawn, here)
-            ),
+            Overlap::External { spawn, entry } => {
+                let name =
+                    &self.facts.funcs[self.program.threads[entry as usize].origin as usize].name;
+                let runs = match name.as_str() {
+                    "main" => "`main` runs".to_string(),
+                    _ => format!("`{name}` is exported: a caller may run it"),
+                };
+                format!(
+                    "{runs} while the goroutine started at {} is running, and no common lock \
+                     orders the two",
+                    self.at(spawn, here)
+                )
+            }
             Overlap::Handlers { handler, other } => {
                 let func = |t: ThreadId| {
                     &self.facts.funcs[self.program.threads[t as usize].origin as usize]

@@ -250,16 +250,31 @@ pub fn expand(facts: &PackageFacts) -> Program {
         .flat_map(|(_, func)| func.receiver.iter().chain(&func.made))
         .filter_map(|&b| receiver_type(facts, b))
         .collect();
+    // Package functions are entries too where the package starts goroutines: its exported
+    // functions, and `main` (which runs while the goroutines `init` starts do).
+    let package_spawns = facts
+        .funcs
+        .iter()
+        .enumerate()
+        .any(|(f, func)| !func.in_test && relevant[f].spawns);
     let candidates: Vec<bool> = facts
         .funcs
         .iter()
         .enumerate()
         .map(|(f, func)| {
-            let entry = func.receiver.is_some_and(|r| {
-                is_exported(&func.name)
-                    && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
-                    && relevant[f].touches
-            });
+            let entry = match func.receiver {
+                Some(r) => {
+                    is_exported(&func.name)
+                        && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
+                        && relevant[f].touches
+                }
+                None => {
+                    package_spawns
+                        && !func.in_test
+                        && relevant[f].touches
+                        && (is_exported(&func.name) || is_main(facts, func))
+                }
+            };
             // A test is a root where test code starts goroutines: the goroutines package
             // code starts are analyzed from the package's own roots, not again from each
             // of the tests that call it.
@@ -391,6 +406,11 @@ pub fn receiver_type(facts: &PackageFacts, receiver: BindingId) -> Option<&str> 
         crate::index::TypeInfo::Named(t) => Some(t),
         _ => None,
     }
+}
+
+/// Whether `func` is the `main` function of a `main` package.
+pub fn is_main(facts: &PackageFacts, func: &crate::index::Func) -> bool {
+    facts.name == "main" && func.name == "main" && func.declared
 }
 
 /// What a function does, transitively through the calls and spawns it makes.

@@ -65,6 +65,9 @@ pub struct PackageDecls {
     /// that the same function later receives back, or `Acquire(ctx, 1)`, holds it as a
     /// mutex.
     pub one_slot: HashSet<String>,
+    /// The last names of the flags `for !flag { cond.Wait() }` loops wait on
+    /// ([`super::conds`]).
+    pub cond_flags: HashSet<String>,
     /// Methods of other packages of the module, by the qualified type this package writes
     /// (`store.Store`): what each does to the receiver's maps.
     pub imported: super::exports::Imports,

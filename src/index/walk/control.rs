@@ -516,6 +516,14 @@ impl<'a> Walker<'a, '_> {
         });
         self.flow = Flow::join(vec![entry, body_end]);
         self.scopes.pop();
+        // `for !ready { cond.Wait() }` has waited for the flag when it ends.
+        if let Some(flag) = conds::waited_flag(node, self.src).and_then(|f| self.place_of(f)) {
+            let wait = EventKind::Wait {
+                sync: flag,
+                single_receive: false,
+            };
+            self.push_at(wait, node, node.end_byte());
+        }
     }
 
     /// Whether `body` uses the variable `name` only to select its fields or lock it

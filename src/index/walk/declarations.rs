@@ -317,6 +317,21 @@ impl<'a> Walker<'a, '_> {
             self.literal_func(literal, &[]);
         }
         let paired = left.len() == right.len();
+        // `ready = true` of a flag a condition loop waits on: a signal of it.
+        if let ([flag], [value]) = (left.as_slice(), right.as_slice()) {
+            if op == AccessOp::Assign
+                && value.kind() == "true"
+                && self
+                    .facts
+                    .decls
+                    .cond_flags
+                    .contains(conds::last_name(*flag, self.src))
+            {
+                if let Some(place) = self.place_of(*flag) {
+                    self.push(EventKind::Signal { sync: place }, *flag);
+                }
+            }
+        }
         // `f.closed = true` under a lock: a latch (see `Walker::latched`).
         if let ([flag], [value]) = (left.as_slice(), right.as_slice()) {
             if op == AccessOp::Assign

@@ -7,8 +7,8 @@ use tree_sitter::Node;
 
 use super::apis::{known_map, Apis, LockOp, PackageCall};
 use super::decls::{self, literal_type, var_specs};
-use super::rpc;
 use super::types::{type_of_type_node, TypeInfo};
+use super::{conds, rpc};
 use super::{
     AccessOp, Binding, BindingId, Callee, Control, CtlId, CtlKind, Escape, EscapeId, Event,
     EventKind, FileId, Func, FuncId, IndexWarning, Load, LoadSource, LockMode, LockSet,
