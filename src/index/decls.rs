@@ -65,6 +65,8 @@ pub struct PackageDecls {
     /// that the same function later receives back, or `Acquire(ctx, 1)`, holds it as a
     /// mutex.
     pub one_slot: HashSet<String>,
+    /// The one-slot channels kept full as a token ([`super::semaphores::tokens`]).
+    pub tokens: HashSet<String>,
     /// The last names of the flags `for !flag { cond.Wait() }` loops wait on
     /// ([`super::conds`]).
     pub cond_flags: HashSet<String>,

@@ -37,6 +37,46 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
     one
 }
 
+/// The one-slot channels among `one_slot` kept full as a token: the function that makes
+/// one sends into it at once (`r := &R{token: make(chan struct{}, 1)}; r.token <-
+/// struct{}{}`). Taking the token is the receive (`<-r.token`), giving it back the send.
+pub fn tokens(files: &[ParsedFile<'_>], one_slot: &HashSet<String>) -> HashSet<String> {
+    let mut tokens = HashSet::new();
+    if one_slot.is_empty() {
+        return tokens;
+    }
+    for file in files {
+        let src = file.source.text.as_str();
+        for node in descendants(file.tree.root_node()) {
+            if channel_make(node, src) != Some(true) {
+                continue;
+            }
+            let Some(name) = assigned_name(node, src).filter(|n| one_slot.contains(*n)) else {
+                continue;
+            };
+            let mut body = node;
+            while !matches!(
+                body.kind(),
+                "function_declaration" | "method_declaration" | "func_literal" | "source_file"
+            ) {
+                let Some(parent) = body.parent() else { break };
+                body = parent;
+            }
+            let fills = descendants(body).into_iter().any(|n| {
+                n.kind() == "send_statement"
+                    && n.start_byte() > node.end_byte()
+                    && n.child_by_field_name("channel")
+                        .and_then(|c| last_name(c, src))
+                        == Some(name)
+            });
+            if fills {
+                tokens.insert(name.to_string());
+            }
+        }
+    }
+    tokens
+}
+
 /// For a `make(chan T …)` or `semaphore.NewWeighted(n)` call, whether its capacity is
 /// the literal 1.
 fn channel_make(node: Node<'_>, src: &str) -> Option<bool> {
@@ -133,6 +173,30 @@ mod tests {
         .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn one_slot_channels_filled_where_they_are_made_are_tokens() {
+        let src = "package p\n\
+                   func newR() *R { r := &R{token: make(chan struct{}, 1), sem: make(chan int, 1)}\n\
+                   r.token <- struct{}{}\nreturn r }\n\
+                   func (r *R) f() { r.sem <- 1; <-r.sem }\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_go::LANGUAGE.into())
+            .unwrap();
+        let tree = parser.parse(src, None).unwrap();
+        let source = SourceFile::new("p.go".into(), src.to_string());
+        let files = [ParsedFile {
+            source: &source,
+            tree: &tree,
+        }];
+        let one = collect(&files);
+        assert_eq!(one.len(), 2);
+        assert_eq!(
+            tokens(&files, &one).into_iter().collect::<Vec<_>>(),
+            ["token"]
+        );
     }
 
     #[test]

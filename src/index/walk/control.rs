@@ -74,7 +74,11 @@ impl<'a> Walker<'a, '_> {
                 let channel = node.child_by_field_name("channel");
                 if let Some((channel, place)) = channel.and_then(|c| Some((c, self.place_of(c)?))) {
                     self.push(EventKind::Signal { sync: place }, node);
-                    if recognize::enters_semaphore(
+                    // Giving a token back.
+                    if self.is_token(channel) {
+                        self.push(EventKind::Unlock { place }, node);
+                        self.flow.unlock(place);
+                    } else if recognize::enters_semaphore(
                         node,
                         channel,
                         self.src,
@@ -199,6 +203,12 @@ impl<'a> Walker<'a, '_> {
             }
             return;
         }
+    }
+
+    /// Whether a channel expression names a token channel ([`crate::index::semaphores`]).
+    pub(super) fn is_token(&self, channel: Node<'a>) -> bool {
+        crate::index::semaphores::last_name(channel, self.src)
+            .is_some_and(|n| self.facts.decls.tokens.contains(n))
     }
 
     pub(super) fn returned(&mut self, list: Node<'a>) {

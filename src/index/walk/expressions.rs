@@ -57,10 +57,15 @@ impl<'a> Walker<'a, '_> {
                                 },
                                 node,
                             );
-                            // Leaving a one-slot channel entered as a mutex.
+                            // Leaving a one-slot channel entered as a mutex, or taking a
+                            // token.
                             if self.flow.locks.iter().any(|&(p, _)| p == place) {
                                 self.push(EventKind::Unlock { place }, node);
                                 self.flow.unlock(place);
+                            } else if self.is_token(operand) && takes_token(node) {
+                                let mode = LockMode::Exclusive;
+                                self.push(EventKind::Lock { place, mode }, node);
+                                self.flow.lock(place, mode);
                             }
                         }
                     }
@@ -699,4 +704,16 @@ impl<'a> Walker<'a, '_> {
             None => {}
         }
     }
+}
+
+/// Whether a receive from a token channel takes the token for the code after it: a
+/// statement of its own (`<-r.token`), not a `select` case (which may hand the token to
+/// the goroutine it starts, see `ordering`'s gates) nor a value used otherwise.
+fn takes_token(receive: Node<'_>) -> bool {
+    receive.parent().is_some_and(|statement| {
+        statement.kind() == "expression_statement"
+            && statement
+                .parent()
+                .is_some_and(|p| matches!(p.kind(), "block" | "statement_list"))
+    })
 }
