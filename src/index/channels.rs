@@ -39,6 +39,46 @@ fn channel<'f>(
     }
 }
 
+/// The sent storage's root `sent` as the receiving variable's function sees it: a
+/// receiver of the sending method is the receiving method's own receiver when both are
+/// methods of one type (the channel is a field of that type: one object sends to itself,
+/// `s.out <- Batch{Samples: s.pending}` in `flush`, `range s.out` in `sendLoop`).
+fn same_receiver(facts: &PackageFacts, sent: BindingId, receiving: BindingId) -> BindingId {
+    let method_receiver = |b: BindingId| {
+        let f = facts.bindings[b as usize].func?;
+        facts.funcs[f as usize].receiver
+    };
+    let (Some(sender), Some(own)) = (
+        method_receiver(sent).filter(|&r| r == sent),
+        method_receiver(receiving),
+    ) else {
+        return sent;
+    };
+    let ty = |b: BindingId| match &facts.bindings[b as usize].ty {
+        TypeInfo::Named(t) => Some(t),
+        _ => None,
+    };
+    if ty(sender).is_some() && ty(sender) == ty(own) {
+        own
+    } else {
+        sent
+    }
+}
+
+/// Whether a sent literal's fields name storage made anew in each iteration of a loop.
+fn in_loop_fields(facts: &PackageFacts, fields: &[(String, PlaceId)]) -> bool {
+    fields.iter().any(|&(_, place)| {
+        let binding = &facts.bindings[facts.places[place as usize].root as usize];
+        binding.func.is_some_and(|f| {
+            facts.funcs[f as usize]
+                .ctl
+                .loops_around(binding.ctl)
+                .next()
+                .is_some()
+        })
+    })
+}
+
 /// How many parameters a channel is followed through to the variable its callers pass.
 const MAX_PARAM_HOPS: usize = 4;
 
@@ -74,7 +114,7 @@ fn bound_channel_params(facts: &PackageFacts) -> HashMap<BindingId, PlaceId> {
 /// Rewrites the places rooted at a receiving variable to the map its channel carries, when
 /// the package sends exactly one map on that channel.
 pub fn apply(facts: &mut PackageFacts) {
-    if facts.sent.is_empty() {
+    if facts.sent.is_empty() && facts.sent_fields.is_empty() {
         return;
     }
     let bound = bound_channel_params(facts);
@@ -93,7 +133,7 @@ pub fn apply(facts: &mut PackageFacts) {
     // What each channel carries: a map, or `None` for a new map every iteration.
     let mut carried: HashMap<Channel, BTreeSet<Option<PlaceId>>> = HashMap::new();
     for &(chan, value) in &facts.sent {
-        let value = (!in_loop(value)).then_some(value);
+        let value = (!in_loop(value) && !facts.renewed.contains(&value)).then_some(value);
         carried
             .entry(channel(facts, &bound, chan))
             .or_default()
@@ -111,7 +151,30 @@ pub fn apply(facts: &mut PackageFacts) {
             (facts.places[map as usize].root != b as BindingId).then_some((b as BindingId, map))
         })
         .collect();
-    if receivers.is_empty() {
+    // What each channel carries in the fields of struct literals, when it carries one
+    // literal's fields only.
+    let mut literals: HashMap<Channel, Vec<&Vec<(String, PlaceId)>>> = HashMap::new();
+    for (chan, fields) in &facts.sent_fields {
+        literals
+            .entry(channel(facts, &bound, *chan))
+            .or_default()
+            .push(fields);
+    }
+    let field_receivers: HashMap<BindingId, Vec<(String, PlaceId)>> = facts
+        .bindings
+        .iter()
+        .enumerate()
+        .filter_map(|(b, binding)| {
+            let chan = channel(facts, &bound, binding.received_from?);
+            let &[fields] = &literals.get(&chan)?[..] else {
+                return None;
+            };
+            let renewed = fields.iter().any(|(_, p)| facts.renewed.contains(p));
+            (!carried.contains_key(&chan) && !in_loop_fields(facts, fields) && !renewed)
+                .then(|| (b as BindingId, fields.clone()))
+        })
+        .collect();
+    if receivers.is_empty() && field_receivers.is_empty() {
         return;
     }
     let mut remap: Vec<PlaceId> = (0..facts.places.len() as PlaceId).collect();
@@ -120,7 +183,19 @@ pub fn apply(facts: &mut PackageFacts) {
         if let Some(&map) = receivers.get(&place.root) {
             let mut fields = facts.places[map as usize].fields.clone();
             fields.extend(place.fields.iter().cloned());
-            let root = facts.places[map as usize].root;
+            let root = same_receiver(facts, facts.places[map as usize].root, place.root);
+            *slot = facts.intern_place(Place { root, fields });
+        } else if let Some(aliases) = field_receivers.get(&place.root) {
+            // `b.Samples` of a received `Batch{Samples: s.pending}` is `s.pending`.
+            let Some(first) = place.fields.first() else {
+                continue;
+            };
+            let Some(&(_, alias)) = aliases.iter().find(|(f, _)| f == first) else {
+                continue;
+            };
+            let mut fields = facts.places[alias as usize].fields.clone();
+            fields.extend(place.fields[1..].iter().cloned());
+            let root = same_receiver(facts, facts.places[alias as usize].root, place.root);
             *slot = facts.intern_place(Place { root, fields });
         }
     }

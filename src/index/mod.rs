@@ -637,6 +637,12 @@ pub struct PackageFacts {
     pub escapes: Vec<Escape>,
     /// Maps sent on channels: the channel and the map.
     pub sent: Vec<(PlaceId, PlaceId)>,
+    /// Struct literals sent on channels with fields set from shared storage
+    /// (`out <- Batch{Samples: s.pending}`): the channel and the fields.
+    pub sent_fields: Vec<(PlaceId, Vec<(String, PlaceId)>)>,
+    /// Fields given a new map right after they are sent on a channel (`out <-
+    /// Batch{Samples: s.pending}; s.pending = make(…)`).
+    pub renewed: Vec<PlaceId>,
     /// Struct types whose values the package registers as gRPC services
     /// (`pb.RegisterStoreServer(s, &store{})`).
     pub registered_services: HashSet<String>,

@@ -38,8 +38,9 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
 }
 
 /// The one-slot channels among `one_slot` kept full as a token: the function that makes
-/// one sends into it at once (`r := &R{token: make(chan struct{}, 1)}; r.token <-
-/// struct{}{}`). Taking the token is the receive (`<-r.token`), giving it back the send.
+/// one sends into it and never receives from it itself (`r := &R{token: make(chan
+/// struct{}, 1)}; r.token <- struct{}{}`). Taking the token is the receive (`<-r.token`),
+/// giving it back the send.
 pub fn tokens(files: &[ParsedFile<'_>], one_slot: &HashSet<String>) -> HashSet<String> {
     let mut tokens = HashSet::new();
     if one_slot.is_empty() {
@@ -62,14 +63,26 @@ pub fn tokens(files: &[ParsedFile<'_>], one_slot: &HashSet<String>) -> HashSet<S
                 let Some(parent) = body.parent() else { break };
                 body = parent;
             }
-            let fills = descendants(body).into_iter().any(|n| {
-                n.kind() == "send_statement"
-                    && n.start_byte() > node.end_byte()
-                    && n.child_by_field_name("channel")
-                        .and_then(|c| last_name(c, src))
-                        == Some(name)
+            // Sends and receives of the making function itself, after the make (not in
+            // the closures it starts: a goroutine's `sem <- 1; …; <-sem` is a semaphore).
+            let own = |n: Node<'_>| {
+                n.start_byte() > node.end_byte()
+                    && std::iter::successors(n.parent(), |p| p.parent())
+                        .take_while(|p| *p != body)
+                        .all(|p| p.kind() != "func_literal")
+            };
+            let named = |c: Option<Node<'_>>| c.and_then(|c| last_name(c, src)) == Some(name);
+            let uses = descendants(body);
+            let fills = uses.iter().any(|&n| {
+                n.kind() == "send_statement" && own(n) && named(n.child_by_field_name("channel"))
             });
-            if fills {
+            let takes = uses.iter().any(|&n| {
+                n.kind() == "unary_expression"
+                    && n.child(0).is_some_and(|o| o.kind() == "<-")
+                    && own(n)
+                    && named(n.child_by_field_name("operand"))
+            });
+            if fills && !takes {
                 tokens.insert(name.to_string());
             }
         }
@@ -180,7 +193,9 @@ mod tests {
         let src = "package p\n\
                    func newR() *R { r := &R{token: make(chan struct{}, 1), sem: make(chan int, 1)}\n\
                    r.token <- struct{}{}\nreturn r }\n\
-                   func (r *R) f() { r.sem <- 1; <-r.sem }\n";
+                   func (r *R) f() { r.sem <- 1; <-r.sem }\n\
+                   func g() { sem := make(chan int, 1); go func() { sem <- 1; <-sem }() }\n\
+                   func h() { lock := make(chan int, 1); lock <- 1; <-lock }\n";
         let mut parser = tree_sitter::Parser::new();
         parser
             .set_language(&tree_sitter_go::LANGUAGE.into())
@@ -192,7 +207,7 @@ mod tests {
             tree: &tree,
         }];
         let one = collect(&files);
-        assert_eq!(one.len(), 2);
+        assert_eq!(one.len(), 3);
         assert_eq!(
             tokens(&files, &one).into_iter().collect::<Vec<_>>(),
             ["token"]

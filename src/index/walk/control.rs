@@ -94,8 +94,18 @@ impl<'a> Walker<'a, '_> {
                         .and_then(|v| self.map_place(v))
                     {
                         self.facts.sent.push((place, value));
-                        self.renewed_after_send(node);
                     }
+                    // A struct literal carrying maps: `out <- Batch{Samples: s.pending}`.
+                    if let Some(value) = node
+                        .child_by_field_name("value")
+                        .filter(|v| matches!(v.kind(), "composite_literal" | "unary_expression"))
+                    {
+                        let fields = self.literal_fields(value);
+                        if !fields.is_empty() {
+                            self.facts.sent_fields.push((place, fields));
+                        }
+                    }
+                    self.renewed_after_send(node);
                 }
             }
             "go_statement" => {
@@ -156,20 +166,43 @@ impl<'a> Walker<'a, '_> {
         self.depth -= 1;
     }
 
-    /// Records the shared storage (maps, structs holding maps) a declared function's
-    /// `return` hands its caller, with the locks held where it was taken (not for `return`s
-    /// of inline function literals).
-    /// `out <- batch; batch = make(…)`: the sent variable is given a new map by a later
+    /// `out <- batch; batch = make(…)` (or `out <- Batch{Samples: s.pending}; …;
+    /// s.pending = make(…)`): the sent variable or field is given a new map by a later
     /// statement of the same block, and no statement between them mentions it (see
-    /// [`crate::index::Binding::renewed`]).
+    /// [`crate::index::Binding::renewed`], `PackageFacts::renewed`).
     fn renewed_after_send(&mut self, send: Node<'a>) {
-        let Some(value) = send
-            .child_by_field_name("value")
-            .filter(|v| v.kind() == "identifier")
-        else {
+        let Some(value) = send.child_by_field_name("value") else {
             return;
         };
-        let name = self.text(value);
+        let mut sent = vec![value];
+        let literal = match value.kind() {
+            "unary_expression" => value.child_by_field_name("operand"),
+            _ => Some(value),
+        };
+        if let Some(body) = literal
+            .filter(|l| l.kind() == "composite_literal")
+            .and_then(|l| l.child_by_field_name("body"))
+        {
+            let mut cursor = body.walk();
+            let elements: Vec<Node<'a>> = body.named_children(&mut cursor).collect();
+            for element in elements {
+                if let Some(v) = element.named_child(1).and_then(|v| v.named_child(0)) {
+                    sent.push(v);
+                }
+            }
+        }
+        for value in sent {
+            if matches!(value.kind(), "identifier" | "selector_expression") {
+                self.renewed_later(send, value);
+            }
+        }
+    }
+
+    /// Marks `value` (sent by `send`) renewed when a later statement of the block gives it a
+    /// new map and none between mentions it.
+    fn renewed_later(&mut self, send: Node<'a>, value: Node<'a>) {
+        let text = self.text(value);
+        let name = crate::index::semaphores::last_name(value, self.src).unwrap_or(text);
         let mentions = |n: Node<'a>| {
             self.src[n.byte_range()]
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
@@ -196,10 +229,15 @@ impl<'a> Walker<'a, '_> {
                     && made
                         .child_by_field_name("function")
                         .is_some_and(|f| self.text(f) == "make"));
-            if self.text(*target) == name && new_map {
-                if let Some(b) = self.lookup(name) {
+            if self.text(*target) != text || !new_map {
+                return;
+            }
+            if value.kind() == "identifier" {
+                if let Some(b) = self.lookup(text) {
                     self.facts.bindings[b as usize].renewed = true;
                 }
+            } else if let Some(place) = self.place_of(value) {
+                self.facts.renewed.push(place);
             }
             return;
         }
@@ -211,6 +249,9 @@ impl<'a> Walker<'a, '_> {
             .is_some_and(|n| self.facts.decls.tokens.contains(n))
     }
 
+    /// Records the shared storage (maps, structs holding maps) a declared function's
+    /// `return` hands its caller, with the locks held where it was taken (not for `return`s
+    /// of inline function literals).
     pub(super) fn returned(&mut self, list: Node<'a>) {
         if !matches!(self.defer_target, DeferMode::FuncEnd(_)) {
             return;
@@ -309,12 +350,25 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         };
+        let first = self.current().events.len();
         let then = self.in_frame(CtlKind::Branch, |w| {
             acquired(w, true);
             if let Some(b) = node.child_by_field_name("consequence").filter(|_| !dead) {
                 w.block(b);
             }
         });
+        // `if !t.Stop() { <-done }`: the callback either never runs or has signalled.
+        let stopped_or_waited: Vec<PlaceId> = if self.stops_timer(node) {
+            self.current().events[first..]
+                .iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::Wait { sync, .. } => Some(sync),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let otherwise = match node.child_by_field_name("alternative") {
             Some(alt) => self.in_frame(CtlKind::Branch, |w| {
                 acquired(w, false);
@@ -342,7 +396,30 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         }
+        for sync in stopped_or_waited {
+            let wait = EventKind::Wait {
+                sync,
+                single_receive: true,
+            };
+            self.push_at(wait, node, node.end_byte());
+        }
         self.scopes.pop();
+    }
+
+    /// Whether an `if` is `if !t.Stop() { … }` with no `else`: past it, a timer's callback
+    /// either will never run (`Stop` returned true) or has run as far as the branch waited.
+    fn stops_timer(&self, node: Node<'a>) -> bool {
+        let stop_call = node
+            .child_by_field_name("condition")
+            .filter(|c| {
+                c.kind() == "unary_expression" && c.child(0).is_some_and(|o| o.kind() == "!")
+            })
+            .and_then(|c| c.child_by_field_name("operand"))
+            .filter(|call| call.kind() == "call_expression")
+            .and_then(|call| call.child_by_field_name("function"))
+            .and_then(|f| f.child_by_field_name("field"))
+            .is_some_and(|m| self.text(m) == "Stop");
+        stop_call && node.child_by_field_name("alternative").is_none()
     }
 
     /// Whether a condition is a boolean parameter, possibly negated or parenthesized.

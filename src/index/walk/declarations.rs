@@ -361,8 +361,30 @@ impl<'a> Walker<'a, '_> {
                     self.copy_field_assigned(l, right[i]);
                     self.field_func_assigned(l, right[i]);
                     self.rebound_to_new_object(l, right[i]);
+                    self.stored_in_field(l, right[i]);
                 }
             }
+        }
+    }
+
+    /// `f.done = done` of a local variable holding a value made here: from now on the
+    /// variable and the field name one object (a closure closing `done` closes `f.done`).
+    fn stored_in_field(&mut self, target: Node<'a>, value: Node<'a>) {
+        if target.kind() != "selector_expression" || value.kind() != "identifier" {
+            return;
+        }
+        let Some(b) = self.lookup(self.text(value)) else {
+            return;
+        };
+        let binding = &self.facts.bindings[b as usize];
+        if binding.func != Some(self.func) || binding.param || binding.alias.is_some() {
+            return;
+        }
+        if !matches!(binding.ty, TypeInfo::Chan(_)) {
+            return;
+        }
+        if let Some(place) = self.place_of(target) {
+            self.facts.bindings[b as usize].alias = Some(place);
         }
     }
 
