@@ -103,7 +103,8 @@ pub fn races(graph: &Graph, facts: &PackageFacts, file_rank: &[u32], sink: &mut 
         .for_each(sink);
 }
 
-/// A struct field reached through a root method's receiver: (type, field path).
+/// A struct field reached through a root method's receiver: (type, field path); or a
+/// package variable and a field path in it: (`var ` and the variable's binding, path).
 type FieldKey = (String, Vec<FieldId>);
 
 /// A lock as seen from outside any one method: a receiver field of a type, or a place
@@ -116,7 +117,8 @@ enum LockKey {
 
 /// Pairs accesses to one struct field made by a goroutine a method starts with accesses made
 /// by the type's exported methods (and by goroutines other methods start): nothing stops a
-/// caller from running them at the same time. A request handler method counts as such a
+/// caller from running them at the same time. So for package variables, between the
+/// goroutines exported functions or `init` start and the exported functions and `main`. A request handler method counts as such a
 /// goroutine, but is paired only with other handlers and goroutines: exported methods may
 /// be the setup that runs before serving starts.
 fn races_across_entries(

@@ -153,9 +153,15 @@ impl<'a> Walker<'a, '_> {
     /// package function.
     fn call_event(&self, call: Node<'a>) -> Option<usize> {
         let events = &self.facts.funcs[self.func as usize].events;
-        events
+        // Only the events the call's own walk just pushed are looked at.
+        let within = events
             .iter()
-            .rposition(|e| matches!(e.kind, EventKind::Call { .. }) && e.span == call.byte_range())
+            .rev()
+            .take_while(|e| e.span.start >= call.start_byte())
+            .count();
+        (events.len() - within..events.len()).rev().find(|&i| {
+            matches!(events[i].kind, EventKind::Call { .. }) && events[i].span == call.byte_range()
+        })
     }
 
     /// The declared type of result `index` of a call of a package function with several
@@ -367,8 +373,8 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    /// `f.done = done` of a local variable holding a value made here: from now on the
-    /// variable and the field name one object (a closure closing `done` closes `f.done`).
+    /// `f.done = done` of a local channel variable: from now on the variable and the field
+    /// name one channel (a closure closing `done` closes `f.done`).
     fn stored_in_field(&mut self, target: Node<'a>, value: Node<'a>) {
         if target.kind() != "selector_expression" || value.kind() != "identifier" {
             return;
