@@ -492,10 +492,10 @@ struct Builder<'a> {
     open: Vec<Instance>,
     /// Each function's instance while it has one only (`None` once it has several).
     sole_instance: FxHashMap<FuncId, Option<Instance>>,
-    /// Instances of functions that return a local map variable, by id.
+    /// Instances of functions that return a local variable (`Func::returned_locals`), by id.
     returning: FxHashMap<u32, Instance>,
     /// The callee instance of each call expanded, by caller instance and call event, for
-    /// the calls of functions that return a local map variable.
+    /// the calls of functions that return a local variable.
     call_results: FxHashMap<(u32, usize), u32>,
     /// Places of a function's variable reached from a body that is not inside one of its
     /// instances (a map received from a sibling goroutine that made and sent it).

@@ -456,8 +456,9 @@ pub struct Func {
     /// Its local variables holding a struct it returns (`c := &Cache{…}; go c.janitor();
     /// return c`): a constructor hands the object to its callers, who call its methods.
     pub made: Vec<BindingId>,
-    /// Its local map variables it returns, by result index (`return results, ok`): what
-    /// the caller's variable holds after the call.
+    /// Its local map variables it returns, by result index (`return results, ok`), and in
+    /// a `main` package its local struct objects too: what the caller's variable holds
+    /// after the call.
     pub returned_locals: Vec<(usize, BindingId)>,
     /// Its loops and branches.
     pub ctl: Control,

@@ -263,7 +263,10 @@ impl<'a> Walker<'a, '_> {
             {
                 let binding = &self.facts.bindings[b as usize];
                 let local = binding.func == Some(self.func) && !binding.param;
-                let map = binding.ty.is_map();
+                // In a program (`package main`) every caller is in view: the object a
+                // constructor returns is the caller's too.
+                let map = binding.ty.is_map()
+                    || (self.facts.name == "main" && matches!(binding.ty, TypeInfo::Named(_)));
                 if local
                     && matches!(binding.ty, TypeInfo::Named(_))
                     && !self.current().made.contains(&b)
@@ -723,9 +726,9 @@ impl<'a> Walker<'a, '_> {
             .named_children(&mut cursor)
             .filter(|c| matches!(c.kind(), "communication_case" | "default_case"))
             .collect();
-        // The channels every case receives from: whichever case runs, the select has
-        // waited on them when it ends (`case <-done:` / `case <-timeout: close(stop);
-        // <-done`).
+        // The channels every case that goes on receives from: whichever case runs, the
+        // select has waited on them when it ends (`case <-done:` / `case <-timeout:
+        // close(stop); <-done`, or `case <-timeout: panic(…)`).
         let mut waited: Option<Vec<PlaceId>> = None;
         for case in cases {
             let first = self.current().events.len();
@@ -757,6 +760,11 @@ impl<'a> Walker<'a, '_> {
                 w.case_body(case);
                 w.scopes.pop();
             }));
+            // A case that never reaches the end (`case <-timeout: panic(…)`) waits for
+            // nothing there.
+            if flows.last().is_some_and(|f: &Flow| f.terminated) {
+                continue;
+            }
             let syncs: Vec<PlaceId> = self.current().events[first..]
                 .iter()
                 .filter_map(|e| match e.kind {
