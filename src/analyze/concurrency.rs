@@ -289,15 +289,37 @@ fn races_across_entries(
     // of the pairs of accesses they stand for: goroutine access, then entry accesses
     // before other goroutines' accesses.
     let mut out: Vec<(&FieldKey, EventRef, bool, EventRef, Race)> = Vec::new();
+    // Each group meets at most a few partner groups (a pair is taken while either side
+    // has fewer): every access keeps conflicts to report, and n roots racing on one
+    // package variable make O(n) races, not n².
+    let mut partners = vec![0usize; locks.len()];
     for (key, goroutine_groups) in &background {
-        let others = entries
+        let others: Vec<(usize, bool)> = entries
             .get(key)
             .into_iter()
             .flatten()
             .map(|&g| (g, false))
-            .chain(goroutine_groups.iter().map(|&g| (g, true)));
+            .chain(goroutine_groups.iter().map(|&g| (g, true)))
+            .collect();
+        // Positions in `others` of the groups still taking partners: a group that takes
+        // no more looks only at those.
+        let mut open: Vec<usize> = (0..others.len()).collect();
         for &ga in goroutine_groups {
-            for (gb, b_background) in others.clone() {
+            open.retain(|&i| partners[others[i].0] < MAX_PARTNERS);
+            let mut next = 0;
+            while next < others.len() {
+                if partners[ga] >= MAX_PARTNERS {
+                    let from = open.partition_point(|&i| i < next);
+                    match open[from..]
+                        .iter()
+                        .find(|&&i| partners[others[i].0] < MAX_PARTNERS)
+                    {
+                        Some(&i) => next = i,
+                        None => break,
+                    }
+                }
+                let (gb, b_background) = others[next];
+                next += 1;
                 let (a, b) = (groups[ga].representative, groups[gb].representative);
                 if roots[a.thread as usize] == roots[b.thread as usize] {
                     continue; // within one root the ordinary analysis decides
@@ -340,6 +362,7 @@ fn races_across_entries(
                         .into_iter()
                         .map(|(p, c)| (c, p)),
                 );
+                let mut met = false;
                 for (a, b) in pairs {
                     if !b_background && finished_before(a, b) {
                         continue;
@@ -351,6 +374,11 @@ fn races_across_entries(
                         overlap,
                     };
                     out.push((key, a, b_background, b, race));
+                    met = true;
+                }
+                if met {
+                    partners[ga] += 1;
+                    partners[gb] += 1;
                 }
             }
         }
@@ -359,6 +387,10 @@ fn races_across_entries(
     out.dedup_by(|x, y| (x.1, x.3) == (y.1, y.3));
     out.into_iter().map(|(.., race)| race).collect()
 }
+
+/// How many partner groups a group of accesses meets across roots before it stops taking
+/// new ones (see `races_across_entries`).
+const MAX_PARTNERS: usize = 4;
 
 /// Whether goroutine `t` may still run when the root method that (indirectly) started it
 /// returns: no wait for it follows its spawn on every path.
