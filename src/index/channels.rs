@@ -65,17 +65,15 @@ fn same_receiver(facts: &PackageFacts, sent: BindingId, receiving: BindingId) ->
     }
 }
 
-/// Whether a sent literal's fields name storage made anew in each iteration of a loop.
-fn in_loop_fields(facts: &PackageFacts, fields: &[(String, PlaceId)]) -> bool {
-    fields.iter().any(|&(_, place)| {
-        let binding = &facts.bindings[facts.places[place as usize].root as usize];
-        binding.func.is_some_and(|f| {
-            facts.funcs[f as usize]
-                .ctl
-                .loops_around(binding.ctl)
-                .next()
-                .is_some()
-        })
+/// Whether a place's variable is declared inside a loop: a new one in every iteration.
+fn in_loop(facts: &PackageFacts, place: PlaceId) -> bool {
+    let binding = &facts.bindings[facts.places[place as usize].root as usize];
+    binding.func.is_some_and(|f| {
+        facts.funcs[f as usize]
+            .ctl
+            .loops_around(binding.ctl)
+            .next()
+            .is_some()
     })
 }
 
@@ -120,20 +118,10 @@ pub fn apply(facts: &mut PackageFacts) {
     let bound = bound_channel_params(facts);
     // A map declared inside a loop is a new map in every iteration: the receiver holds many
     // maps, not the one the place names, so it is not followed.
-    let in_loop = |place: PlaceId| {
-        let binding = &facts.bindings[facts.places[place as usize].root as usize];
-        binding.func.is_some_and(|f| {
-            facts.funcs[f as usize]
-                .ctl
-                .loops_around(binding.ctl)
-                .next()
-                .is_some()
-        })
-    };
     // What each channel carries: a map, or `None` for a new map every iteration.
     let mut carried: HashMap<Channel, BTreeSet<Option<PlaceId>>> = HashMap::new();
     for &(chan, value) in &facts.sent {
-        let value = (!in_loop(value) && !facts.renewed.contains(&value)).then_some(value);
+        let value = (!in_loop(facts, value) && !facts.renewed.contains(&value)).then_some(value);
         carried
             .entry(channel(facts, &bound, chan))
             .or_default()
@@ -170,7 +158,9 @@ pub fn apply(facts: &mut PackageFacts) {
                 return None;
             };
             let renewed = fields.iter().any(|(_, p)| facts.renewed.contains(p));
-            (!carried.contains_key(&chan) && !in_loop_fields(facts, fields) && !renewed)
+            (!carried.contains_key(&chan)
+                && !fields.iter().any(|&(_, p)| in_loop(facts, p))
+                && !renewed)
                 .then(|| (b as BindingId, fields.clone()))
         })
         .collect();

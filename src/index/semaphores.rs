@@ -171,21 +171,26 @@ mod tests {
     use super::*;
     use crate::source::SourceFile;
 
-    fn one_slot(src: &str) -> Vec<String> {
-        let mut parser = tree_sitter::Parser::new();
-        parser
-            .set_language(&tree_sitter_go::LANGUAGE.into())
-            .unwrap();
-        let tree = parser.parse(src, None).unwrap();
+    /// The one-slot names and the tokens among them of one file's text.
+    fn names(src: &str) -> (Vec<String>, Vec<String>) {
+        let tree = crate::parse::parse(src, None).unwrap().tree;
         let source = SourceFile::new("p.go".into(), src.to_string());
-        let mut names: Vec<String> = collect(&[ParsedFile {
+        let files = [ParsedFile {
             source: &source,
             tree: &tree,
-        }])
-        .into_iter()
-        .collect();
-        names.sort();
-        names
+        }];
+        let one = collect(&files);
+        let sorted = |set: HashSet<String>| {
+            let mut names: Vec<String> = set.into_iter().collect();
+            names.sort();
+            names
+        };
+        let tokens = tokens(&files, &one);
+        (sorted(one), sorted(tokens))
+    }
+
+    fn one_slot(src: &str) -> Vec<String> {
+        names(src).0
     }
 
     #[test]
@@ -196,21 +201,12 @@ mod tests {
                    func (r *R) f() { r.sem <- 1; <-r.sem }\n\
                    func g() { sem := make(chan int, 1); go func() { sem <- 1; <-sem }() }\n\
                    func h() { lock := make(chan int, 1); lock <- 1; <-lock }\n";
-        let mut parser = tree_sitter::Parser::new();
-        parser
-            .set_language(&tree_sitter_go::LANGUAGE.into())
-            .unwrap();
-        let tree = parser.parse(src, None).unwrap();
-        let source = SourceFile::new("p.go".into(), src.to_string());
-        let files = [ParsedFile {
-            source: &source,
-            tree: &tree,
-        }];
-        let one = collect(&files);
-        assert_eq!(one.len(), 3);
         assert_eq!(
-            tokens(&files, &one).into_iter().collect::<Vec<_>>(),
-            ["token"]
+            names(src),
+            (
+                vec!["lock".into(), "sem".into(), "token".into()],
+                vec!["token".into()]
+            )
         );
     }
 
