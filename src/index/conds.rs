@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
+use super::semaphores::last_name;
 use super::{descendants, ParsedFile};
 
 /// The last names of the flags the package waits on in `for !flag { ….Wait() }` loops.
@@ -19,8 +20,8 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
             continue;
         }
         for node in descendants(file.tree.root_node()) {
-            if let Some(flag) = waited_flag(node, src) {
-                flags.insert(last_name(flag, src).to_string());
+            if let Some(name) = waited_flag(node, src).and_then(|f| last_name(f, src)) {
+                flags.insert(name.to_string());
             }
         }
     }
@@ -55,12 +56,6 @@ pub fn waited_flag<'t>(node: Node<'t>, src: &str) -> Option<Node<'t>> {
             })
     });
     waits.then_some(flag)
-}
-
-/// The last name of an identifier or selector: `ready`, `s.ready` → `ready`.
-pub fn last_name<'s>(expr: Node<'_>, src: &'s str) -> &'s str {
-    let name = expr.child_by_field_name("field").unwrap_or(expr);
-    &src[name.byte_range()]
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ pub struct PackageDecls {
     /// that the same function later receives back, or `Acquire(ctx, 1)`, holds it as a
     /// mutex.
     pub one_slot: HashSet<String>,
-    /// The one-slot channels kept full as a token ([`super::semaphores::tokens`]).
+    /// The one-slot channels kept full as a token ([`super::semaphores::collect`]).
     pub tokens: HashSet<String>,
     /// The last names of the flags `for !flag { cond.Wait() }` loops wait on
     /// ([`super::conds`]).

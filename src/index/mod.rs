@@ -794,8 +794,7 @@ pub fn index_package(
     facts.decls.returns = returns::collect(files, &facts.decls, &names);
     facts.decls.spawning = spawning_params::collect(files);
     facts.decls.done_params = spawning_params::done_params(files);
-    facts.decls.one_slot = semaphores::collect(files);
-    facts.decls.tokens = semaphores::tokens(files, &facts.decls.one_slot);
+    (facts.decls.one_slot, facts.decls.tokens) = semaphores::collect(files);
     facts.decls.cond_flags = conds::collect(files);
     let mut warnings = Vec::new();
     // A function defined in several build variants (`x_plan9.go`, `x_unix.go`) resolves to

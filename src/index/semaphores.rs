@@ -11,10 +11,11 @@ use tree_sitter::Node;
 use super::{descendants, ParsedFile};
 
 /// The names (variables and struct fields) the package gives one-slot channels or weight-one
-/// semaphores only.
-pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
+/// semaphores only, and those of them kept full as a token ([`fills_where_made`]).
+pub fn collect(files: &[ParsedFile<'_>]) -> (HashSet<String>, HashSet<String>) {
     let mut one = HashSet::new();
     let mut other = HashSet::new();
+    let mut filled = HashSet::new();
     for file in files {
         let src = file.source.text.as_str();
         if !src.contains("make(chan") && !src.contains("NewWeighted(") {
@@ -25,69 +26,54 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashSet<String> {
                 continue;
             };
             if let Some(name) = assigned_name(node, src) {
-                if one_slot {
-                    one.insert(name.to_string());
-                } else {
+                if !one_slot {
                     other.insert(name.to_string());
+                    continue;
+                }
+                one.insert(name.to_string());
+                if fills_where_made(node, name, src) {
+                    filled.insert(name.to_string());
                 }
             }
         }
     }
     one.retain(|name| !other.contains(name));
-    one
+    filled.retain(|name| one.contains(name));
+    (one, filled)
 }
 
-/// The one-slot channels among `one_slot` kept full as a token: the function that makes
-/// one sends into it and never receives from it itself (`r := &R{token: make(chan
-/// struct{}, 1)}; r.token <- struct{}{}`). Taking the token is the receive (`<-r.token`),
-/// giving it back the send.
-pub fn tokens(files: &[ParsedFile<'_>], one_slot: &HashSet<String>) -> HashSet<String> {
-    let mut tokens = HashSet::new();
-    if one_slot.is_empty() {
-        return tokens;
+/// Whether the function that makes the one-slot channel `name` at `make` sends into it and
+/// never receives from it itself (`r := &R{token: make(chan struct{}, 1)}; r.token <-
+/// struct{}{}`): a token, taken by a receive (`<-r.token`) and given back by a send.
+fn fills_where_made(make: Node<'_>, name: &str, src: &str) -> bool {
+    let mut body = make;
+    while !matches!(
+        body.kind(),
+        "function_declaration" | "method_declaration" | "func_literal" | "source_file"
+    ) {
+        let Some(parent) = body.parent() else { break };
+        body = parent;
     }
-    for file in files {
-        let src = file.source.text.as_str();
-        for node in descendants(file.tree.root_node()) {
-            if channel_make(node, src) != Some(true) {
-                continue;
-            }
-            let Some(name) = assigned_name(node, src).filter(|n| one_slot.contains(*n)) else {
-                continue;
-            };
-            let mut body = node;
-            while !matches!(
-                body.kind(),
-                "function_declaration" | "method_declaration" | "func_literal" | "source_file"
-            ) {
-                let Some(parent) = body.parent() else { break };
-                body = parent;
-            }
-            // Sends and receives of the making function itself, after the make (not in
-            // the closures it starts: a goroutine's `sem <- 1; …; <-sem` is a semaphore).
-            let own = |n: Node<'_>| {
-                n.start_byte() > node.end_byte()
-                    && std::iter::successors(n.parent(), |p| p.parent())
-                        .take_while(|p| *p != body)
-                        .all(|p| p.kind() != "func_literal")
-            };
-            let named = |c: Option<Node<'_>>| c.and_then(|c| last_name(c, src)) == Some(name);
-            let uses = descendants(body);
-            let fills = uses.iter().any(|&n| {
-                n.kind() == "send_statement" && own(n) && named(n.child_by_field_name("channel"))
-            });
-            let takes = uses.iter().any(|&n| {
-                n.kind() == "unary_expression"
-                    && n.child(0).is_some_and(|o| o.kind() == "<-")
-                    && own(n)
-                    && named(n.child_by_field_name("operand"))
-            });
-            if fills && !takes {
-                tokens.insert(name.to_string());
-            }
-        }
-    }
-    tokens
+    // Sends and receives of the making function itself, after the make (not in the
+    // closures it starts: a goroutine's `sem <- 1; …; <-sem` is a semaphore).
+    let own = |n: Node<'_>| {
+        n.start_byte() > make.end_byte()
+            && std::iter::successors(n.parent(), |p| p.parent())
+                .take_while(|p| *p != body)
+                .all(|p| p.kind() != "func_literal")
+    };
+    let named = |c: Option<Node<'_>>| c.and_then(|c| last_name(c, src)) == Some(name);
+    let uses = descendants(body);
+    let fills = uses.iter().any(|&n| {
+        n.kind() == "send_statement" && own(n) && named(n.child_by_field_name("channel"))
+    });
+    let takes = uses.iter().any(|&n| {
+        n.kind() == "unary_expression"
+            && n.child(0).is_some_and(|o| o.kind() == "<-")
+            && own(n)
+            && named(n.child_by_field_name("operand"))
+    });
+    fills && !takes
 }
 
 /// For a `make(chan T …)` or `semaphore.NewWeighted(n)` call, whether its capacity is
@@ -175,17 +161,15 @@ mod tests {
     fn names(src: &str) -> (Vec<String>, Vec<String>) {
         let tree = crate::parse::parse(src, None).unwrap().tree;
         let source = SourceFile::new("p.go".into(), src.to_string());
-        let files = [ParsedFile {
+        let (one, tokens) = collect(&[ParsedFile {
             source: &source,
             tree: &tree,
-        }];
-        let one = collect(&files);
+        }]);
         let sorted = |set: HashSet<String>| {
             let mut names: Vec<String> = set.into_iter().collect();
             names.sort();
             names
         };
-        let tokens = tokens(&files, &one);
         (sorted(one), sorted(tokens))
     }
 

@@ -362,13 +362,7 @@ impl<'a> Walker<'a, '_> {
         });
         // `if !t.Stop() { <-done }`: the callback either never runs or has signalled.
         let stopped_or_waited: Vec<PlaceId> = if self.stops_timer(node) {
-            self.current().events[first..]
-                .iter()
-                .filter_map(|e| match e.kind {
-                    EventKind::Wait { sync, .. } => Some(sync),
-                    _ => None,
-                })
-                .collect()
+            self.waits_since(first)
         } else {
             Vec::new()
         };
@@ -407,6 +401,17 @@ impl<'a> Walker<'a, '_> {
             self.push_at(wait, node, node.end_byte());
         }
         self.scopes.pop();
+    }
+
+    /// What the current function's events from index `first` on wait for.
+    fn waits_since(&mut self, first: usize) -> Vec<PlaceId> {
+        self.current().events[first..]
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Wait { sync, .. } => Some(sync),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether an `if` is `if !t.Stop() { … }` with no `else`: past it, a timer's callback
@@ -765,13 +770,7 @@ impl<'a> Walker<'a, '_> {
             if flows.last().is_some_and(|f: &Flow| f.terminated) {
                 continue;
             }
-            let syncs: Vec<PlaceId> = self.current().events[first..]
-                .iter()
-                .filter_map(|e| match e.kind {
-                    EventKind::Wait { sync, .. } => Some(sync),
-                    _ => None,
-                })
-                .collect();
+            let syncs = self.waits_since(first);
             match &mut waited {
                 None => waited = Some(syncs),
                 Some(all) => all.retain(|s| syncs.contains(s)),

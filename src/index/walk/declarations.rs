@@ -327,11 +327,8 @@ impl<'a> Walker<'a, '_> {
         if let ([flag], [value]) = (left.as_slice(), right.as_slice()) {
             if op == AccessOp::Assign
                 && value.kind() == "true"
-                && self
-                    .facts
-                    .decls
-                    .cond_flags
-                    .contains(conds::last_name(*flag, self.src))
+                && crate::index::semaphores::last_name(*flag, self.src)
+                    .is_some_and(|name| self.facts.decls.cond_flags.contains(name))
             {
                 if let Some(place) = self.place_of(*flag) {
                     self.push(EventKind::Signal { sync: place }, *flag);
