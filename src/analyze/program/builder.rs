@@ -1,184 +1,21 @@
-//! The expanded program: for each function that starts goroutines (or serves HTTP), the
-//! tree of goroutines it creates, each with its events in program order, and the events of
-//! the package functions it calls inlined at the call with their parameters bound to the
-//! caller's arguments. This is how a map reaches another goroutine through a struct field,
-//! a parameter or a call chain (`go s.serve(conn)` → `s.handle(req)` → `s.stats[p]++`).
-//!
-//! Every expansion of a function body gives its local variables a fresh instance, so two
-//! calls of one helper never share its locals, while parameters and receivers stand for
-//! whatever the caller passed.
+//! The expansion itself: each root's body with the calls it makes inlined and the
+//! goroutines it starts as threads of their own, each body's variables a fresh instance.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use indexmap::IndexSet;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 
-use crate::index::{
-    is_exported, AccessOp, BindingId, Callee, Control, CtlId, CtlKind, EventKind, FuncId, LockMode,
-    PackageFacts, PlaceId, SpawnVia, Target,
+use super::graph::{receiver_mutexes, CallGraph, Relevance};
+use super::{
+    receiver_type, Action, CallSite, ChainId, Cut, CutKind, Declared, FieldId, LockSetId, Program,
+    ProgramEvent, ProgramPlace, ProgramPlaceId, Thread, ThreadId, MAX_CALL_DEPTH,
+    MAX_EVENTS_PER_PACKAGE, MAX_EVENTS_PER_ROOT,
 };
-
-/// Calls are inlined this deep at most.
-pub const MAX_CALL_DEPTH: usize = 8;
-/// A root's expansion stops inlining past this many events (huge call trees).
-pub const MAX_EVENTS_PER_ROOT: usize = 50_000;
-/// A package's expansion analyzes no further roots past this many events.
-pub const MAX_EVENTS_PER_PACKAGE: usize = 3_000_000;
-
-/// A bound that cut the expansion: what was left out is reported as a warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CutKind {
-    /// A call nested deeper than the depth bound was not followed.
-    Depth,
-    /// A root's expansion reached its event budget; later calls were not followed.
-    RootBudget,
-    /// The package's expansion reached its budget; this root was not analyzed.
-    PackageBudget,
-}
-
-/// Where the expansion was cut.
-#[derive(Debug, Clone, Copy)]
-pub struct Cut {
-    /// The root whose expansion was cut.
-    pub root: FuncId,
-    /// The call or spawn not followed: (function, event index); `None` for a whole root.
-    pub at: Option<(FuncId, usize)>,
-    /// Which bound cut it.
-    pub kind: CutKind,
-}
-
-/// Index of a [`Thread`].
-pub type ThreadId = u32;
-/// Index of a [`ProgramPlace`].
-pub type ProgramPlaceId = u32;
-/// Index of a [`CallSite`] in the program's call chains.
-pub type ChainId = u32;
-/// Index of a lock set in [`Program::lock_sets`].
-pub type LockSetId = u32;
-
-/// A field name of the expanded program, interned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FieldId(u32);
-
-/// A storage location of the expanded program: a binding in one instance of its function.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ProgramPlace {
-    /// The variable the location starts from.
-    pub root: BindingId,
-    /// Which expansion of the declaring function (0: shared, e.g. package variables and the
-    /// parameters of a root).
-    pub instance: u32,
-    /// Fields selected from it.
-    pub fields: Vec<FieldId>,
-}
-
-/// Where an instance's variable was declared: the thread and its frame there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Declared {
-    /// The thread whose expansion created the variable.
-    pub thread: ThreadId,
-    /// The frame of the declaration in that thread.
-    pub ctl: CtlId,
-}
-
-/// What happens at an event of a thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// A map access.
-    Access {
-        /// The map.
-        place: ProgramPlaceId,
-        /// What the access does.
-        op: AccessOp,
-    },
-    /// A goroutine starts.
-    Spawn {
-        /// The goroutine.
-        thread: ThreadId,
-        /// A sync object signalled when it ends (`wg.Go`).
-        signals: Option<ProgramPlaceId>,
-        /// Whether one spawn runs the goroutine many times at once (a handler).
-        repeated: bool,
-        /// Whether the goroutine runs only after the spawner returns (a parallel subtest).
-        after_return: bool,
-    },
-    /// The thread waits on a WaitGroup or channel.
-    Wait {
-        /// What is waited on.
-        sync: ProgramPlaceId,
-        /// Whether it is a single channel receive.
-        single_receive: bool,
-    },
-    /// The thread signals a WaitGroup or channel.
-    Signal {
-        /// What is signalled.
-        sync: ProgramPlaceId,
-    },
-}
-
-/// One event of a thread.
-#[derive(Debug, Clone)]
-pub struct ProgramEvent {
-    /// What happens.
-    pub action: Action,
-    /// The index event it comes from: (function, event index).
-    pub origin: (FuncId, usize),
-    /// The calls it was inlined through, innermost last.
-    pub chain: Option<ChainId>,
-    /// Position in the thread's program order.
-    pub order: usize,
-    /// The innermost frame around it.
-    pub ctl: CtlId,
-    /// Locks held: an index into [`Program::lock_sets`].
-    pub locks: LockSetId,
-}
-
-/// A call through which events were inlined.
-#[derive(Debug, Clone, Copy)]
-pub struct CallSite {
-    /// The call event: (function, event index).
-    pub call: (FuncId, usize),
-    /// The call it is itself inside of.
-    pub parent: Option<ChainId>,
-}
-
-/// A goroutine (or the function a root runs on).
-#[derive(Debug, Clone)]
-pub struct Thread {
-    /// The function whose body the thread starts running.
-    pub origin: FuncId,
-    /// The spawning thread and event, for goroutines.
-    pub spawned_by: Option<(ThreadId, usize)>,
-    /// Whether the root runs many times at once (an HTTP handler).
-    pub handler: bool,
-    /// Whether the goroutine starts more instances of itself (a recursive spawn), which run
-    /// concurrently with it.
-    pub recursive: bool,
-    /// Events in program order.
-    pub events: Vec<ProgramEvent>,
-    /// Loops and branches, including those of inlined calls.
-    pub ctl: Control,
-}
-
-/// The expanded program of one package.
-#[derive(Debug, Default)]
-pub struct Program {
-    /// Every thread; each root's tree is contiguous.
-    pub threads: Vec<Thread>,
-    /// Every place, indexed by [`ProgramPlaceId`].
-    pub places: IndexSet<ProgramPlace, FxBuildHasher>,
-    /// Field names, indexed by [`FieldId`].
-    pub field_names: IndexSet<String, FxBuildHasher>,
-    /// The distinct sets of locks held at events, each sorted as it was taken.
-    pub lock_sets: IndexSet<Vec<(ProgramPlaceId, LockMode)>, FxBuildHasher>,
-    /// Declarations of instance places (`None` for shared ones).
-    pub declared: Vec<Option<Declared>>,
-    /// Call chains.
-    pub chains: Vec<CallSite>,
-    /// Where bounds cut the expansion (at most one cut of each kind per root).
-    pub cuts: Vec<Cut>,
-}
+use crate::index::{
+    BindingId, Callee, Control, CtlId, CtlKind, EventKind, FuncId, LockMode, PackageFacts, PlaceId,
+    Target,
+};
 
 /// The instance of a function body being expanded.
 #[derive(Debug, Clone)]
@@ -209,273 +46,7 @@ struct Env {
     params: FxHashMap<BindingId, ProgramPlaceId>,
 }
 
-/// Builds the expanded program of a package.
-pub fn expand(facts: &PackageFacts) -> Program {
-    let callees = call_graph(facts);
-    let relevant = relevant_funcs(facts, &callees);
-    let mut program = Program::default();
-    let fields = facts
-        .places
-        .iter()
-        .map(|p| p.fields.iter().map(|f| program.field(f)).collect())
-        .collect();
-    let mut builder = Builder {
-        facts,
-        callees,
-        relevant: &relevant,
-        fields,
-        program,
-        next_instance: 1,
-        stack: Vec::new(),
-        open: Vec::new(),
-        sole_instance: FxHashMap::default(),
-        returning: FxHashMap::default(),
-        call_results: FxHashMap::default(),
-        orphans: Vec::new(),
-        budget: 0,
-        root: 0,
-        root_cuts: 0,
-        total: 0,
-        mutexes: FxHashMap::default(),
-    };
-    builder.mutexes = receiver_mutexes(facts, &builder.fields);
-    // Types with a method that starts goroutines: their exported methods are entry points
-    // that callers may run while those goroutines do.
-    // So are those of a type whose constructor starts goroutines on the object it returns.
-    let spawning_types: std::collections::HashSet<&str> = facts
-        .funcs
-        .iter()
-        .enumerate()
-        .filter(|&(f, func)| func.declared && relevant[f].spawns)
-        .flat_map(|(_, func)| func.receiver.iter().chain(&func.made))
-        .filter_map(|&b| receiver_type(facts, b))
-        .collect();
-    // Package functions are entries too where the package starts goroutines: its exported
-    // functions, and `main` (which runs while the goroutines `init` starts do).
-    let package_spawns = facts
-        .funcs
-        .iter()
-        .enumerate()
-        .any(|(f, func)| !func.in_test && relevant[f].spawns);
-    let candidates: Vec<bool> = facts
-        .funcs
-        .iter()
-        .enumerate()
-        .map(|(f, func)| {
-            let entry = match func.receiver {
-                Some(r) => {
-                    is_exported(&func.name)
-                        && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
-                        && relevant[f].touches
-                }
-                None => {
-                    package_spawns
-                        && !func.in_test
-                        && relevant[f].touches
-                        && (is_exported(&func.name) || is_main(facts, func))
-                }
-            };
-            // A test is a root where test code starts goroutines: the goroutines package
-            // code starts are analyzed from the package's own roots, not again from each
-            // of the tests that call it.
-            let spawns = if func.in_test {
-                relevant[f].test_spawns
-            } else {
-                relevant[f].spawns
-            };
-            func.declared && (func.handler.is_some() || spawns || entry)
-        })
-        .collect();
-    for f in roots(facts, &builder.callees, &candidates) {
-        if builder.total > MAX_EVENTS_PER_PACKAGE {
-            builder.program.cuts.push(Cut {
-                root: f,
-                at: None,
-                kind: CutKind::PackageBudget,
-            });
-            continue;
-        }
-        builder.root(f);
-    }
-    builder.adopt_orphans();
-    builder.program
-}
-
-/// The callee of each call and spawn event, by function and event index.
-type CallGraph = Vec<Vec<Option<FuncId>>>;
-
-/// The package's call graph, each call and spawn resolved once.
-fn call_graph(facts: &PackageFacts) -> CallGraph {
-    facts
-        .funcs
-        .iter()
-        .map(|f| {
-            f.events
-                .iter()
-                .map(|e| match &e.kind {
-                    EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
-                        facts.resolve(&target.callee)
-                    }
-                    _ => None,
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The candidates analyzed as roots, in function order: those callers outside the package
-/// may run (exported functions, handlers) or that nothing in the package calls, then any
-/// candidate none of those reaches. An unexported function the package calls is analyzed
-/// where it is called, with its callers' locks and ordering, not on its own.
-fn roots(facts: &PackageFacts, callees: &CallGraph, candidates: &[bool]) -> Vec<FuncId> {
-    let mut called = vec![false; facts.funcs.len()];
-    for (f, func) in facts.funcs.iter().enumerate() {
-        for (e, callee) in func.events.iter().zip(&callees[f]) {
-            if let (EventKind::Call { .. }, Some(c)) = (&e.kind, *callee) {
-                if c as usize != f {
-                    called[c as usize] = true;
-                }
-            }
-        }
-    }
-    let mut roots: Vec<FuncId> = (0..facts.funcs.len())
-        .filter(|&f| {
-            let func = &facts.funcs[f];
-            candidates[f] && (func.handler.is_some() || is_exported(&func.name) || !called[f])
-        })
-        .map(|f| f as FuncId)
-        .collect();
-    let mut reached = vec![false; facts.funcs.len()];
-    let mut stack = roots.clone();
-    while let Some(f) = stack.pop() {
-        if std::mem::replace(&mut reached[f as usize], true) {
-            continue;
-        }
-        stack.extend(callees[f as usize].iter().flatten());
-    }
-    roots.extend(
-        (0..facts.funcs.len())
-            .filter(|&f| candidates[f] && !reached[f])
-            .map(|f| f as FuncId),
-    );
-    roots.sort_unstable();
-    roots.dedup();
-    // The package's own roots first: should the package's budget run out, it is tests that
-    // go unanalyzed.
-    roots.sort_by_key(|&f| facts.funcs[f as usize].in_test);
-    roots
-}
-
-/// For each receiver type whose methods lock exactly one field of the receiver (`s.mu`),
-/// that field's path.
-fn receiver_mutexes<'a>(
-    facts: &'a PackageFacts,
-    fields: &[Vec<FieldId>],
-) -> FxHashMap<&'a str, Vec<FieldId>> {
-    let mut seen: FxHashMap<&str, Option<&Vec<FieldId>>> = FxHashMap::default();
-    for func in &facts.funcs {
-        let Some(r) = func.receiver else { continue };
-        let Some(ty) = receiver_type(facts, r) else {
-            continue;
-        };
-        for event in &func.events {
-            let EventKind::Lock { place, .. } = event.kind else {
-                continue;
-            };
-            let path = &fields[place as usize];
-            if facts.places[place as usize].root != r || path.is_empty() {
-                continue;
-            }
-            seen.entry(ty)
-                .and_modify(|one| {
-                    if one.is_some_and(|p| p != path) {
-                        *one = None;
-                    }
-                })
-                .or_insert(Some(path));
-        }
-    }
-    seen.into_iter()
-        .filter_map(|(ty, path)| Some((ty, path?.clone())))
-        .collect()
-}
-
-/// The struct type a receiver binding belongs to.
-pub fn receiver_type(facts: &PackageFacts, receiver: BindingId) -> Option<&str> {
-    match &facts.bindings[receiver as usize].ty {
-        crate::index::TypeInfo::Named(t) => Some(t),
-        _ => None,
-    }
-}
-
-/// Whether `func` is the `main` function of a `main` package.
-pub fn is_main(facts: &PackageFacts, func: &crate::index::Func) -> bool {
-    facts.name == "main" && func.name == "main" && func.declared
-}
-
-/// What a function does, transitively through the calls and spawns it makes.
-#[derive(Debug, Clone, Copy, Default)]
-struct Relevance {
-    /// It accesses maps or synchronizes: worth inlining.
-    touches: bool,
-    /// It starts goroutines: worth analyzing as a root.
-    spawns: bool,
-    /// It is test code and starts goroutines in test code (its own or its test helpers').
-    test_spawns: bool,
-}
-
-fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<Relevance> {
-    let mut out: Vec<Relevance> = facts
-        .funcs
-        .iter()
-        .map(|f| {
-            let spawns = f
-                .events
-                .iter()
-                .any(|e| matches!(e.kind, EventKind::Spawn { .. }));
-            Relevance {
-                touches: f
-                    .events
-                    .iter()
-                    .any(|e| !matches!(e.kind, EventKind::Call { .. }))
-                    || f.events.iter().any(|e| !e.locks.is_empty()),
-                spawns,
-                test_spawns: spawns && f.in_test,
-            }
-        })
-        .collect();
-    // Propagate up the call graph: each call resolved once, each function revisited only
-    // when a callee gains a flag (at most three times).
-    let mut callers: Vec<Vec<FuncId>> = vec![Vec::new(); facts.funcs.len()];
-    for (f, func) in facts.funcs.iter().enumerate() {
-        for (e, callee) in func.events.iter().zip(&callees[f]) {
-            if let (EventKind::Call { .. }, Some(callee)) = (&e.kind, *callee) {
-                callers[callee as usize].push(f as FuncId);
-            }
-        }
-    }
-    let mut work: Vec<FuncId> = (0..facts.funcs.len() as FuncId).collect();
-    while let Some(callee) = work.pop() {
-        let c = out[callee as usize];
-        for &f in &callers[callee as usize] {
-            let in_test = facts.funcs[f as usize].in_test;
-            let r = &mut out[f as usize];
-            let test_spawns = c.test_spawns && in_test;
-            if (c.touches && !r.touches)
-                || (c.spawns && !r.spawns)
-                || (test_spawns && !r.test_spawns)
-            {
-                r.touches |= c.touches;
-                r.spawns |= c.spawns;
-                r.test_spawns |= test_spawns;
-                work.push(f);
-            }
-        }
-    }
-    out
-}
-
-struct Builder<'a> {
+pub(super) struct Builder<'a> {
     facts: &'a PackageFacts,
     /// The callee of each call and spawn event.
     callees: CallGraph,
@@ -512,7 +83,58 @@ struct Builder<'a> {
     mutexes: FxHashMap<&'a str, Vec<FieldId>>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    /// A builder for the package, with its call graph and the relevance of its functions.
+    pub(super) fn new(
+        facts: &'a PackageFacts,
+        callees: CallGraph,
+        relevant: &'a [Relevance],
+    ) -> Self {
+        let mut program = Program::default();
+        let fields: Vec<Vec<FieldId>> = facts
+            .places
+            .iter()
+            .map(|p| p.fields.iter().map(|f| program.field(f)).collect())
+            .collect();
+        let mutexes = receiver_mutexes(facts, &fields);
+        Builder {
+            facts,
+            callees,
+            relevant,
+            fields,
+            program,
+            next_instance: 1,
+            stack: Vec::new(),
+            open: Vec::new(),
+            sole_instance: FxHashMap::default(),
+            returning: FxHashMap::default(),
+            call_results: FxHashMap::default(),
+            orphans: Vec::new(),
+            budget: 0,
+            root: 0,
+            root_cuts: 0,
+            total: 0,
+            mutexes,
+        }
+    }
+
+    /// Expands each root in turn, while the package's event budget lasts.
+    pub(super) fn expand(mut self, roots: &[FuncId]) -> Program {
+        for &f in roots {
+            if self.total > MAX_EVENTS_PER_PACKAGE {
+                self.program.cuts.push(Cut {
+                    root: f,
+                    at: None,
+                    kind: CutKind::PackageBudget,
+                });
+                continue;
+            }
+            self.root(f);
+        }
+        self.adopt_orphans();
+        self.program
+    }
+
     fn root(&mut self, func: FuncId) {
         self.budget = 0;
         self.root = func;
@@ -1002,57 +624,5 @@ impl Builder<'_> {
             self.program.declared.push(declared);
         }
         id as ProgramPlaceId
-    }
-}
-
-impl Action {
-    /// The place of an access.
-    pub fn place(&self) -> ProgramPlaceId {
-        match self {
-            Action::Access { place, .. } => *place,
-            _ => unreachable!("only accesses have a map place"),
-        }
-    }
-}
-
-impl Program {
-    /// The locks held at an event.
-    pub fn locks(&self, event: &ProgramEvent) -> &[(ProgramPlaceId, LockMode)] {
-        &self.lock_sets[event.locks as usize]
-    }
-
-    /// The root thread whose tree holds thread `t`.
-    pub fn root_of(&self, mut t: ThreadId) -> ThreadId {
-        while let Some((parent, _)) = self.threads[t as usize].spawned_by {
-            t = parent;
-        }
-        t
-    }
-
-    /// The place as written in Go: `m`, `s.items`.
-    pub fn place_text(&self, facts: &PackageFacts, place: ProgramPlaceId) -> String {
-        let p = &self.places[place as usize];
-        let fields: Vec<String> = p
-            .fields
-            .iter()
-            .map(|f| self.field_names[f.0 as usize].clone())
-            .collect();
-        crate::index::place_text(&facts.bindings[p.root as usize].name, &fields)
-    }
-
-    fn field(&mut self, name: &str) -> FieldId {
-        match self.field_names.get_index_of(name) {
-            Some(i) => FieldId(i as u32),
-            None => FieldId(self.field_names.insert_full(name.to_string()).0 as u32),
-        }
-    }
-
-    /// How a spawn event starts its goroutine, from the index.
-    pub fn spawn_via<'f>(&self, facts: &'f PackageFacts, event: &ProgramEvent) -> &'f SpawnVia {
-        let (func, index) = event.origin;
-        match &facts.funcs[func as usize].events[index].kind {
-            EventKind::Spawn { via, .. } => via,
-            _ => unreachable!("a spawn event comes from a spawn"),
-        }
     }
 }

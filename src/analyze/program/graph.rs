@@ -1,0 +1,222 @@
+//! The package's call graph, resolved once, and what it tells before any expansion: which
+//! functions are worth inlining or analyzing as roots, which are roots, and each receiver
+//! type's one mutex.
+
+use rustc_hash::FxHashMap;
+
+use super::{is_main, receiver_type, FieldId};
+use crate::index::{is_exported, EventKind, FuncId, PackageFacts};
+
+/// The callee of each call and spawn event, by function and event index.
+pub(super) type CallGraph = Vec<Vec<Option<FuncId>>>;
+
+/// The package's call graph, each call and spawn resolved once.
+pub(super) fn call_graph(facts: &PackageFacts) -> CallGraph {
+    facts
+        .funcs
+        .iter()
+        .map(|f| {
+            f.events
+                .iter()
+                .map(|e| match &e.kind {
+                    EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
+                        facts.resolve(&target.callee)
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The candidates analyzed as roots, in function order: those callers outside the package
+/// may run (exported functions, handlers) or that nothing in the package calls, then any
+/// candidate none of those reaches. An unexported function the package calls is analyzed
+/// where it is called, with its callers' locks and ordering, not on its own.
+pub(super) fn roots(facts: &PackageFacts, callees: &CallGraph, candidates: &[bool]) -> Vec<FuncId> {
+    let mut called = vec![false; facts.funcs.len()];
+    for (f, func) in facts.funcs.iter().enumerate() {
+        for (e, callee) in func.events.iter().zip(&callees[f]) {
+            if let (EventKind::Call { .. }, Some(c)) = (&e.kind, *callee) {
+                if c as usize != f {
+                    called[c as usize] = true;
+                }
+            }
+        }
+    }
+    let mut roots: Vec<FuncId> = (0..facts.funcs.len())
+        .filter(|&f| {
+            let func = &facts.funcs[f];
+            candidates[f] && (func.handler.is_some() || is_exported(&func.name) || !called[f])
+        })
+        .map(|f| f as FuncId)
+        .collect();
+    let mut reached = vec![false; facts.funcs.len()];
+    let mut stack = roots.clone();
+    while let Some(f) = stack.pop() {
+        if std::mem::replace(&mut reached[f as usize], true) {
+            continue;
+        }
+        stack.extend(callees[f as usize].iter().flatten());
+    }
+    roots.extend(
+        (0..facts.funcs.len())
+            .filter(|&f| candidates[f] && !reached[f])
+            .map(|f| f as FuncId),
+    );
+    roots.sort_unstable();
+    roots.dedup();
+    // The package's own roots first: should the package's budget run out, it is tests that
+    // go unanalyzed.
+    roots.sort_by_key(|&f| facts.funcs[f as usize].in_test);
+    roots
+}
+
+/// For each receiver type whose methods lock exactly one field of the receiver (`s.mu`),
+/// that field's path.
+pub(super) fn receiver_mutexes<'a>(
+    facts: &'a PackageFacts,
+    fields: &[Vec<FieldId>],
+) -> FxHashMap<&'a str, Vec<FieldId>> {
+    let mut seen: FxHashMap<&str, Option<&Vec<FieldId>>> = FxHashMap::default();
+    for func in &facts.funcs {
+        let Some(r) = func.receiver else { continue };
+        let Some(ty) = receiver_type(facts, r) else {
+            continue;
+        };
+        for event in &func.events {
+            let EventKind::Lock { place, .. } = event.kind else {
+                continue;
+            };
+            let path = &fields[place as usize];
+            if facts.places[place as usize].root != r || path.is_empty() {
+                continue;
+            }
+            seen.entry(ty)
+                .and_modify(|one| {
+                    if one.is_some_and(|p| p != path) {
+                        *one = None;
+                    }
+                })
+                .or_insert(Some(path));
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(ty, path)| Some((ty, path?.clone())))
+        .collect()
+}
+
+/// What a function does, transitively through the calls and spawns it makes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Relevance {
+    /// It accesses maps or synchronizes: worth inlining.
+    pub(super) touches: bool,
+    /// It starts goroutines: worth analyzing as a root.
+    pub(super) spawns: bool,
+    /// It is test code and starts goroutines in test code (its own or its test helpers').
+    pub(super) test_spawns: bool,
+}
+
+pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<Relevance> {
+    let mut out: Vec<Relevance> = facts
+        .funcs
+        .iter()
+        .map(|f| {
+            let spawns = f
+                .events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::Spawn { .. }));
+            Relevance {
+                touches: f
+                    .events
+                    .iter()
+                    .any(|e| !matches!(e.kind, EventKind::Call { .. }))
+                    || f.events.iter().any(|e| !e.locks.is_empty()),
+                spawns,
+                test_spawns: spawns && f.in_test,
+            }
+        })
+        .collect();
+    // Propagate up the call graph: each call resolved once, each function revisited only
+    // when a callee gains a flag (at most three times).
+    let mut callers: Vec<Vec<FuncId>> = vec![Vec::new(); facts.funcs.len()];
+    for (f, func) in facts.funcs.iter().enumerate() {
+        for (e, callee) in func.events.iter().zip(&callees[f]) {
+            if let (EventKind::Call { .. }, Some(callee)) = (&e.kind, *callee) {
+                callers[callee as usize].push(f as FuncId);
+            }
+        }
+    }
+    let mut work: Vec<FuncId> = (0..facts.funcs.len() as FuncId).collect();
+    while let Some(callee) = work.pop() {
+        let c = out[callee as usize];
+        for &f in &callers[callee as usize] {
+            let in_test = facts.funcs[f as usize].in_test;
+            let r = &mut out[f as usize];
+            let test_spawns = c.test_spawns && in_test;
+            if (c.touches && !r.touches)
+                || (c.spawns && !r.spawns)
+                || (test_spawns && !r.test_spawns)
+            {
+                r.touches |= c.touches;
+                r.spawns |= c.spawns;
+                r.test_spawns |= test_spawns;
+                work.push(f);
+            }
+        }
+    }
+    out
+}
+
+/// Which declared functions are root candidates: handlers, functions that start goroutines,
+/// and the entries callers may run while those goroutines do (exported methods of a type
+/// that starts goroutines, and where the package does, its exported functions and `main`).
+pub(super) fn root_candidates(facts: &PackageFacts, relevant: &[Relevance]) -> Vec<bool> {
+    // Types with a method that starts goroutines: their exported methods are entry points
+    // that callers may run while those goroutines do.
+    // So are those of a type whose constructor starts goroutines on the object it returns.
+    let spawning_types: std::collections::HashSet<&str> = facts
+        .funcs
+        .iter()
+        .enumerate()
+        .filter(|&(f, func)| func.declared && relevant[f].spawns)
+        .flat_map(|(_, func)| func.receiver.iter().chain(&func.made))
+        .filter_map(|&b| receiver_type(facts, b))
+        .collect();
+    // Package functions are entries too where the package starts goroutines: its exported
+    // functions, and `main` (which runs while the goroutines `init` starts do).
+    let package_spawns = facts
+        .funcs
+        .iter()
+        .enumerate()
+        .any(|(f, func)| !func.in_test && relevant[f].spawns);
+    facts
+        .funcs
+        .iter()
+        .enumerate()
+        .map(|(f, func)| {
+            let entry = match func.receiver {
+                Some(r) => {
+                    is_exported(&func.name)
+                        && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
+                        && relevant[f].touches
+                }
+                None => {
+                    package_spawns
+                        && !func.in_test
+                        && relevant[f].touches
+                        && (is_exported(&func.name) || is_main(facts, func))
+                }
+            };
+            // A test is a root where test code starts goroutines: the goroutines package
+            // code starts are analyzed from the package's own roots, not again from each
+            // of the tests that call it.
+            let spawns = if func.in_test {
+                relevant[f].test_spawns
+            } else {
+                relevant[f].spawns
+            };
+            func.declared && (func.handler.is_some() || spawns || entry)
+        })
+        .collect()
+}
