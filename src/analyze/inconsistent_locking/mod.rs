@@ -1,14 +1,18 @@
 //! MG003 inconsistent-map-locking: a map field guarded by a mutex in some methods and
 //! accessed without it in another (the reasoning of RacerD for Java classes).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
 use crate::index::{
-    is_exported, mutexes, place_text, BindingId, Callee, EventKind, FileId, FuncId, LockMode,
-    PackageFacts, PlaceId, TypeInfo, ELEMENT,
+    is_exported, mutexes, place_text, BindingId, EventKind, FuncId, LockMode, PackageFacts,
+    PlaceId, TypeInfo, ELEMENT,
 };
 use crate::source::SourceFile;
+
+mod callers;
+
+use callers::{caller_locks, literal_call_locks, CallerLocks};
 
 /// The rule's id.
 pub const ID: &str = "MG003";
@@ -19,15 +23,6 @@ pub const ID: &str = "MG003";
 enum Guard {
     Receiver(Vec<String>),
     Global(BindingId),
-}
-
-/// What the callers of a method hold for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum CallerLocks {
-    /// Every lock (the object is not shared yet, or the method says callers lock).
-    All,
-    /// These locks, held at every call site.
-    Some(HashSet<Guard>),
 }
 
 /// The evidence for an inferred guard, as counted.
@@ -283,67 +278,6 @@ pub fn check(
     }
     out
 }
-
-/// The function literals started as goroutines somewhere.
-fn spawned_literals(facts: &PackageFacts) -> HashSet<FuncId> {
-    facts
-        .funcs
-        .iter()
-        .flat_map(|func| &func.events)
-        .filter_map(|event| match &event.kind {
-            EventKind::Spawn { target, .. } => match target.callee {
-                Callee::Literal(l) => Some(l),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
-/// How deep literals calling literals are followed for the locks they are called with.
-const MAX_LITERAL_NESTING: usize = 8;
-
-/// For each function literal held in a variable and only ever called (`valid := func()
-/// {...}; mu.RLock(); valid()`), the locks held at every one of its calls. A call made
-/// inside another such literal also holds the locks that literal is called with
-/// (`snapshotAll := func() { snapshot(id) }`), to a fixpoint. A literal also started as a
-/// goroutine is left out.
-fn literal_call_locks(facts: &PackageFacts) -> HashMap<FuncId, Vec<(PlaceId, LockMode)>> {
-    let spawned = spawned_literals(facts);
-    let mut known: HashMap<FuncId, Vec<(PlaceId, LockMode)>> = HashMap::new();
-    // Each round lets locks reach one more level of literals calling literals.
-    for _ in 0..MAX_LITERAL_NESTING {
-        let mut calls: HashMap<FuncId, Vec<(PlaceId, LockMode)>> = HashMap::new();
-        for (f, func) in facts.funcs.iter().enumerate() {
-            let outer = known.get(&(f as FuncId));
-            for event in &func.events {
-                let EventKind::Call { target, .. } = &event.kind else {
-                    continue;
-                };
-                let Callee::Literal(l) = target.callee else {
-                    continue;
-                };
-                let mut held = event.locks.clone();
-                for &(p, mode) in outer.into_iter().flatten() {
-                    if !held.iter().any(|&(q, _)| q == p) {
-                        held.push((p, mode));
-                    }
-                }
-                calls
-                    .entry(l)
-                    .and_modify(|common| common.retain(|(p, _)| held.iter().any(|(q, _)| q == p)))
-                    .or_insert(held);
-            }
-        }
-        calls.retain(|l, held| !spawned.contains(l) && !held.is_empty());
-        if calls == known {
-            break;
-        }
-        known = calls;
-    }
-    known
-}
-
 /// The guard of a field: declared by checklocks, or the mutex held at the most accesses
 /// (ties broken by name); `None` when no access holds any receiver mutex.
 fn field_guard(
@@ -465,219 +399,6 @@ fn owner_guards(
             }
         })
         .collect()
-}
-
-/// For every method and package function, the locks all its callers hold for it (for a
-/// package function, the package's mutexes): what every call site in the package's code
-/// holds, including what the calling function's own callers hold (to a fixpoint). Calls
-/// from tests do not count (they drive objects on one goroutine), and a function nobody
-/// calls holds nothing. An exported method its own package calls only with a
-/// lock held cannot take that lock itself: its callers, outside too, must hold it.
-fn caller_locks(
-    facts: &PackageFacts,
-    literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
-) -> Vec<CallerLocks> {
-    let owners = literal_owners(facts);
-    let mut sites: BTreeMap<FuncId, Vec<(FuncId, usize)>> = BTreeMap::new();
-    for (f, func) in facts.funcs.iter().enumerate() {
-        for (e, event) in func.events.iter().enumerate() {
-            if let EventKind::Call { target, .. } = &event.kind {
-                if let Callee::Method(..) | Callee::Func(_) = target.callee {
-                    if let Some(&callee) = facts.callees.get(&target.callee) {
-                        if !func.in_test {
-                            sites.entry(callee).or_default().push((f as FuncId, e));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut out: Vec<CallerLocks> = facts
-        .funcs
-        .iter()
-        .enumerate()
-        .map(|(f, func)| {
-            if func.assumes_lock {
-                CallerLocks::All
-            } else if !func.declared || !sites.contains_key(&(f as FuncId)) {
-                CallerLocks::Some(HashSet::new())
-            } else {
-                CallerLocks::All
-            }
-        })
-        .collect();
-    narrow(facts, &sites, literal_calls, &owners, &mut out);
-    // An exported method no call gave evidence for holds nothing; what it calls narrows.
-    let mut unproven = false;
-    for &callee in sites.keys() {
-        let func = &facts.funcs[callee as usize];
-        if is_exported(&func.name) && !func.assumes_lock && out[callee as usize] == CallerLocks::All
-        {
-            out[callee as usize] = CallerLocks::Some(HashSet::new());
-            unproven = true;
-        }
-    }
-    if unproven {
-        narrow(facts, &sites, literal_calls, &owners, &mut out);
-    }
-    out
-}
-
-/// Narrows `out` from "everything" down to what every call site provides, until stable.
-/// Values only shrink, so the result does not depend on the order of the work. An exported
-/// method learns a contract only from calls that hold locks, not from calls on an object
-/// being built: while it has none, it stays at "everything".
-fn narrow(
-    facts: &PackageFacts,
-    sites: &BTreeMap<FuncId, Vec<(FuncId, usize)>>,
-    literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
-    owners: &HashMap<FuncId, FuncId>,
-    out: &mut [CallerLocks],
-) {
-    loop {
-        let mut changed = false;
-        for (&callee, calls) in sites {
-            let func = &facts.funcs[callee as usize];
-            if func.assumes_lock
-                || matches!(&out[callee as usize], CallerLocks::Some(s) if s.is_empty())
-            {
-                continue;
-            }
-            let exported = is_exported(&func.name);
-            let mut acc = CallerLocks::All;
-            for &(caller, e) in calls {
-                let provided = provided_at(facts, out, literal_calls, owners, caller, e);
-                if !(exported && provided == CallerLocks::All) {
-                    acc = intersect(acc, provided);
-                }
-            }
-            if acc != out[callee as usize] {
-                out[callee as usize] = acc;
-                changed = true;
-            }
-        }
-        if !changed {
-            return;
-        }
-    }
-}
-
-/// For each function literal that is never started as a goroutine, the declared function
-/// whose body holds it: a call the literal makes runs within that function. Declared
-/// functions do not nest, so one binary search over them by position finds it.
-fn literal_owners(facts: &PackageFacts) -> HashMap<FuncId, FuncId> {
-    let spawned = spawned_literals(facts);
-    let mut declared: Vec<(FileId, usize, usize, FuncId)> = facts
-        .funcs
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.declared)
-        .map(|(id, f)| (f.file, f.span.start, f.span.end, id as FuncId))
-        .collect();
-    declared.sort_unstable();
-    let mut owners = HashMap::new();
-    for (l, literal) in facts.funcs.iter().enumerate() {
-        if literal.declared || spawned.contains(&(l as FuncId)) {
-            continue;
-        }
-        // The last declared function starting at or before the literal, if it holds it.
-        let at = declared.partition_point(|&(file, start, ..)| {
-            (file, start) <= (literal.file, literal.span.start)
-        });
-        if let Some(&(file, _, end, owner)) = at.checked_sub(1).map(|i| &declared[i]) {
-            if file == literal.file && literal.span.end <= end {
-                owners.insert(l as FuncId, owner);
-            }
-        }
-    }
-    owners
-}
-
-/// The receiver-relative locks a call site holds for the method it calls.
-fn provided_at(
-    facts: &PackageFacts,
-    out: &[CallerLocks],
-    literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
-    owners: &HashMap<FuncId, FuncId>,
-    caller: FuncId,
-    e: usize,
-) -> CallerLocks {
-    let event = &facts.funcs[caller as usize].events[e];
-    // A call inside a function literal also holds what every call of the literal holds.
-    let at_literal_calls = literal_calls.get(&caller).map_or(&[][..], Vec::as_slice);
-    let EventKind::Call { target, .. } = &event.kind else {
-        return CallerLocks::Some(HashSet::new());
-    };
-    let Some(receiver) = target.receiver else {
-        if !matches!(target.callee, Callee::Func(_)) {
-            return CallerLocks::Some(HashSet::new());
-        }
-        // A package function: the package's mutexes its caller holds, and those the
-        // caller's own callers hold for it.
-        let mut held: HashSet<Guard> = event
-            .locks
-            .iter()
-            .chain(at_literal_calls)
-            .filter(|&&(l, mode)| {
-                mode.is_mutex()
-                    && facts.bindings[facts.places[l as usize].root as usize]
-                        .func
-                        .is_none()
-            })
-            .map(|&(l, _)| Guard::Global(facts.places[l as usize].root))
-            .collect();
-        let method = owners.get(&caller).copied().unwrap_or(caller);
-        match &out[method as usize] {
-            CallerLocks::All => return CallerLocks::All,
-            CallerLocks::Some(g) => {
-                held.extend(g.iter().filter(|g| matches!(g, Guard::Global(_))).cloned())
-            }
-        }
-        return CallerLocks::Some(held);
-    };
-    let r = &facts.places[receiver as usize];
-    let root = &facts.bindings[r.root as usize];
-    // A method called on a local just made (`s := &S{}`, `s := newS()`) by the function
-    // that made it: the object is still being built and not shared yet. A function literal
-    // that captured the local (a goroutine, a callback) calls it on a shared object.
-    if root.func == Some(caller) && !root.param && root.alias.is_none() && root.fresh {
-        return CallerLocks::All;
-    }
-    let mut held: HashSet<Guard> = event
-        .locks
-        .iter()
-        .chain(at_literal_calls)
-        .filter(|&&(_, mode)| mode.is_mutex())
-        .filter_map(|&(l, _)| {
-            let p = &facts.places[l as usize];
-            if p.root == r.root && p.fields.starts_with(&r.fields) {
-                Some(Guard::Receiver(p.fields[r.fields.len()..].to_vec()))
-            } else if facts.bindings[p.root as usize].func.is_none() {
-                Some(Guard::Global(p.root))
-            } else {
-                None
-            }
-        })
-        .collect();
-    // A helper calling a helper on its own receiver passes on what its callers hold; so
-    // does a literal in its body that runs there (`apply := func() { rm.update() }`).
-    let method = owners.get(&caller).copied().unwrap_or(caller);
-    if facts.funcs[method as usize].receiver == Some(r.root) && r.fields.is_empty() {
-        match &out[method as usize] {
-            CallerLocks::All => return CallerLocks::All,
-            CallerLocks::Some(g) => held.extend(g.iter().cloned()),
-        }
-    }
-    CallerLocks::Some(held)
-}
-
-fn intersect(a: CallerLocks, b: CallerLocks) -> CallerLocks {
-    match (a, b) {
-        (CallerLocks::All, x) | (x, CallerLocks::All) => x,
-        (CallerLocks::Some(x), CallerLocks::Some(y)) => {
-            CallerLocks::Some(x.intersection(&y).cloned().collect())
-        }
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
