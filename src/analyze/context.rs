@@ -93,11 +93,31 @@ impl Context<'_> {
         }
     }
 
+    /// A function in words: "`(*S).Get`", or for a literal "the function literal at line
+    /// 12".
+    pub fn func_label(&self, func: FuncId, here: FileId) -> String {
+        let f = &self.facts.funcs[func as usize];
+        if f.declared {
+            return format!("`{}`", f.name);
+        }
+        let loc = Location::first_line(self.files[f.file as usize], f.span.clone());
+        if f.file == here {
+            format!("the function literal at line {}", loc.start.line)
+        } else {
+            format!("the function literal at {}:{}", loc.path, loc.start.line)
+        }
+    }
+
     /// Who runs a thread: "`main`", "the goroutine started at line 12", "the handler
     /// registered at line 30", or "the HTTP handler `(*S).ServeHTTP`".
     pub fn who(&self, thread: ThreadId, here: FileId) -> String {
         let t = &self.program.threads[thread as usize];
         let name = &self.facts.funcs[t.origin as usize].name;
+        if t.spawned_by.is_none() && !self.facts.funcs[t.origin as usize].declared {
+            // A handler literal: "the HTTP handler at line 46".
+            let label = self.func_label(t.origin, here);
+            return label.replacen("the function literal", "the HTTP handler", 1);
+        }
         let Some((parent, event)) = t.spawned_by else {
             return if t.handler {
                 match self.facts.funcs[t.origin as usize].handler {
@@ -342,23 +362,21 @@ impl Context<'_> {
                 self.at(spawn, here)
             ),
             Overlap::Handler { thread } => {
-                let func = &self.facts.funcs[self.program.threads[thread as usize].origin as usize];
-                match func.handler {
+                let origin = self.program.threads[thread as usize].origin;
+                let name = self.func_label(origin, here);
+                match self.facts.funcs[origin as usize].handler {
                     Some(Serves::Rpc) => format!(
-                        "`{}` is a gRPC method: the server runs every call on its own \
-                         goroutine, concurrently with the others",
-                        func.name
+                        "{name} is a gRPC method: the server runs every call on its own \
+                         goroutine, concurrently with the others"
                     ),
                     Some(Serves::Callers) => format!(
-                        "`{}` fills a package-level memo cache for the package's exported \
+                        "{name} fills a package-level memo cache for the package's exported \
                          API, with no lock: the library's callers may call it from many \
-                         goroutines at once",
-                        func.name
+                         goroutines at once"
                     ),
                     _ => format!(
-                        "`{}` serves HTTP: every request runs it on its own goroutine, \
-                         concurrently with the others",
-                        func.name
+                        "{name} serves HTTP: every request runs it on its own goroutine, \
+                         concurrently with the others"
                     ),
                 }
             }
@@ -398,11 +416,11 @@ impl Context<'_> {
                           per request"
                     }
                 };
+                let other = self.func_label(self.program.threads[other as usize].origin, here);
                 format!(
-                    "`{}` {serves}, at any time, so it may run while `{}` does, and no common \
+                    "{} {serves}, at any time, so it may run while {other} does, and no common \
                      lock orders the two",
-                    func(handler).name,
-                    func(other).name
+                    self.func_label(self.program.threads[handler as usize].origin, here),
                 )
             }
             Overlap::Siblings { first, second } => {

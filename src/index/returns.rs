@@ -141,8 +141,11 @@ struct Function<'a> {
     statements: Vec<Node<'a>>,
     /// Local variables declared once with a single initializer, and that initializer.
     locals: HashMap<&'a str, Option<Node<'a>>>,
-    /// Fields the body assigns (`s.items = fresh`), with the assignment's offset.
-    assigned: Vec<(ReturnPath, usize)>,
+    /// Fields the body assigns (`s.items = fresh`), with the assignment's offset and the
+    /// local variable assigned there, if one is.
+    assigned: Vec<(ReturnPath, usize, Option<&'a str>)>,
+    /// Locals given a new map or object after their declaration (`v = make(…)`).
+    renewed: HashSet<&'a str>,
     named_results: bool,
 }
 
@@ -166,13 +169,36 @@ impl<'a> Function<'a> {
             globals,
             locals: HashMap::new(),
             assigned: Vec::new(),
+            renewed: HashSet::new(),
             named_results: result.is_some_and(|r| {
                 r.kind() == "parameter_list" && names(Some(r)).iter().any(|n| *n != "_")
             }),
         };
         f.collect_locals();
         f.collect_assigned();
+        f.keep_get_or_create();
         f
+    }
+
+    /// The get-or-create idiom (`v, ok := s.m[k]; if !ok { v = make(…); s.m[k] = v };
+    /// return v`): a local given a new value that it then stores where it was read from
+    /// holds that storage on every path. Any other reassignment loses what it holds.
+    fn keep_get_or_create(&mut self) {
+        let renewed: Vec<&'a str> = self.renewed.iter().copied().collect();
+        for name in renewed {
+            let Some(Some(init)) = self.locals.get(name).copied() else {
+                continue;
+            };
+            let read_from = self.resolve(init, 1);
+            let stored_back = read_from.is_some()
+                && self
+                    .assigned
+                    .iter()
+                    .any(|(path, _, value)| *value == Some(name) && Some(path) == read_from.as_ref());
+            if !stored_back {
+                self.locals.insert(name, None);
+            }
+        }
     }
 
     /// The fields the body assigns, so that a swap (`m := s.items; s.items = fresh;
@@ -185,13 +211,24 @@ impl<'a> Function<'a> {
             let Some(left) = node.child_by_field_name("left") else {
                 continue;
             };
+            let values: Vec<Node<'a>> = node
+                .child_by_field_name("right")
+                .map(|r| {
+                    let mut c = r.walk();
+                    r.named_children(&mut c).collect()
+                })
+                .unwrap_or_default();
             let mut cursor = left.walk();
-            for target in left.named_children(&mut cursor) {
+            for (i, target) in left.named_children(&mut cursor).enumerate() {
                 if target.kind() == "identifier" {
                     continue;
                 }
+                let value = values
+                    .get(i)
+                    .filter(|v| v.kind() == "identifier")
+                    .map(|v| &self.src[v.byte_range()]);
                 if let Some(path) = self.resolve(target, 0) {
-                    self.assigned.push((path, node.start_byte()));
+                    self.assigned.push((path, node.start_byte(), value));
                 }
             }
         }
@@ -263,8 +300,14 @@ impl<'a> Function<'a> {
                 }
                 let text = &self.src[name.byte_range()];
                 // `v, ok := m[k]`: the first name holds the element.
+                let reassigned = node.kind() == "assignment_statement";
+                if reassigned && paired && is_fresh(right[i], self.src) {
+                    // Kept or dropped once the stores are known (`keep_get_or_create`).
+                    self.renewed.insert(text);
+                    continue;
+                }
                 let init = match right.as_slice() {
-                    _ if node.kind() == "assignment_statement" => None,
+                    _ if reassigned => None,
                     _ if paired => Some(right[i]),
                     [one] if i == 0 && one.kind() == "index_expression" => Some(*one),
                     _ => None,
@@ -349,8 +392,12 @@ impl<'a> Function<'a> {
                 return None;
             }
             let path = self.resolve(init, depth + 1)?;
-            let swapped = self.assigned.iter().any(|(q, at)| {
-                *at > init.start_byte() && q.root == path.root && path.fields.starts_with(&q.fields)
+            // Storing the local back where it was read from is no swap.
+            let swapped = self.assigned.iter().any(|(q, at, value)| {
+                *at > init.start_byte()
+                    && *value != Some(name)
+                    && q.root == path.root
+                    && path.fields.starts_with(&q.fields)
             });
             if swapped {
                 return None;
@@ -376,5 +423,20 @@ impl<'a> Function<'a> {
         };
         path.fields.extend(fields);
         Some(path)
+    }
+}
+
+/// Whether an expression makes a new value: `make(…)`, `new(…)`, a composite literal or
+/// its address.
+fn is_fresh(expr: Node<'_>, src: &str) -> bool {
+    match expr.kind() {
+        "composite_literal" => true,
+        "unary_expression" => expr
+            .child_by_field_name("operand")
+            .is_some_and(|o| o.kind() == "composite_literal"),
+        "call_expression" => expr
+            .child_by_field_name("function")
+            .is_some_and(|f| matches!(&src[f.byte_range()], "make" | "new")),
+        _ => false,
     }
 }

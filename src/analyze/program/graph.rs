@@ -168,7 +168,7 @@ pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<R
     out
 }
 
-/// Which declared functions are root candidates: handlers, functions that start goroutines,
+/// Which functions are root candidates: handlers (declared or literal), functions that start goroutines,
 /// and the entries callers may run while those goroutines do (exported methods of a type
 /// that starts goroutines, and where the package does, its exported functions and `main`).
 pub(super) fn root_candidates(facts: &PackageFacts, relevant: &[Relevance]) -> Vec<bool> {
@@ -216,7 +216,8 @@ pub(super) fn root_candidates(facts: &PackageFacts, relevant: &[Relevance]) -> V
             } else {
                 relevant[f].spawns
             };
-            func.declared && (func.handler.is_some() || spawns || entry)
+            // A handler literal is served by whoever it is handed to: a root of its own.
+            (func.declared && (spawns || entry)) || func.handler.is_some()
         })
         .collect()
 }

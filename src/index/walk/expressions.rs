@@ -36,6 +36,11 @@ impl<'a> Walker<'a, '_> {
             | "false" => {}
             "index_expression" => self.index_access(node, AccessOp::Index),
             "call_expression" => self.call(node, true),
+            // A request handler as a value (`http.HandlerFunc(func(w, r) {…})`, a route's
+            // handler) runs where the server calls it, per request: a body of its own.
+            "func_literal" if self.is_handler_literal(node) => {
+                self.literal_func(node, &[]);
+            }
             "func_literal" => self.inline_literal(node, &[]),
             "composite_literal" => {
                 if let Some(body) = node.child_by_field_name("body") {

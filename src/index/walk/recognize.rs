@@ -193,3 +193,14 @@ pub(super) fn enters_semaphore(
     !receives(&src[body.start_byte()..send.start_byte()])
         && receives(&src[send.end_byte()..body.end_byte()])
 }
+
+impl<'a> Walker<'a, '_> {
+    /// Whether a function literal has a request handler's parameters: a handler handed to
+    /// the server as a value (`http.HandlerFunc(func(w, r) {…})`, `r.GET("/", func(c
+    /// *gin.Context) {…})`), not code that runs where it is written.
+    pub(super) fn is_handler_literal(&self, literal: Node<'a>) -> bool {
+        literal
+            .child_by_field_name("parameters")
+            .is_some_and(|list| handler_shaped(list, self.src))
+    }
+}

@@ -210,9 +210,12 @@ impl<'a> Walker<'a, '_> {
             self.flow.lock(latch, LockMode::Latch);
         }
         self.scopes.push(Vec::new());
-        if let Some(params) = literal.child_by_field_name("parameters") {
-            let params = self.parameters(params, args);
-            self.current().params = params;
+        if let Some(list) = literal.child_by_field_name("parameters") {
+            let params = self.parameters(list, args);
+            let is_handler = handler_shaped(list, self.src);
+            let current = self.current();
+            current.params = params;
+            current.handler = is_handler.then_some(Serves::Http);
         }
         self.spawning_args = false;
         let deferred_before = self.deferred_unlocks.len();
