@@ -207,9 +207,11 @@ fn races_across_entries(
         // control back: only goroutines that outlive it count.
         let spawned = thread.spawned_by.is_some();
         let in_background = spawned || root.handler;
-        if (spawned && !outlives_root(graph, t))
-            || (!in_background && !is_exported(&root_func.name) && !is_main(facts, root_func))
-        {
+        // In a program every caller is in sight: its exported names are no entries, `main`
+        // is, and its expansion orders the calls it makes.
+        let entry = is_main(facts, root_func)
+            || (is_exported(&root_func.name) && facts.name != "main");
+        if (spawned && !outlives_root(graph, t)) || (!in_background && !entry) {
             continue;
         }
         for (e, event) in thread.events.iter().enumerate() {
