@@ -204,14 +204,16 @@ fn races_across_entries(
         let root = &program.threads[roots[t as usize] as usize];
         let root_func = &facts.funcs[root.origin as usize];
         // A goroutine its method waits for before returning is over when the caller gets
-        // control back: only goroutines that outlive it count.
+        // control back: only goroutines that outlive it count (but `main`'s run while the
+        // program serves, joined or not).
         let spawned = thread.spawned_by.is_some();
         let in_background = spawned || root.handler;
         // In a program every caller is in sight: its exported names are no entries, `main`
         // is, and its expansion orders the calls it makes.
         let entry = is_main(facts, root_func)
             || (is_exported(&root_func.name) && facts.name != "main");
-        if (spawned && !outlives_root(graph, t)) || (!in_background && !entry) {
+        let joined = spawned && !outlives_root(graph, t) && !is_main(facts, root_func);
+        if joined || (!in_background && !entry) {
             continue;
         }
         for (e, event) in thread.events.iter().enumerate() {

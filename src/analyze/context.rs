@@ -193,6 +193,7 @@ impl Context<'_> {
                 let repeated = matches!(event.action, Action::Spawn { repeated: true, .. });
                 let started = match self.program.spawn_via(self.facts, event) {
                     SpawnVia::GoStatement => "goroutine started here".to_string(),
+                    SpawnVia::Served => "request handler handed to the server here".to_string(),
                     SpawnVia::Api(api) => {
                         format!("`{api}` runs this function on another goroutine")
                     }

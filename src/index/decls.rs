@@ -42,6 +42,8 @@ pub struct PackageDecls {
     pub func_result_lists: HashMap<String, Vec<TypeInfo>>,
     /// Names of the package-level functions.
     pub funcs: HashSet<String>,
+    /// Package-level functions with a request handler's parameters.
+    pub handler_funcs: HashSet<String>,
     /// Method names by receiver type name.
     pub methods: HashMap<String, HashSet<String>>,
     /// Package constants declared `false` (`const debug = false`): code under them is dead.
@@ -271,6 +273,12 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
                         }
                     }
                     decls.funcs.insert(name.clone());
+                    if decl
+                        .child_by_field_name("parameters")
+                        .is_some_and(|list| super::walk::handler_shaped(list, src))
+                    {
+                        decls.handler_funcs.insert(name.clone());
+                    }
                     if let Some(result) = decl.child_by_field_name("result") {
                         results.push((src, name, result));
                     }

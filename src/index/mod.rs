@@ -280,6 +280,9 @@ pub enum SpawnVia {
     GoStatement,
     /// A call to an API that runs its function argument on another goroutine.
     Api(String),
+    /// A request handler handed over as a value (`http.HandlerFunc(serve)`, a route's
+    /// literal): the server runs it per request from here on.
+    Served,
 }
 
 /// What happened at a program point.

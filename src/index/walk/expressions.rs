@@ -24,6 +24,9 @@ impl<'a> Walker<'a, '_> {
             return;
         }
         match node.kind() {
+            "identifier" if self.is_handler_func(node) => {
+                self.spawn_function_arg(node, node, SpawnVia::Served, None, true);
+            }
             "identifier"
             | "comment"
             | "interpreted_string_literal"
@@ -37,9 +40,9 @@ impl<'a> Walker<'a, '_> {
             "index_expression" => self.index_access(node, AccessOp::Index),
             "call_expression" => self.call(node, true),
             // A request handler as a value (`http.HandlerFunc(func(w, r) {…})`, a route's
-            // handler) runs where the server calls it, per request: a body of its own.
+            // handler) is handed to a server here, which runs it per request.
             "func_literal" if self.is_handler_literal(node) => {
-                self.literal_func(node, &[]);
+                self.spawn_function_arg(node, node, SpawnVia::Served, None, true);
             }
             "func_literal" => self.inline_literal(node, &[]),
             "composite_literal" => {

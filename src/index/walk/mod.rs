@@ -21,9 +21,11 @@ mod declarations;
 mod expressions;
 mod places;
 mod recognize;
+
+pub(super) use recognize::handler_shaped;
 mod spawns;
 
-use recognize::{assumes_lock, handler_shaped, is_parallel_subtest, metadata_type, short_package};
+use recognize::{assumes_lock, is_parallel_subtest, metadata_type, short_package};
 
 /// Nesting beyond this is not walked (and is reported): it bounds the walker's stack use.
 pub const MAX_NESTING: u32 = 1_000;

@@ -39,7 +39,7 @@ pub(super) fn metadata_type() -> TypeInfo {
 }
 
 /// Whether a parameter list is a request handler's (see [`HANDLER_SIGNATURES`]).
-pub(super) fn handler_shaped(list: Node<'_>, src: &str) -> bool {
+pub(in crate::index) fn handler_shaped(list: Node<'_>, src: &str) -> bool {
     let mut types = Vec::new();
     let mut cursor = list.walk();
     for param in list.named_children(&mut cursor) {
@@ -202,5 +202,12 @@ impl<'a> Walker<'a, '_> {
         literal
             .child_by_field_name("parameters")
             .is_some_and(|list| handler_shaped(list, self.src))
+    }
+
+    /// Whether an identifier used as a value names a package function with a request
+    /// handler's parameters (`http.HandlerFunc(serve)`, `r.GET("/", getUser)`).
+    pub(super) fn is_handler_func(&self, name: Node<'a>) -> bool {
+        let text = self.text(name);
+        self.facts.decls.handler_funcs.contains(text) && self.lookup(text).is_none()
     }
 }

@@ -188,7 +188,10 @@ impl<'a> Walker<'a, '_> {
         let target = if function.kind() == "func_literal" {
             Some(Target::literal(self.literal_func(function, &[])))
         } else {
-            self.expr(function);
+            // A function's name is no access (and handing it over is this spawn).
+            if function.kind() != "identifier" {
+                self.expr(function);
+            }
             self.func_target(function, &[])
         };
         if let Some(target) = target {
