@@ -666,8 +666,10 @@ impl PackageFacts {
         match callee {
             Callee::Literal(f) => Some(*f),
             Callee::Method(ty, name) => self.callees.get(callee).copied().or_else(|| {
-                let stored = self.field_funcs.get(&(ty.clone(), name.clone()))?;
-                self.callees.get(stored.as_ref()?).copied()
+                match self.field_funcs.get(&(ty.clone(), name.clone()))?.as_ref()? {
+                    Callee::Literal(f) => Some(*f),
+                    stored => self.callees.get(stored).copied(),
+                }
             }),
             other => self.callees.get(other).copied(),
         }

@@ -307,12 +307,22 @@ impl<'a> Walker<'a, '_> {
         // (declared first so that the literal can call itself recursively).
         let mut bodies = Vec::new();
         for (i, &r) in right.iter().enumerate() {
-            let named = left
-                .get(i)
-                .filter(|l| l.kind() == "identifier" && left.len() == right.len());
+            let target = left.get(i).filter(|_| left.len() == right.len());
+            let named = target.filter(|l| l.kind() == "identifier");
             match named.and_then(|&l| self.lookup(self.text(l))) {
                 Some(b) if op == AccessOp::Assign && r.kind() == "func_literal" => {
                     bodies.push((b, r))
+                }
+                // `bus.onEvent = func(e Event) {…}`: a callback, run where it is called.
+                _ if op == AccessOp::Assign
+                    && r.kind() == "func_literal"
+                    && target.is_some_and(|&t| self.func_field_of(t).is_some()) =>
+                {
+                    let key = target.and_then(|&t| self.func_field_of(t));
+                    let body = self.literal_func(r, &[]);
+                    if let Some(key) = key {
+                        self.store_field_func(key, Callee::Literal(body));
+                    }
                 }
                 _ => self.expr(r),
             }
@@ -473,24 +483,17 @@ impl<'a> Walker<'a, '_> {
 
     /// `h.f = fn` or `h.f = h.method`: calls of `x.f` on any value of `h`'s type run that
     /// function (a method value only when bound to the holder itself, the callback pattern
-    /// `m.OnChange = m.onChange`). A field assigned different functions resolves to none.
+    /// `m.OnChange = m.onChange`; a literal is stored where the assignment walks it).
     pub(super) fn field_func_assigned(&mut self, target: Node<'a>, value: Node<'a>) {
-        let (Some(operand), Some(field)) = (
-            target.child_by_field_name("operand"),
-            target.child_by_field_name("field"),
-        ) else {
-            return;
-        };
-        if target.kind() != "selector_expression" || value.kind() == "func_literal" {
+        if value.kind() == "func_literal" {
             return;
         }
-        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+        let Some(key) = self.func_field_of(target) else {
             return;
         };
-        let field = self.text(field).to_string();
-        if !self.is_field(&ty, &field) {
+        let Some(operand) = target.child_by_field_name("operand") else {
             return;
-        }
+        };
         let Some((callee, receiver)) = self.callee_of(value) else {
             return;
         };
@@ -501,9 +504,29 @@ impl<'a> Walker<'a, '_> {
             }
             _ => return,
         };
+        self.store_field_func(key, stored);
+    }
+
+    /// The (struct type, field) a selector `h.f` names, when `h`'s type is a struct of the
+    /// package with that field.
+    pub(super) fn func_field_of(&mut self, target: Node<'a>) -> Option<(String, String)> {
+        if target.kind() != "selector_expression" {
+            return None;
+        }
+        let operand = target.child_by_field_name("operand")?;
+        let field = self.text(target.child_by_field_name("field")?).to_string();
+        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+            return None;
+        };
+        self.is_field(&ty, &field).then_some((ty, field))
+    }
+
+    /// Notes that the package stores `stored` in a function-valued field; a field given
+    /// different functions resolves to none.
+    pub(super) fn store_field_func(&mut self, key: (String, String), stored: Callee) {
         self.facts
             .field_funcs
-            .entry((ty, field))
+            .entry(key)
             .and_modify(|known| {
                 if known.as_ref() != Some(&stored) {
                     *known = None;

@@ -102,6 +102,12 @@ impl<'a> Walker<'a, '_> {
     fn composite_body(&mut self, body: Node<'a>) {
         let mut cursor = body.walk();
         let elements: Vec<_> = body.named_children(&mut cursor).collect();
+        // `&Bus{onEvent: func(e Event) {…}}`: the type's field holds that callback.
+        let ty = body
+            .parent()
+            .and_then(|l| l.child_by_field_name("type"))
+            .map(|t| self.text(t).to_string())
+            .filter(|t| self.facts.decls.structs.contains_key(t));
         for element in elements {
             let value = element
                 .child_by_field_name("value")
@@ -109,7 +115,16 @@ impl<'a> Walker<'a, '_> {
                 .filter(|v| element.kind() == "keyed_element" && v.kind() == "func_literal");
             match value {
                 Some(literal) => {
-                    self.literal_func(literal, &[]);
+                    let body = self.literal_func(literal, &[]);
+                    let key = element
+                        .child_by_field_name("key")
+                        .and_then(|k| k.named_child(0))
+                        .map(|k| self.text(k).to_string());
+                    if let (Some(ty), Some(field)) = (&ty, key) {
+                        if self.is_field(ty, &field) {
+                            self.store_field_func((ty.clone(), field), Callee::Literal(body));
+                        }
+                    }
                 }
                 None => self.expr(element),
             }
