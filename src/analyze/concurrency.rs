@@ -15,6 +15,7 @@ use crate::index::{is_exported, FuncId, LockMode};
 
 use crate::index::PackageFacts;
 
+use super::lock_identity::same_mutex;
 use super::ordering::{runs_whenever, Ordering};
 use super::pairs::{Group, Grouping, Groups, Nearest};
 use super::program::{
@@ -210,8 +211,8 @@ fn races_across_entries(
         let in_background = spawned || root.handler;
         // In a program every caller is in sight: its exported names are no entries, `main`
         // is, and its expansion orders the calls it makes.
-        let entry = is_main(facts, root_func)
-            || (is_exported(&root_func.name) && facts.name != "main");
+        let entry =
+            is_main(facts, root_func) || (is_exported(&root_func.name) && facts.name != "main");
         let joined = spawned && !outlives_root(graph, t) && !is_main(facts, root_func);
         if joined || (!in_background && !entry) {
             continue;
@@ -591,17 +592,19 @@ impl<'a> Graph<'a> {
     }
 
     /// Whether a lock held at both accesses excludes one from the other (two read locks do
-    /// not). Two instances of one goroutine do not share the mutexes it declares (or copies),
+    /// not; see `lock_identity` for when two held locks are one mutex). Two instances of one goroutine do not share the mutexes it declares (or copies),
     /// nor one its spawner declares anew in each iteration of the loop that starts it
     /// (`for … { var mu sync.Mutex; go work(&mu) }`): each instance has its own.
     fn guarded(&self, a: EventRef, b: EventRef) -> bool {
         let own = |p: ProgramPlaceId| a.thread == b.thread && self.per_instance(a.thread, p);
+        let map = self.event(a).action.place();
         let held_b = self.program.locks(self.event(b));
         self.program.locks(self.event(a)).iter().any(|&(p, ma)| {
             !own(p)
-                && held_b
-                    .iter()
-                    .any(|&(q, mb)| p == q && !(ma == LockMode::Read && mb == LockMode::Read))
+                && held_b.iter().any(|&(q, mb)| {
+                    let shared = ma != LockMode::Read || mb != LockMode::Read;
+                    shared && !own(q) && same_mutex(self.program, self.facts, map, p, q)
+                })
         })
     }
 

@@ -11,6 +11,7 @@ mod context;
 mod cuts;
 mod inconsistent_locking;
 mod leaves_critical_section;
+mod lock_identity;
 mod lock_on_copy;
 mod mutated_after_load;
 mod ordering;

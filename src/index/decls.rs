@@ -352,8 +352,10 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
     }
     for (src, name, ty) in &type_specs {
         if ty.kind() == "struct_type" {
-            let fields = struct_fields(*ty, src, &decls);
+            let mut nested = Vec::new();
+            let fields = struct_fields(*ty, src, &decls, name, &mut nested);
             decls.structs.insert(name.clone(), fields);
+            decls.structs.extend(nested);
         }
     }
     for (src, name, result) in results {
@@ -526,7 +528,17 @@ pub fn receiver_type_name<'s>(decl: Node<'_>, src: &'s str) -> Option<&'s str> {
     }
 }
 
-fn struct_fields(ty: Node<'_>, src: &str, decls: &PackageDecls) -> StructDecl {
+/// The fields of struct type `ty` named `name`. A field of an anonymous struct type (`mu
+/// struct { sync.Mutex; pending map[…]… }`, the grouping many projects keep for what a
+/// mutex guards) gets a type of its own, named `Outer.field` (no Go name has a dot), added
+/// to `nested` with the types nested in it.
+fn struct_fields(
+    ty: Node<'_>,
+    src: &str,
+    decls: &PackageDecls,
+    name: &str,
+    nested: &mut Vec<(String, StructDecl)>,
+) -> StructDecl {
     let mut out = StructDecl::default();
     let Some(list) = ty.named_child(0) else {
         return out;
@@ -556,7 +568,15 @@ fn struct_fields(ty: Node<'_>, src: &str, decls: &PackageDecls) -> StructDecl {
             }
             continue;
         }
-        let t = type_of_type_node(fty, src, decls);
+        let t = match fty.kind() {
+            "struct_type" if names.len() == 1 => {
+                let inner = format!("{name}.{}", &src[names[0].byte_range()]);
+                let decl = struct_fields(fty, src, decls, &inner, nested);
+                nested.push((inner.clone(), decl));
+                TypeInfo::Named(inner)
+            }
+            _ => type_of_type_node(fty, src, decls),
+        };
         let guard = checklocks_guard(field, src);
         for n in names {
             let name = src[n.byte_range()].to_string();

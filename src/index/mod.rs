@@ -666,7 +666,11 @@ impl PackageFacts {
         match callee {
             Callee::Literal(f) => Some(*f),
             Callee::Method(ty, name) => self.callees.get(callee).copied().or_else(|| {
-                match self.field_funcs.get(&(ty.clone(), name.clone()))?.as_ref()? {
+                match self
+                    .field_funcs
+                    .get(&(ty.clone(), name.clone()))?
+                    .as_ref()?
+                {
                     Callee::Literal(f) => Some(*f),
                     stored => self.callees.get(stored).copied(),
                 }

@@ -191,10 +191,9 @@ impl<'a> Function<'a> {
             };
             let read_from = self.resolve(init, 1);
             let stored_back = read_from.is_some()
-                && self
-                    .assigned
-                    .iter()
-                    .any(|(path, _, value)| *value == Some(name) && Some(path) == read_from.as_ref());
+                && self.assigned.iter().any(|(path, _, value)| {
+                    *value == Some(name) && Some(path) == read_from.as_ref()
+                });
             if !stored_back {
                 self.locals.insert(name, None);
             }

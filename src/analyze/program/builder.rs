@@ -163,7 +163,20 @@ impl<'a> Builder<'a> {
             );
             env.params.insert(*b, place);
         }
-        self.body(thread, func, env, None, &[], None);
+        // A `…Locked` root (or one documented as needing the lock) runs as its callers call
+        // it: holding the receiver type's one mutex.
+        let held: Vec<(ProgramPlaceId, LockMode)> = f
+            .receiver
+            .filter(|_| f.assumes_lock)
+            .and_then(|r| {
+                let mutex = self.mutexes.get(receiver_type(facts, r)?)?.clone();
+                let mut place = self.program.places[*env.params.get(&r)? as usize].clone();
+                place.fields.extend(mutex);
+                Some((self.intern(place, None), LockMode::Exclusive))
+            })
+            .into_iter()
+            .collect();
+        self.body(thread, func, env, None, &held, None);
     }
 
     fn new_thread(

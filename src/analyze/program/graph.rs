@@ -72,37 +72,43 @@ pub(super) fn roots(facts: &PackageFacts, callees: &CallGraph, candidates: &[boo
     roots
 }
 
-/// For each receiver type whose methods lock exactly one field of the receiver (`s.mu`),
-/// that field's path.
+/// For each receiver type, its main mutex: the field of the receiver (`s.mu`) that more of
+/// its methods lock than any other.
 pub(super) fn receiver_mutexes<'a>(
     facts: &'a PackageFacts,
     fields: &[Vec<FieldId>],
 ) -> FxHashMap<&'a str, Vec<FieldId>> {
-    let mut seen: FxHashMap<&str, Option<&Vec<FieldId>>> = FxHashMap::default();
+    let mut methods: FxHashMap<&str, FxHashMap<&Vec<FieldId>, usize>> = FxHashMap::default();
     for func in &facts.funcs {
         let Some(r) = func.receiver else { continue };
         let Some(ty) = receiver_type(facts, r) else {
             continue;
         };
-        for event in &func.events {
-            let EventKind::Lock { place, .. } = event.kind else {
-                continue;
-            };
-            let path = &fields[place as usize];
-            if facts.places[place as usize].root != r || path.is_empty() {
-                continue;
-            }
-            seen.entry(ty)
-                .and_modify(|one| {
-                    if one.is_some_and(|p| p != path) {
-                        *one = None;
-                    }
-                })
-                .or_insert(Some(path));
+        let mut locked: Vec<&Vec<FieldId>> = func
+            .events
+            .iter()
+            .filter_map(|event| match event.kind {
+                EventKind::Lock { place, .. } if facts.places[place as usize].root == r => {
+                    Some(&fields[place as usize])
+                }
+                _ => None,
+            })
+            .filter(|path| !path.is_empty())
+            .collect();
+        locked.sort_unstable();
+        locked.dedup();
+        for path in locked {
+            *methods.entry(ty).or_default().entry(path).or_default() += 1;
         }
     }
-    seen.into_iter()
-        .filter_map(|(ty, path)| Some((ty, path?.clone())))
+    methods
+        .into_iter()
+        .filter_map(|(ty, counts)| {
+            let most = *counts.values().max()?;
+            let mut top = counts.into_iter().filter(|&(_, n)| n == most);
+            let (path, _) = top.next()?;
+            top.next().is_none().then(|| (ty, path.clone()))
+        })
         .collect()
 }
 

@@ -226,6 +226,11 @@ impl Program {
         t
     }
 
+    /// The name of an interned field.
+    pub fn field_name(&self, field: FieldId) -> &str {
+        &self.field_names[field.0 as usize]
+    }
+
     /// The place as written in Go: `m`, `s.items`.
     pub fn place_text(&self, facts: &PackageFacts, place: ProgramPlaceId) -> String {
         let p = &self.places[place as usize];
