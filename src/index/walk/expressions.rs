@@ -723,8 +723,45 @@ impl<'a> Walker<'a, '_> {
                 }
                 self.push_access(place, op, arg, arg, via);
             }
-            None if with_args => self.expr(arg),
+            None if with_args => {
+                self.expr(arg);
+                if op == AccessOp::LibraryRead {
+                    self.literal_fields_read(arg);
+                }
+            }
             None => {}
+        }
+    }
+
+    /// A struct literal handed to another package's function is read with the maps its
+    /// fields hold (`json.Marshal(resp{Meta: a.meta})` reads `a.meta`).
+    fn literal_fields_read(&mut self, arg: Node<'a>) {
+        let mut literal = arg;
+        while matches!(literal.kind(), "unary_expression" | "parenthesized_expression") {
+            let Some(inner) = literal
+                .child_by_field_name("operand")
+                .or_else(|| literal.named_child(0))
+            else {
+                return;
+            };
+            literal = inner;
+        }
+        let Some(body) = literal
+            .child_by_field_name("body")
+            .filter(|_| literal.kind() == "composite_literal")
+        else {
+            return;
+        };
+        let mut cursor = body.walk();
+        let values: Vec<Node<'a>> = body
+            .named_children(&mut cursor)
+            .filter(|e| e.kind() == "keyed_element")
+            .filter_map(|e| e.child_by_field_name("value")?.named_child(0))
+            .collect();
+        for value in values {
+            if let Some(place) = self.map_place(value) {
+                self.push_access(place, AccessOp::LibraryRead, value, value, None);
+            }
         }
     }
 }
