@@ -104,6 +104,10 @@ pub struct Binding {
     /// Whether its declaration gives it a value just made: a composite literal (`&T{}`),
     /// `new(T)`, or a constructor's result (`NewT(...)`, `newT(...)`).
     pub fresh: bool,
+    /// Whether it was declared without a value (`var m map[…]…`) and has not been assigned
+    /// since: its first assignment from shared storage (`m = s.items`, also inside a
+    /// literal run under a lock helper) makes it that storage.
+    pub unset: bool,
     /// Whether it is given a new map right after it is sent on a channel (`out <- batch;
     /// batch = make(…)`): every map it holds is touched here only before its send.
     pub renewed: bool,
@@ -147,6 +151,7 @@ impl Binding {
             field_aliases: Vec::new(),
             received_from: None,
             fresh: false,
+            unset: false,
             renewed: false,
             by_value: false,
             struct_value: false,

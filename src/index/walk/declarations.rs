@@ -287,7 +287,9 @@ impl<'a> Walker<'a, '_> {
                     for (i, &name) in names.iter().enumerate() {
                         let alias = values.get(i).and_then(|&v| self.place_of(v));
                         if let Some(id) = self.declare(name, ty.clone(), alias) {
-                            self.facts.bindings[id as usize].struct_value = struct_value;
+                            let binding = &mut self.facts.bindings[id as usize];
+                            binding.struct_value = struct_value;
+                            binding.unset = values.is_empty();
                         }
                     }
                 }
@@ -361,7 +363,11 @@ impl<'a> Walker<'a, '_> {
         for (i, &l) in left.iter().enumerate() {
             self.lvalue(l, op);
             if op == AccessOp::Assign {
+                let first = self.first_assignment(l);
                 self.reassigned(l);
+                if let (Some(b), true) = (first, paired) {
+                    self.facts.bindings[b as usize].alias = self.place_of(right[i]);
+                }
                 let value = if paired {
                     right.get(i)
                 } else {
@@ -378,6 +384,16 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         }
+    }
+
+    /// The variable `target` names when this assignment is the first of a variable declared
+    /// without a value (`var table map[…]…; …; table = r.routes`); it is set from now on.
+    fn first_assignment(&mut self, target: Node<'a>) -> Option<BindingId> {
+        if target.kind() != "identifier" {
+            return None;
+        }
+        let b = self.lookup(self.text(target))?;
+        std::mem::take(&mut self.facts.bindings[b as usize].unset).then_some(b)
     }
 
     /// `f.done = done` of a local channel variable: from now on the variable and the field
