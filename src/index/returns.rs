@@ -68,6 +68,19 @@ impl Returns {
 pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet<&str>) -> Returns {
     let mut out = Returns::default();
     let holders = decls.map_holders();
+    // Fields that hold maps in some struct of the package: setting one on a struct copy
+    // makes the copy's maps its own.
+    let map_fields: HashSet<&str> = decls
+        .structs
+        .values()
+        .flat_map(|s| &s.fields)
+        .filter(|(_, t)| match t {
+            crate::index::TypeInfo::Map { .. } => true,
+            crate::index::TypeInfo::Named(n) => holders.contains(n.as_str()),
+            _ => false,
+        })
+        .map(|(f, _)| f.as_str())
+        .collect();
     for file in files {
         let src = file.source.text.as_str();
         let root = file.tree.root_node();
@@ -93,7 +106,7 @@ pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet
             let Some(callee) = callee.filter(|_| holds_map) else {
                 continue;
             };
-            let paths = Function::new(decl, src, globals).returned();
+            let paths = Function::new(decl, src, globals, &map_fields).returned();
             if paths.iter().any(Option::is_some) {
                 let (Callee::Func(name) | Callee::Method(_, name)) = &callee else {
                     continue;
@@ -131,26 +144,44 @@ fn may_hold_map(ty: Node<'_>, src: &str, holders: &HashSet<&str>) -> bool {
     }
 }
 
+/// A field the body assigns.
+struct Assigned<'a> {
+    /// The field, in the callee's terms.
+    path: ReturnPath,
+    /// The assignment's offset.
+    at: usize,
+    /// The local variable assigned to it, if one is (`s.m[k] = v`).
+    value: Option<&'a str>,
+    /// The variable the target is written through (`c` in `c.labels = …`).
+    through: &'a str,
+}
+
 /// One declared function, as far as its returns are concerned.
 struct Function<'a> {
     src: &'a str,
     receiver: Option<&'a str>,
     params: Vec<&'a str>,
     globals: &'a HashSet<&'a str>,
+    /// Field names that hold maps in some struct of the package.
+    map_fields: &'a HashSet<&'a str>,
     /// The body's declaring, assigning and returning statements.
     statements: Vec<Node<'a>>,
     /// Local variables declared once with a single initializer, and that initializer.
     locals: HashMap<&'a str, Option<Node<'a>>>,
-    /// Fields the body assigns (`s.items = fresh`), with the assignment's offset and the
-    /// local variable assigned there, if one is.
-    assigned: Vec<(ReturnPath, usize, Option<&'a str>)>,
+    /// Fields the body assigns (`s.items = fresh`).
+    assigned: Vec<Assigned<'a>>,
     /// Locals given a new map or object after their declaration (`v = make(…)`).
     renewed: HashSet<&'a str>,
     named_results: bool,
 }
 
 impl<'a> Function<'a> {
-    fn new(decl: Node<'a>, src: &'a str, globals: &'a HashSet<&'a str>) -> Self {
+    fn new(
+        decl: Node<'a>,
+        src: &'a str,
+        globals: &'a HashSet<&'a str>,
+        map_fields: &'a HashSet<&'a str>,
+    ) -> Self {
         let names = |list: Option<Node<'a>>| -> Vec<&'a str> {
             list.map(|l| {
                 parameter_names(l, src)
@@ -167,6 +198,7 @@ impl<'a> Function<'a> {
             receiver: names(decl.child_by_field_name("receiver")).first().copied(),
             params: names(decl.child_by_field_name("parameters")),
             globals,
+            map_fields,
             locals: HashMap::new(),
             assigned: Vec::new(),
             renewed: HashSet::new(),
@@ -191,9 +223,10 @@ impl<'a> Function<'a> {
             };
             let read_from = self.resolve(init, 1);
             let stored_back = read_from.is_some()
-                && self.assigned.iter().any(|(path, _, value)| {
-                    *value == Some(name) && Some(path) == read_from.as_ref()
-                });
+                && self
+                    .assigned
+                    .iter()
+                    .any(|a| a.value == Some(name) && Some(&a.path) == read_from.as_ref());
             if !stored_back {
                 self.locals.insert(name, None);
             }
@@ -226,8 +259,14 @@ impl<'a> Function<'a> {
                     .get(i)
                     .filter(|v| v.kind() == "identifier")
                     .map(|v| &self.src[v.byte_range()]);
-                if let Some(path) = self.resolve(target, 0) {
-                    self.assigned.push((path, node.start_byte(), value));
+                let through = root_name(target, self.src);
+                if let (Some(path), Some(through)) = (self.resolve(target, 0), through) {
+                    self.assigned.push(Assigned {
+                        path,
+                        at: node.start_byte(),
+                        value,
+                        through,
+                    });
                 }
             }
         }
@@ -391,12 +430,19 @@ impl<'a> Function<'a> {
                 return None;
             }
             let path = self.resolve(init, depth + 1)?;
-            // Storing the local back where it was read from is no swap.
-            let swapped = self.assigned.iter().any(|(q, at, value)| {
-                *at > init.start_byte()
-                    && *value != Some(name)
-                    && q.root == path.root
-                    && path.fields.starts_with(&q.fields)
+            // Storing the local back where it was read from is no swap. A field set
+            // through the local itself (`c := base; c.labels = clone`) may make it a copy
+            // that no longer is what it was taken from.
+            let swapped = self.assigned.iter().any(|a| {
+                a.at > init.start_byte()
+                    && a.value != Some(name)
+                    && a.path.root == path.root
+                    && (path.fields.starts_with(&a.path.fields)
+                        || (a.through == name
+                            && a.path
+                                .fields
+                                .last()
+                                .is_some_and(|f| self.map_fields.contains(f.as_str()))))
             });
             if swapped {
                 return None;
@@ -437,5 +483,20 @@ fn is_fresh(expr: Node<'_>, src: &str) -> bool {
             .child_by_field_name("function")
             .is_some_and(|f| matches!(&src[f.byte_range()], "make" | "new")),
         _ => false,
+    }
+}
+
+/// The variable an assignment target is written through: `c` in `c.labels["k"] = v`.
+fn root_name<'a>(target: Node<'a>, src: &'a str) -> Option<&'a str> {
+    let mut cur = target;
+    loop {
+        match cur.kind() {
+            "identifier" => return Some(&src[cur.byte_range()]),
+            "selector_expression" | "index_expression" | "unary_expression" => {
+                cur = cur.child_by_field_name("operand")?;
+            }
+            "parenthesized_expression" => cur = cur.named_child(0)?,
+            _ => return None,
+        }
     }
 }
