@@ -54,6 +54,8 @@ pub struct PackageDecls {
     /// The maps each function returns, as paths from its receiver, parameters or package
     /// variables.
     pub returns: super::Returns,
+    /// Methods that keep a function parameter in a field of their receiver.
+    pub registrations: super::registrations::Registrations,
     /// Package functions that run a function parameter on another goroutine, by name.
     pub spawning: HashMap<String, super::SpawningParams>,
     /// Package functions that signal a WaitGroup parameter as they return, by name: the

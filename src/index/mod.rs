@@ -14,6 +14,7 @@ mod decls;
 pub mod exports;
 mod lock_helpers;
 mod memo;
+mod registrations;
 mod returns;
 pub mod rpc;
 mod semaphores;
@@ -807,6 +808,7 @@ pub fn index_package(
     let names = globals.keys().map(String::as_str).collect();
     facts.decls.returns = returns::collect(files, &facts.decls, &names);
     facts.decls.spawning = spawning_params::collect(files);
+    facts.decls.registrations = registrations::collect(files);
     facts.decls.done_params = spawning_params::done_params(files);
     (facts.decls.one_slot, facts.decls.tokens) = semaphores::collect(files);
     facts.decls.cond_flags = conds::collect(files);

@@ -591,8 +591,13 @@ impl<'a> Walker<'a, '_> {
                         } else {
                             (TypeInfo::Unknown, None)
                         };
+                        // `for _, h := range l.hooks { h() }` runs the registered hooks.
+                        let funcs = (i == value_index && received.is_none())
+                            .then(|| w.func_list(right))
+                            .flatten();
                         if let Some(id) = w.declare(name, ty, alias) {
                             w.facts.bindings[id as usize].received_from = received;
+                            w.facts.bindings[id as usize].func_value = funcs;
                         }
                     }
                 }

@@ -559,7 +559,14 @@ impl<'a> Walker<'a, '_> {
             }
             _ => {
                 self.expr(operand);
-                walk_args(self);
+                if with_args {
+                    let registered = self.registered_args(operand, method, args);
+                    for (i, &a) in args.iter().enumerate() {
+                        if !registered.contains(&i) {
+                            self.expr(a);
+                        }
+                    }
+                }
                 self.record_call(call, function, args);
                 // `t.Fatalf(...)`, `b.FailNow()`, `logger.Fatal(...)`: the path ends here.
                 if NEVER_RETURN.contains(&method) {
@@ -733,11 +740,52 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// The arguments a call of a registration (`lc.OnStop(func() {…})`, see
+    /// `index::registrations`) hands to a field of the receiver's type: each function
+    /// literal or package function there is noted as stored in the field
+    /// (`PackageFacts::field_funcs`), a literal walked as a body of its own.
+    fn registered_args(
+        &mut self,
+        operand: Node<'a>,
+        method: &str,
+        args: &[Node<'a>],
+    ) -> Vec<usize> {
+        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+            return Vec::new();
+        };
+        let Some(stored) = self
+            .facts
+            .decls
+            .registrations
+            .get(&(ty.clone(), method.to_string()))
+            .cloned()
+        else {
+            return Vec::new();
+        };
+        let mut walked = Vec::new();
+        for (i, field) in stored {
+            let Some(&arg) = args.get(i) else { continue };
+            let callee = match arg.kind() {
+                "func_literal" => Callee::Literal(self.literal_func(arg, &[])),
+                "identifier" if self.lookup(self.text(arg)).is_none() => {
+                    Callee::Func(self.text(arg).to_string())
+                }
+                _ => continue,
+            };
+            self.store_field_func((ty.clone(), field), callee);
+            walked.push(i);
+        }
+        walked
+    }
+
     /// A struct literal handed to another package's function is read with the maps its
     /// fields hold (`json.Marshal(resp{Meta: a.meta})` reads `a.meta`).
     fn literal_fields_read(&mut self, arg: Node<'a>) {
         let mut literal = arg;
-        while matches!(literal.kind(), "unary_expression" | "parenthesized_expression") {
+        while matches!(
+            literal.kind(),
+            "unary_expression" | "parenthesized_expression"
+        ) {
             let Some(inner) = literal
                 .child_by_field_name("operand")
                 .or_else(|| literal.named_child(0))

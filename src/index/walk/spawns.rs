@@ -247,6 +247,37 @@ impl<'a> Walker<'a, '_> {
         func
     }
 
+    /// The functions a list of functions holds, as the field keeping them (`l.hooks`, a
+    /// variable copied from it, `append([]func(){}, l.hooks...)`): calling an element runs
+    /// what the package registers there (`PackageFacts::field_funcs`).
+    pub(super) fn func_list(&mut self, expr: Node<'a>) -> Option<Target> {
+        match expr.kind() {
+            "identifier" => {
+                let b = self.lookup(self.text(expr))?;
+                self.facts.bindings[b as usize].func_value.clone()
+            }
+            "selector_expression" => {
+                self.func_field_of(expr)?;
+                self.func_target(expr, &[])
+            }
+            "call_expression"
+                if expr
+                    .child_by_field_name("function")
+                    .is_some_and(|f| self.text(f) == "append") =>
+            {
+                let args = expr.child_by_field_name("arguments")?;
+                let mut cursor = args.walk();
+                let last = args.named_children(&mut cursor).last()?;
+                let spread = match last.kind() {
+                    "variadic_argument" => last.named_child(0)?,
+                    _ => return None,
+                };
+                self.func_list(spread)
+            }
+            _ => None,
+        }
+    }
+
     /// The package function or method an expression denotes, with the places bound to its
     /// receiver and to `args`.
     pub(super) fn func_target(&mut self, function: Node<'a>, args: &[Node<'a>]) -> Option<Target> {

@@ -1,0 +1,123 @@
+//! Which methods keep a function parameter in a field of their receiver: a registration
+//! (`func (l *Lifecycle) OnStop(h func()) { l.hooks = append(l.hooks, h) }`). Read from
+//! the syntax before bodies are walked, so that the literal a caller registers
+//! (`lc.OnStop(func() {…})`) is walked as a body of its own, run where the field's
+//! functions are called, not where it is written.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::decls::{parameter_names, receiver_type_name};
+use super::{descendants, ParsedFile};
+
+/// For each (receiver type, method), the parameters it stores and the field of the
+/// receiver that keeps each.
+pub type Registrations = HashMap<(String, String), Vec<(usize, String)>>;
+
+/// The registrations of the package's methods.
+pub fn collect(files: &[ParsedFile<'_>]) -> Registrations {
+    let mut out = Registrations::new();
+    for file in files {
+        let src = file.source.text.as_str();
+        let root = file.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            if decl.kind() != "method_declaration" {
+                continue;
+            }
+            let (Some(ty), Some(name), Some(params), Some(body)) = (
+                receiver_type_name(decl, src),
+                decl.child_by_field_name("name"),
+                decl.child_by_field_name("parameters"),
+                decl.child_by_field_name("body"),
+            ) else {
+                continue;
+            };
+            let Some(receiver) = decl
+                .child_by_field_name("receiver")
+                .map(|r| parameter_names(r, src))
+                .and_then(|names| names.first().map(|(n, _)| *n))
+            else {
+                continue;
+            };
+            let params: Vec<&str> = parameter_names(params, src)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let stored = stored_params(body, src, receiver, &params);
+            if !stored.is_empty() {
+                out.insert((ty.to_string(), src[name.byte_range()].to_string()), stored);
+            }
+        }
+    }
+    out
+}
+
+/// The parameters a body stores in a field of `receiver`: `r.f = p`, `r.f[k] = p`,
+/// `r.f = append(r.f, p)`.
+fn stored_params(
+    body: Node<'_>,
+    src: &str,
+    receiver: &str,
+    params: &[&str],
+) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for node in descendants(body) {
+        if node.kind() != "assignment_statement" {
+            continue;
+        }
+        let (Some(left), Some(right)) = (
+            node.child_by_field_name("left")
+                .and_then(|l| l.named_child(0)),
+            node.child_by_field_name("right")
+                .and_then(|r| r.named_child(0)),
+        ) else {
+            continue;
+        };
+        let target = match left.kind() {
+            "index_expression" => left.child_by_field_name("operand"),
+            _ => Some(left),
+        };
+        let Some(field) = target.and_then(|t| receiver_field(t, src, receiver)) else {
+            continue;
+        };
+        let values: Vec<Node<'_>> = match right.kind() {
+            "call_expression"
+                if right
+                    .child_by_field_name("function")
+                    .is_some_and(|f| &src[f.byte_range()] == "append") =>
+            {
+                let Some(args) = right.child_by_field_name("arguments") else {
+                    continue;
+                };
+                let mut c = args.walk();
+                args.named_children(&mut c).skip(1).collect()
+            }
+            _ => vec![right],
+        };
+        for value in values {
+            if value.kind() != "identifier" {
+                continue;
+            }
+            if let Some(i) = params.iter().position(|p| *p == &src[value.byte_range()]) {
+                if !out.contains(&(i, field.to_string())) {
+                    out.push((i, field.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `f` when `node` is `receiver.f`.
+fn receiver_field<'s>(node: Node<'_>, src: &'s str, receiver: &str) -> Option<&'s str> {
+    if node.kind() != "selector_expression" {
+        return None;
+    }
+    let operand = node.child_by_field_name("operand")?;
+    (operand.kind() == "identifier" && &src[operand.byte_range()] == receiver)
+        .then(|| node.child_by_field_name("field"))
+        .flatten()
+        .map(|f| &src[f.byte_range()])
+}
