@@ -243,6 +243,31 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// Whether `expr` names a struct copy whose every map field was given storage of its
+    /// own (`st := c.stats; st.Uses = maps.Clone(c.stats.Uses)`): it shares no map.
+    fn copy_with_own_maps(&self, expr: Node<'a>) -> bool {
+        let Some(b) = (expr.kind() == "identifier")
+            .then(|| self.lookup(self.text(expr)))
+            .flatten()
+        else {
+            return false;
+        };
+        let binding = &self.facts.bindings[b as usize];
+        let TypeInfo::Named(ty) = &binding.ty else {
+            return false;
+        };
+        let Some(decl) = self.facts.decls.structs.get(ty) else {
+            return false;
+        };
+        binding.by_value
+            && decl.fields.iter().filter(|(_, t)| t.is_map()).all(|(f, _)| {
+                binding
+                    .field_aliases
+                    .iter()
+                    .any(|(own, place)| own == f && !self.facts.is_shared_root(*place))
+            })
+    }
+
     /// Whether a channel expression names a token channel ([`crate::index::semaphores`]).
     pub(super) fn is_token(&self, channel: Node<'a>) -> bool {
         crate::index::semaphores::last_name(channel, self.src)
@@ -278,6 +303,9 @@ impl<'a> Walker<'a, '_> {
                 if local && map && !self.current().returned_locals.contains(&(index, b)) {
                     self.current().returned_locals.push((index, b));
                 }
+            }
+            if self.copy_with_own_maps(expr) {
+                continue;
             }
             // A map, or a field holding maps; not the receiver or a parameter itself, whose
             // methods do their own locking.

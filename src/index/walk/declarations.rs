@@ -121,6 +121,8 @@ impl<'a> Walker<'a, '_> {
                     "identifier" => self
                         .lookup(self.text(right[i]))
                         .is_some_and(|b| self.facts.bindings[b as usize].struct_value),
+                    // `st := c.stats` of a struct-valued field (not a pointer).
+                    "selector_expression" => self.struct_valued_field(right[i]),
                     _ => false,
                 };
             let struct_value =
@@ -488,6 +490,25 @@ impl<'a> Walker<'a, '_> {
         } else if loaded.is_none() && (own_block || copies) {
             binding.loaded_from = None;
         }
+    }
+
+    /// Whether a selector names a field of a package struct that holds a struct value, not
+    /// a pointer (`c.stats` of `stats CacheStats`): assigning it copies the struct.
+    fn struct_valued_field(&mut self, selector: Node<'a>) -> bool {
+        let (Some(operand), Some(field)) = (
+            selector.child_by_field_name("operand"),
+            selector.child_by_field_name("field"),
+        ) else {
+            return false;
+        };
+        let TypeInfo::Named(owner) = self.expr_type(operand) else {
+            return false;
+        };
+        let field = self.text(field);
+        self.facts.decls.structs.get(&owner).is_some_and(|s| {
+            matches!(s.fields.get(field), Some(TypeInfo::Named(t)) if self.facts.decls.structs.contains_key(t))
+                && !s.pointers.contains(field)
+        })
     }
 
     /// Whether `field` is a field of the struct type `ty` declared in the package.
