@@ -4,7 +4,7 @@
 //! (`s.db.mu.compact.inProgress`): without alias analysis the two objects cannot be told
 //! apart, and the code locking "the DB's mutex" around "the DB's map" is the convention
 //! to trust. Locks of other objects' types (each connection's own `c.mu` around a server
-//! map) stay distinct.
+//! map) and of struct copies (`backup := t` has a mutex of its own) stay distinct.
 
 use crate::index::{PackageFacts, TypeInfo};
 
@@ -57,6 +57,14 @@ pub fn same_mutex(
 ) -> bool {
     if a == b {
         return true;
+    }
+    // A struct copy's mutex is its own (`backup := t`): only itself.
+    let copied = |l: ProgramPlaceId| {
+        let root = &facts.bindings[program.places[l as usize].root as usize];
+        root.by_value || root.copy_of.is_some()
+    };
+    if copied(a) || copied(b) {
+        return false;
     }
     let Some(key) = lock_key(program, facts, a) else {
         return false;
