@@ -260,12 +260,16 @@ impl<'a> Walker<'a, '_> {
             return false;
         };
         binding.by_value
-            && decl.fields.iter().filter(|(_, t)| t.is_map()).all(|(f, _)| {
-                binding
-                    .field_aliases
-                    .iter()
-                    .any(|(own, place)| own == f && !self.facts.is_shared_root(*place))
-            })
+            && decl
+                .fields
+                .iter()
+                .filter(|(_, t)| t.is_map())
+                .all(|(f, _)| {
+                    binding
+                        .field_aliases
+                        .iter()
+                        .any(|(own, place)| own == f && !self.facts.is_shared_root(*place))
+                })
     }
 
     /// Whether a channel expression names a token channel ([`crate::index::semaphores`]).
@@ -620,7 +624,12 @@ impl<'a> Walker<'a, '_> {
                             (TypeInfo::Unknown, None)
                         };
                         // `for _, h := range l.hooks { h() }` runs the registered hooks.
-                        let funcs = (i == value_index && received.is_none())
+                        let may_be_func = match &elem {
+                            TypeInfo::Unknown => true,
+                            TypeInfo::Named(n) => !w.facts.decls.structs.contains_key(n),
+                            _ => false,
+                        };
+                        let funcs = (i == value_index && received.is_none() && may_be_func)
                             .then(|| w.func_list(right))
                             .flatten();
                         if let Some(id) = w.declare(name, ty, alias) {

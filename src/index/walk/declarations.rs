@@ -101,9 +101,12 @@ impl<'a> Walker<'a, '_> {
                 let body = self.literal_func(right[i], &[]);
                 (TypeInfo::Unknown, None, Some(Target::literal(body)))
             } else {
-                let func_value = self
-                    .func_target(right[i], &[])
-                    .or_else(|| self.func_list(right[i]));
+                // `listeners := append([]F(nil), s.listeners...)`: the registered functions.
+                let func_value = match right[i].kind() {
+                    "call_expression" => self.func_list(right[i]),
+                    _ => None,
+                }
+                .or_else(|| self.func_target(right[i], &[]));
                 let ty = self.expr_type(right[i]);
                 let alias = self.place_of(right[i]);
                 via = self.last_via;

@@ -750,6 +750,10 @@ impl<'a> Walker<'a, '_> {
         method: &str,
         args: &[Node<'a>],
     ) -> Vec<usize> {
+        let registrations = &self.facts.decls.registrations;
+        if !registrations.keys().any(|(_, m)| m == method) {
+            return Vec::new();
+        }
         let TypeInfo::Named(ty) = self.expr_type(operand) else {
             return Vec::new();
         };
