@@ -624,6 +624,10 @@ impl Control {
     }
 }
 
+/// A function stored in a function-valued field, with the receiver a method value is bound
+/// to when it is another object's (`None`: the holder's own method, a function, a literal).
+pub type StoredFunc = (Callee, Option<PlaceId>);
+
 /// All facts of one package.
 #[derive(Debug, Default)]
 pub struct PackageFacts {
@@ -638,9 +642,10 @@ pub struct PackageFacts {
     /// Declared functions and methods by the name calls use.
     pub callees: HashMap<Callee, FuncId>,
     /// Function-valued struct fields, by (struct type, field), and the function the package
-    /// stores in them: a declared function, or a method of the holder itself
-    /// (`m.OnChange = m.onChange`); `None` when it stores several.
-    pub field_funcs: HashMap<(String, String), Option<Callee>>,
+    /// stores in them: a declared function, a literal, or a method value with the receiver
+    /// it is bound to (`None` for the holder's own method, `m.OnChange = m.onChange`, which
+    /// runs on the holder); `None` when it stores several.
+    pub field_funcs: HashMap<(String, String), Option<StoredFunc>>,
     /// Package-level declarations: types, fields, function results.
     pub decls: PackageDecls,
     /// Calls that return a map their callee shares.
@@ -672,10 +677,11 @@ impl PackageFacts {
         match callee {
             Callee::Literal(f) => Some(*f),
             Callee::Method(ty, name) => self.callees.get(callee).copied().or_else(|| {
-                match self
+                match &self
                     .field_funcs
                     .get(&(ty.clone(), name.clone()))?
                     .as_ref()?
+                    .0
                 {
                     Callee::Literal(f) => Some(*f),
                     stored => self.callees.get(stored).copied(),
@@ -683,6 +689,21 @@ impl PackageFacts {
             }),
             other => self.callees.get(other).copied(),
         }
+    }
+
+    /// The receiver a call of a function-valued field runs its method value on, when the
+    /// package stored a method of another object there (`bus.Subscribe(svc.onEvent)`).
+    pub fn bound_receiver(&self, callee: &Callee) -> Option<PlaceId> {
+        let Callee::Method(ty, name) = callee else {
+            return None;
+        };
+        if self.callees.contains_key(callee) {
+            return None;
+        }
+        self.field_funcs
+            .get(&(ty.clone(), name.clone()))?
+            .as_ref()?
+            .1
     }
 
     /// The place as written in Go: `m`, `s.items`, `m[…]`.

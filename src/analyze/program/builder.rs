@@ -457,7 +457,9 @@ impl<'a> Builder<'a> {
             Callee::Literal(_) => env.clone(),
             _ => Env::default(),
         };
-        if let (Some(r), Some(place)) = (f.receiver, target.receiver) {
+        // A method value stored in a field runs on the object it was bound to.
+        let receiver = facts.bound_receiver(&target.callee).or(target.receiver);
+        if let (Some(r), Some(place)) = (f.receiver, receiver) {
             let place = self.place(place, env);
             callee_env.params.insert(r, place);
         }

@@ -330,7 +330,7 @@ impl<'a> Walker<'a, '_> {
                     let key = target.and_then(|&t| self.func_field_of(t));
                     let body = self.literal_func(r, &[]);
                     if let Some(key) = key {
-                        self.store_field_func(key, Callee::Literal(body));
+                        self.store_field_func(key, Callee::Literal(body), None);
                     }
                 }
                 _ => self.expr(r),
@@ -539,14 +539,16 @@ impl<'a> Walker<'a, '_> {
         let Some((callee, receiver)) = self.callee_of(value) else {
             return;
         };
-        let stored = match callee {
-            Callee::Func(_) if receiver.is_none() => callee,
-            Callee::Method(..) if receiver.is_some() && receiver == self.place_of(operand) => {
-                callee
+        let holder = self.place_of(operand);
+        match callee {
+            Callee::Func(_) if receiver.is_none() => self.store_field_func(key, callee, None),
+            // The holder's own method runs on the holder; another object's on that object.
+            Callee::Method(..) if receiver.is_some() => {
+                let bound = receiver.filter(|_| receiver != holder);
+                self.store_field_func(key, callee, bound);
             }
-            _ => return,
-        };
-        self.store_field_func(key, stored);
+            _ => {}
+        }
     }
 
     /// The (struct type, field) a selector `h.f` names, when `h`'s type is a struct of the
@@ -565,7 +567,13 @@ impl<'a> Walker<'a, '_> {
 
     /// Notes that the package stores `stored` in a function-valued field; a field given
     /// different functions resolves to none.
-    pub(super) fn store_field_func(&mut self, key: (String, String), stored: Callee) {
+    pub(super) fn store_field_func(
+        &mut self,
+        key: (String, String),
+        callee: Callee,
+        receiver: Option<PlaceId>,
+    ) {
+        let stored = (callee, receiver);
         self.facts
             .field_funcs
             .entry(key)

@@ -122,7 +122,7 @@ impl<'a> Walker<'a, '_> {
                         .map(|k| self.text(k).to_string());
                     if let (Some(ty), Some(field)) = (&ty, key) {
                         if self.is_field(ty, &field) {
-                            self.store_field_func((ty.clone(), field), Callee::Literal(body));
+                            self.store_field_func((ty.clone(), field), Callee::Literal(body), None);
                         }
                     }
                 }
@@ -769,14 +769,22 @@ impl<'a> Walker<'a, '_> {
         let mut walked = Vec::new();
         for (i, field) in stored {
             let Some(&arg) = args.get(i) else { continue };
-            let callee = match arg.kind() {
-                "func_literal" => Callee::Literal(self.literal_func(arg, &[])),
+            let (callee, receiver) = match arg.kind() {
+                "func_literal" => (Callee::Literal(self.literal_func(arg, &[])), None),
                 "identifier" if self.lookup(self.text(arg)).is_none() => {
-                    Callee::Func(self.text(arg).to_string())
+                    (Callee::Func(self.text(arg).to_string()), None)
                 }
+                // A method value (`bus.Subscribe(svc.onEvent)`) runs on its object.
+                "selector_expression" => match self.callee_of(arg) {
+                    Some((callee @ Callee::Method(..), Some(receiver))) => {
+                        self.expr(arg);
+                        (callee, Some(receiver))
+                    }
+                    _ => continue,
+                },
                 _ => continue,
             };
-            self.store_field_func((ty.clone(), field), callee);
+            self.store_field_func((ty.clone(), field), callee, receiver);
             walked.push(i);
         }
         walked
