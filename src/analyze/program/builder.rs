@@ -566,9 +566,18 @@ impl<'a> Builder<'a> {
     fn adopt_orphans(&mut self) {
         let facts = self.facts;
         let mut remap: FxHashMap<ProgramPlaceId, ProgramPlaceId> = FxHashMap::default();
-        let mut orphans = std::mem::take(&mut self.orphans);
-        orphans.sort_unstable();
-        orphans.dedup();
+        // Every place rooted at an orphan variable: the fields selected from it too (`a.counts`
+        // of a method value's receiver `a`).
+        let roots: rustc_hash::FxHashSet<BindingId> = std::mem::take(&mut self.orphans)
+            .into_iter()
+            .map(|id| self.program.places[id as usize].root)
+            .collect();
+        let orphans: Vec<ProgramPlaceId> = (0..self.program.places.len() as ProgramPlaceId)
+            .filter(|&id| {
+                let p = &self.program.places[id as usize];
+                p.instance == 0 && roots.contains(&p.root)
+            })
+            .collect();
         for id in orphans {
             let place = self.program.places[id as usize].clone();
             let binding = &facts.bindings[place.root as usize];

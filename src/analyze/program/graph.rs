@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 
 use super::{is_main, receiver_type, FieldId};
-use crate::index::{is_exported, EventKind, FuncId, PackageFacts};
+use crate::index::{is_exported, EventKind, Func, FuncId, PackageFacts};
 
 /// The callee of each call and spawn event, by function and event index.
 pub(super) type CallGraph = Vec<Vec<Option<FuncId>>>;
@@ -47,7 +47,7 @@ pub(super) fn roots(facts: &PackageFacts, callees: &CallGraph, candidates: &[boo
     let mut roots: Vec<FuncId> = (0..facts.funcs.len())
         .filter(|&f| {
             let func = &facts.funcs[f];
-            candidates[f] && (func.handler.is_some() || is_exported(&func.name) || !called[f])
+            candidates[f] && (func.handler.is_some() || is_entry_name(facts, func) || !called[f])
         })
         .map(|f| f as FuncId)
         .collect();
@@ -133,11 +133,14 @@ pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<R
                 .iter()
                 .any(|e| matches!(e.kind, EventKind::Spawn { .. }));
             Relevance {
+                // A function returning its local (a constructor in a program) is expanded:
+                // its caller's variable is that instance's.
                 touches: f
                     .events
                     .iter()
                     .any(|e| !matches!(e.kind, EventKind::Call { .. }))
-                    || f.events.iter().any(|e| !e.locks.is_empty()),
+                    || f.events.iter().any(|e| !e.locks.is_empty())
+                    || !f.returned_locals.is_empty(),
                 spawns,
                 test_spawns: spawns && f.in_test,
             }
@@ -203,7 +206,7 @@ pub(super) fn root_candidates(facts: &PackageFacts, relevant: &[Relevance]) -> V
         .map(|(f, func)| {
             let entry = match func.receiver {
                 Some(r) => {
-                    is_exported(&func.name)
+                    is_entry_name(facts, func)
                         && receiver_type(facts, r).is_some_and(|t| spawning_types.contains(t))
                         && relevant[f].touches
                 }
@@ -211,7 +214,7 @@ pub(super) fn root_candidates(facts: &PackageFacts, relevant: &[Relevance]) -> V
                     package_spawns
                         && !func.in_test
                         && relevant[f].touches
-                        && (is_exported(&func.name) || is_main(facts, func))
+                        && (is_entry_name(facts, func) || is_main(facts, func))
                 }
             };
             // A test is a root where test code starts goroutines: the goroutines package
@@ -226,4 +229,10 @@ pub(super) fn root_candidates(facts: &PackageFacts, relevant: &[Relevance]) -> V
             (func.declared && (spawns || entry)) || func.handler.is_some()
         })
         .collect()
+}
+
+/// Whether other packages may call a function by its name: exported, and not in a program
+/// (`package main`), whose callers are all in sight.
+fn is_entry_name(facts: &PackageFacts, func: &Func) -> bool {
+    is_exported(&func.name) && facts.name != "main"
 }
