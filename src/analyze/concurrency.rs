@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::index::{is_exported, FuncId, LockMode};
+use crate::index::{FuncId, LockMode};
 
 use crate::index::PackageFacts;
 
@@ -19,8 +19,8 @@ use super::lock_identity::same_mutex;
 use super::ordering::{runs_whenever, Ordering};
 use super::pairs::{Group, Grouping, Groups, Nearest};
 use super::program::{
-    is_main, receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId, Thread,
-    ThreadId,
+    is_entry_name, is_main, receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId,
+    Thread, ThreadId,
 };
 
 /// An event of a thread.
@@ -211,8 +211,7 @@ fn races_across_entries(
         let in_background = spawned || root.handler;
         // In a program every caller is in sight: its exported names are no entries, `main`
         // is, and its expansion orders the calls it makes.
-        let entry =
-            is_main(facts, root_func) || (is_exported(&root_func.name) && facts.name != "main");
+        let entry = is_main(facts, root_func) || is_entry_name(facts, root_func);
         let joined = spawned && !outlives_root(graph, t) && !is_main(facts, root_func);
         if joined || (!in_background && !entry) {
             continue;

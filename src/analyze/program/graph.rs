@@ -1,11 +1,11 @@
 //! The package's call graph, resolved once, and what it tells before any expansion: which
 //! functions are worth inlining or analyzing as roots, which are roots, and each receiver
-//! type's one mutex.
+//! type's main mutex.
 
 use rustc_hash::FxHashMap;
 
-use super::{is_main, receiver_type, FieldId};
-use crate::index::{is_exported, EventKind, Func, FuncId, PackageFacts};
+use super::{is_entry_name, is_main, receiver_type, FieldId};
+use crate::index::{EventKind, FuncId, PackageFacts};
 
 /// The callee of each call and spawn event, by function and event index.
 pub(super) type CallGraph = Vec<Vec<Option<FuncId>>>;
@@ -229,10 +229,4 @@ pub(super) fn root_candidates(facts: &PackageFacts, relevant: &[Relevance]) -> V
             (func.declared && (spawns || entry)) || func.handler.is_some()
         })
         .collect()
-}
-
-/// Whether other packages may call a function by its name: exported, and not in a program
-/// (`package main`), whose callers are all in sight.
-fn is_entry_name(facts: &PackageFacts, func: &Func) -> bool {
-    is_exported(&func.name) && facts.name != "main"
 }

@@ -197,6 +197,12 @@ pub fn receiver_type(facts: &PackageFacts, receiver: BindingId) -> Option<&str> 
     }
 }
 
+/// Whether other packages may call a function by its name: exported, and not in a program
+/// (`package main`), whose callers are all in sight.
+pub fn is_entry_name(facts: &PackageFacts, func: &crate::index::Func) -> bool {
+    crate::index::is_exported(&func.name) && facts.name != "main"
+}
+
 /// Whether `func` is the `main` function of a `main` package.
 pub fn is_main(facts: &PackageFacts, func: &crate::index::Func) -> bool {
     facts.name == "main" && func.name == "main" && func.declared
