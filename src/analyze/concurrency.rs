@@ -139,13 +139,7 @@ fn races_across_entries(
             return Some((format!("var {}", p.root), p.fields.clone()));
         }
         let origin = &facts.funcs[program.threads[roots[t as usize] as usize].origin as usize];
-        // A handler literal's captured receiver is the receiver of the method around it.
-        let binding = &facts.bindings[p.root as usize];
-        let captured = !origin.declared
-            && binding
-                .func
-                .is_some_and(|f| facts.funcs[f as usize].receiver == Some(p.root));
-        let receiver = p.instance == 0 && (origin.receiver == Some(p.root) || captured);
+        let receiver = p.instance == 0 && origin.receiver == Some(p.root);
         let made =
             program.threads[t as usize].spawned_by.is_some() && origin.made.contains(&p.root);
         if !receiver && !made {

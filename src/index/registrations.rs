@@ -45,6 +45,16 @@ pub fn collect(files: &[ParsedFile<'_>]) -> Registrations {
                 .into_iter()
                 .map(|(n, _)| n)
                 .collect();
+            // Cheap test first: most methods store no parameter (`= h`, `append(…, h)`).
+            let text = &src[body.byte_range()];
+            let stores = |p: &&str| {
+                [format!("= {p}"), format!(", {p})"), format!(", {p},")]
+                    .iter()
+                    .any(|pattern| text.contains(pattern.as_str()))
+            };
+            if !params.iter().any(stores) {
+                continue;
+            }
             let stored = stored_params(body, src, receiver, &params);
             if !stored.is_empty() {
                 out.insert((ty.to_string(), src[name.byte_range()].to_string()), stored);
