@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use rustc_hash::FxHashSet;
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Location, Role};
 use crate::index::{IndexWarning, PackageFacts};
 use crate::source::SourceFile;
 
@@ -32,7 +32,7 @@ use crate::source::SourceFile;
 /// findings and what bounds of the analysis left out.
 pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Vec<IndexWarning>) {
     let mut findings = write_under_read_lock::check(facts, files);
-    findings.extend(mutated_after_load::check(facts, files));
+    let loaded = mutated_after_load::check(facts, files);
     // Rules that explain why an access is unguarded; the race rules would report it bare.
     let mut explained = leaves_critical_section::check(facts, files);
     explained.extend(lock_on_copy::check(facts, files));
@@ -54,15 +54,36 @@ pub fn analyze(facts: &PackageFacts, files: &[&SourceFile]) -> (Vec<Finding>, Ve
         findings.extend(read_write::check(&ctx, &races));
     }
     fold_inferred_guards(&mut findings);
+    // A write to a loaded map is one problem: MG005 says why, so the races it is in go.
+    let writes: HashSet<_> = loaded.iter().map(site).collect();
+    findings.retain(|f| {
+        !(f.rule == concurrent_write::ID || f.rule == read_write::ID)
+            || !std::iter::once(&f.location)
+                .chain(
+                    f.related
+                        .iter()
+                        .filter(|r| r.role == Role::ConflictingAccess)
+                        .map(|r| &r.location),
+                )
+                .any(|l| writes.contains(&site_of(l)))
+    });
+    findings.extend(loaded);
     // One problem, one report: an access MG006 or MG007 explains is not reported again.
-    let sites: HashSet<_> = explained
-        .iter()
-        .map(|f| (f.location.path.clone(), f.location.start_byte))
-        .collect();
-    findings.retain(|f| !sites.contains(&(f.location.path.clone(), f.location.start_byte)));
+    let sites: HashSet<_> = explained.iter().map(site).collect();
+    findings.retain(|f| !sites.contains(&site(f)));
     findings.extend(explained);
     findings.sort();
     (findings, warnings)
+}
+
+/// Where a finding is: its file and start byte.
+fn site(f: &Finding) -> (String, usize) {
+    site_of(&f.location)
+}
+
+/// A location's file and start byte.
+fn site_of(l: &Location) -> (String, usize) {
+    (l.path.clone(), l.start_byte)
 }
 
 /// Inconsistent locking (MG003), less the unguarded reads the expanded program shows

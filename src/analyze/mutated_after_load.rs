@@ -3,7 +3,9 @@
 //! place, racing with every goroutine that loaded the same map.
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{mutexes, EventKind, LoadSource, PackageFacts};
+use rustc_hash::FxHashMap;
+
+use crate::index::{mutexes, Binding, EventKind, FuncId, LoadSource, PackageFacts};
 use crate::source::SourceFile;
 
 /// The rule's id.
@@ -12,8 +14,16 @@ pub const ID: &str = "MG005";
 /// Reports every write, made with no lock held, to a map reached from a variable that holds
 /// a value loaded from a concurrent container.
 pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
+    // Variables holding a loaded value that is itself a place (`m := v.Load().(map…)` is
+    // `v.Load().(map…)`, `next := *p.Load()` is `p`), by function.
+    let mut aliased: FxHashMap<FuncId, Vec<&Binding>> = FxHashMap::default();
+    for b in &facts.bindings {
+        if let (Some(func), Some(_), Some(_)) = (b.func, b.alias, &b.loaded_from) {
+            aliased.entry(func).or_default().push(b);
+        }
+    }
     let mut out = Vec::new();
-    for func in &facts.funcs {
+    for (id, func) in facts.funcs.iter().enumerate() {
         let file = files[func.file as usize];
         for event in &func.events {
             let EventKind::Access { place, op } = event.kind else {
@@ -23,10 +33,19 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 continue;
             }
             let root = &facts.bindings[facts.places[place as usize].root as usize];
-            let Some(load) = root.loaded_from.clone() else {
+            let holder = match &root.loaded_from {
+                Some(load) => Some((facts.place_text(place), load)),
+                None => aliased.get(&(id as FuncId)).and_then(|holders| {
+                    holders
+                        .iter()
+                        .find(|b| b.alias.is_some_and(|a| facts.place_within(place, a)))
+                        .and_then(|b| Some((b.name.clone(), b.loaded_from.as_ref()?)))
+                }),
+            };
+            let Some((map, load)) = holder else {
                 continue;
             };
-            let map = facts.place_text(place);
+            let load = load.clone();
             let call = file.text[load.span.clone()].to_string();
             let (message, note, help) = match load.from {
                 LoadSource::Container => (

@@ -171,6 +171,10 @@ pub const ELEMENT: &str = "[]";
 /// `Value(key)` of `ctx`, so every goroutine holding `ctx` reaches the same value.
 pub const CONTEXT_VALUE: &str = "Value(";
 
+/// The prefix of the pseudo-field an `atomic.Value` holds: `v.Load().(T)` is field
+/// `Load().(T)` of `v`, the same value for every loader.
+pub const LOADED_VALUE: &str = "Load()";
+
 /// A storage location: a binding followed by zero or more field selections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Place {
@@ -661,8 +665,8 @@ pub struct PackageFacts {
     /// Struct types whose values the package registers as gRPC services
     /// (`pb.RegisterStoreServer(s, &store{})`).
     pub registered_services: HashSet<String>,
-    /// The types asserted on context values, by pseudo-field (`Value(key)`): what
-    /// `ctx.Value(key).(T)` holds.
+    /// The types asserted on context and `atomic.Value` values, by pseudo-field
+    /// (`Value(key)`, `Load().(T)`): what `ctx.Value(key).(T)` and `v.Load().(T)` hold.
     pub context_values: HashMap<String, TypeInfo>,
     /// Whether the package is test code (under a module's `test`, `tests`, `e2e`,
     /// `testing`, `mocks`, … directory): all its code is, as a `_test.go` file's is.
@@ -706,6 +710,12 @@ impl PackageFacts {
             .1
     }
 
+    /// Whether `place` is `base` or inside it (`base.f`, `base[…]`).
+    pub fn place_within(&self, place: PlaceId, base: PlaceId) -> bool {
+        let (p, b) = (&self.places[place as usize], &self.places[base as usize]);
+        p.root == b.root && p.fields.starts_with(&b.fields)
+    }
+
     /// The place as written in Go: `m`, `s.items`, `m[…]`.
     pub fn place_text(&self, place: PlaceId) -> String {
         let p = &self.places[place as usize];
@@ -733,7 +743,7 @@ impl PackageFacts {
         let p = &self.places[place as usize];
         let mut ty = self.bindings[p.root as usize].ty.clone();
         for field in &p.fields {
-            if field.starts_with(CONTEXT_VALUE) {
+            if field.starts_with(CONTEXT_VALUE) || field.starts_with(LOADED_VALUE) {
                 ty = self.context_values.get(field).cloned().unwrap_or_default();
                 continue;
             }

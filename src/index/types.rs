@@ -53,7 +53,18 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
                 Some(inner) => node = inner,
                 None => return TypeInfo::Unknown,
             },
+            // `atomic.Pointer[T]` holds a `*T` that every `Load` hands out: its `T`.
             "generic_type" => match node.child_by_field_name("type") {
+                Some(inner) if &src[inner.byte_range()] == "atomic.Pointer" => {
+                    match node
+                        .child_by_field_name("type_arguments")
+                        .and_then(|args| args.named_child(0))
+                        .and_then(|elem| elem.named_child(0))
+                    {
+                        Some(pointee) => node = pointee,
+                        None => return TypeInfo::Unknown,
+                    }
+                }
                 Some(inner) => node = inner,
                 None => return TypeInfo::Unknown,
             },

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::*;
-use crate::index::CONTEXT_VALUE;
+use crate::index::{CONTEXT_VALUE, LOADED_VALUE};
 
 impl<'a> Walker<'a, '_> {
     /// The storage location an expression denotes: `m`, `s.items`, `(*p).m`, `m[k]`.
@@ -69,6 +69,11 @@ impl<'a> Walker<'a, '_> {
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
                 "call_expression" => {
+                    // `p.Load()` of an `atomic.Pointer[T]` hands out the one `T` it holds.
+                    if let Some(pointer) = self.atomic_load(cur) {
+                        cur = pointer;
+                        continue;
+                    }
                     // `load()` of `var load = sync.OnceValue(…)`: the one value it made.
                     if let Some(once) = self.once_value(cur) {
                         break Ok(once);
@@ -123,6 +128,35 @@ impl<'a> Walker<'a, '_> {
         Some(place)
     }
 
+    /// For `p.Load()` of an `atomic.Pointer[T]` (typed as its `T`, see `types.rs`): `p`,
+    /// whose value every loader shares. Not a `Load` method the type declares itself.
+    pub(super) fn atomic_load(&mut self, call: Node<'a>) -> Option<Node<'a>> {
+        let function = call.child_by_field_name("function")?;
+        if function.kind() != "selector_expression"
+            || self.text(function.child_by_field_name("field")?) != "Load"
+            || !Self::arguments(call).is_empty()
+        {
+            return None;
+        }
+        let pointer = function.child_by_field_name("operand")?;
+        if pointer.kind() == "call_expression" {
+            return None;
+        }
+        let name = match self.expr_type(pointer) {
+            TypeInfo::Map { name, .. } => name,
+            TypeInfo::Named(name) => Some(name),
+            _ => return None,
+        };
+        let own_method = name.is_some_and(|n| {
+            self.facts
+                .decls
+                .methods
+                .get(&n)
+                .is_some_and(|m| m.contains("Load"))
+        });
+        (!own_method).then_some(pointer)
+    }
+
     /// For a call of a package variable made by `sync.OnceValue(f)`, the stand-in for the
     /// value `f` returned once for all calls.
     fn once_value(&self, call: Node<'a>) -> Option<BindingId> {
@@ -172,19 +206,24 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// The context and the pseudo-field (`Value(key)`) of a type assertion on a context
-    /// value, `ctx.Value(key).(T)`; notes `T` as the type of that field.
+    /// value, `ctx.Value(key).(T)`, or the container and pseudo-field (`Load().(T)`) of one
+    /// on an `atomic.Value`'s value; notes `T` as the type of that field.
     pub(super) fn context_value(&mut self, assertion: Node<'a>) -> Option<(Node<'a>, String)> {
         let call = assertion.child_by_field_name("operand")?;
         let function = call.child_by_field_name("function")?;
         let args = Self::arguments(call);
-        if call.kind() != "call_expression"
-            || function.kind() != "selector_expression"
-            || self.text(function.child_by_field_name("field")?) != "Value"
-            || args.len() != 1
-        {
+        if call.kind() != "call_expression" || function.kind() != "selector_expression" {
             return None;
         }
-        let field = format!("{CONTEXT_VALUE}{})", self.compact(args[0]));
+        let field = match (self.text(function.child_by_field_name("field")?), &args[..]) {
+            ("Value", [key]) => format!("{CONTEXT_VALUE}{})", self.compact(*key)),
+            // `v.Load().(T)` of an `atomic.Value`: the one value every loader shares.
+            ("Load", []) => format!(
+                "{LOADED_VALUE}.({})",
+                self.compact(assertion.child_by_field_name("type")?)
+            ),
+            _ => return None,
+        };
         let ty = type_of_type_node(
             assertion.child_by_field_name("type")?,
             self.src,
@@ -422,9 +461,12 @@ impl<'a> Walker<'a, '_> {
                 Some(place) => self.facts.place_type(place),
                 None => TypeInfo::Unknown,
             },
-            "call_expression" => match self.returned_place(cur, 0) {
-                Some((place, _)) => self.facts.place_type(place),
-                None => literal_type(cur, self.src, &self.facts.decls),
+            "call_expression" => match self.atomic_load(cur) {
+                Some(pointer) => self.expr_type(pointer),
+                None => match self.returned_place(cur, 0) {
+                    Some((place, _)) => self.facts.place_type(place),
+                    None => literal_type(cur, self.src, &self.facts.decls),
+                },
             },
             _ => literal_type(cur, self.src, &self.facts.decls),
         };
