@@ -632,6 +632,9 @@ impl Control {
 /// to when it is another object's (`None`: the holder's own method, a function, a literal).
 pub type StoredFunc = (Callee, Option<PlaceId>);
 
+/// A function-valued field given more different functions than this resolves to none.
+pub const MAX_STORED_FUNCS: usize = 16;
+
 /// All facts of one package.
 #[derive(Debug, Default)]
 pub struct PackageFacts {
@@ -645,11 +648,12 @@ pub struct PackageFacts {
     pub funcs: Vec<Func>,
     /// Declared functions and methods by the name calls use.
     pub callees: HashMap<Callee, FuncId>,
-    /// Function-valued struct fields, by (struct type, field), and the function the package
-    /// stores in them: a declared function, a literal, or a method value with the receiver
-    /// it is bound to (`None` for the holder's own method, `m.OnChange = m.onChange`, which
-    /// runs on the holder); `None` when it stores several.
-    pub field_funcs: HashMap<(String, String), Option<StoredFunc>>,
+    /// Function-valued struct fields (or lists of functions), by (struct type, field), and
+    /// the functions the package stores in them: declared functions, literals, or method
+    /// values with the receiver each is bound to (`None` for the holder's own method,
+    /// `m.OnChange = m.onChange`, which runs on the holder). Empty past
+    /// [`MAX_STORED_FUNCS`] different ones.
+    pub field_funcs: HashMap<(String, String), Vec<StoredFunc>>,
     /// Package-level declarations: types, fields, function results.
     pub decls: PackageDecls,
     /// Calls that return a map their callee shares.
@@ -680,34 +684,66 @@ impl PackageFacts {
     pub fn resolve(&self, callee: &Callee) -> Option<FuncId> {
         match callee {
             Callee::Literal(f) => Some(*f),
-            Callee::Method(ty, name) => self.callees.get(callee).copied().or_else(|| {
-                match &self
-                    .field_funcs
-                    .get(&(ty.clone(), name.clone()))?
-                    .as_ref()?
-                    .0
-                {
-                    Callee::Literal(f) => Some(*f),
-                    stored => self.callees.get(stored).copied(),
-                }
-            }),
+            Callee::Method(..) => {
+                self.callees
+                    .get(callee)
+                    .copied()
+                    .or_else(|| match self.stored_funcs(callee) {
+                        [(stored, _)] => self.body_of(stored),
+                        _ => None,
+                    })
+            }
             other => self.callees.get(other).copied(),
         }
     }
 
+    /// Every body a call of a function-valued field (or an element of a list of functions)
+    /// may run when the package stores several there, each with the receiver its method
+    /// value is bound to (`bus.Subscribe(a.onEvent)`, `bus.Subscribe(b.onEvent)`); empty
+    /// otherwise (see [`PackageFacts::resolve`]).
+    pub fn resolve_all(&self, callee: &Callee) -> Vec<(FuncId, Option<PlaceId>)> {
+        if self.callees.contains_key(callee) {
+            return Vec::new();
+        }
+        match self.stored_funcs(callee) {
+            stored @ [_, _, ..] => stored
+                .iter()
+                .filter_map(|(c, receiver)| Some((self.body_of(c)?, *receiver)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The receiver a call of a function-valued field runs its method value on, when the
-    /// package stored a method of another object there (`bus.Subscribe(svc.onEvent)`).
+    /// package stored one method of another object there (`bus.Subscribe(svc.onEvent)`).
     pub fn bound_receiver(&self, callee: &Callee) -> Option<PlaceId> {
-        let Callee::Method(ty, name) = callee else {
-            return None;
-        };
         if self.callees.contains_key(callee) {
             return None;
         }
-        self.field_funcs
-            .get(&(ty.clone(), name.clone()))?
-            .as_ref()?
-            .1
+        match self.stored_funcs(callee) {
+            [(_, receiver)] => *receiver,
+            _ => None,
+        }
+    }
+
+    /// The functions stored in the function-valued field a callee names, if it names one.
+    fn stored_funcs(&self, callee: &Callee) -> &[StoredFunc] {
+        match callee {
+            Callee::Method(ty, name) => self
+                .field_funcs
+                .get(&(ty.clone(), name.clone()))
+                .filter(|stored| stored.len() <= MAX_STORED_FUNCS)
+                .map_or(&[], Vec::as_slice),
+            _ => &[],
+        }
+    }
+
+    /// The body of a stored function.
+    fn body_of(&self, stored: &Callee) -> Option<FuncId> {
+        match stored {
+            Callee::Literal(f) => Some(*f),
+            stored => self.callees.get(stored).copied(),
+        }
     }
 
     /// Whether `place` is `base` or inside it (`base.f`, `base[…]`).

@@ -258,7 +258,12 @@ impl<'a> Builder<'a> {
                 },
                 EventKind::Lock { .. } | EventKind::Unlock { .. } => continue,
                 EventKind::Call { target, .. } => {
-                    if let Some((callee, callee_env)) = self.enter(target, &env, true, (func, i)) {
+                    for callee in self.callees.targets(facts, func, i) {
+                        let Some(callee_env) = self.enter(target, callee, &env, true, (func, i))
+                        else {
+                            continue;
+                        };
+                        let callee = callee.0;
                         if !facts.funcs[callee as usize].returned_locals.is_empty() {
                             self.call_results
                                 .insert((instance.id, i), self.next_instance);
@@ -278,31 +283,32 @@ impl<'a> Builder<'a> {
                     after_return,
                     ..
                 } => {
-                    if let Some(callee) = self.callees[func as usize][i] {
-                        self.mark_recursive(thread, callee);
+                    for callee in self.callees.targets(facts, func, i) {
+                        self.mark_recursive(thread, callee.0);
+                        let Some(callee_env) = self.enter(target, callee, &env, false, (func, i))
+                        else {
+                            continue;
+                        };
+                        let callee = callee.0;
+                        let signals = signals.map(|s| self.place(s, &env));
+                        let index = self.program.threads[thread as usize].events.len();
+                        let child = self.new_thread(callee, Some((thread, index)), false);
+                        self.emit(
+                            thread,
+                            Action::Spawn {
+                                thread: child,
+                                signals,
+                                repeated: *repeated,
+                                after_return: *after_return,
+                            },
+                            (func, i),
+                            chain,
+                            ctl,
+                            held.clone(),
+                        );
+                        let chain = self.chain((func, i), chain);
+                        self.body(child, callee, callee_env, None, &[], Some(chain));
                     }
-                    let Some((callee, callee_env)) = self.enter(target, &env, false, (func, i))
-                    else {
-                        continue;
-                    };
-                    let signals = signals.map(|s| self.place(s, &env));
-                    let index = self.program.threads[thread as usize].events.len();
-                    let child = self.new_thread(callee, Some((thread, index)), false);
-                    self.emit(
-                        thread,
-                        Action::Spawn {
-                            thread: child,
-                            signals,
-                            repeated: *repeated,
-                            after_return: *after_return,
-                        },
-                        (func, i),
-                        chain,
-                        ctl,
-                        held,
-                    );
-                    let chain = self.chain((func, i), chain);
-                    self.body(child, callee, callee_env, None, &[], Some(chain));
                     continue;
                 }
             };
@@ -414,18 +420,19 @@ impl<'a> Builder<'a> {
         (self.program.chains.len() - 1) as ChainId
     }
 
-    /// The callee of a call or spawn (the event `at`) and the environment its body runs in,
-    /// unless it is unknown, recursive, (for calls) does nothing the analysis cares about, or
-    /// past a bound, which is recorded as a cut.
+    /// The environment the body of `callee`, one the call or spawn `target` (the event
+    /// `at`) runs (with the receiver a stored method value is bound to), runs in, unless it
+    /// is recursive, (for calls) does nothing the analysis cares about, or past a bound,
+    /// which is recorded as a cut.
     fn enter(
         &mut self,
         target: &Target,
+        (callee, bound_to): (FuncId, Option<PlaceId>),
         env: &Env,
         is_call: bool,
         at: (FuncId, usize),
-    ) -> Option<(FuncId, Env)> {
+    ) -> Option<Env> {
         let facts = self.facts;
-        let callee = self.callees[at.0 as usize][at.1]?;
         if self.stack.contains(&callee) || (is_call && !self.relevant[callee as usize].touches) {
             return None;
         }
@@ -458,7 +465,7 @@ impl<'a> Builder<'a> {
             _ => Env::default(),
         };
         // A method value stored in a field runs on the object it was bound to.
-        let receiver = facts.bound_receiver(&target.callee).or(target.receiver);
+        let receiver = bound_to.or(target.receiver);
         if let (Some(r), Some(place)) = (f.receiver, receiver) {
             let place = self.place(place, env);
             callee_env.params.insert(r, place);
@@ -469,7 +476,7 @@ impl<'a> Builder<'a> {
                 callee_env.params.insert(*p, place);
             }
         }
-        Some((callee, callee_env))
+        Some(callee_env)
     }
 
     /// Maps a place of the index to the program, in an environment.

@@ -5,28 +5,88 @@
 use rustc_hash::FxHashMap;
 
 use super::{is_entry_name, is_main, receiver_type, FieldId};
-use crate::index::{EventKind, FuncId, PackageFacts};
+use crate::index::{EventKind, FuncId, PackageFacts, PlaceId};
 
-/// The callee of each call and spawn event, by function and event index.
-pub(super) type CallGraph = Vec<Vec<Option<FuncId>>>;
+/// The package's call graph: the callee of each call and spawn event, by function and
+/// event index, resolved once.
+pub(super) struct CallGraph {
+    /// The one callee of each event, if it has one.
+    callee: Vec<Vec<Option<FuncId>>>,
+    /// The events that call a function-valued field the package stores several functions
+    /// in: each of them, with the receiver its method value is bound to.
+    /// (Few: by function, each with its event index.)
+    fan_out: Vec<Vec<FanOut>>,
+}
+
+/// An event's index and the stored functions its call may run.
+type FanOut = (usize, Vec<(FuncId, Option<PlaceId>)>);
+
+impl CallGraph {
+    /// The bodies event `e` of `f` may run, each with the receiver a method value stored
+    /// in a field is bound to (`None`: the call's own).
+    pub(super) fn targets(
+        &self,
+        facts: &PackageFacts,
+        f: FuncId,
+        e: usize,
+    ) -> Vec<(FuncId, Option<PlaceId>)> {
+        if let Some((_, all)) = self.fan_out[f as usize].iter().find(|(i, _)| *i == e) {
+            return all.clone();
+        }
+        let Some(callee) = self.callee[f as usize][e] else {
+            return Vec::new();
+        };
+        let bound = match &facts.funcs[f as usize].events[e].kind {
+            EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
+                facts.bound_receiver(&target.callee)
+            }
+            _ => None,
+        };
+        vec![(callee, bound)]
+    }
+
+    /// Every (event index, callee) of `f`'s calls and spawns.
+    pub(super) fn each(&self, f: usize) -> impl Iterator<Item = (usize, FuncId)> + '_ {
+        let single = self.callee[f]
+            .iter()
+            .enumerate()
+            .filter_map(|(e, c)| Some((e, (*c)?)));
+        let many = self.fan_out[f]
+            .iter()
+            .flat_map(|(e, all)| all.iter().map(move |&(c, _)| (*e, c)));
+        single.chain(many)
+    }
+}
 
 /// The package's call graph, each call and spawn resolved once.
 pub(super) fn call_graph(facts: &PackageFacts) -> CallGraph {
-    facts
+    let mut fan_out = vec![Vec::new(); facts.funcs.len()];
+    let callee = facts
         .funcs
         .iter()
-        .map(|f| {
-            f.events
+        .enumerate()
+        .map(|(f, func)| {
+            func.events
                 .iter()
-                .map(|e| match &e.kind {
+                .enumerate()
+                .map(|(e, event)| match &event.kind {
                     EventKind::Call { target, .. } | EventKind::Spawn { target, .. } => {
+                        // Code outside tests does not run what tests store.
+                        let mut all = facts.resolve_all(&target.callee);
+                        if !func.in_test {
+                            all.retain(|&(c, _)| !facts.funcs[c as usize].in_test);
+                        }
+                        if !all.is_empty() {
+                            fan_out[f].push((e, all));
+                        }
                         facts.resolve(&target.callee)
                     }
                     _ => None,
                 })
                 .collect()
         })
-        .collect()
+        .collect();
+    CallGraph { callee, fan_out }
 }
 
 /// The candidates analyzed as roots, in function order: those callers outside the package
@@ -36,11 +96,9 @@ pub(super) fn call_graph(facts: &PackageFacts) -> CallGraph {
 pub(super) fn roots(facts: &PackageFacts, callees: &CallGraph, candidates: &[bool]) -> Vec<FuncId> {
     let mut called = vec![false; facts.funcs.len()];
     for (f, func) in facts.funcs.iter().enumerate() {
-        for (e, callee) in func.events.iter().zip(&callees[f]) {
-            if let (EventKind::Call { .. }, Some(c)) = (&e.kind, *callee) {
-                if c as usize != f {
-                    called[c as usize] = true;
-                }
+        for (e, c) in callees.each(f) {
+            if matches!(func.events[e].kind, EventKind::Call { .. }) && c as usize != f {
+                called[c as usize] = true;
             }
         }
     }
@@ -57,7 +115,7 @@ pub(super) fn roots(facts: &PackageFacts, callees: &CallGraph, candidates: &[boo
         if std::mem::replace(&mut reached[f as usize], true) {
             continue;
         }
-        stack.extend(callees[f as usize].iter().flatten());
+        stack.extend(callees.each(f as usize).map(|(_, c)| c));
     }
     roots.extend(
         (0..facts.funcs.len())
@@ -150,8 +208,8 @@ pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<R
     // when a callee gains a flag (at most three times).
     let mut callers: Vec<Vec<FuncId>> = vec![Vec::new(); facts.funcs.len()];
     for (f, func) in facts.funcs.iter().enumerate() {
-        for (e, callee) in func.events.iter().zip(&callees[f]) {
-            if let (EventKind::Call { .. }, Some(callee)) = (&e.kind, *callee) {
+        for (e, callee) in callees.each(f) {
+            if matches!(func.events[e].kind, EventKind::Call { .. }) {
                 callers[callee as usize].push(f as FuncId);
             }
         }

@@ -2,6 +2,7 @@
 //! a function), and what an assignment ends.
 
 use super::*;
+use crate::index::MAX_STORED_FUNCS;
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn short_var_declaration(&mut self, node: Node<'a>) {
@@ -101,9 +102,10 @@ impl<'a> Walker<'a, '_> {
                 let body = self.literal_func(right[i], &[]);
                 (TypeInfo::Unknown, None, Some(Target::literal(body)))
             } else {
-                // `listeners := append([]F(nil), s.listeners...)`: the registered functions.
+                // `listeners := append([]F(nil), s.listeners...)`, `hs := b.handlers[topic]`:
+                // the registered functions.
                 let func_value = match right[i].kind() {
-                    "call_expression" => self.func_list(right[i]),
+                    "call_expression" | "index_expression" => self.func_list(right[i]),
                     _ => None,
                 }
                 .or_else(|| self.func_target(right[i], &[]));
@@ -566,7 +568,7 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// Notes that the package stores `stored` in a function-valued field; a field given
-    /// different functions resolves to none.
+    /// more than [`MAX_STORED_FUNCS`] different functions resolves to none.
     pub(super) fn store_field_func(
         &mut self,
         key: (String, String),
@@ -574,15 +576,11 @@ impl<'a> Walker<'a, '_> {
         receiver: Option<PlaceId>,
     ) {
         let stored = (callee, receiver);
-        self.facts
-            .field_funcs
-            .entry(key)
-            .and_modify(|known| {
-                if known.as_ref() != Some(&stored) {
-                    *known = None;
-                }
-            })
-            .or_insert(Some(stored));
+        let known = self.facts.field_funcs.entry(key).or_default();
+        // One past the bound marks a field given too many.
+        if known.len() <= MAX_STORED_FUNCS && !known.contains(&stored) {
+            known.push(stored);
+        }
     }
 
     /// `c.f = v` on a struct copy `c` changes the copy only: from here on `c.f` is `v`'s

@@ -248,7 +248,8 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// The functions a list of functions holds, as the field keeping them (`l.hooks`, a
-    /// variable copied from it, `append([]func(){}, l.hooks...)`): calling an element runs
+    /// variable copied from it, `append([]func(){}, l.hooks...)`, an element of a map of
+    /// lists, `b.handlers[topic]`): calling an element runs
     /// what the package registers there (`PackageFacts::field_funcs`).
     pub(super) fn func_list(&mut self, expr: Node<'a>) -> Option<Target> {
         match expr.kind() {
@@ -259,6 +260,14 @@ impl<'a> Walker<'a, '_> {
             "selector_expression" => {
                 self.func_field_of(expr)?;
                 self.func_target(expr, &[])
+            }
+            // `b.handlers[topic]` of a map or slice of (lists of) functions.
+            "index_expression" => {
+                let operand = expr.child_by_field_name("operand")?;
+                match operand.kind() {
+                    "selector_expression" => self.func_list(operand),
+                    _ => None,
+                }
             }
             "call_expression"
                 if expr
