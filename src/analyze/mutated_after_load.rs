@@ -33,15 +33,16 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
                 continue;
             }
             let root = &facts.bindings[facts.places[place as usize].root as usize];
-            let holder = match &root.loaded_from {
-                Some(load) => Some((facts.place_text(place), load)),
-                None => aliased.get(&(id as FuncId)).and_then(|holders| {
+            // The variable the code names the loaded map by (`perms := v.(map…)`).
+            let holder = aliased
+                .get(&(id as FuncId))
+                .and_then(|holders| {
                     holders
                         .iter()
                         .find(|b| b.alias.is_some_and(|a| facts.place_within(place, a)))
                         .and_then(|b| Some((b.name.clone(), b.loaded_from.as_ref()?)))
-                }),
-            };
+                })
+                .or_else(|| Some((facts.place_text(place), root.loaded_from.as_ref()?)));
             let Some((map, load)) = holder else {
                 continue;
             };

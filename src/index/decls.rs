@@ -228,6 +228,27 @@ impl PackageDecls {
                 queue.extend(decl.embedded.iter().map(|e| (e.clone(), depth + 1)));
             }
         }
+        // A field of the value an interface holds, reached through a type switch or
+        // assertion (`st := s.(type)` in `case *memStore`): the field of the first of its
+        // implementers that has one.
+        if let Some(listed) = self.interfaces.get(name) {
+            let mut implementers: Vec<&str> = self
+                .methods
+                .iter()
+                .filter(|(ty, methods)| {
+                    self.structs.contains_key(ty.as_str())
+                        && listed.iter().all(|m| methods.contains(m))
+                })
+                .map(|(ty, _)| ty.as_str())
+                .collect();
+            implementers.sort_unstable();
+            if let Some(ty) = implementers
+                .into_iter()
+                .find(|ty| self.structs[*ty].fields.contains_key(field))
+            {
+                return self.field_type(ty, field);
+            }
+        }
         // A map field of a struct another package of the module declares (`st.items`).
         self.imported
             .map_fields

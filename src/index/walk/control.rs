@@ -726,6 +726,18 @@ impl<'a> Walker<'a, '_> {
             self.expr(value);
         }
         let alias = Self::list(node.child_by_field_name("alias"));
+        // `switch st := s.(type)`: in a case of one type, `st` has that type, and is the
+        // value `s` holds when `s` is of an interface of the package (its fields are the
+        // implementers', see `PackageDecls::field_type`).
+        let switched = match (node.kind(), node.child_by_field_name("value")) {
+            ("type_switch_statement", Some(v)) if !alias.is_empty() => match self.expr_type(v) {
+                TypeInfo::Named(n) if self.facts.decls.interfaces.contains_key(&n) => {
+                    self.place_of(v)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
         let entry = self.flow.clone();
         let mut flows = Vec::new();
         let mut has_default = false;
@@ -738,8 +750,19 @@ impl<'a> Walker<'a, '_> {
             has_default |= case.kind() == "default_case";
             flows.push(self.in_frame(CtlKind::Branch, |w| {
                 w.scopes.push(Vec::new());
+                let mut c = case.walk();
+                let types: Vec<_> = case.children_by_field_name("type", &mut c).collect();
+                let one = match (case.kind(), &types[..]) {
+                    ("type_case", [ty]) if w.text(*ty) != "nil" => {
+                        Some(type_of_type_node(*ty, w.src, &w.facts.decls))
+                    }
+                    _ => None,
+                };
                 for &a in &alias {
-                    w.declare(a, TypeInfo::Unknown, None);
+                    match &one {
+                        Some(ty) => w.declare(a, ty.clone(), switched),
+                        None => w.declare(a, TypeInfo::Unknown, None),
+                    };
                 }
                 if let Some(v) = case.child_by_field_name("value") {
                     w.expr(v);

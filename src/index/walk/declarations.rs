@@ -86,6 +86,11 @@ impl<'a> Walker<'a, '_> {
                             None => (self.result_type(*call, i), None, None),
                         }
                     }
+                    // `ms, ok := s.(*memStore)`: the first name holds the value `s` holds.
+                    [assertion] if i == 0 && assertion.kind() == "type_assertion_expression" => {
+                        let ty = self.expr_type(*assertion);
+                        (ty, self.place_of(*assertion), None)
+                    }
                     // `inner, ok := m[k]` of a nested map: the first name holds the inner map.
                     [index] if i == 0 && index.kind() == "index_expression" => {
                         match self.map_place(*index) {
@@ -295,7 +300,20 @@ impl<'a> Walker<'a, '_> {
                         && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
                     for (i, &name) in names.iter().enumerate() {
                         let alias = values.get(i).and_then(|&v| self.place_of(v));
-                        if let Some(id) = self.declare(name, ty.clone(), alias) {
+                        // `var s Store = &memStore{}`: an interface holding a value of a
+                        // struct type of the package has that type's methods and fields.
+                        let ty = match (&ty, values.get(i)) {
+                            (TypeInfo::Named(n), Some(&v))
+                                if self.facts.decls.interfaces.contains_key(n) =>
+                            {
+                                match self.expr_type(v) {
+                                    held @ TypeInfo::Named(_) => held,
+                                    _ => ty.clone(),
+                                }
+                            }
+                            _ => ty.clone(),
+                        };
+                        if let Some(id) = self.declare(name, ty, alias) {
                             let binding = &mut self.facts.bindings[id as usize];
                             binding.struct_value = struct_value;
                             binding.unset = values.is_empty();

@@ -55,11 +55,23 @@ impl<'a> Walker<'a, '_> {
                 }
                 // `ctx.Value(key).(map[string]int)`: the value a context holds for a key,
                 // the same for every holder of that context.
-                "type_assertion_expression" => {
-                    let (context, field) = self.context_value(cur)?;
-                    steps.push(Step::Field(Cow::Owned(field)));
-                    cur = context;
-                }
+                "type_assertion_expression" => match self.context_value(cur) {
+                    Some((context, field)) => {
+                        steps.push(Step::Field(Cow::Owned(field)));
+                        cur = context;
+                    }
+                    // `s.(*memStore)` of an interface of the package: the value it holds
+                    // (its fields are the implementers', see `PackageDecls::field_type`).
+                    None => {
+                        let operand = cur.child_by_field_name("operand")?;
+                        match self.expr_type(operand) {
+                            TypeInfo::Named(n) if self.facts.decls.interfaces.contains_key(&n) => {
+                                cur = operand
+                            }
+                            _ => return None,
+                        }
+                    }
+                },
                 "index_expression" => {
                     if let Some(own) = self.own_element(cur) {
                         break Ok(own);
