@@ -4,7 +4,8 @@
 //! (`s.db.mu.compact.inProgress`): without alias analysis the two objects cannot be told
 //! apart, and the code locking "the DB's mutex" around "the DB's map" is the convention
 //! to trust. Locks of other objects' types (each connection's own `c.mu` around a server
-//! map) and of struct copies (`backup := t` has a mutex of its own) stay distinct.
+//! map) and of struct copies (`backup := t` has a mutex of its own, and so has a shallow
+//! clone) stay distinct.
 
 use crate::index::{PackageFacts, TypeInfo};
 
@@ -58,10 +59,14 @@ pub fn same_mutex(
     if a == b {
         return true;
     }
-    // A struct copy's mutex is its own (`backup := t`): only itself.
+    // A struct copy's mutex is its own (`backup := t`), and so is that of a struct built
+    // around another's storage that guards it (`flags := global.Clone()` returning
+    // `&Flags{values: f.values}`: `flags.mu` around `global.values`): only itself.
+    let map_root = program.places[map as usize].root;
     let copied = |l: ProgramPlaceId| {
-        let root = &facts.bindings[program.places[l as usize].root as usize];
-        root.by_value || root.copy_of.is_some()
+        let root_id = program.places[l as usize].root;
+        let root = &facts.bindings[root_id as usize];
+        root.by_value || root.copy_of.is_some() || (root.shallow_copy && root_id != map_root)
     };
     if copied(a) || copied(b) {
         return false;

@@ -40,6 +40,9 @@ pub struct PackageDecls {
     /// Functions with several results, and the type of each (`(*T, error)`): what
     /// `t, err := f()` declares.
     pub func_result_lists: HashMap<String, Vec<TypeInfo>>,
+    /// The result types of the package's methods, by (receiver type, method): what `f :=
+    /// global.Clone()` declares.
+    pub method_results: HashMap<(String, String), Vec<TypeInfo>>,
     /// Names of the package-level functions.
     pub funcs: HashSet<String>,
     /// Package-level functions with a request handler's parameters.
@@ -268,6 +271,7 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
     };
     let mut type_specs = Vec::new();
     let mut results = Vec::new();
+    let mut method_results = Vec::new();
     for file in files {
         let src = file.source.text.as_str();
         let root = file.tree.root_node();
@@ -336,6 +340,10 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
                         .entry(ty.to_string())
                         .or_default()
                         .insert(src[name.byte_range()].to_string());
+                    if let Some(result) = decl.child_by_field_name("result") {
+                        let key = (ty.to_string(), src[name.byte_range()].to_string());
+                        method_results.push((src, key, result));
+                    }
                 }
                 _ => {}
             }
@@ -380,6 +388,13 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
             decls.structs.insert(name.clone(), fields);
             decls.structs.extend(nested);
         }
+    }
+    for (src, key, result) in method_results {
+        let list = match single_result(result, src, &decls) {
+            Some(ty) => vec![ty],
+            None => result_list(result, src, &decls),
+        };
+        decls.method_results.insert(key, list);
     }
     for (src, name, result) in results {
         if let Some(ty) = single_result(result, src, &decls) {

@@ -109,6 +109,10 @@ pub struct Binding {
     /// since: its first assignment from shared storage (`m = s.items`, also inside a
     /// literal run under a lock helper) makes it that storage.
     pub unset: bool,
+    /// Whether it holds a shallow copy a call returned (`flags := global.Clone()` of a
+    /// `Clone` returning `&Flags{values: f.values}`): its `field_aliases` are the caller's
+    /// storage, its mutexes its own.
+    pub shallow_copy: bool,
     /// Whether it is given a new map right after it is sent on a channel (`out <- batch;
     /// batch = make(…)`): every map it holds is touched here only before its send.
     pub renewed: bool,
@@ -153,6 +157,7 @@ impl Binding {
             received_from: None,
             fresh: false,
             unset: false,
+            shallow_copy: false,
             renewed: false,
             by_value: false,
             struct_value: false,

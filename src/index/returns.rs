@@ -48,6 +48,11 @@ pub struct ReturnPath {
 #[derive(Debug, Clone, Default)]
 pub struct Returns {
     paths: HashMap<Callee, Vec<Option<ReturnPath>>>,
+    /// For functions whose every first result is a new struct literal, its fields set
+    /// from storage the caller can name (`return &Flags{values: f.values}`).
+    literal_fields: HashMap<Callee, Vec<(String, ReturnPath)>>,
+    /// Functions whose every first result is a new struct literal (`t.copy(nil)`).
+    fresh: HashSet<Callee>,
     names: HashSet<String>,
 }
 
@@ -61,6 +66,18 @@ impl Returns {
     /// The storage result `index` of `callee` returns.
     pub fn path(&self, callee: &Callee, index: usize) -> Option<&ReturnPath> {
         self.paths.get(callee)?.get(index)?.as_ref()
+    }
+
+    /// The fields of the new struct `callee` returns first that hold storage the caller
+    /// can name: a shallow copy (`Clone` returning `&Flags{values: f.values}`) shares them.
+    pub fn literal_fields(&self, callee: &Callee) -> &[(String, ReturnPath)] {
+        self.literal_fields.get(callee).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether every first result `callee` returns is a new struct literal: its caller's
+    /// variable holds an object still being built.
+    pub fn returns_fresh(&self, callee: &Callee) -> bool {
+        self.fresh.contains(callee)
     }
 }
 
@@ -106,12 +123,22 @@ pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet
             let Some(callee) = callee.filter(|_| holds_map) else {
                 continue;
             };
-            let paths = Function::new(decl, src, globals, &map_fields).returned();
-            if paths.iter().any(Option::is_some) {
-                let (Callee::Func(name) | Callee::Method(_, name)) = &callee else {
-                    continue;
-                };
+            let function = Function::new(decl, src, globals, &map_fields);
+            let paths = function.returned();
+            let literal = function.returned_literal();
+            let (Callee::Func(name) | Callee::Method(_, name)) = &callee else {
+                continue;
+            };
+            if paths.iter().any(Option::is_some) || literal.is_some() {
                 out.names.insert(name.clone());
+            }
+            if let Some(fields) = literal {
+                out.fresh.insert(callee.clone());
+                if !fields.is_empty() {
+                    out.literal_fields.entry(callee.clone()).or_insert(fields);
+                }
+            }
+            if paths.iter().any(Option::is_some) {
                 out.paths.entry(callee).or_insert(paths);
             }
         }
@@ -393,6 +420,63 @@ impl<'a> Function<'a> {
             }
         }
         out.into_iter().map(Option::flatten).collect()
+    }
+
+    /// When every `return` hands back a new struct literal first (`&T{…}` or `T{…}`), the
+    /// fields it sets from storage the caller can name, agreed on by every such return.
+    fn returned_literal(&self) -> Option<Vec<(String, ReturnPath)>> {
+        let mut out: Option<Vec<(String, ReturnPath)>> = None;
+        for &node in &self.statements {
+            if node.kind() != "return_statement" {
+                continue;
+            }
+            let Some(first) = node.named_child(0).and_then(|list| match list.kind() {
+                "expression_list" => list.named_child(0),
+                _ => Some(list),
+            }) else {
+                return None;
+            };
+            if first.kind() == "nil" {
+                continue;
+            }
+            let fields = self.literal_field_paths(first)?;
+            out = Some(match out {
+                None => fields,
+                Some(seen) => seen.into_iter().filter(|f| fields.contains(f)).collect(),
+            });
+        }
+        out
+    }
+
+    /// The keyed fields of a struct literal set from storage the caller can name; `None`
+    /// when `expr` is no struct literal.
+    fn literal_field_paths(&self, expr: Node<'a>) -> Option<Vec<(String, ReturnPath)>> {
+        let mut literal = expr;
+        if literal.kind() == "unary_expression" {
+            literal = literal.child_by_field_name("operand")?;
+        }
+        if literal.kind() != "composite_literal" {
+            return None;
+        }
+        let body = literal.child_by_field_name("body")?;
+        let mut cursor = body.walk();
+        let mut out = Vec::new();
+        for element in body.named_children(&mut cursor) {
+            let unwrap = |n: Option<Node<'a>>| n.and_then(|n| n.named_child(0));
+            let (Some(key), Some(value)) = (
+                unwrap(element.child_by_field_name("key")),
+                unwrap(element.child_by_field_name("value")),
+            ) else {
+                continue;
+            };
+            if key.kind() != "identifier" {
+                continue;
+            }
+            if let Some(path) = self.resolve(value, 0) {
+                out.push((self.src[key.byte_range()].to_string(), path));
+            }
+        }
+        Some(out)
     }
 
     /// The path an expression denotes, if it is rooted at the receiver, a parameter or a

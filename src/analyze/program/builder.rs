@@ -25,6 +25,9 @@ struct Instance {
     thread: ThreadId,
     /// The body's frames mapped to the thread's frames.
     frames: Rc<RefCell<Frames>>,
+    /// The places bound to its parameters, kept where a variable of the body has a field
+    /// that is a parameter's storage (`f := global.Clone()` sharing `global.values`).
+    params: Option<Rc<FxHashMap<BindingId, ProgramPlaceId>>>,
 }
 
 /// A body's frames mapped to its thread's, each grafted when first needed (an event, a
@@ -81,6 +84,9 @@ pub(super) struct Builder<'a> {
     /// Each receiver type's one mutex (the field path its methods lock), for the lock a
     /// test's call of a `…Locked` method stands for.
     mutexes: FxHashMap<&'a str, Vec<FieldId>>,
+    /// Whether a variable of each function is a shallow copy sharing one of its
+    /// parameters' storage (`Instance::params`).
+    param_fields: Vec<bool>,
 }
 
 impl<'a> Builder<'a> {
@@ -97,6 +103,15 @@ impl<'a> Builder<'a> {
             .map(|p| p.fields.iter().map(|f| program.field(f)).collect())
             .collect();
         let mutexes = receiver_mutexes(facts, &fields);
+        let mut param_fields = vec![false; facts.funcs.len()];
+        for b in facts.bindings.iter().filter(|b| b.shallow_copy) {
+            if let Some(f) = b.func {
+                let from_param = |&(_, alias): &(String, PlaceId)| {
+                    facts.bindings[facts.places[alias as usize].root as usize].param
+                };
+                param_fields[f as usize] |= b.field_aliases.iter().any(from_param);
+            }
+        }
         Builder {
             facts,
             callees,
@@ -115,6 +130,7 @@ impl<'a> Builder<'a> {
             root_cuts: 0,
             total: 0,
             mutexes,
+            param_fields,
         }
     }
 
@@ -217,6 +233,7 @@ impl<'a> Builder<'a> {
                 at,
                 mapped: vec![None; f.ctl.frames.len()],
             })),
+            params: self.param_fields[func as usize].then(|| Rc::new(env.params.clone())),
         };
         env.instances.push(instance.clone());
         self.open.push(instance.clone());
@@ -638,6 +655,20 @@ impl<'a> Builder<'a> {
         let instance = match root.func {
             None => 0,
             Some(f) if Some(f) == holder.func && !root.param => arg.instance,
+            // A parameter of the holder's body, shared by the shallow copy the holder is:
+            // what its open expansion bound to it.
+            Some(f) if Some(f) == holder.func && holder.shallow_copy => {
+                let open = self.open.iter().rev().find(|i| i.id == arg.instance)?;
+                let base = *open.params.as_ref()?.get(&a.root)?;
+                let mut mapped = self.program.places[base as usize].clone();
+                mapped
+                    .fields
+                    .extend_from_slice(&self.fields[alias as usize]);
+                mapped
+                    .fields
+                    .extend_from_slice(&self.fields[place as usize][1..]);
+                return Some(mapped);
+            }
             Some(_) => return None,
         };
         let mut fields = self.fields[alias as usize].clone();

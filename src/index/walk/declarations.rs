@@ -56,10 +56,17 @@ impl<'a> Walker<'a, '_> {
                 .and_then(|call| self.call_event(call))
                 .map(|event| (event, if paired { 0 } else { i }));
             let received_from = source.and_then(|r| self.received_channel(r));
-            let mut field_aliases = match paired {
-                true => self.literal_fields(right[i]),
-                false => Vec::new(),
+            let mut field_aliases = match source {
+                Some(value) if paired => self.literal_fields(value),
+                _ => Vec::new(),
             };
+            // `flags := global.Clone()` of a shallow copy: its fields share `global`'s.
+            let shared_fields = match source.filter(|s| s.kind() == "call_expression") {
+                Some(call) => self.returned_literal_fields(call),
+                None => Vec::new(),
+            };
+            let shallow_copy = !shared_fields.is_empty();
+            field_aliases.extend(shared_fields);
             if let Some(value) = source.and_then(|r| self.context_with_value(r)) {
                 field_aliases.push(value);
             }
@@ -156,6 +163,7 @@ impl<'a> Walker<'a, '_> {
                 binding.result_of = result_of;
                 binding.received_from = received_from;
                 binding.field_aliases = field_aliases;
+                binding.shallow_copy = shallow_copy;
                 if alias.is_some() {
                     self.alias_locks.insert(id, self.flow.locks.clone());
                 }
@@ -178,6 +186,21 @@ impl<'a> Walker<'a, '_> {
         })
     }
 
+    /// The declared type of result `index` of a call of a method of the package.
+    pub(super) fn method_result(&mut self, function: Node<'a>, index: usize) -> TypeInfo {
+        match self.callee_of(function) {
+            Some((Callee::Method(ty, method), _)) => self
+                .facts
+                .decls
+                .method_results
+                .get(&(ty, method))
+                .and_then(|list| list.get(index))
+                .cloned()
+                .unwrap_or_default(),
+            _ => TypeInfo::Unknown,
+        }
+    }
+
     /// The declared type of result `index` of a call of a package function with several
     /// results.
     pub(super) fn result_type(&self, call: Node<'a>, index: usize) -> TypeInfo {
@@ -197,8 +220,9 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// Whether an expression makes a new value: `T{...}`, `&T{...}`, `new(T)`, or a call of
-    /// a constructor by the Go convention (`NewT(...)`, `newT(...)`, `pkg.NewT(...)`).
-    pub(super) fn is_fresh_value(&self, expr: Node<'a>) -> bool {
+    /// a constructor by the Go convention (`NewT(...)`, `newT(...)`, `pkg.NewT(...)`) or of
+    /// a function of the package returning a new struct literal.
+    pub(super) fn is_fresh_value(&mut self, expr: Node<'a>) -> bool {
         match expr.kind() {
             "composite_literal" => true,
             "unary_expression" => expr
@@ -212,7 +236,17 @@ impl<'a> Walker<'a, '_> {
                     }
                     _ => "",
                 };
-                name == "new" || name.starts_with("New") || name.starts_with("new")
+                name == "new" || name.starts_with("New") || name.starts_with("new") || {
+                    // A function of the package returning a new struct literal (`t.copy(nil)`).
+                    let returns = &self.facts.decls.returns;
+                    returns.may_return(name)
+                        && expr
+                            .child_by_field_name("function")
+                            .and_then(|f| self.callee_of(f))
+                            .is_some_and(|(callee, _)| {
+                                self.facts.decls.returns.returns_fresh(&callee)
+                            })
+                }
             }
             _ => false,
         }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::*;
-use crate::index::{CONTEXT_VALUE, LOADED_VALUE};
+use crate::index::{ReturnPath, CONTEXT_VALUE, LOADED_VALUE};
 
 impl<'a> Walker<'a, '_> {
     /// The storage location an expression denotes: `m`, `s.items`, `(*p).m`, `m[k]`.
@@ -320,20 +320,7 @@ impl<'a> Walker<'a, '_> {
         let (callee, receiver) = self.callee_of(function)?;
         let path = self.facts.decls.returns.path(&callee, index)?.clone();
         let args = Self::arguments(call);
-        let mut place = match &path.root {
-            ReturnRoot::Receiver => receiver?,
-            ReturnRoot::Param(i) => self.place_of(*args.get(*i)?)?,
-            ReturnRoot::Global(name) => {
-                let root = *self.globals.get(name)?;
-                self.facts.intern_place(Place {
-                    root,
-                    fields: Vec::new(),
-                })
-            }
-        };
-        for field in &path.fields {
-            place = self.facts.select(place, field);
-        }
+        let place = self.path_place(&path, receiver, &args)?;
         let key = (call.start_byte(), index);
         let escape = match self.escape_ids.get(&key) {
             Some(&id) => id,
@@ -355,6 +342,58 @@ impl<'a> Walker<'a, '_> {
             }
         };
         Some((place, escape))
+    }
+
+    /// A path a callee returns, in the caller's terms: rooted at the call's receiver, one
+    /// of its arguments, or a package variable.
+    fn path_place(
+        &mut self,
+        path: &ReturnPath,
+        receiver: Option<PlaceId>,
+        args: &[Node<'a>],
+    ) -> Option<PlaceId> {
+        let mut place = match &path.root {
+            ReturnRoot::Receiver => receiver?,
+            &ReturnRoot::Param(i) => self.place_of(*args.get(i)?)?,
+            ReturnRoot::Global(name) => {
+                let root = *self.globals.get(name.as_str())?;
+                self.facts.intern_place(Place {
+                    root,
+                    fields: Vec::new(),
+                })
+            }
+        };
+        for field in &path.fields {
+            place = self.facts.select(place, field);
+        }
+        Some(place)
+    }
+
+    /// The fields of the new struct a call returns that share the caller's storage: `f :=
+    /// global.Clone()` of a `Clone` returning `&Flags{values: f.values}` has
+    /// `global.values` as its `values`.
+    pub(super) fn returned_literal_fields(&mut self, call: Node<'a>) -> Vec<(String, PlaceId)> {
+        let Some(function) = call.child_by_field_name("function") else {
+            return Vec::new();
+        };
+        let name = match function.kind() {
+            "selector_expression" => function.child_by_field_name("field"),
+            _ => Some(function),
+        };
+        if !name.is_some_and(|n| self.facts.decls.returns.may_return(self.text(n))) {
+            return Vec::new();
+        }
+        let Some((callee, receiver)) = self.callee_of(function) else {
+            return Vec::new();
+        };
+        let fields = self.facts.decls.returns.literal_fields(&callee).to_vec();
+        let args = Self::arguments(call);
+        fields
+            .iter()
+            .filter_map(|(field, path)| {
+                Some((field.clone(), self.path_place(path, receiver, &args)?))
+            })
+            .collect()
     }
 
     /// The fields of a struct literal (`T{F: x}`, `&T{F: x}`) set from shared storage, and
@@ -477,7 +516,16 @@ impl<'a> Walker<'a, '_> {
                 Some(pointer) => self.expr_type(pointer),
                 None => match self.returned_place(cur, 0) {
                     Some((place, _)) => self.facts.place_type(place),
-                    None => literal_type(cur, self.src, &self.facts.decls),
+                    None => match literal_type(cur, self.src, &self.facts.decls) {
+                        // `global.Clone()`: the method's declared result.
+                        TypeInfo::Unknown => match cur.child_by_field_name("function") {
+                            Some(f) if f.kind() == "selector_expression" => {
+                                self.method_result(f, 0)
+                            }
+                            _ => TypeInfo::Unknown,
+                        },
+                        known => known,
+                    },
                 },
             },
             _ => literal_type(cur, self.src, &self.facts.decls),
