@@ -430,12 +430,10 @@ impl<'a> Function<'a> {
             if node.kind() != "return_statement" {
                 continue;
             }
-            let Some(first) = node.named_child(0).and_then(|list| match list.kind() {
+            let first = node.named_child(0).and_then(|list| match list.kind() {
                 "expression_list" => list.named_child(0),
                 _ => Some(list),
-            }) else {
-                return None;
-            };
+            })?;
             if first.kind() == "nil" {
                 continue;
             }
