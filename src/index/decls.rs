@@ -858,6 +858,22 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
                 _ => TypeInfo::Unknown,
             }
         }
+        // `NewCache[int, user](ttl)` parses as a conversion to a generic type: a call of
+        // the generic function when the package declares one of that name.
+        "type_conversion_expression" => match expr.child_by_field_name("type") {
+            Some(ty) => {
+                let generic = (ty.kind() == "generic_type")
+                    .then(|| ty.child_by_field_name("type"))
+                    .flatten()
+                    .map(|t| &src[t.byte_range()])
+                    .filter(|name| decls.funcs.contains(*name));
+                match generic {
+                    Some(name) => decls.func_results.get(name).cloned().unwrap_or_default(),
+                    None => type_of_type_node(ty, src, decls),
+                }
+            }
+            None => TypeInfo::Unknown,
+        },
         "composite_literal" | "type_assertion_expression" => expr
             .child_by_field_name("type")
             .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
