@@ -40,9 +40,9 @@ pub struct PackageDecls {
     /// Functions with several results, and the type of each (`(*T, error)`): what
     /// `t, err := f()` declares.
     pub func_result_lists: HashMap<String, Vec<TypeInfo>>,
-    /// The result types of the package's methods, by (receiver type, method): what `f :=
-    /// global.Clone()` declares.
-    pub method_results: HashMap<(String, String), Vec<TypeInfo>>,
+    /// The (first) result type of the package's methods, by (receiver type, method): what
+    /// `f := global.Clone()` declares.
+    pub method_results: HashMap<(String, String), TypeInfo>,
     /// Names of the package-level functions.
     pub funcs: HashSet<String>,
     /// Package-level functions with a request handler's parameters.
@@ -390,11 +390,14 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
         }
     }
     for (src, key, result) in method_results {
-        let list = match single_result(result, src, &decls) {
-            Some(ty) => vec![ty],
-            None => result_list(result, src, &decls),
+        let first = match single_result(result, src, &decls) {
+            Some(ty) => ty,
+            None => result_list(result, src, &decls)
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
         };
-        decls.method_results.insert(key, list);
+        decls.method_results.insert(key, first);
     }
     for (src, name, result) in results {
         if let Some(ty) = single_result(result, src, &decls) {

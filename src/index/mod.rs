@@ -656,8 +656,8 @@ pub struct PackageFacts {
     /// Function-valued struct fields (or lists of functions), by (struct type, field), and
     /// the functions the package stores in them: declared functions, literals, or method
     /// values with the receiver each is bound to (`None` for the holder's own method,
-    /// `m.OnChange = m.onChange`, which runs on the holder). Empty past
-    /// [`MAX_STORED_FUNCS`] different ones.
+    /// `m.OnChange = m.onChange`, which runs on the holder). A field given more than
+    /// [`MAX_STORED_FUNCS`] different ones resolves to none.
     pub field_funcs: HashMap<(String, String), Vec<StoredFunc>>,
     /// Package-level declarations: types, fields, function results.
     pub decls: PackageDecls,

@@ -12,9 +12,8 @@ use crate::index::{EventKind, FuncId, PackageFacts, PlaceId};
 pub(super) struct CallGraph {
     /// The one callee of each event, if it has one.
     callee: Vec<Vec<Option<FuncId>>>,
-    /// The events that call a function-valued field the package stores several functions
-    /// in: each of them, with the receiver its method value is bound to.
-    /// (Few: by function, each with its event index.)
+    /// By function, its (few) events that call a function-valued field the package stores
+    /// several functions in: each of them, with the receiver its method value is bound to.
     fan_out: Vec<Vec<FanOut>>,
 }
 

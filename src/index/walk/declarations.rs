@@ -186,15 +186,14 @@ impl<'a> Walker<'a, '_> {
         })
     }
 
-    /// The declared type of result `index` of a call of a method of the package.
-    pub(super) fn method_result(&mut self, function: Node<'a>, index: usize) -> TypeInfo {
+    /// The declared type of the (first) result of a call of a method of the package.
+    pub(super) fn method_result(&mut self, function: Node<'a>) -> TypeInfo {
         match self.callee_of(function) {
             Some((Callee::Method(ty, method), _)) => self
                 .facts
                 .decls
                 .method_results
                 .get(&(ty, method))
-                .and_then(|list| list.get(index))
                 .cloned()
                 .unwrap_or_default(),
             _ => TypeInfo::Unknown,

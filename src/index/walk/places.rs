@@ -519,9 +519,7 @@ impl<'a> Walker<'a, '_> {
                     None => match literal_type(cur, self.src, &self.facts.decls) {
                         // `global.Clone()`: the method's declared result.
                         TypeInfo::Unknown => match cur.child_by_field_name("function") {
-                            Some(f) if f.kind() == "selector_expression" => {
-                                self.method_result(f, 0)
-                            }
+                            Some(f) if f.kind() == "selector_expression" => self.method_result(f),
                             _ => TypeInfo::Unknown,
                         },
                         known => known,
