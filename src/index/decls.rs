@@ -206,12 +206,24 @@ impl PackageDecls {
     /// The one type of the package that implements interface `iface` and has `method`:
     /// a call through the interface can only reach it (`None` when several types could).
     pub fn sole_implementer(&self, iface: &str, method: &str) -> Option<&str> {
-        let listed = self.interfaces.get(iface)?;
-        let mut found = self.methods.iter().filter(|(_, methods)| {
-            methods.contains(method) && listed.iter().all(|m| methods.contains(m))
-        });
-        let (ty, _) = found.next()?;
-        found.next().is_none().then_some(ty.as_str())
+        let mut found = self
+            .implementers(iface)
+            .filter(|ty| self.methods[*ty].contains(method));
+        let ty = found.next()?;
+        found.next().is_none().then_some(ty)
+    }
+
+    /// The types of the package with every method interface `iface` lists, in no order.
+    fn implementers<'s>(&'s self, iface: &str) -> impl Iterator<Item = &'s str> + 's {
+        self.interfaces
+            .get(iface)
+            .into_iter()
+            .flat_map(move |listed| {
+                self.methods
+                    .iter()
+                    .filter(move |(_, methods)| listed.iter().all(|m| methods.contains(m)))
+                    .map(|(ty, _)| ty.as_str())
+            })
     }
 
     /// The type of `field` in struct `name`, including fields promoted from embedded structs.
@@ -234,23 +246,16 @@ impl PackageDecls {
         // A field of the value an interface holds, reached through a type switch or
         // assertion (`st := s.(type)` in `case *memStore`): the field of the first of its
         // implementers that has one.
-        if let Some(listed) = self.interfaces.get(name) {
-            let mut implementers: Vec<&str> = self
-                .methods
-                .iter()
-                .filter(|(ty, methods)| {
-                    self.structs.contains_key(ty.as_str())
-                        && listed.iter().all(|m| methods.contains(m))
-                })
-                .map(|(ty, _)| ty.as_str())
-                .collect();
-            implementers.sort_unstable();
-            if let Some(ty) = implementers
-                .into_iter()
-                .find(|ty| self.structs[*ty].fields.contains_key(field))
-            {
-                return self.field_type(ty, field);
-            }
+        let holder = self
+            .implementers(name)
+            .filter(|ty| {
+                self.structs
+                    .get(*ty)
+                    .is_some_and(|s| s.fields.contains_key(field))
+            })
+            .min();
+        if let Some(ty) = holder {
+            return self.field_type(ty, field);
         }
         // A map field of a struct another package of the module declares (`st.items`).
         self.imported

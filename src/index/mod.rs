@@ -831,6 +831,33 @@ pub fn place_text(root: &str, fields: &[String]) -> String {
     text
 }
 
+/// The fields a struct literal (`T{F: x}` or `&T{F: x}`) sets by name, each with its
+/// value; `None` when `expr` is no composite literal.
+fn keyed_fields<'t>(
+    expr: tree_sitter::Node<'t>,
+) -> Option<Vec<(tree_sitter::Node<'t>, tree_sitter::Node<'t>)>> {
+    let mut literal = expr;
+    if literal.kind() == "unary_expression" {
+        literal = literal.child_by_field_name("operand")?;
+    }
+    if literal.kind() != "composite_literal" {
+        return None;
+    }
+    let body = literal.child_by_field_name("body")?;
+    let mut cursor = body.walk();
+    let unwrap = |n: Option<tree_sitter::Node<'t>>| n.and_then(|n| n.named_child(0));
+    let fields = body
+        .named_children(&mut cursor)
+        .filter(|e| e.kind() == "keyed_element")
+        .filter_map(|e| {
+            let key = unwrap(e.child_by_field_name("key"))?;
+            let value = unwrap(e.child_by_field_name("value"))?;
+            (key.kind() == "identifier").then_some((key, value))
+        })
+        .collect();
+    Some(fields)
+}
+
 /// Every named node below `node`, depth first (the syntax pre-passes' walk).
 fn descendants(node: tree_sitter::Node<'_>) -> Vec<tree_sitter::Node<'_>> {
     let mut out = Vec::new();

@@ -449,32 +449,16 @@ impl<'a> Function<'a> {
     /// The keyed fields of a struct literal set from storage the caller can name; `None`
     /// when `expr` is no struct literal.
     fn literal_field_paths(&self, expr: Node<'a>) -> Option<Vec<(String, ReturnPath)>> {
-        let mut literal = expr;
-        if literal.kind() == "unary_expression" {
-            literal = literal.child_by_field_name("operand")?;
-        }
-        if literal.kind() != "composite_literal" {
-            return None;
-        }
-        let body = literal.child_by_field_name("body")?;
-        let mut cursor = body.walk();
-        let mut out = Vec::new();
-        for element in body.named_children(&mut cursor) {
-            let unwrap = |n: Option<Node<'a>>| n.and_then(|n| n.named_child(0));
-            let (Some(key), Some(value)) = (
-                unwrap(element.child_by_field_name("key")),
-                unwrap(element.child_by_field_name("value")),
-            ) else {
-                continue;
-            };
-            if key.kind() != "identifier" {
-                continue;
-            }
-            if let Some(path) = self.resolve(value, 0) {
-                out.push((self.src[key.byte_range()].to_string(), path));
-            }
-        }
-        Some(out)
+        let fields = super::keyed_fields(expr)?
+            .into_iter()
+            .filter_map(|(key, value)| {
+                Some((
+                    self.src[key.byte_range()].to_string(),
+                    self.resolve(value, 0)?,
+                ))
+            })
+            .collect();
+        Some(fields)
     }
 
     /// The path an expression denotes, if it is rooted at the receiver, a parameter or a

@@ -399,41 +399,11 @@ impl<'a> Walker<'a, '_> {
     /// The fields of a struct literal (`T{F: x}`, `&T{F: x}`) set from shared storage, and
     /// that storage.
     pub(super) fn literal_fields(&mut self, expr: Node<'a>) -> Vec<(String, PlaceId)> {
-        let mut literal = expr;
-        if literal.kind() == "unary_expression" {
-            match literal.child_by_field_name("operand") {
-                Some(operand) => literal = operand,
-                None => return Vec::new(),
-            }
-        }
-        let Some(body) = literal
-            .child_by_field_name("body")
-            .filter(|_| literal.kind() == "composite_literal")
-        else {
-            return Vec::new();
-        };
-        let mut cursor = body.walk();
-        let elements: Vec<_> = body
-            .named_children(&mut cursor)
-            .filter(|e| e.kind() == "keyed_element")
-            .collect();
-        let mut out = Vec::new();
-        for element in elements {
-            let unwrap = |n: Option<Node<'a>>| n.and_then(|n| n.named_child(0));
-            let (Some(key), Some(value)) = (
-                unwrap(element.child_by_field_name("key")),
-                unwrap(element.child_by_field_name("value")),
-            ) else {
-                continue;
-            };
-            if key.kind() != "identifier" {
-                continue;
-            }
-            if let Some(place) = self.place_of(value) {
-                out.push((self.text(key).to_string(), place));
-            }
-        }
-        out
+        let fields = crate::index::keyed_fields(expr).unwrap_or_default();
+        fields
+            .into_iter()
+            .filter_map(|(key, value)| Some((self.text(key).to_string(), self.place_of(value)?)))
+            .collect()
     }
 
     /// The channel a receive expression (`<-ch`) takes from.
