@@ -576,6 +576,26 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// `defer record(); defer mu.Unlock()`: deferred calls run last registered first, so
+    /// those registered before this deferred unlock run after it, without the lock.
+    fn release_in_earlier_defers(&mut self, place: PlaceId) {
+        let (func, Some(mode)) = (self.func, self.defer_mode) else {
+            return;
+        };
+        let earlier: Vec<Range<usize>> = self
+            .deferred_calls
+            .iter()
+            .filter(|(f, m, held, _)| *f == func && *m == mode && held.contains(&place))
+            .map(|(_, _, _, events)| events.clone())
+            .collect();
+        let events = &mut self.current().events;
+        for range in earlier {
+            for event in &mut events[range] {
+                event.locks.retain(|&(p, _)| p != place);
+            }
+        }
+    }
+
     /// A lock or unlock of the receiver `operand`: updates the lock set and records it.
     pub(super) fn lock_op(&mut self, call: Node<'a>, operand: Node<'a>, op: LockOp) {
         // A deferred unlock runs at return: the lock stays held until then.
@@ -583,6 +603,7 @@ impl<'a> Walker<'a, '_> {
             if op == LockOp::Release {
                 if let Some(place) = self.lock_place(operand) {
                     self.deferred_unlocks.push(place);
+                    self.release_in_earlier_defers(place);
                 }
             }
             return;

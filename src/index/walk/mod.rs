@@ -2,6 +2,7 @@
 //! recording events with lock sets and control frames.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use tree_sitter::Node;
 
@@ -57,6 +58,7 @@ pub fn walk_file(
         defer_mode: None,
         in_deferred_call: false,
         deferred_unlocks: Vec::new(),
+        deferred_calls: Vec::new(),
         in_once: false,
         inline_literals: 0,
         depth: 0,
@@ -166,7 +168,7 @@ impl Flow {
 }
 
 /// Where deferred code runs: at the end of the function, or of an inline function literal.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DeferMode {
     /// Deferred in the body of a `Func`: runs after everything, last deferred first.
     FuncEnd(usize),
@@ -194,6 +196,10 @@ struct Walker<'a, 'f> {
     in_deferred_call: bool,
     /// Locks a `defer` of the declared function being walked releases at return.
     deferred_unlocks: Vec<PlaceId>,
+    /// The events each `defer` recorded, by function and where it runs, with the locks held
+    /// at the `defer`: a deferred unlock of one of them registered later runs earlier, so
+    /// those events no longer hold it.
+    deferred_calls: Vec<(FuncId, DeferMode, Vec<PlaceId>, Range<usize>)>,
     /// Set inside `once.Do(func() {...})`: the body runs once, and every `Do` returns after
     /// it, so its map accesses (and calls) are initialization, not concurrent accesses.
     in_once: bool,
@@ -341,6 +347,7 @@ impl<'a> Walker<'a, '_> {
             self.current().lock_effect.acquires = acquires;
         }
         self.deferred_unlocks.clear();
+        self.deferred_calls.clear();
         self.scopes.pop();
         self.leave(saved);
     }

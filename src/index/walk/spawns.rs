@@ -369,9 +369,15 @@ impl<'a> Walker<'a, '_> {
         // Deferred code runs however the body returns: it belongs to no loop or branch.
         self.ctl = 0;
         let entry_locks = self.flow.locks.clone();
+        let first = self.current().events.len();
         self.in_deferred_call = true;
         self.deferred_call(call);
         self.in_deferred_call = false;
+        let events = first..self.current().events.len();
+        if let Some(mode) = self.defer_mode {
+            let held = entry_locks.iter().map(|&(p, _)| p).collect();
+            self.deferred_calls.push((self.func, mode, held, events));
+        }
         self.flow.locks = entry_locks;
         self.ctl = outer_ctl;
         self.defer_mode = outer_mode;
