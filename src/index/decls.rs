@@ -143,6 +143,53 @@ impl PackageDecls {
         None
     }
 
+    /// The embedded fields selected, outermost first, to reach the struct holding `found`
+    /// from struct `ty` (breadth first: Go's shallowest promotion wins): `[Inventory,
+    /// store]` for `data` of a `Warehouse` embedding `*Inventory`, which embeds `store`.
+    /// `None` when `ty` holds it itself or no embedded struct does.
+    fn embedding_path(&self, ty: &str, found: impl Fn(&StructDecl) -> bool) -> Option<Vec<String>> {
+        let mut queue = std::collections::VecDeque::from([(ty.to_string(), Vec::new())]);
+        while let Some((t, path)) = queue.pop_front() {
+            let Some(decl) = self.structs.get(&t) else {
+                continue;
+            };
+            if found(decl) {
+                return (!path.is_empty()).then_some(path);
+            }
+            if path.len() < MAX_TYPE_DEPTH {
+                for e in &decl.embedded {
+                    let mut next: Vec<String> = path.clone();
+                    next.push(e.clone());
+                    queue.push_back((e.clone(), next));
+                }
+            }
+        }
+        None
+    }
+
+    /// The embedded fields a selection of `field` from struct `ty` passes through when the
+    /// field is promoted (`w.data` is `w.Inventory.store.data`), so that every spelling of
+    /// one field is one place.
+    pub fn promotion(&self, ty: &str, field: &str) -> Option<Vec<String>> {
+        self.embedding_path(ty, |d| {
+            d.fields.contains_key(field) || d.embedded.iter().any(|e| e == field)
+        })
+    }
+
+    /// The embedded fields selected to reach the struct embedding the `sync.Mutex` (or
+    /// `RWMutex`) that `x.Lock()` locks on a value of struct `ty`, when that mutex is
+    /// promoted from an embedded struct (`w.Lock()` locks `w.Inventory.store`).
+    pub fn promoted_mutex(&self, ty: &str) -> Option<Vec<String>> {
+        if self.methods.get(ty).is_some_and(|m| m.contains("Lock")) {
+            return None;
+        }
+        self.embedding_path(ty, |d| {
+            d.embedded
+                .iter()
+                .any(|e| matches!(e.as_str(), "Mutex" | "RWMutex"))
+        })
+    }
+
     /// Whether `fields` selected from a value of struct type `ty` stay inside that value,
     /// through no pointer: a copy of the value has its own copy of what they reach (its
     /// mutex). With no fields, whether the struct embeds no pointer (`s.Lock()` on an
@@ -238,6 +285,10 @@ impl PackageDecls {
                     TypeInfo::Named(n) => self.resolve_named(n),
                     other => other.clone(),
                 };
+            }
+            // An embedded struct is a field named after its type.
+            if decl.embedded.iter().any(|e| e == field) && self.structs.contains_key(field) {
+                return TypeInfo::Named(field.to_string());
             }
             if depth < MAX_TYPE_DEPTH {
                 queue.extend(decl.embedded.iter().map(|e| (e.clone(), depth + 1)));

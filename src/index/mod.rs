@@ -799,9 +799,17 @@ impl PackageFacts {
         ty
     }
 
-    /// The place of field `field` of the value at `base`.
+    /// The place of field `field` of the value at `base`, through the embedded structs it
+    /// is promoted from.
     pub fn select(&mut self, base: PlaceId, field: &str) -> PlaceId {
         let mut place = self.places[base as usize].clone();
+        if field != ELEMENT {
+            if let TypeInfo::Named(ty) = self.place_type(base) {
+                place
+                    .fields
+                    .extend(self.decls.promotion(&ty, field).unwrap_or_default());
+            }
+        }
         place.fields.push(field.to_string());
         self.intern_place(place)
     }

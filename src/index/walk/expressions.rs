@@ -648,7 +648,14 @@ impl<'a> Walker<'a, '_> {
     /// The mutex a lock call's operand denotes: the place it names, unless it lies inside a
     /// struct copy (`c.mu` of a value receiver `c`), whose mutex is the copy's own.
     pub(super) fn lock_place(&mut self, operand: Node<'a>) -> Option<PlaceId> {
-        self.copied_lock(operand).or_else(|| self.place_of(operand))
+        let place = self
+            .copied_lock(operand)
+            .or_else(|| self.place_of(operand))?;
+        let TypeInfo::Named(ty) = self.facts.place_type(place) else {
+            return Some(place);
+        };
+        let path = self.facts.decls.promoted_mutex(&ty).unwrap_or_default();
+        Some(path.iter().fold(place, |p, f| self.facts.select(p, f)))
     }
 
     /// The copy's own mutex when `operand` selects, through no pointer, a mutex of a
