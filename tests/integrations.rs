@@ -237,6 +237,40 @@ fn low_confidence_findings_are_counted_but_not_shown_by_default() {
 }
 
 #[test]
+fn races_reached_through_long_call_chains_are_low() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The goroutine starts in `step{calls}` and reaches the write through `calls` calls.
+    let program = |calls: usize| {
+        let mut src = String::from(
+            "package p\n\ntype S struct {\n\tm map[int]int\n}\n\n\
+             func (s *S) step0() {\n\ts.m[1] = 1\n}\n\n",
+        );
+        for i in 1..=calls {
+            src.push_str(&format!(
+                "func (s *S) step{i}() {{\n\ts.step{}()\n}}\n\n",
+                i - 1
+            ));
+        }
+        src.push_str(&format!(
+            "func (s *S) Run() {{\n\tgo s.step{calls}()\n\ts.m[2] = 2\n}}\n"
+        ));
+        src
+    };
+    std::fs::write(tmp.path().join("p.go"), program(3)).unwrap();
+    let found = confidences(tmp.path());
+    assert!(
+        found.iter().any(|(r, _, c)| r == "MG001" && c == "high"),
+        "{found:?}"
+    );
+    std::fs::write(tmp.path().join("p.go"), program(4)).unwrap();
+    let found = confidences(tmp.path());
+    assert!(
+        !found.is_empty() && found.iter().all(|(_, _, c)| c == "low"),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn a_test_is_analyzed_for_the_goroutines_test_code_starts() {
     let tmp = tempfile::tempdir().unwrap();
     let lib = "package p\n\ntype S struct {\n\tm map[int]int\n}\n\n\

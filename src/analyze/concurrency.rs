@@ -17,7 +17,7 @@ use crate::index::PackageFacts;
 
 use super::lock_identity::same_mutex;
 use super::ordering::{runs_whenever, Ordering};
-use super::pairs::{Group, Grouping, Groups, Nearest};
+use super::pairs::{Group, Grouping, Groups, Nearest, Position};
 use super::program::{
     is_entry_name, is_main, receiver_type, Action, FieldId, Program, ProgramEvent, ProgramPlaceId,
     Thread, ThreadId,
@@ -444,11 +444,15 @@ fn races_within_roots(
             if !groups.iter().any(|g| g.writes) {
                 continue;
             }
-            let mut by_position = groups.clone();
-            by_position.sort_by_key(|g| g.first_position());
+            // Each group with its first position and whether it holds locks, by position.
+            let mut by_position: Vec<(Position, &Group, bool)> = groups
+                .iter()
+                .map(|&g| (g.first_position(), g, holds_locks(g)))
+                .collect();
+            by_position.sort_by_key(|&(position, _, _)| position);
             let mut present = [[false; 4]; 2];
-            for g in &groups {
-                let class = Nearest::class(g, holds_locks(g));
+            for &(_, g, locks) in &by_position {
+                let class = Nearest::class(g, locks);
                 present[1][class] = true;
                 if g.writes {
                     present[0][class] = true;
@@ -458,19 +462,18 @@ fn races_within_roots(
                 // A read races only with writes.
                 let candidates = present[usize::from(gi.writes)];
                 let mut nearest = Nearest::default();
-                for &gj in &by_position {
-                    let position = gj.first_position();
+                for &(position, gj, locks) in &by_position {
                     if nearest.settled(candidates, position) {
                         break;
                     }
-                    if (!gi.writes && !gj.writes) || !nearest.wants(gj, holds_locks(gj), position) {
+                    if (!gi.writes && !gj.writes) || !nearest.wants(gj, locks, position) {
                         continue;
                     }
                     let (a, b) = ordered(gi.representative, gj.representative);
                     if graph.guarded(a, b) || graph.overlap(place, a, b).is_none() {
                         continue;
                     }
-                    nearest.add(gj, holds_locks(gj));
+                    nearest.add(gj, locks);
                 }
                 for (x, y) in nearest.pairs(gi) {
                     let (a, b) = ordered(x, y);

@@ -12,6 +12,12 @@ use crate::source::SourceFile;
 use super::concurrency::{EventRef, Overlap, Race};
 use super::program::{Action, Program, ProgramPlaceId, ThreadId};
 
+/// The most calls on the way to either access of a race reported above `low` confidence:
+/// each call a deeper chain passes is one more path the analysis assumes is taken (an
+/// error branch, a reference count reaching zero) and one more lock convention it may miss
+/// (on ecosystem code, every race reached through four calls or more was a false alarm).
+pub const MAX_CONFIDENT_CALLS: usize = 3;
+
 /// What a rule needs to turn races into findings.
 pub struct Context<'a> {
     /// The package's facts.
@@ -219,6 +225,20 @@ impl Context<'_> {
     /// The calls through which an access is reached from its goroutine's start, outermost
     /// first, as related locations.
     pub fn call_labels(&self, r: EventRef) -> Vec<Related> {
+        self.calls_to(r)
+            .into_iter()
+            .enumerate()
+            .map(|(i, call)| Related {
+                role: Role::CallSite,
+                location: self.origin_location(call),
+                message: format!("call {} on the way to the access", i + 1),
+            })
+            .collect()
+    }
+
+    /// The calls through which an access is reached from its goroutine's start, outermost
+    /// first: (function, event).
+    fn calls_to(&self, r: EventRef) -> Vec<(FuncId, usize)> {
         let mut calls = Vec::new();
         let mut chain = self.program.threads[r.thread as usize].events[r.event].chain;
         while let Some(c) = chain {
@@ -232,24 +252,21 @@ impl Context<'_> {
                 calls.push(site.call);
             }
         }
+        calls.reverse();
         calls
-            .into_iter()
-            .rev()
-            .enumerate()
-            .map(|(i, call)| Related {
-                role: Role::CallSite,
-                location: self.origin_location(call),
-                message: format!("call {} on the way to the access", i + 1),
-            })
-            .collect()
     }
 
     /// High when both sides are visible in the package; medium when one side is an entry
     /// point whose callers are not (an HTTP handler, registered or not, an exported
     /// method) or both are test code; low when a test drives it (see
-    /// [`Context::test_driven`]) or it is a test server's (see [`Context::test_server`]).
+    /// [`Context::test_driven`]), it is a test server's (see [`Context::test_server`]), or
+    /// one side is reached through more than [`MAX_CONFIDENT_CALLS`] calls.
     pub fn confidence(&self, race: &Race) -> Confidence {
         if self.test_driven(race) || self.test_server(race) {
+            return Confidence::Low;
+        }
+        let depth = |r: EventRef| self.calls_to(r).len();
+        if depth(race.a).max(depth(race.b)) > MAX_CONFIDENT_CALLS {
             return Confidence::Low;
         }
         // A handler runs when requests come: whether two overlap is up to the clients.

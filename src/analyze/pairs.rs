@@ -29,7 +29,7 @@ use super::program::{Action, Program, ProgramPlaceId, ThreadId};
 type Site = (u32, usize, usize);
 
 /// Where a site starts: the order the rules choose conflicts in.
-type Position = (u32, usize);
+pub type Position = (u32, usize);
 
 /// Accesses of one map that every race question answers alike.
 #[derive(Debug)]
