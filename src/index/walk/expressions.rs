@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// Methods of loggers that format their arguments as `fmt` does.
+const FORMATTING_METHODS: &[&str] = &[
+    "Print", "Printf", "Println", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln",
+    "Log", "Logf", "Infof", "Warnf", "Warningf", "Errorf", "Debugf", "Tracef",
+];
+
 impl<'a> Walker<'a, '_> {
     pub(super) fn arguments(call: Node<'a>) -> Vec<Node<'a>> {
         let Some(args) = call.child_by_field_name("arguments") else {
@@ -163,6 +169,7 @@ impl<'a> Walker<'a, '_> {
             return;
         };
         self.service_registration(function, &args);
+        self.formatted_stringers(call, function, &args);
         let walk_args = |w: &mut Self, skip: usize| {
             if with_args {
                 for &a in args.iter().skip(skip) {
@@ -216,6 +223,60 @@ impl<'a> Walker<'a, '_> {
                 walk_args(self, 0);
                 self.record_call(call, function, &args);
             }
+        }
+    }
+
+    /// `fmt.Sprintf("%v", s)`, `log.Println(s)`, `logger.Printf(…, s)`: formatting a value
+    /// of a type of the package with a `String` method calls that method on it.
+    fn formatted_stringers(&mut self, call: Node<'a>, function: Node<'a>, args: &[Node<'a>]) {
+        let (Some(operand), Some(field)) = (
+            function.child_by_field_name("operand"),
+            function.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        let name = self.text(field);
+        let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
+            .then(|| self.imports.get(self.text(operand)))
+            .flatten();
+        let formats = match package.map(String::as_str) {
+            Some("fmt") => !name.contains("Scan"),
+            Some("log") => ["Print", "Fatal", "Panic"]
+                .iter()
+                .any(|p| name.starts_with(p)),
+            Some(_) => false,
+            // A logger's method, unless the package declares it.
+            None => {
+                FORMATTING_METHODS.contains(&name)
+                    && match self.expr_type(operand) {
+                        TypeInfo::Named(ty) => self.facts.decls.method_owner(&ty, name).is_none(),
+                        _ => true,
+                    }
+            }
+        };
+        if !formats {
+            return;
+        }
+        for &arg in args {
+            let TypeInfo::Named(ty) = self.expr_type(arg) else {
+                continue;
+            };
+            let Some((owner, path)) = self.facts.decls.method_owner(&ty, "String") else {
+                continue;
+            };
+            let receiver = self
+                .place_of(arg)
+                .map(|r| path.iter().fold(r, |p, f| self.facts.select(p, f)));
+            let target = Target {
+                callee: Callee::Method(owner, "String".to_string()),
+                receiver,
+                args: Vec::new(),
+            };
+            let kind = EventKind::Call {
+                target,
+                literals: Vec::new(),
+            };
+            self.push_at(kind, call, call.end_byte());
         }
     }
 
