@@ -580,12 +580,18 @@ impl<'a> Walker<'a, '_> {
                             sync: place,
                             single_receive: false,
                         }
+                    } else if self.wait_group_adds.contains(&(self.func, place)) {
+                        // `go func() { wg.Add(1); defer wg.Done(); … }()`: a `Wait` that
+                        // runs before the goroutine's `Add` does not wait for it, so its
+                        // `Done` orders nothing.
+                        return;
                     } else {
                         EventKind::Signal { sync: place }
                     };
                     self.push(kind, call);
                 }
             }
+
             (m, n) if self.apis.method(m, n).is_some() => {
                 let spawner = self.apis.method(m, n).expect("matched above").clone();
                 self.expr(operand);
@@ -629,6 +635,11 @@ impl<'a> Walker<'a, '_> {
                     }
                 }
                 self.record_call(call, function, args);
+                if method == "Add" && args.len() == 1 {
+                    if let Some(place) = self.place_of(operand) {
+                        self.wait_group_adds.insert((self.func, place));
+                    }
+                }
                 // `t.Fatalf(...)`, `b.FailNow()`, `logger.Fatal(...)`: the path ends here.
                 if NEVER_RETURN.contains(&method) {
                     self.flow.exit();

@@ -1,7 +1,7 @@
 //! The body walker: one pass over each function, resolving names through scopes and
 //! recording events with lock sets and control frames.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -59,6 +59,7 @@ pub fn walk_file(
         in_deferred_call: false,
         deferred_unlocks: Vec::new(),
         deferred_calls: Vec::new(),
+        wait_group_adds: HashSet::new(),
         in_once: false,
         inline_literals: 0,
         depth: 0,
@@ -200,6 +201,9 @@ struct Walker<'a, 'f> {
     /// at the `defer`: a deferred unlock of one of them registered later runs earlier, so
     /// those events no longer hold it.
     deferred_calls: Vec<(FuncId, DeferMode, Vec<PlaceId>, Range<usize>)>,
+    /// The places a function calls `Add(n)` on (a `sync.WaitGroup`, or anything else):
+    /// its own `Done` of one of them signals no waiter.
+    wait_group_adds: HashSet<(FuncId, PlaceId)>,
     /// Set inside `once.Do(func() {...})`: the body runs once, and every `Do` returns after
     /// it, so its map accesses (and calls) are initialization, not concurrent accesses.
     in_once: bool,
