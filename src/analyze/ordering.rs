@@ -33,8 +33,9 @@ pub struct Ordering<'a> {
     sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>>,
     /// For each thread, its waits (position, frame, channel).
     waits: Vec<Vec<(usize, CtlId, ProgramPlaceId)>>,
-    /// For each (thread, channel), the thread's waits on it (position, frame).
-    waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<(usize, CtlId)>>,
+    /// For each (thread, channel), the thread's waits on it (position, frame, and whether
+    /// it is one receive rather than a wait for every signaller, `wg.Wait()`).
+    waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<(usize, CtlId, bool)>>,
     /// For each thread, the channels (and other sync places) it signals.
     signals: Vec<Vec<ProgramPlaceId>>,
     /// The spawns whose goroutines never run two at a time (see [`Ordering::gated`]), with
@@ -48,7 +49,7 @@ impl<'a> Ordering<'a> {
         let mut senders: FxHashMap<ProgramPlaceId, Vec<ThreadId>> = FxHashMap::default();
         let mut sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>> = FxHashMap::default();
         let mut waits = Vec::with_capacity(program.threads.len());
-        let mut waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<(usize, CtlId)>> =
+        let mut waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<(usize, CtlId, bool)>> =
             FxHashMap::default();
         let mut signals = Vec::with_capacity(program.threads.len());
         for (t, thread) in program.threads.iter().enumerate() {
@@ -67,12 +68,16 @@ impl<'a> Ordering<'a> {
                             signalled.push(sync);
                         }
                     }
-                    Action::Wait { sync, .. } => {
+                    Action::Wait {
+                        sync,
+                        single_receive,
+                    } => {
                         own.push((e.order, e.ctl, sync));
-                        waits_on
-                            .entry((t, sync))
-                            .or_default()
-                            .push((e.order, e.ctl));
+                        waits_on.entry((t, sync)).or_default().push((
+                            e.order,
+                            e.ctl,
+                            single_receive,
+                        ));
                     }
                     _ => {}
                 }
@@ -152,8 +157,9 @@ impl<'a> Ordering<'a> {
 
     /// Whether thread `relay` signals `sync` only after waiting for goroutine `child`: before
     /// its first signal of `sync`, on every path, it waits on something `child` signals,
-    /// in a loop when `child` has many instances (`for range jobs { <-done }; finished <-
-    /// true`). Whoever waits on `sync` then waits for `child` too.
+    /// in a loop when `child` has many instances and the wait is one receive (`for range
+    /// jobs { <-done }; finished <- true`; a `wg.Wait()` waits for them all). Whoever waits
+    /// on `sync` then waits for `child` too.
     fn relays(
         &self,
         relay: ThreadId,
@@ -171,10 +177,12 @@ impl<'a> Ordering<'a> {
                 .get(&(relay, signal))
                 .into_iter()
                 .flatten()
-                .take_while(|&&(order, _)| order < first)
-                .any(|&(_, ctl)| {
+                .take_while(|&&(order, _, _)| order < first)
+                .any(|&(_, ctl, single_receive)| {
                     runs_whenever(body, ctl, send_ctl)
-                        && (!repeated || body.ctl.loops_around(ctl).next().is_some())
+                        && (!repeated
+                            || !single_receive
+                            || body.ctl.loops_around(ctl).next().is_some())
                 })
         })
     }
