@@ -595,8 +595,9 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// Records an access to the map `map` denotes, reached through the getter call `via`, if
-    /// any. A lock stripe (`s.locks[i]`) guards only the maps selected by the same index
-    /// (`s.data[i]`): it is not held for any other map.
+    /// any: after the getter returns (`range agg.Close()` reads what `Close` returns after
+    /// the waits in `Close`). A lock stripe (`s.locks[i]`) guards only the maps selected by
+    /// the same index (`s.data[i]`): it is not held for any other map.
     fn push_access(
         &mut self,
         place: PlaceId,
@@ -605,7 +606,11 @@ impl<'a> Walker<'a, '_> {
         site: Node<'a>,
         via: Option<EscapeId>,
     ) {
-        let i = self.push(EventKind::Access { place, op }, site);
+        let kind = EventKind::Access { place, op };
+        let i = match via {
+            Some(_) => self.push_at(kind, site, site.start_byte().max(map.end_byte())),
+            None => self.push(kind, site),
+        };
         let indices = self.indices(map);
         let stripes = &self.stripes;
         let facts = &mut *self.facts;
