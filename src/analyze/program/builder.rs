@@ -17,6 +17,10 @@ use crate::index::{
     Target,
 };
 
+/// Where the storage a field alias names was declared, when not with the variable holding
+/// the alias: `Some(None)` for a package variable.
+type Aliased = Option<Option<Declared>>;
+
 /// The instance of a function body being expanded.
 #[derive(Debug, Clone)]
 struct Instance {
@@ -503,14 +507,15 @@ impl<'a> Builder<'a> {
         if let Some(&base) = env.params.get(&p.root) {
             let declared = self.program.declared[base as usize];
             let mapped = self.program.places[base as usize].clone();
-            let mapped = match self.field_alias(&mapped, place) {
-                Some(aliased) => aliased,
+            let (mapped, declared) = match self.field_alias(&mapped, place) {
+                Some((aliased, Some(elsewhere))) => (aliased, elsewhere),
+                Some((aliased, None)) => (aliased, declared),
                 None => {
                     let mut mapped = mapped;
                     mapped
                         .fields
                         .extend_from_slice(&self.fields[place as usize]);
-                    mapped
+                    (mapped, declared)
                 }
             };
             return self.intern(mapped, declared);
@@ -641,8 +646,13 @@ impl<'a> Builder<'a> {
 
     /// A parameter's field that the argument's variable names other storage for
     /// (`e := Event{Attrs: base}`, `ctx := context.WithValue(bg, k, m)`): `base` and `m`,
-    /// in the argument's instance, then the rest of `place`'s fields.
-    fn field_alias(&self, arg: &ProgramPlace, place: PlaceId) -> Option<ProgramPlace> {
+    /// in the argument's instance, then the rest of `place`'s fields; with where that
+    /// storage was declared when not with the argument (`Some(None)`: a package variable).
+    fn field_alias(
+        &mut self,
+        arg: &ProgramPlace,
+        place: PlaceId,
+    ) -> Option<(ProgramPlace, Aliased)> {
         let facts = self.facts;
         let first = facts.places[place as usize].fields.first()?;
         if !arg.fields.is_empty() {
@@ -652,9 +662,9 @@ impl<'a> Builder<'a> {
         let &(_, alias) = holder.field_aliases.iter().find(|(f, _)| f == first)?;
         let a = &facts.places[alias as usize];
         let root = &facts.bindings[a.root as usize];
-        let instance = match root.func {
-            None => 0,
-            Some(f) if Some(f) == holder.func && !root.param => arg.instance,
+        let (instance, declared) = match root.func {
+            None => (0, Some(None)),
+            Some(f) if Some(f) == holder.func && !root.param => (arg.instance, None),
             // A parameter of the holder's body, shared by the shallow copy the holder is:
             // what its open expansion bound to it.
             Some(f) if Some(f) == holder.func && holder.shallow_copy => {
@@ -667,17 +677,30 @@ impl<'a> Builder<'a> {
                 mapped
                     .fields
                     .extend_from_slice(&self.fields[place as usize][1..]);
-                return Some(mapped);
+                return Some((mapped, Some(self.program.declared[base as usize])));
+            }
+            // A variable the holder's body captured from an enclosing function (`im :=
+            // &Importer{table: t}` in a goroutine literal, `t` its spawner's): that
+            // function's open expansion, where it was declared.
+            Some(f) if !root.param => {
+                let open = self.open.iter().rev().find(|i| i.func == f)?.clone();
+                let ctl = self.frame(&open, root.ctl);
+                let declared = Declared {
+                    thread: open.thread,
+                    ctl,
+                };
+                (open.id, Some(Some(declared)))
             }
             Some(_) => return None,
         };
         let mut fields = self.fields[alias as usize].clone();
         fields.extend_from_slice(&self.fields[place as usize][1..]);
-        Some(ProgramPlace {
+        let aliased = ProgramPlace {
             root: a.root,
             instance,
             fields,
-        })
+        };
+        Some((aliased, declared))
     }
 
     fn intern(&mut self, place: ProgramPlace, declared: Option<Declared>) -> ProgramPlaceId {
