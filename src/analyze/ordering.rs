@@ -21,6 +21,10 @@ struct Join {
 /// A channel signalled by more threads than this is not searched for a relay among them.
 const MAX_RELAYS: usize = 16;
 
+/// A wait of a thread on one channel: position, frame, and whether it is one receive
+/// rather than a wait for every signaller (`wg.Wait()`).
+type WaitOn = (usize, CtlId, bool);
+
 /// The ordering facts of one program.
 pub struct Ordering<'a> {
     program: &'a Program,
@@ -33,9 +37,8 @@ pub struct Ordering<'a> {
     sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>>,
     /// For each thread, its waits (position, frame, channel).
     waits: Vec<Vec<(usize, CtlId, ProgramPlaceId)>>,
-    /// For each (thread, channel), the thread's waits on it (position, frame, and whether
-    /// it is one receive rather than a wait for every signaller, `wg.Wait()`).
-    waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<(usize, CtlId, bool)>>,
+    /// For each (thread, channel), the thread's waits on it.
+    waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<WaitOn>>,
     /// For each thread, the channels (and other sync places) it signals.
     signals: Vec<Vec<ProgramPlaceId>>,
     /// The spawns whose goroutines never run two at a time (see [`Ordering::gated`]), with
@@ -49,8 +52,7 @@ impl<'a> Ordering<'a> {
         let mut senders: FxHashMap<ProgramPlaceId, Vec<ThreadId>> = FxHashMap::default();
         let mut sends: FxHashMap<(ThreadId, ProgramPlaceId), Vec<usize>> = FxHashMap::default();
         let mut waits = Vec::with_capacity(program.threads.len());
-        let mut waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<(usize, CtlId, bool)>> =
-            FxHashMap::default();
+        let mut waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<WaitOn>> = FxHashMap::default();
         let mut signals = Vec::with_capacity(program.threads.len());
         for (t, thread) in program.threads.iter().enumerate() {
             let t = t as ThreadId;
