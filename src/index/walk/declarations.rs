@@ -457,9 +457,14 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// `f.done = done` of a local channel variable: from now on the variable and the field
-    /// name one channel (a closure closing `done` closes `f.done`).
+    /// name one channel (a closure closing `done` closes `f.done`). Likewise a local map
+    /// given a new map and stored back where it was read from (the get-or-create idiom,
+    /// `set, ok := b.topics[t]; if !ok { set = make(…); b.topics[t] = set }; set[id] = …`):
+    /// it names that storage again.
     fn stored_in_field(&mut self, target: Node<'a>, value: Node<'a>) {
-        if target.kind() != "selector_expression" || value.kind() != "identifier" {
+        if !matches!(target.kind(), "selector_expression" | "index_expression")
+            || value.kind() != "identifier"
+        {
             return;
         }
         let Some(b) = self.lookup(self.text(value)) else {
@@ -469,10 +474,13 @@ impl<'a> Walker<'a, '_> {
         if binding.func != Some(self.func) || binding.param || binding.alias.is_some() {
             return;
         }
-        if !matches!(binding.ty, TypeInfo::Chan(_)) {
+        let channel = matches!(binding.ty, TypeInfo::Chan(_));
+        let map = matches!(binding.ty, TypeInfo::Map { .. });
+        let Some(place) = self.place_of(target) else {
             return;
-        }
-        if let Some(place) = self.place_of(target) {
+        };
+        let stored_back = map && self.dropped_aliases.get(&b) == Some(&place);
+        if channel && target.kind() == "selector_expression" || stored_back {
             self.facts.bindings[b as usize].alias = Some(place);
         }
     }
@@ -676,7 +684,8 @@ impl<'a> Walker<'a, '_> {
             if let Some(b) = self.lookup(self.text(target)) {
                 let binding = &mut self.facts.bindings[b as usize];
                 binding.field_aliases.clear();
-                if binding.alias.take().is_some() {
+                if let Some(dropped) = binding.alias.take() {
+                    self.dropped_aliases.insert(b, dropped);
                     return;
                 }
             }

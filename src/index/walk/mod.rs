@@ -60,6 +60,7 @@ pub fn walk_file(
         deferred_unlocks: Vec::new(),
         deferred_calls: Vec::new(),
         wait_group_adds: HashSet::new(),
+        dropped_aliases: HashMap::new(),
         in_once: false,
         inline_literals: 0,
         depth: 0,
@@ -204,6 +205,9 @@ struct Walker<'a, 'f> {
     /// The places a function calls `Add(n)` on (a `sync.WaitGroup`, or anything else):
     /// its own `Done` of one of them signals no waiter.
     wait_group_adds: HashSet<(FuncId, PlaceId)>,
+    /// The storage each variable named before it was assigned anew (`set = make(…)` after
+    /// `set, ok := b.topics[t]`): storing it back there names that storage again.
+    dropped_aliases: HashMap<BindingId, PlaceId>,
     /// Set inside `once.Do(func() {...})`: the body runs once, and every `Do` returns after
     /// it, so its map accesses (and calls) are initialization, not concurrent accesses.
     in_once: bool,
