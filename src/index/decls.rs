@@ -275,13 +275,6 @@ impl PackageDecls {
 
     /// The type of `field` in struct `name`, including fields promoted from embedded structs.
     pub fn field_type(&self, name: &str, field: &str) -> TypeInfo {
-        // Most fields are the struct's own.
-        if let Some(ty) = self.structs.get(name).and_then(|d| d.fields.get(field)) {
-            return match ty {
-                TypeInfo::Named(n) => self.resolve_named(n),
-                other => other.clone(),
-            };
-        }
         let mut queue = vec![(name.to_string(), 0)];
         while let Some((s, depth)) = queue.pop() {
             let Some(decl) = self.structs.get(&s) else {

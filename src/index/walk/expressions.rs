@@ -226,20 +226,24 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// The operand and the selected name of a selector `x.f`, and the import path when `x`
+    /// names an imported package.
+    fn selector(&self, function: Node<'a>) -> Option<(Node<'a>, &'a str, Option<String>)> {
+        let operand = function.child_by_field_name("operand")?;
+        let field = function.child_by_field_name("field")?;
+        let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
+            .then(|| self.imports.get(self.text(operand)).cloned())
+            .flatten();
+        Some((operand, self.text(field), package))
+    }
+
     /// `fmt.Sprintf("%v", s)`, `log.Println(s)`, `logger.Printf(…, s)`: formatting a value
     /// of a type of the package with a `String` method calls that method on it.
     fn formatted_stringers(&mut self, call: Node<'a>, function: Node<'a>, args: &[Node<'a>]) {
-        let (Some(operand), Some(field)) = (
-            function.child_by_field_name("operand"),
-            function.child_by_field_name("field"),
-        ) else {
+        let Some((operand, name, package)) = self.selector(function) else {
             return;
         };
-        let name = self.text(field);
-        let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
-            .then(|| self.imports.get(self.text(operand)))
-            .flatten();
-        let formats = match package.map(String::as_str) {
+        let formats = match package.as_deref() {
             Some("fmt") => !name.contains("Scan"),
             Some("log") => ["Print", "Fatal", "Panic"]
                 .iter()
@@ -508,18 +512,10 @@ impl<'a> Walker<'a, '_> {
         args: &[Node<'a>],
         with_args: bool,
     ) {
-        let (Some(operand), Some(field)) = (
-            function.child_by_field_name("operand"),
-            function.child_by_field_name("field"),
-        ) else {
+        let Some((operand, method, package)) = self.selector(function) else {
             return;
         };
-        let method = self.text(field);
-        let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
-            .then(|| self.imports.get(self.text(operand)))
-            .flatten();
         if let Some(path) = package {
-            let path = path.clone();
             let name = format!("{}.{method}", self.text(operand));
             if !self.imported_function(call, &name, args, with_args) {
                 self.package_call(call, &path, method, args, with_args);
@@ -574,24 +570,23 @@ impl<'a> Walker<'a, '_> {
             // `wg.Wait()`, and closers' `SignalAndWait()`, `StopAndWait()`.
             (_, 0) if matches!(method, "Wait" | "Done") || method.ends_with("AndWait") => {
                 self.expr(operand);
-                if let Some(place) = self.place_of(operand) {
+                // `go func() { wg.Add(1); defer wg.Done(); … }()`: a `Wait` that runs before
+                // the goroutine's `Add` does not wait for it, so its `Done` orders nothing.
+                let place = self.place_of(operand).filter(|&p| {
+                    method != "Done" || !self.wait_group_adds.contains(&(self.func, p))
+                });
+                if let Some(place) = place {
                     let kind = if method != "Done" {
                         EventKind::Wait {
                             sync: place,
                             single_receive: false,
                         }
-                    } else if self.wait_group_adds.contains(&(self.func, place)) {
-                        // `go func() { wg.Add(1); defer wg.Done(); … }()`: a `Wait` that
-                        // runs before the goroutine's `Add` does not wait for it, so its
-                        // `Done` orders nothing.
-                        return;
                     } else {
                         EventKind::Signal { sync: place }
                     };
                     self.push(kind, call);
                 }
             }
-
             (m, n) if self.apis.method(m, n).is_some() => {
                 let spawner = self.apis.method(m, n).expect("matched above").clone();
                 self.expr(operand);
