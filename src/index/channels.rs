@@ -2,9 +2,11 @@
 //! channel (`m := <-ch`, `for m := range ch`, `case m := <-ch`) is made to stand for the
 //! map sent on it (`ch <- m`), wherever the send is. A channel that is a field of a struct
 //! declared in the package is one channel wherever it is reached from (`s.ch` in the method
-//! that sends, `srv.ch` in the goroutine that receives), as map fields are; a channel parameter is the one its callers pass. Whether the
-//! hand-off orders the two sides is the concurrency analysis' business (a send happens
-//! before its receive).
+//! that sends, `srv.ch` in the goroutine that receives), as map fields are; a channel
+//! parameter is the one its callers pass, and a channel field the one the variable holding
+//! the struct set it from (`b := NewBatcher(out)`): a map a method sends on its own field
+//! (`b.out <- b.pending`) is that variable's (`b.pending`). Whether the hand-off orders the
+//! two sides is the concurrency analysis' business (a send happens before its receive).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -22,13 +24,16 @@ enum Channel<'a> {
 fn channel<'f>(
     facts: &'f PackageFacts,
     bound: &HashMap<BindingId, PlaceId>,
+    held: &FieldHolders,
     mut place: PlaceId,
 ) -> Channel<'f> {
-    // A channel parameter is the channel its callers pass (`go produce(batches)`).
+    // A channel parameter is the channel its callers pass (`go produce(batches)`), and a
+    // channel field the one every variable holding the struct set it from.
     for _ in 0..MAX_PARAM_HOPS {
         let Place { root, fields } = &facts.places[place as usize];
-        match bound.get(root) {
-            Some(&arg) if fields.is_empty() => place = arg,
+        match (bound.get(root), held_field(facts, held, place)) {
+            (Some(&arg), _) if fields.is_empty() => place = arg,
+            (_, Some((_, chan))) => place = chan,
             _ => break,
         }
     }
@@ -37,6 +42,76 @@ fn channel<'f>(
         TypeInfo::Named(ty) if !fields.is_empty() => Channel::Field(ty, fields),
         _ => Channel::Place(place),
     }
+}
+
+/// For a channel field of a struct type of the package, the one variable holding such a
+/// struct that sets it, and the channel it sets it from (`b := NewBatcher(out)` storing
+/// its parameter in `out`, `b := &Batcher{out: out}`); absent when several do.
+type FieldHolders = HashMap<(String, String), (BindingId, PlaceId)>;
+
+fn field_holders(facts: &PackageFacts) -> FieldHolders {
+    let mut found: HashMap<(String, String), Option<(BindingId, PlaceId)>> = HashMap::new();
+    for (b, binding) in facts.bindings.iter().enumerate() {
+        let TypeInfo::Named(ty) = &binding.ty else {
+            continue;
+        };
+        for (field, chan) in &binding.field_aliases {
+            if !matches!(facts.place_type(*chan), TypeInfo::Chan(_)) {
+                continue;
+            }
+            let holder = Some((b as BindingId, *chan));
+            let slot = found.entry((ty.clone(), field.clone())).or_insert(holder);
+            if *slot != holder {
+                *slot = None;
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|(key, holder)| Some((key, holder?)))
+        .collect()
+}
+
+/// The holder and channel of a place that selects one channel field of a struct (`b.out`).
+fn held_field(
+    facts: &PackageFacts,
+    held: &FieldHolders,
+    place: PlaceId,
+) -> Option<(BindingId, PlaceId)> {
+    let Place { root, fields } = &facts.places[place as usize];
+    let [field] = &fields[..] else {
+        return None;
+    };
+    let TypeInfo::Named(ty) = &facts.bindings[*root as usize].ty else {
+        return None;
+    };
+    held.get(&(ty.clone(), field.clone())).copied()
+}
+
+/// A map a method sends on a channel field of its own receiver (`b.out <- b.pending` in
+/// `flush`), as the variable holding that struct names it (`b.pending` of `b :=
+/// NewBatcher(out)`): the receiving goroutine reaches it through that variable.
+fn sent_by_holder(
+    facts: &mut PackageFacts,
+    held: &FieldHolders,
+    chan: PlaceId,
+    value: PlaceId,
+) -> PlaceId {
+    let Some((holder, _)) = held_field(facts, held, chan) else {
+        return value;
+    };
+    let (sender, fields) = (
+        facts.places[chan as usize].root,
+        facts.places[value as usize].fields.clone(),
+    );
+    if facts.places[value as usize].root != sender || facts.bindings[holder as usize].func.is_none()
+    {
+        return value;
+    }
+    facts.intern_place(Place {
+        root: holder,
+        fields,
+    })
 }
 
 /// The sent storage's root `sent` as the receiving variable's function sees it: a
@@ -116,14 +191,26 @@ pub fn apply(facts: &mut PackageFacts) {
         return;
     }
     let bound = bound_channel_params(facts);
+    let held = field_holders(facts);
     // A map declared inside a loop is a new map in every iteration: the receiver holds many
-    // maps, not the one the place names, so it is not followed.
+    // maps, not the one the place names, so it is not followed (`None`).
+    let sent: Vec<(PlaceId, Option<PlaceId>)> = facts
+        .sent
+        .clone()
+        .into_iter()
+        .map(|(chan, value)| {
+            let renewed = in_loop(facts, value) || facts.renewed.contains(&value);
+            (
+                chan,
+                (!renewed).then(|| sent_by_holder(facts, &held, chan, value)),
+            )
+        })
+        .collect();
     // What each channel carries: a map, or `None` for a new map every iteration.
     let mut carried: HashMap<Channel, BTreeSet<Option<PlaceId>>> = HashMap::new();
-    for &(chan, value) in &facts.sent {
-        let value = (!in_loop(facts, value) && !facts.renewed.contains(&value)).then_some(value);
+    for (chan, value) in sent {
         carried
-            .entry(channel(facts, &bound, chan))
+            .entry(channel(facts, &bound, &held, chan))
             .or_default()
             .insert(value);
     }
@@ -132,7 +219,7 @@ pub fn apply(facts: &mut PackageFacts) {
         .iter()
         .enumerate()
         .filter_map(|(b, binding)| {
-            let sent = carried.get(&channel(facts, &bound, binding.received_from?))?;
+            let sent = carried.get(&channel(facts, &bound, &held, binding.received_from?))?;
             let &[Some(map)] = &sent.iter().copied().collect::<Vec<_>>()[..] else {
                 return None;
             };
@@ -144,7 +231,7 @@ pub fn apply(facts: &mut PackageFacts) {
     let mut literals: HashMap<Channel, Vec<&Vec<(String, PlaceId)>>> = HashMap::new();
     for (chan, fields) in &facts.sent_fields {
         literals
-            .entry(channel(facts, &bound, *chan))
+            .entry(channel(facts, &bound, &held, *chan))
             .or_default()
             .push(fields);
     }
@@ -153,7 +240,7 @@ pub fn apply(facts: &mut PackageFacts) {
         .iter()
         .enumerate()
         .filter_map(|(b, binding)| {
-            let chan = channel(facts, &bound, binding.received_from?);
+            let chan = channel(facts, &bound, &held, binding.received_from?);
             let &[fields] = &literals.get(&chan)?[..] else {
                 return None;
             };
