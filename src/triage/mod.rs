@@ -406,13 +406,24 @@ pub fn packages(reports: &[Report]) -> Vec<String> {
 /// where a call reaches the map), preferring the finding that covers more of the report and
 /// names the same map. Failing that, a finding on the same map in a file of the accesses,
 /// when the log shows only one side (a crash, a forgotten stack). A report without one gets
-/// the reason, as far as mapguard can tell. The files of the findings paired are read into
-/// `sources`, for their snippets.
+/// the reason, as far as mapguard can tell. A report whose log names no map takes the map
+/// of a finding at its access. The files of the findings paired are read into `sources`,
+/// for their snippets.
 pub fn explain(reports: &mut [Report], findings: &[Finding], sources: &mut Sources) {
     for report in reports.iter_mut() {
         report.finding = best_finding(report, findings).cloned();
         match &report.finding {
             Some(f) => {
+                // A log that names no map (the access is in a library the map was handed
+                // to, `json.Marshal(resp)`) takes the map of the finding at the access.
+                let at_access = report.accesses.iter().any(|a| {
+                    a.site.as_ref().is_some_and(|s| {
+                        s.path == f.location.path && s.line == f.location.start.line
+                    })
+                });
+                if report.map.is_none() && at_access {
+                    report.map = Some(f.map.clone());
+                }
                 let related = f.related.iter().map(|r| &r.location.path);
                 for path in std::iter::once(&f.location.path).chain(related) {
                     sources.get(path);
