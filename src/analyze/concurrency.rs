@@ -341,11 +341,9 @@ fn races_across_entries(
                 if suite_method(a.thread).is_some_and(|ty| suite_method(b.thread) == Some(ty)) {
                     continue;
                 }
-                let common = locks[ga].iter().any(|(k, ma)| {
-                    locks[gb]
-                        .iter()
-                        .any(|(q, mb)| k == q && !(*ma == LockMode::Read && *mb == LockMode::Read))
-                });
+                let common = locks[ga]
+                    .iter()
+                    .any(|(k, ma)| locks[gb].iter().any(|(q, mb)| k == q && ma.excludes(*mb)));
                 if common {
                     continue;
                 }
@@ -598,8 +596,7 @@ impl<'a> Graph<'a> {
         self.program.locks(self.event(a)).iter().any(|&(p, ma)| {
             !own(p)
                 && held_b.iter().any(|&(q, mb)| {
-                    let shared = ma != LockMode::Read || mb != LockMode::Read;
-                    shared && !own(q) && same_mutex(self.program, self.facts, map, p, q)
+                    ma.excludes(mb) && !own(q) && same_mutex(self.program, self.facts, map, p, q)
                 })
         })
     }

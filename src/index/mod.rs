@@ -235,14 +235,25 @@ pub enum LockMode {
     Exclusive,
     /// Not a mutex: a flag set to `true` under a lock (a latch), or checked under one with
     /// an early return (a gate), held from there on as if it were a lock. It orders the
-    /// accesses holding it as `Exclusive` does, and is no mutex for anything else.
+    /// accesses holding it as `Exclusive` does, and is no mutex for anything else. The
+    /// body of a `sync.Once`'s `Do` holds the `Once` so.
     Latch,
+    /// Not a mutex: what follows a `sync.Once`'s `Do`, ordered after the body's accesses
+    /// (which hold the `Once` as a `Latch`), not with what follows another `Do`.
+    Published,
 }
 
 impl LockMode {
     /// Whether it is a mutex held (not a latch).
     pub fn is_mutex(self) -> bool {
-        self != LockMode::Latch
+        !matches!(self, LockMode::Latch | LockMode::Published)
+    }
+
+    /// Whether two accesses holding one place, in this mode and in `other`, are ordered:
+    /// not under two read locks, nor both after a `Once`'s `Do`.
+    pub fn excludes(self, other: LockMode) -> bool {
+        let shared = |m: LockMode| matches!(m, LockMode::Read | LockMode::Published);
+        !(shared(self) && shared(other))
     }
 }
 

@@ -385,7 +385,10 @@ fn owner_guards(
 ) -> HashSet<Guard> {
     locks
         .iter()
-        .filter(|&&(_, mode)| mode.is_mutex() != latches)
+        .filter(|&&(_, mode)| match latches {
+            true => mode == LockMode::Latch,
+            false => mode.is_mutex(),
+        })
         .filter_map(|&(l, _)| {
             let p = &facts.places[l as usize];
             if p.root == owner.root {

@@ -607,9 +607,21 @@ impl<'a> Walker<'a, '_> {
             }
             ("Do", 1) if args[0].kind() == "func_literal" => {
                 self.expr(operand);
-                let outer = std::mem::replace(&mut self.in_once, true);
-                self.inline_literal(args[0], &[]);
-                self.in_once = outer;
+                match self.place_of(operand) {
+                    // The body runs once and every `Do` returns after it: its accesses hold
+                    // the `Once` as a latch, what follows a `Do` holds it `Published`
+                    // (ordered after the body, not with each other).
+                    Some(once) => {
+                        self.flow.lock(once, LockMode::Latch);
+                        self.inline_literal(args[0], &[]);
+                        self.flow.lock(once, LockMode::Published);
+                    }
+                    None => {
+                        let outer = std::mem::replace(&mut self.in_once, true);
+                        self.inline_literal(args[0], &[]);
+                        self.in_once = outer;
+                    }
+                }
             }
             ("Run", 2) if is_parallel_subtest(args[1], self.src) => {
                 self.expr(operand);

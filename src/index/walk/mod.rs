@@ -208,8 +208,10 @@ struct Walker<'a, 'f> {
     /// The storage each variable named before it was assigned anew (`set = make(…)` after
     /// `set, ok := b.topics[t]`): storing it back there names that storage again.
     dropped_aliases: HashMap<BindingId, PlaceId>,
-    /// Set inside `once.Do(func() {...})`: the body runs once, and every `Do` returns after
-    /// it, so its map accesses (and calls) are initialization, not concurrent accesses.
+    /// Set inside `x.Do(func() {...})` of a `Once` that is no place (`get().Do(…)`): the body
+    /// runs once, and every `Do` returns after it, so its map accesses (and calls) are
+    /// initialization, not concurrent accesses. (A `Once` that is a place is held instead:
+    /// see `LockMode::Published`.)
     in_once: bool,
     /// How many function literals walked in place enclose the current node: a `return` in
     /// one leaves the literal, not the function, so no frame is marked as leaving it.
