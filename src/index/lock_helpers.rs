@@ -54,12 +54,20 @@ pub fn apply(facts: &mut PackageFacts) {
         };
         let mut additions: Vec<(usize, LockSet)> = Vec::new();
         let mut covered: Vec<(std::ops::Range<usize>, LockSet)> = Vec::new();
+        // Function values passed in variables that a helper runs locked: the call's span,
+        // the argument, the locks.
+        let mut passed: Vec<(std::ops::Range<usize>, usize, LockSet)> = Vec::new();
         for i in order {
             let kind = facts.funcs[f].events[i].kind.clone();
             let at = facts.funcs[f].events[i].ctl;
             match kind {
                 EventKind::Unlock { place } => changes.push((at, Change::Release(place))),
-                EventKind::Call { target, literals } => {
+                EventKind::Call {
+                    passed: Some(_), ..
+                } => additions.push((i, active_at(&changes, at))),
+                EventKind::Call {
+                    target, literals, ..
+                } => {
                     additions.push((i, active_at(&changes, at)));
                     let Some(callee) = facts.resolve(&target.callee) else {
                         continue;
@@ -76,12 +84,19 @@ pub fn apply(facts: &mut PackageFacts) {
                         }
                     }
                     for run in effect.runs_param_locked {
+                        let mut mapped: LockSet = Vec::new();
                         let Some((_, span, params)) =
                             literals.iter().find(|(a, ..)| *a == run.param)
                         else {
+                            for &(p, m) in &run.locks {
+                                if let Some(q) = map_place(facts, callee, &target, p) {
+                                    mapped.push((q, m));
+                                }
+                            }
+                            let span = facts.funcs[f].events[i].span.clone();
+                            passed.push((span, run.param, mapped));
                             continue;
                         };
-                        let mut mapped: LockSet = Vec::new();
                         for &(p, m) in &run.locks {
                             if let Some(q) = map_place(facts, callee, &target, p) {
                                 mapped.push((q, m));
@@ -99,6 +114,15 @@ pub fn apply(facts: &mut PackageFacts) {
         let events = &mut facts.funcs[f].events;
         for (i, locks) in additions {
             add_locks(&mut events[i].locks, &locks);
+        }
+        for (span, param, locks) in passed {
+            for e in events.iter_mut() {
+                if matches!(e.kind, EventKind::Call { passed: Some(p), .. } if p == param)
+                    && e.span == span
+                {
+                    add_locks(&mut e.locks, &locks);
+                }
+            }
         }
         for (span, locks) in covered {
             for e in events.iter_mut() {

@@ -274,6 +274,17 @@ pub enum Callee {
     Method(String, String),
     /// A function literal.
     Literal(FuncId),
+    /// The function value a call of `from` returns as its result at `index` (`hook, seen :=
+    /// lastSeenHook()`; `makeHandler(m)()`), with the call's event (function, index) when
+    /// known: the returned literal sees the variables of the instance that call made.
+    Returned {
+        /// The function called for the value.
+        from: Box<Callee>,
+        /// Which of its results.
+        index: usize,
+        /// The call giving the value.
+        site: Option<(FuncId, usize)>,
+    },
 }
 
 /// What a call or spawn runs: the callee with the places bound to its receiver and
@@ -366,6 +377,10 @@ pub enum EventKind {
         /// Function literals among the arguments: argument index, byte range and the
         /// literal's parameters.
         literals: Vec<(usize, Range<usize>, Vec<Option<BindingId>>)>,
+        /// For the call of a function value handed to the call at the same span as its
+        /// argument at this index (`mirror(t, rec)` of `rec := meter(u)`), which the callee
+        /// may call: where a lock helper runs that argument holding a lock, so does this.
+        passed: Option<usize>,
     },
 }
 
@@ -489,8 +504,25 @@ pub struct Func {
     /// a `main` package its local struct objects too: what the caller's variable holds
     /// after the call.
     pub returned_locals: Vec<(usize, BindingId)>,
+    /// The functions it returns, by result index (`return func(id string) {…}`, a variable
+    /// holding a literal, a package function): what a call of the caller's result runs.
+    pub returned_funcs: Vec<(usize, Callee)>,
+    /// Whether it is a literal a body returns, walked a second time as a function of its
+    /// own for the calls of the result: rules that read each body alone see its accesses
+    /// once, where the `return` runs it in place.
+    pub returned_copy: bool,
     /// Its loops and branches.
     pub ctl: Control,
+}
+
+impl Func {
+    /// Whether it returns a literal of its own (`Func::returned_funcs`), whose captures are
+    /// the variables of the instance that returned it.
+    pub fn returns_literal(&self) -> bool {
+        self.returned_funcs
+            .iter()
+            .any(|(_, c)| matches!(c, Callee::Literal(_)))
+    }
 }
 
 /// What a request handler serves.
@@ -709,6 +741,15 @@ impl PackageFacts {
                         _ => None,
                     })
             }
+            Callee::Returned { from, index, .. } => {
+                let f = self.resolve(from)?;
+                let returned = &self.funcs[f as usize].returned_funcs;
+                let mut at = returned.iter().filter(|(i, _)| i == index);
+                match (at.next(), at.next()) {
+                    (Some((_, only)), None) => self.body_of(only),
+                    _ => None,
+                }
+            }
             other => self.callees.get(other).copied(),
         }
     }
@@ -758,6 +799,7 @@ impl PackageFacts {
     fn body_of(&self, stored: &Callee) -> Option<FuncId> {
         match stored {
             Callee::Literal(f) => Some(*f),
+            Callee::Returned { .. } => self.resolve(stored),
             stored => self.callees.get(stored).copied(),
         }
     }

@@ -75,6 +75,9 @@ pub(super) struct Builder<'a> {
     /// The callee instance of each call expanded, by caller instance and call event, for
     /// the calls of functions that return a local variable.
     call_results: FxHashMap<(u32, usize), u32>,
+    /// The environment of each instance of a function returning a literal: the one the
+    /// literal runs in wherever the caller calls it (`Callee::Returned`).
+    factory_envs: FxHashMap<u32, Env>,
     /// Places of a function's variable reached from a body that is not inside one of its
     /// instances (a map received from a sibling goroutine that made and sent it).
     orphans: Vec<ProgramPlaceId>,
@@ -128,6 +131,7 @@ impl<'a> Builder<'a> {
             sole_instance: FxHashMap::default(),
             returning: FxHashMap::default(),
             call_results: FxHashMap::default(),
+            factory_envs: FxHashMap::default(),
             orphans: Vec::new(),
             budget: 0,
             root: 0,
@@ -240,6 +244,9 @@ impl<'a> Builder<'a> {
             params: self.param_fields[func as usize].then(|| Rc::new(env.params.clone())),
         };
         env.instances.push(instance.clone());
+        if f.returns_literal() {
+            self.factory_envs.insert(instance.id, env.clone());
+        }
         self.open.push(instance.clone());
         self.sole_instance
             .entry(func)
@@ -285,7 +292,8 @@ impl<'a> Builder<'a> {
                             continue;
                         };
                         let callee = callee.0;
-                        if !facts.funcs[callee as usize].returned_locals.is_empty() {
+                        let called = &facts.funcs[callee as usize];
+                        if !called.returned_locals.is_empty() || called.returns_literal() {
                             self.call_results
                                 .insert((instance.id, i), self.next_instance);
                         }
@@ -481,8 +489,11 @@ impl<'a> Builder<'a> {
         let f = &facts.funcs[callee as usize];
         // A literal sees the variables of the bodies around it; a declared function only its
         // parameters.
-        let mut callee_env = match target.callee {
+        let mut callee_env = match &target.callee {
             Callee::Literal(_) => env.clone(),
+            Callee::Returned {
+                site: Some(site), ..
+            } => self.factory_env(*site, env).unwrap_or_default(),
             _ => Env::default(),
         };
         // A method value stored in a field runs on the object it was bound to.
@@ -498,6 +509,19 @@ impl<'a> Builder<'a> {
             }
         }
         Some(callee_env)
+    }
+
+    /// The environment of the instance the call `site` made of a function returning a
+    /// literal, when that call was expanded in an instance `env` sees.
+    fn factory_env(&self, (func, event): (FuncId, usize), env: &Env) -> Option<Env> {
+        let caller = env
+            .instances
+            .iter()
+            .rev()
+            .find(|i| i.func == func)
+            .or_else(|| self.open.iter().rev().find(|i| i.func == func))?;
+        let factory = self.call_results.get(&(caller.id, event))?;
+        self.factory_envs.get(factory).cloned()
     }
 
     /// Maps a place of the index to the program, in an environment.

@@ -190,14 +190,16 @@ pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<R
                 .iter()
                 .any(|e| matches!(e.kind, EventKind::Spawn { .. }));
             Relevance {
-                // A function returning its local (a constructor in a program) is expanded:
-                // its caller's variable is that instance's.
+                // A function returning its local (a constructor in a program) or a literal
+                // is expanded: its caller's variable, or the literal's captures, are that
+                // instance's.
                 touches: f
                     .events
                     .iter()
                     .any(|e| !matches!(e.kind, EventKind::Call { .. }))
                     || f.events.iter().any(|e| !e.locks.is_empty())
-                    || !f.returned_locals.is_empty(),
+                    || !f.returned_locals.is_empty()
+                    || f.returns_literal(),
                 spawns,
                 test_spawns: spawns && f.in_test,
             }

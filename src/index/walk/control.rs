@@ -144,7 +144,7 @@ impl<'a> Walker<'a, '_> {
             }
             "return_statement" => {
                 if let Some(list) = node.named_child(0) {
-                    self.expr(list);
+                    self.return_values(list);
                     self.returned(list);
                 }
                 if matches!(self.defer_target, DeferMode::FuncEnd(_)) {
@@ -276,6 +276,33 @@ impl<'a> Walker<'a, '_> {
     pub(super) fn is_token(&self, channel: Node<'a>) -> bool {
         crate::index::semaphores::last_name(channel, self.src)
             .is_some_and(|n| self.facts.decls.tokens.contains(n))
+    }
+
+    /// Walks the values of a `return`. A function a declared body returns (`return func(id
+    /// string) {…}`, a variable holding a literal, a package function) is noted as its
+    /// result there (`Func::returned_funcs`): it runs where the caller calls what it got,
+    /// maybe on another goroutine.
+    fn return_values(&mut self, list: Node<'a>) {
+        if !matches!(self.defer_target, DeferMode::FuncEnd(_)) {
+            self.expr(list);
+            return;
+        }
+        for (index, expr) in Self::list(Some(list)).into_iter().enumerate() {
+            let func = if expr.kind() == "func_literal" {
+                Some(Callee::Literal(self.literal_func(expr, &[])))
+            } else {
+                self.expr(expr);
+                self.callee_of(expr)
+                    .and_then(|(callee, receiver)| match callee {
+                        Callee::Literal(_) | Callee::Func(_) if receiver.is_none() => Some(callee),
+                        _ => None,
+                    })
+            };
+            let returned = &mut self.current().returned_funcs;
+            if let Some(func) = func.filter(|f| !returned.contains(&(index, f.clone()))) {
+                returned.push((index, func));
+            }
+        }
     }
 
     /// Records the shared storage (maps, structs holding maps) a declared function's
@@ -713,7 +740,26 @@ impl<'a> Walker<'a, '_> {
                     );
                 }
             }
-            _ => self.expr(right),
+            _ => {
+                self.expr(right);
+                // `for k, v := range r.All()` of an iterator the package returns: ranging
+                // calls it.
+                if let Some((callee @ (Callee::Returned { .. } | Callee::Literal(_)), None)) =
+                    self.callee_of(right)
+                {
+                    let target = Target {
+                        callee,
+                        receiver: None,
+                        args: Vec::new(),
+                    };
+                    let kind = EventKind::Call {
+                        target,
+                        literals: Vec::new(),
+                        passed: None,
+                    };
+                    self.push_at(kind, right, right.end_byte());
+                }
+            }
         }
     }
 

@@ -89,8 +89,14 @@ impl<'a> Walker<'a, '_> {
                                 via = Some(escape);
                                 (TypeInfo::Unknown, Some(place), None)
                             }
-                            // `m, err := newM(id)`: the result's declared type.
-                            None => (self.result_type(*call, i), None, None),
+                            // `m, err := newM(id)`: the result's declared type;
+                            // `hook, seen := lastSeenHook()`: the functions it returns.
+                            None => match self.result_type(*call, i) {
+                                TypeInfo::Unknown => {
+                                    (TypeInfo::Unknown, None, self.returned_func(*call, i))
+                                }
+                                ty => (ty, None, None),
+                            },
                         }
                     }
                     // `ms, ok := s.(*memStore)`: the first name holds the value `s` holds.
@@ -173,7 +179,7 @@ impl<'a> Walker<'a, '_> {
 
     /// The index of the event of the current function that records `call`, a call of a
     /// package function.
-    fn call_event(&self, call: Node<'a>) -> Option<usize> {
+    pub(super) fn call_event(&self, call: Node<'a>) -> Option<usize> {
         let events = &self.facts.funcs[self.func as usize].events;
         // Only the events the call's own walk just pushed are looked at.
         let within = events
@@ -198,6 +204,22 @@ impl<'a> Walker<'a, '_> {
                 .unwrap_or_default(),
             _ => TypeInfo::Unknown,
         }
+    }
+
+    /// The function a call returns as its result at `index`, when it calls a function of
+    /// the package (resolved once every body is walked: `Func::returned_funcs`).
+    fn returned_func(&mut self, call: Node<'a>, index: usize) -> Option<Target> {
+        let (from, _) = self.callee_of(call.child_by_field_name("function")?)?;
+        let site = self.call_event(call).map(|e| (self.func, e));
+        Some(Target {
+            callee: Callee::Returned {
+                from: Box::new(from),
+                index,
+                site,
+            },
+            receiver: None,
+            args: Vec::new(),
+        })
     }
 
     /// The declared type of result `index` of a call of a package function with several
@@ -602,7 +624,9 @@ impl<'a> Walker<'a, '_> {
         };
         let holder = self.place_of(operand);
         match callee {
-            Callee::Func(_) if receiver.is_none() => self.store_field_func(key, callee, None),
+            Callee::Func(_) | Callee::Returned { .. } if receiver.is_none() => {
+                self.store_field_func(key, callee, None)
+            }
             // The holder's own method runs on the holder; another object's on that object.
             Callee::Method(..) if receiver.is_some() => {
                 let bound = receiver.filter(|_| receiver != holder);

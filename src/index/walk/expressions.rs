@@ -279,6 +279,7 @@ impl<'a> Walker<'a, '_> {
             let kind = EventKind::Call {
                 target,
                 literals: Vec::new(),
+                passed: None,
             };
             self.push_at(kind, call, call.end_byte());
         }
@@ -363,9 +364,40 @@ impl<'a> Walker<'a, '_> {
                     (i, a.byte_range(), params)
                 })
                 .collect();
-            self.push_at(EventKind::Call { target, literals }, call, call.end_byte());
+            let kind = EventKind::Call {
+                target,
+                literals,
+                passed: None,
+            };
+            self.push_at(kind, call, call.end_byte());
+            self.passed_funcs(call, args);
         } else {
             self.imported_call(call, function);
+        }
+    }
+
+    /// The function values a call hands its callee in variables (`rec := meter(u)`,
+    /// `hook := func(…) {…}`): called where the call runs, as a literal argument is.
+    fn passed_funcs(&mut self, call: Node<'a>, args: &[Node<'a>]) {
+        for (i, &arg) in args.iter().enumerate() {
+            if arg.kind() != "identifier" {
+                continue;
+            }
+            let Some(b) = self.lookup(self.text(arg)) else {
+                continue;
+            };
+            let Some(target) = self.facts.bindings[b as usize].func_value.clone() else {
+                continue;
+            };
+            if !matches!(target.callee, Callee::Literal(_) | Callee::Returned { .. }) {
+                continue;
+            }
+            let kind = EventKind::Call {
+                target,
+                literals: Vec::new(),
+                passed: Some(i),
+            };
+            self.push_at(kind, call, call.end_byte());
         }
     }
 
@@ -881,6 +913,14 @@ impl<'a> Walker<'a, '_> {
                 "identifier" if self.lookup(self.text(arg)).is_none() => {
                     (Callee::Func(self.text(arg).to_string()), None)
                 }
+                // `srv.AddHook(lastSeen(m))`, or a variable holding a literal.
+                "call_expression" | "identifier" => match self.callee_of(arg) {
+                    Some((callee @ (Callee::Returned { .. } | Callee::Literal(_)), None)) => {
+                        self.expr(arg);
+                        (callee, None)
+                    }
+                    _ => continue,
+                },
                 // A method value (`bus.Subscribe(svc.onEvent)`) runs on its object.
                 "selector_expression" => match self.callee_of(arg) {
                     Some((callee @ Callee::Method(..), Some(receiver))) => {

@@ -415,6 +415,8 @@ impl<'a> Walker<'a, '_> {
             lock_effect: Default::default(),
             made: Vec::new(),
             returned_locals: Vec::new(),
+            returned_funcs: Vec::new(),
+            returned_copy: false,
             params: Vec::new(),
             events: Vec::new(),
             returns: Vec::new(),

@@ -343,6 +343,19 @@ impl<'a> Walker<'a, '_> {
                 }
                 Some((Callee::Method(owner, method.to_string()), receiver))
             }
+            // `makeHandler(m)`: the function the call returns.
+            "call_expression" => {
+                let (from, _) = self.callee_of(function.child_by_field_name("function")?)?;
+                let site = self.call_event(function).map(|e| (self.func, e));
+                Some((
+                    Callee::Returned {
+                        from: Box::new(from),
+                        index: 0,
+                        site,
+                    },
+                    None,
+                ))
+            }
             _ => None,
         }
     }
