@@ -537,6 +537,15 @@ impl<'a> Walker<'a, '_> {
             .push(ParamRun { param, locks, args });
     }
 
+    /// Whether `operand` is of a type of the package that has the method (its own or
+    /// promoted from a struct it embeds).
+    fn declares_method(&mut self, operand: Node<'a>, method: &str) -> bool {
+        match self.expr_type(operand) {
+            TypeInfo::Named(ty) => self.facts.decls.method_owner(&ty, method).is_some(),
+            _ => false,
+        }
+    }
+
     pub(super) fn selector_call(
         &mut self,
         call: Node<'a>,
@@ -599,7 +608,8 @@ impl<'a> Walker<'a, '_> {
                 };
                 self.access_or_expr(operand, op, call);
             }
-            // `wg.Wait()`, and closers' `SignalAndWait()`, `StopAndWait()`.
+            // `wg.Wait()`, and closers' `SignalAndWait()`, `StopAndWait()`. A method the
+            // package declares (`sink.Wait()` doing `<-s.done`) is called as well.
             (_, 0) if matches!(method, "Wait" | "Done") || method.ends_with("AndWait") => {
                 self.expr(operand);
                 // `go func() { wg.Add(1); defer wg.Done(); … }()`: a `Wait` that runs before
@@ -617,6 +627,9 @@ impl<'a> Walker<'a, '_> {
                         EventKind::Signal { sync: place }
                     };
                     self.push(kind, call);
+                }
+                if self.declares_method(operand, method) {
+                    self.record_call(call, function, args);
                 }
             }
             (m, n) if self.apis.method(m, n).is_some() => {
