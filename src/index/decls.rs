@@ -261,7 +261,7 @@ impl PackageDecls {
     }
 
     /// The types of the package with every method interface `iface` lists, in no order.
-    fn implementers<'s>(&'s self, iface: &str) -> impl Iterator<Item = &'s str> + 's {
+    pub fn implementers<'s>(&'s self, iface: &str) -> impl Iterator<Item = &'s str> + 's {
         self.interfaces
             .get(iface)
             .into_iter()

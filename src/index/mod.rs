@@ -11,6 +11,7 @@ pub mod apis;
 mod channels;
 mod conds;
 mod decls;
+mod dispatch;
 pub mod exports;
 mod lock_helpers;
 mod memo;
@@ -507,10 +508,8 @@ pub struct Func {
     /// The functions it returns, by result index (`return func(id string) {…}`, a variable
     /// holding a literal, a package function): what a call of the caller's result runs.
     pub returned_funcs: Vec<(usize, Callee)>,
-    /// Whether it is a literal a body returns, walked a second time as a function of its
-    /// own for the calls of the result: rules that read each body alone see its accesses
-    /// once, where the `return` runs it in place.
-    pub returned_copy: bool,
+    /// The struct types of the package it makes values of (`T{…}`, `&T{…}`, `new(T)`).
+    pub instantiates: Vec<String>,
     /// Its loops and branches.
     pub ctl: Control,
 }
@@ -696,6 +695,9 @@ pub struct PackageFacts {
     pub funcs: Vec<Func>,
     /// Declared functions and methods by the name calls use.
     pub callees: HashMap<Callee, FuncId>,
+    /// The methods a call through an interface of the package reaches, by (interface,
+    /// method): those of the implementers the package makes values of (see `dispatch`).
+    pub dispatch: HashMap<(String, String), Vec<FuncId>>,
     /// Function-valued struct fields (or lists of functions), by (struct type, field), and
     /// the functions the package stores in them: declared functions, literals, or method
     /// values with the receiver each is bound to (`None` for the holder's own method,
@@ -732,15 +734,18 @@ impl PackageFacts {
     pub fn resolve(&self, callee: &Callee) -> Option<FuncId> {
         match callee {
             Callee::Literal(f) => Some(*f),
-            Callee::Method(..) => {
-                self.callees
-                    .get(callee)
-                    .copied()
-                    .or_else(|| match self.stored_funcs(callee) {
-                        [(stored, _)] => self.body_of(stored),
-                        _ => None,
-                    })
-            }
+            Callee::Method(ty, name) => self
+                .callees
+                .get(callee)
+                .copied()
+                .or_else(|| match self.stored_funcs(callee) {
+                    [(stored, _)] => self.body_of(stored),
+                    _ => None,
+                })
+                .or_else(|| match self.dispatched(ty, name) {
+                    [only] => Some(*only),
+                    _ => None,
+                }),
             Callee::Returned { from, index, .. } => {
                 let f = self.resolve(from)?;
                 let returned = &self.funcs[f as usize].returned_funcs;
@@ -767,8 +772,22 @@ impl PackageFacts {
                 .iter()
                 .filter_map(|(c, receiver)| Some((self.body_of(c)?, *receiver)))
                 .collect(),
+            [] => match callee {
+                Callee::Method(ty, name) => match self.dispatched(ty, name) {
+                    several @ [_, _, ..] => several.iter().map(|&f| (f, None)).collect(),
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            },
             _ => Vec::new(),
         }
+    }
+
+    /// The methods a call of `name` through interface `ty` reaches (`dispatch`).
+    fn dispatched(&self, ty: &str, name: &str) -> &[FuncId] {
+        self.dispatch
+            .get(&(ty.to_string(), name.to_string()))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The receiver a call of a function-valued field runs its method value on, when the
@@ -996,6 +1015,7 @@ pub fn index_package(
             .to_string_lossy()
             .ends_with("_test.go");
     }
+    dispatch::apply(&mut facts);
     lock_helpers::apply(&mut facts);
     channels::apply(&mut facts);
     rpc::apply(&mut facts, files);

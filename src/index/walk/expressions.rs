@@ -52,6 +52,9 @@ impl<'a> Walker<'a, '_> {
             }
             "func_literal" => self.inline_literal(node, &[]),
             "composite_literal" => {
+                if let Some(ty) = node.child_by_field_name("type") {
+                    self.instantiated(ty);
+                }
                 if let Some(body) = node.child_by_field_name("body") {
                     self.composite_body(body);
                 }
@@ -199,7 +202,12 @@ impl<'a> Walker<'a, '_> {
                     "new" if args.first().is_some_and(|a| !decls::is_type_node(*a)) => {
                         walk_args(self, 0);
                     }
-                    "make" | "new" => walk_args(self, 1),
+                    "new" => {
+                        if let Some(&ty) = args.first() {
+                            self.instantiated(ty);
+                        }
+                    }
+                    "make" => walk_args(self, 1),
                     "panic" => {
                         walk_args(self, 0);
                         self.flow.exit();
@@ -535,6 +543,18 @@ impl<'a> Walker<'a, '_> {
             .lock_effect
             .runs_param_locked
             .push(ParamRun { param, locks, args });
+    }
+
+    /// Notes that the body makes a value of `ty` when it is a struct type of the package
+    /// (`Func::instantiates`).
+    fn instantiated(&mut self, ty: Node<'a>) {
+        let name = self.text(ty);
+        if self.facts.decls.structs.contains_key(name)
+            && !self.current().instantiates.iter().any(|t| t == name)
+        {
+            let name = name.to_string();
+            self.current().instantiates.push(name);
+        }
     }
 
     /// Whether `operand` is of a type of the package that has the method (its own or

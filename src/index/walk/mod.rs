@@ -416,7 +416,7 @@ impl<'a> Walker<'a, '_> {
             made: Vec::new(),
             returned_locals: Vec::new(),
             returned_funcs: Vec::new(),
-            returned_copy: false,
+            instantiates: Vec::new(),
             params: Vec::new(),
             events: Vec::new(),
             returns: Vec::new(),

@@ -334,6 +334,9 @@ impl<'a> Walker<'a, '_> {
                     None => match self.facts.decls.sole_implementer(&ty, method) {
                         Some(implementer) => (implementer.to_string(), Vec::new()),
                         None if self.is_field(&ty, method) => (ty, Vec::new()),
+                        // One of several implementers: which, once every body is walked
+                        // (`PackageFacts::dispatch`).
+                        None if self.facts.decls.interfaces.contains_key(&ty) => (ty, Vec::new()),
                         None => return None,
                     },
                 };

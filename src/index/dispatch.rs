@@ -1,0 +1,101 @@
+//! Calls through an interface of the package that several of its types implement
+//! (`a.store.Put(…)` of a `SessionStore`): the call reaches the implementers the package
+//! makes values of (`&memStore{…}`, `new(syncStore)`). In a program (`package main`) only
+//! code that `main`, `init` or a test reaches counts, the rapid type analysis of C++ and
+//! Java call graphs: a constructor nothing calls makes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Callee, EventKind, FuncId, PackageFacts};
+
+/// Rounds of reachability and dispatch: a call through an interface can reach code that
+/// makes another implementer.
+const MAX_ROUNDS: usize = 4;
+
+/// Fills `PackageFacts::dispatch` with the implementers each interface call may reach.
+pub fn apply(facts: &mut PackageFacts) {
+    if facts.decls.interfaces.is_empty() {
+        return;
+    }
+    for _ in 0..MAX_ROUNDS {
+        let live = live_funcs(facts);
+        let made: HashSet<&str> = facts
+            .funcs
+            .iter()
+            .zip(&live)
+            .filter(|(_, &live)| live)
+            .flat_map(|(f, _)| f.instantiates.iter().map(String::as_str))
+            .collect();
+        let mut dispatch: HashMap<(String, String), Vec<FuncId>> = HashMap::new();
+        for (iface, methods) in &facts.decls.interfaces {
+            let implementers: Vec<&str> = facts
+                .decls
+                .implementers(iface)
+                .filter(|ty| made.contains(ty))
+                .collect();
+            for method in methods {
+                let mut reached: Vec<FuncId> = implementers
+                    .iter()
+                    .filter_map(|ty| {
+                        let callee = Callee::Method(ty.to_string(), method.clone());
+                        facts.callees.get(&callee).copied()
+                    })
+                    .collect();
+                reached.sort_unstable();
+                if !reached.is_empty() {
+                    dispatch.insert((iface.clone(), method.clone()), reached);
+                }
+            }
+        }
+        if dispatch == facts.dispatch {
+            return;
+        }
+        facts.dispatch = dispatch;
+    }
+}
+
+/// Which functions run: in a program, those `main`, `init` and tests reach through calls,
+/// spawns, stored and returned functions; in a library, all (callers outside the package
+/// may call any exported function).
+fn live_funcs(facts: &PackageFacts) -> Vec<bool> {
+    if facts.name != "main" {
+        return vec![true; facts.funcs.len()];
+    }
+    let mut live = vec![false; facts.funcs.len()];
+    let mut stack: Vec<FuncId> = facts
+        .funcs
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.in_test || (f.declared && matches!(f.name.as_str(), "main" | "init")))
+        .map(|(i, _)| i as FuncId)
+        .collect();
+    while let Some(f) = stack.pop() {
+        if std::mem::replace(&mut live[f as usize], true) {
+            continue;
+        }
+        let func = &facts.funcs[f as usize];
+        for event in &func.events {
+            let (EventKind::Call { target, .. } | EventKind::Spawn { target, .. }) = &event.kind
+            else {
+                continue;
+            };
+            stack.extend(facts.resolve(&target.callee));
+            stack.extend(
+                facts
+                    .resolve_all(&target.callee)
+                    .into_iter()
+                    .map(|(c, _)| c),
+            );
+        }
+        for (_, returned) in &func.returned_funcs {
+            stack.extend(facts.resolve(returned));
+        }
+    }
+    // What the package stores in function-valued fields runs when the field is called.
+    for stored in facts.field_funcs.values().flatten() {
+        if let Some(f) = facts.resolve(&stored.0) {
+            live[f as usize] = true;
+        }
+    }
+    live
+}
