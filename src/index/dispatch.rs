@@ -1,8 +1,10 @@
 //! Calls through an interface of the package that several of its types implement
-//! (`a.store.Put(…)` of a `SessionStore`): the call reaches the implementers the package
-//! makes values of (`&memStore{…}`, `new(syncStore)`). In a program (`package main`) only
-//! code that `main`, `init` or a test reaches counts, the rapid type analysis of C++ and
-//! Java call graphs: a constructor nothing calls makes nothing.
+//! (`a.store.Put(…)` of a `SessionStore`): when the package makes values of only one of
+//! them (`&memStore{…}`, `new(syncStore)`), the call reaches that one's method. In a
+//! program (`package main`) only code that `main`, `init` or a test reaches counts, the
+//! rapid type analysis of C++ and Java call graphs: a constructor nothing calls makes
+//! nothing. Calls that may reach several are left unresolved: expanding every candidate
+//! costs more than it finds.
 
 use std::collections::{HashMap, HashSet};
 

@@ -695,8 +695,9 @@ pub struct PackageFacts {
     pub funcs: Vec<Func>,
     /// Declared functions and methods by the name calls use.
     pub callees: HashMap<Callee, FuncId>,
-    /// The methods a call through an interface of the package reaches, by (interface,
-    /// method): those of the implementers the package makes values of (see `dispatch`).
+    /// The methods a call through an interface of the package may reach, by (interface,
+    /// method): those of the implementers the package makes values of (see `dispatch`); a
+    /// call resolves when there is one.
     pub dispatch: HashMap<(String, String), Vec<FuncId>>,
     /// Function-valued struct fields (or lists of functions), by (struct type, field), and
     /// the functions the package stores in them: declared functions, literals, or method
@@ -772,18 +773,11 @@ impl PackageFacts {
                 .iter()
                 .filter_map(|(c, receiver)| Some((self.body_of(c)?, *receiver)))
                 .collect(),
-            [] => match callee {
-                Callee::Method(ty, name) => match self.dispatched(ty, name) {
-                    several @ [_, _, ..] => several.iter().map(|&f| (f, None)).collect(),
-                    _ => Vec::new(),
-                },
-                _ => Vec::new(),
-            },
             _ => Vec::new(),
         }
     }
 
-    /// The methods a call of `name` through interface `ty` reaches (`dispatch`).
+    /// The methods a call of `name` through interface `ty` may reach (`dispatch`).
     fn dispatched(&self, ty: &str, name: &str) -> &[FuncId] {
         self.dispatch
             .get(&(ty.to_string(), name.to_string()))
