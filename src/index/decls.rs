@@ -125,12 +125,20 @@ impl PackageDecls {
     }
 
     /// The type declaring method `method` for a value of type `ty`, and the embedded fields
-    /// selected to reach it (empty unless the method is promoted from an embedded struct).
+    /// selected to reach it (empty unless the method is promoted from an embedded struct or
+    /// interface).
     pub fn method_owner(&self, ty: &str, method: &str) -> Option<(String, Vec<String>)> {
         let mut queue = std::collections::VecDeque::from([(ty.to_string(), Vec::new())]);
         while let Some((t, path)) = queue.pop_front() {
             if self.methods.get(&t).is_some_and(|m| m.contains(method)) {
                 return Some((t, path));
+            }
+            // An embedded interface (`type Resolver struct{ Cache }`): its one implementer,
+            // or the interface, resolved once its made implementers are known.
+            let listed = self.interfaces.get(&t);
+            if !path.is_empty() && listed.is_some_and(|m| m.iter().any(|m| m == method)) {
+                let owner = self.sole_implementer(&t, method).map(str::to_string);
+                return Some((owner.unwrap_or(t), path));
             }
             if path.len() < MAX_TYPE_DEPTH {
                 for e in self.structs.get(&t).map_or(&[][..], |s| &s.embedded) {
