@@ -256,16 +256,40 @@ impl Context<'_> {
         calls
     }
 
+    /// How many calls lead to event `r` from the start of its goroutine (not those that led
+    /// to the `go` statement).
+    fn calls_in_goroutine(&self, r: EventRef) -> usize {
+        let mut calls = 0;
+        let mut chain = self.program.threads[r.thread as usize].events[r.event].chain;
+        while let Some(c) = chain {
+            let site = self.program.chains[c as usize];
+            chain = site.parent;
+            let (func, index) = site.call;
+            match self.facts.funcs[func as usize].events[index].kind {
+                crate::index::EventKind::Call { .. } => calls += 1,
+                crate::index::EventKind::Spawn { .. } => break,
+                _ => {}
+            }
+        }
+        calls
+    }
+
     /// High when both sides are visible in the package; medium when one side is an entry
     /// point whose callers are not (an HTTP handler, registered or not, an exported
     /// method) or both are test code; low when a test drives it (see
     /// [`Context::test_driven`]), it is a test server's (see [`Context::test_server`]), or
-    /// one side is reached through more than [`MAX_CONFIDENT_CALLS`] calls.
+    /// one side is reached through more than [`MAX_CONFIDENT_CALLS`] calls (from the root; for
+    /// instances of one goroutine, from its start).
     pub fn confidence(&self, race: &Race) -> Confidence {
         if self.test_driven(race) || self.test_server(race) {
             return Confidence::Low;
         }
-        let depth = |r: EventRef| self.calls_to(r).len();
+        // Instances of one goroutine share the path to its `go` statement: only their own
+        // calls count.
+        let depth = |r: EventRef| match race.overlap {
+            Overlap::Instances { .. } => self.calls_in_goroutine(r),
+            _ => self.calls_to(r).len(),
+        };
         if depth(race.a).max(depth(race.b)) > MAX_CONFIDENT_CALLS {
             return Confidence::Low;
         }
