@@ -269,6 +269,47 @@ impl<'a> Walker<'a, '_> {
                     _ => None,
                 }
             }
+            // `for _, h := range b.snapshot()`: a method of a type that registers functions in
+            // one field, returning a slice, returns (a copy of) that list.
+            "call_expression"
+                if expr
+                    .child_by_field_name("function")
+                    .is_some_and(|f| f.kind() == "selector_expression") =>
+            {
+                let function = expr.child_by_field_name("function")?;
+                let operand = function.child_by_field_name("operand")?;
+                let method = self
+                    .text(function.child_by_field_name("field")?)
+                    .to_string();
+                let TypeInfo::Named(ty) = self.expr_type(operand) else {
+                    return None;
+                };
+                let key = (ty.clone(), method);
+                if !matches!(
+                    self.facts.decls.method_results.get(&key),
+                    Some(TypeInfo::Slice(_))
+                ) {
+                    return None;
+                }
+                let mut fields = self
+                    .facts
+                    .decls
+                    .registrations
+                    .iter()
+                    .filter(|((owner, _), _)| *owner == ty)
+                    .flat_map(|(_, stored)| stored.iter().map(|(_, field)| field))
+                    .collect::<Vec<_>>();
+                fields.sort();
+                fields.dedup();
+                let [field] = fields.as_slice() else {
+                    return None;
+                };
+                Some(Target {
+                    callee: Callee::Method(ty.clone(), field.to_string()),
+                    receiver: self.place_of(operand),
+                    args: Vec::new(),
+                })
+            }
             "call_expression"
                 if expr
                     .child_by_field_name("function")
