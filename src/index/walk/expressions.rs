@@ -385,21 +385,43 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// The function values a call hands its callee in variables (`rec := meter(u)`,
-    /// `hook := func(…) {…}`): called where the call runs, as a literal argument is.
+    /// `hook := func(…) {…}`) or as method values (`generate(n, b.Add)`): called where the
+    /// call runs, as a literal argument is.
     fn passed_funcs(&mut self, call: Node<'a>, args: &[Node<'a>]) {
         for (i, &arg) in args.iter().enumerate() {
-            if arg.kind() != "identifier" {
-                continue;
-            }
-            let Some(b) = self.lookup(self.text(arg)) else {
-                continue;
+            let target = match arg.kind() {
+                "identifier" => {
+                    let Some(b) = self.lookup(self.text(arg)) else {
+                        continue;
+                    };
+                    match &self.facts.bindings[b as usize].func_value {
+                        Some(t)
+                            if matches!(t.callee, Callee::Literal(_) | Callee::Returned { .. }) =>
+                        {
+                            t.clone()
+                        }
+                        _ => continue,
+                    }
+                }
+                "selector_expression" => match self.callee_of(arg) {
+                    Some((Callee::Method(owner, name), Some(receiver)))
+                        if self
+                            .facts
+                            .decls
+                            .methods
+                            .get(&owner)
+                            .is_some_and(|m| m.contains(&name)) =>
+                    {
+                        Target {
+                            callee: Callee::Method(owner, name),
+                            receiver: Some(receiver),
+                            args: Vec::new(),
+                        }
+                    }
+                    _ => continue,
+                },
+                _ => continue,
             };
-            let Some(target) = self.facts.bindings[b as usize].func_value.clone() else {
-                continue;
-            };
-            if !matches!(target.callee, Callee::Literal(_) | Callee::Returned { .. }) {
-                continue;
-            }
             let kind = EventKind::Call {
                 target,
                 literals: Vec::new(),
