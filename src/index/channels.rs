@@ -140,6 +140,38 @@ fn same_receiver(facts: &PackageFacts, sent: BindingId, receiving: BindingId) ->
     }
 }
 
+/// The variable a receive reads a channel field of (`x` of `range x.out`), when the map
+/// sent on that field is a field of the sending method's receiver of the same type
+/// (`b.out <- b.pending` in `flush`): the map received is that variable's (`x.pending`).
+fn holder_of_sent(
+    facts: &PackageFacts,
+    bound: &HashMap<BindingId, PlaceId>,
+    mut from: PlaceId,
+    map: PlaceId,
+) -> Option<BindingId> {
+    // A channel parameter is what its callers pass (`go s.consume(b.out)`).
+    for _ in 0..MAX_PARAM_HOPS {
+        let Place { root, fields } = &facts.places[from as usize];
+        match bound.get(root) {
+            Some(&arg) if fields.is_empty() => from = arg,
+            _ => break,
+        }
+    }
+    let Place { root, fields } = &facts.places[from as usize];
+    let sender = facts.places[map as usize].root;
+    let sending = facts.bindings[sender as usize].func?;
+    let ty = |b: BindingId| match &facts.bindings[b as usize].ty {
+        TypeInfo::Named(t) => Some(t),
+        _ => None,
+    };
+    (fields.len() == 1
+        && facts.funcs[sending as usize].receiver == Some(sender)
+        && *root != sender
+        && ty(*root).is_some()
+        && ty(*root) == ty(sender))
+    .then_some(*root)
+}
+
 /// Whether a place's variable is declared inside a loop: a new one in every iteration.
 fn in_loop(facts: &PackageFacts, place: PlaceId) -> bool {
     let binding = &facts.bindings[facts.places[place as usize].root as usize];
@@ -214,16 +246,23 @@ pub fn apply(facts: &mut PackageFacts) {
             .or_default()
             .insert(value);
     }
-    let receivers: HashMap<BindingId, PlaceId> = facts
+    let received: Vec<(BindingId, PlaceId, Option<BindingId>)> = facts
         .bindings
         .iter()
         .enumerate()
         .filter_map(|(b, binding)| {
-            let sent = carried.get(&channel(facts, &bound, &held, binding.received_from?))?;
+            let from = binding.received_from?;
+            let sent = carried.get(&channel(facts, &bound, &held, from))?;
             let &[Some(map)] = &sent.iter().copied().collect::<Vec<_>>()[..] else {
                 return None;
             };
-            (facts.places[map as usize].root != b as BindingId).then_some((b as BindingId, map))
+            (facts.places[map as usize].root != b as BindingId).then(|| {
+                (
+                    b as BindingId,
+                    map,
+                    holder_of_sent(facts, &bound, from, map),
+                )
+            })
         })
         .collect();
     // What each channel carries in the fields of struct literals, when it carries one
@@ -249,6 +288,16 @@ pub fn apply(facts: &mut PackageFacts) {
                 && !fields.iter().any(|&(_, p)| in_loop(facts, p))
                 && !renewed)
                 .then(|| (b as BindingId, fields.clone()))
+        })
+        .collect();
+    let receivers: HashMap<BindingId, PlaceId> = received
+        .into_iter()
+        .map(|(b, map, holder)| match holder {
+            Some(root) => {
+                let fields = facts.places[map as usize].fields.clone();
+                (b, facts.intern_place(Place { root, fields }))
+            }
+            None => (b, map),
         })
         .collect();
     if receivers.is_empty() && field_receivers.is_empty() {

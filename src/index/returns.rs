@@ -154,6 +154,10 @@ fn may_hold_map(ty: Node<'_>, src: &str, holders: &HashSet<&str>) -> bool {
         "generic_type" => ty
             .child_by_field_name("type")
             .is_some_and(|t| may_hold_map(t, src, holders)),
+        // A channel of maps (`func (b *Batcher) Batches() <-chan Batch`) hands them over.
+        "channel_type" => ty
+            .child_by_field_name("value")
+            .is_some_and(|t| may_hold_map(t, src, holders)),
         "pointer_type" | "parenthesized_type" => ty
             .named_child(0)
             .is_some_and(|t| may_hold_map(t, src, holders)),
