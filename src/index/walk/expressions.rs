@@ -386,9 +386,13 @@ impl<'a> Walker<'a, '_> {
 
     /// The function values a call hands its callee in variables (`rec := meter(u)`,
     /// `hook := func(…) {…}`) or as method values (`generate(n, b.Add)`): called where the
-    /// call runs, as a literal argument is.
+    /// call runs, as a literal argument is; not those a registration stores to run later.
     fn passed_funcs(&mut self, call: Node<'a>, args: &[Node<'a>]) {
+        let registered = self.registered_params(call);
         for (i, &arg) in args.iter().enumerate() {
+            if registered.contains(&i) {
+                continue;
+            }
             let target = match arg.kind() {
                 "identifier" => {
                     let Some(b) = self.lookup(self.text(arg)) else {
@@ -565,6 +569,32 @@ impl<'a> Walker<'a, '_> {
             .lock_effect
             .runs_param_locked
             .push(ParamRun { param, locks, args });
+    }
+
+    /// The arguments a call of a registration (`bus.onEvent(h)`, `index::registrations`)
+    /// stores in a field of its receiver's type.
+    fn registered_params(&mut self, call: Node<'a>) -> Vec<usize> {
+        let Some(function) = call
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "selector_expression")
+        else {
+            return Vec::new();
+        };
+        let (Some(operand), Some(method)) = (
+            function.child_by_field_name("operand"),
+            function.child_by_field_name("field"),
+        ) else {
+            return Vec::new();
+        };
+        let TypeInfo::Named(ty) = self.expr_type(operand) else {
+            return Vec::new();
+        };
+        let key = (ty, self.text(method).to_string());
+        self.facts
+            .decls
+            .registrations
+            .get(&key)
+            .map_or_else(Vec::new, |stored| stored.iter().map(|&(i, _)| i).collect())
     }
 
     /// Notes that the body makes a value of `ty` when it is a struct type of the package
