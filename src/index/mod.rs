@@ -731,7 +731,9 @@ pub struct PackageFacts {
 
 impl PackageFacts {
     /// The body a call names: a literal, or a declared function or method of the package,
-    /// or the one function stored in the function-valued field it calls.
+    /// the one function stored in the function-valued field it calls, the one implementer
+    /// of an interface the package makes (`dispatch`), or the literal a function returns
+    /// (`Callee::Returned`).
     pub fn resolve(&self, callee: &Callee) -> Option<FuncId> {
         match callee {
             Callee::Literal(f) => Some(*f),
@@ -779,6 +781,9 @@ impl PackageFacts {
 
     /// The methods a call of `name` through interface `ty` may reach (`dispatch`).
     fn dispatched(&self, ty: &str, name: &str) -> &[FuncId] {
+        if self.dispatch.is_empty() {
+            return &[];
+        }
         self.dispatch
             .get(&(ty.to_string(), name.to_string()))
             .map_or(&[], Vec::as_slice)
