@@ -150,6 +150,12 @@ impl Context<'_> {
             spawn.action.clone(),
             self.program.spawn_via(self.facts, spawn),
         ) {
+            // A package function starting its function argument many times at once.
+            (Action::Spawn { repeated: true, .. }, SpawnVia::Api(api))
+                if self.facts.decls.spawning.contains_key(api) =>
+            {
+                format!("the goroutine `{api}` starts at {at}{runs}")
+            }
             (Action::Spawn { repeated: true, .. }, _) => {
                 format!("the handler{runs} registered at {at}")
             }

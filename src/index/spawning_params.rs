@@ -62,7 +62,12 @@ fn each_function<'t>(
     }
 }
 
-/// The package functions that run a parameter on another goroutine, by name.
+/// How many levels of functions handing a parameter on to a spawning function are followed.
+const MAX_FORWARDING: usize = 4;
+
+/// The package functions that run a parameter on another goroutine, by name: with a `go`
+/// statement, or by handing it on to such a function (`forEach(items, fn)` calling
+/// `parallel(n, func(w int) { … fn(items[i]) … })`), a few levels deep.
 pub fn collect(files: &[ParsedFile<'_>]) -> HashMap<String, SpawningParams> {
     let mut out = HashMap::new();
     each_function(files, |name, params, body, src| {
@@ -70,7 +75,97 @@ pub fn collect(files: &[ParsedFile<'_>]) -> HashMap<String, SpawningParams> {
             out.entry(name.to_string()).or_insert(found);
         }
     });
+    for _ in 0..MAX_FORWARDING {
+        let mut added = Vec::new();
+        each_function(files, |name, params, body, src| {
+            if !out.contains_key(name) {
+                if let Some(found) = forwarding(params, body, src, &out) {
+                    added.push((name.to_string(), found));
+                }
+            }
+        });
+        if added.is_empty() {
+            break;
+        }
+        for (name, found) in added {
+            out.entry(name).or_insert(found);
+        }
+    }
     out
+}
+
+/// A function that hands a function parameter to a parameter `known` runs on goroutines:
+/// the parameter itself, or a literal calling it.
+fn forwarding(
+    params: Node<'_>,
+    body: Node<'_>,
+    src: &str,
+    known: &HashMap<String, SpawningParams>,
+) -> Option<SpawningParams> {
+    let text = &src[body.byte_range()];
+    // Cheap test first: most functions call none of them.
+    if !known.keys().any(|k| {
+        memchr::memmem::find_iter(text.as_bytes(), k.as_bytes())
+            .any(|i| text.as_bytes().get(i + k.len()) == Some(&b'('))
+    }) {
+        return None;
+    }
+    let declared = parameter_names(params, src);
+    let names: HashMap<&str, usize> = declared
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _))| *n != "_")
+        .map(|(i, &(n, _))| (n, i))
+        .collect();
+    let mut found = SpawningParams {
+        variadic: declared.iter().position(|&(_, v)| v),
+        waits: true,
+        ..SpawningParams::default()
+    };
+    for call in descendants(body)
+        .into_iter()
+        .filter(|n| n.kind() == "call_expression")
+    {
+        let Some(callee) = call
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "identifier")
+            .and_then(|f| known.get(&src[f.byte_range()]))
+        else {
+            continue;
+        };
+        let Some(args) = call.child_by_field_name("arguments") else {
+            continue;
+        };
+        let mut cursor = args.walk();
+        let mut started = Vec::new();
+        for (i, arg) in args.named_children(&mut cursor).enumerate() {
+            if !callee.runs(i) {
+                continue;
+            }
+            match arg.kind() {
+                "identifier" => started.extend(names.get(&src[arg.byte_range()]).copied()),
+                "func_literal" => started.extend(descendants(arg).into_iter().filter_map(|n| {
+                    let f = n
+                        .child_by_field_name("function")
+                        .filter(|f| n.kind() == "call_expression" && f.kind() == "identifier")?;
+                    names.get(&src[f.byte_range()]).copied()
+                })),
+                _ => {}
+            }
+        }
+        if started.is_empty() {
+            continue;
+        }
+        found.repeated |= callee.repeated || inside_loop(call, body);
+        found.waits &= callee.waits;
+        found.params.extend(started);
+    }
+    if found.params.is_empty() {
+        return None;
+    }
+    found.params.sort_unstable();
+    found.params.dedup();
+    Some(found)
 }
 
 /// The package functions that signal a parameter when they return, by name, with the

@@ -462,6 +462,7 @@ impl<'a> Walker<'a, '_> {
                     self.copy_field_assigned(l, right[i]);
                     self.field_func_assigned(l, right[i]);
                     self.rebound_to_new_object(l, right[i]);
+                    self.stored_in_fresh_field(l, right[i]);
                     self.stored_in_field(l, right[i]);
                 }
             }
@@ -476,6 +477,41 @@ impl<'a> Walker<'a, '_> {
         }
         let b = self.lookup(self.text(target))?;
         std::mem::take(&mut self.facts.bindings[b as usize].unset).then_some(b)
+    }
+
+    /// `e.labels = labels` on an object this block just made (`e := &Exporter{}`), as
+    /// `&Exporter{labels: labels}` would: from now on `e.labels` is the stored map, also
+    /// for the goroutines and callees handed `e`.
+    fn stored_in_fresh_field(&mut self, target: Node<'a>, value: Node<'a>) {
+        let (Some(operand), Some(field)) = (
+            target.child_by_field_name("operand"),
+            target.child_by_field_name("field"),
+        ) else {
+            return;
+        };
+        if target.kind() != "selector_expression" || operand.kind() != "identifier" {
+            return;
+        }
+        let Some(b) = self.lookup(self.text(operand)) else {
+            return;
+        };
+        let binding = &self.facts.bindings[b as usize];
+        if binding.func != Some(self.func)
+            || binding.ctl != self.ctl
+            || !binding.fresh
+            || binding.param
+            || binding.alias.is_some()
+            || !self.expr_type(value).is_map()
+        {
+            return;
+        }
+        let Some(place) = self.place_of(value) else {
+            return;
+        };
+        let field = self.text(field).to_string();
+        let aliases = &mut self.facts.bindings[b as usize].field_aliases;
+        aliases.retain(|(f, _)| *f != field);
+        aliases.push((field, place));
     }
 
     /// `f.done = done` of a local channel variable: from now on the variable and the field

@@ -323,6 +323,18 @@ impl<'a> Walker<'a, '_> {
         for (i, &arg) in args.iter().enumerate() {
             if spawning.runs(i) {
                 let via = SpawnVia::Api(name.to_string());
+                if let Some((ty, method)) = (arg.kind() == "selector_expression")
+                    .then(|| self.method_expression(arg))
+                    .flatten()
+                {
+                    let target = Target {
+                        receiver: self.method_expression_receiver(&ty, args, i),
+                        callee: Callee::Method(ty, method),
+                        args: Vec::new(),
+                    };
+                    self.spawn(arg, target, via, join, spawning.repeated);
+                    continue;
+                }
                 self.spawn_function_arg(arg, arg, via, join, spawning.repeated);
             } else if with_args {
                 self.expr(arg);
@@ -389,8 +401,13 @@ impl<'a> Walker<'a, '_> {
     /// call runs, as a literal argument is; not those a registration stores to run later.
     fn passed_funcs(&mut self, call: Node<'a>, args: &[Node<'a>]) {
         let registered = self.registered_params(call);
+        let spawned = call
+            .child_by_field_name("function")
+            .and_then(|f| self.facts.decls.spawning.get(self.text(f)))
+            .cloned();
         for (i, &arg) in args.iter().enumerate() {
-            if registered.contains(&i) {
+            // Handed to a goroutine the callee starts (`call_spawning`), not run here.
+            if registered.contains(&i) || spawned.as_ref().is_some_and(|s| s.runs(i)) {
                 continue;
             }
             let target = match arg.kind() {
@@ -405,6 +422,19 @@ impl<'a> Walker<'a, '_> {
                             t.clone()
                         }
                         _ => continue,
+                    }
+                }
+                "selector_expression" if self.method_expression(arg).is_some() => {
+                    let Some((ty, method)) = self.method_expression(arg) else {
+                        continue;
+                    };
+                    let Some(receiver) = self.method_expression_receiver(&ty, args, i) else {
+                        continue;
+                    };
+                    Target {
+                        callee: Callee::Method(ty, method),
+                        receiver: Some(receiver),
+                        args: Vec::new(),
                     }
                 }
                 "selector_expression" => match self.callee_of(arg) {

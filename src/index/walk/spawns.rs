@@ -362,6 +362,9 @@ impl<'a> Walker<'a, '_> {
                 }
             }
             "selector_expression" => {
+                if let Some((ty, method)) = self.method_expression(function) {
+                    return Some((Callee::Method(ty, method), None));
+                }
                 let operand = function.child_by_field_name("operand")?;
                 let method = self.text(function.child_by_field_name("field")?);
                 let ty = match self.expr_type(operand) {
@@ -402,6 +405,53 @@ impl<'a> Walker<'a, '_> {
             }
             _ => None,
         }
+    }
+
+    /// The method a method expression names (`(*Index).forget`, `Index.size`): its receiver
+    /// is the first argument of each call of the value.
+    pub(super) fn method_expression(&self, function: Node<'a>) -> Option<(String, String)> {
+        let mut operand = function.child_by_field_name("operand")?;
+        while operand.kind() == "parenthesized_expression" {
+            operand = operand.named_child(0)?;
+        }
+        if operand.kind() == "unary_expression" && operand.child(0).is_some_and(|o| o.kind() == "*")
+        {
+            operand = operand.child_by_field_name("operand")?;
+        }
+        if operand.kind() != "identifier" {
+            return None;
+        }
+        let ty = self.text(operand);
+        let method = self.text(function.child_by_field_name("field")?);
+        let declared = self.lookup(ty).is_none()
+            && self
+                .facts
+                .decls
+                .methods
+                .get(ty)
+                .is_some_and(|m| m.contains(method));
+        declared.then(|| (ty.to_string(), method.to_string()))
+    }
+
+    /// The receiver a method expression handed to a call works on: the call's one other
+    /// argument of the method's type (`forEach(ix, words, (*Index).forget)`).
+    pub(super) fn method_expression_receiver(
+        &mut self,
+        ty: &str,
+        args: &[Node<'a>],
+        skip: usize,
+    ) -> Option<PlaceId> {
+        let mut of_type = args
+            .iter()
+            .enumerate()
+            .filter(|&(i, &a)| {
+                i != skip && matches!(self.expr_type(a), TypeInfo::Named(t) if t == ty)
+            })
+            .map(|(_, &a)| a);
+        let (Some(arg), None) = (of_type.next(), of_type.next()) else {
+            return None;
+        };
+        self.place_of(arg)
     }
 
     /// `defer f(args)`: the arguments are evaluated now, the call runs when the body returns.
