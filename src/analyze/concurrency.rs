@@ -659,6 +659,10 @@ impl<'a> Graph<'a> {
     }
 
     fn overlap(&self, place: ProgramPlaceId, a: EventRef, b: EventRef) -> Option<Overlap> {
+        // Two loops' own elements may be different objects.
+        if self.event(a).shadow && self.event(b).shadow {
+            return None;
+        }
         if a.thread == b.thread {
             return self.overlapping_instances(a.thread, place);
         }

@@ -103,6 +103,11 @@ pub struct Binding {
     /// When the variable receives from a channel (`m := <-ch`, `for m := range ch`): the
     /// channel, so that it can stand for the map sent on it.
     pub received_from: Option<PlaceId>,
+    /// When the variable is a range loop's element handed on to a goroutine or callee
+    /// (`for _, w := range p.workers { go w.run() }`): the abstract element it is one of
+    /// (`p.workers[…]`). Each iteration's element is its own object, and also one of those
+    /// others reach as the abstract element.
+    pub element_of: Option<PlaceId>,
     /// Whether its declaration gives it a value just made: a composite literal (`&T{}`),
     /// `new(T)`, or a constructor's result (`NewT(...)`, `newT(...)`).
     pub fresh: bool,
@@ -156,6 +161,7 @@ impl Binding {
             result_of: None,
             field_aliases: Vec::new(),
             received_from: None,
+            element_of: None,
             fresh: false,
             unset: false,
             shallow_copy: false,

@@ -119,6 +119,13 @@ impl<'a> Builder<'a> {
                 param_fields[f as usize] |= b.field_aliases.iter().any(from_param);
             }
         }
+        // A loop's own element of a parameter's slice (`range p.workers` in a method).
+        for b in &facts.bindings {
+            if let (Some(f), Some(element)) = (b.func, b.element_of) {
+                let root = facts.places[element as usize].root;
+                param_fields[f as usize] |= facts.bindings[root as usize].param;
+            }
+        }
         Builder {
             facts,
             callees,
@@ -270,10 +277,26 @@ impl<'a> Builder<'a> {
                 }
             }
             let action = match &event.kind {
-                EventKind::Access { place, op } => Action::Access {
-                    place: self.place(*place, &env),
-                    op: *op,
-                },
+                EventKind::Access { place, op } => {
+                    let place = self.place(*place, &env);
+                    if let Some(shadow) = self.element_shadow(place) {
+                        let action = Action::Access {
+                            place: shadow,
+                            op: *op,
+                        };
+                        // Its own element's locks are the abstract element's too.
+                        let locks = held
+                            .iter()
+                            .map(|&(l, mode)| (self.element_shadow(l).unwrap_or(l), mode))
+                            .collect();
+                        self.emit(thread, action, (func, i), chain, ctl, locks);
+                        if let Some(last) = self.program.threads[thread as usize].events.last_mut()
+                        {
+                            last.shadow = true;
+                        }
+                    }
+                    Action::Access { place, op: *op }
+                }
                 EventKind::Wait {
                     sync,
                     single_receive,
@@ -441,7 +464,46 @@ impl<'a> Builder<'a> {
             order: events.len(),
             ctl,
             locks,
+            shadow: false,
         });
+    }
+
+    /// For a place selected from a range loop's own element (`w.stats` of `for _, w :=
+    /// range p.workers`, bound to a goroutine's receiver), the same path from the abstract
+    /// element (`p.workers[…].stats`) in the loop's instance.
+    fn element_shadow(&mut self, place: ProgramPlaceId) -> Option<ProgramPlaceId> {
+        let facts = self.facts;
+        let p = self.program.places[place as usize].clone();
+        let element = facts.bindings[p.root as usize].element_of?;
+        let e = &facts.places[element as usize];
+        let root = &facts.bindings[e.root as usize];
+        let instance = self.open.iter().rev().find(|i| i.id == p.instance)?.clone();
+        if root.func != Some(instance.func) {
+            return None;
+        }
+        let (mut shadow, declared) = if root.param {
+            let base = *instance.params.as_ref()?.get(&e.root)?;
+            (
+                self.program.places[base as usize].clone(),
+                self.program.declared[base as usize],
+            )
+        } else {
+            let declared = Declared {
+                thread: instance.thread,
+                ctl: self.frame(&instance, root.ctl),
+            };
+            let own = ProgramPlace {
+                root: e.root,
+                instance: p.instance,
+                fields: Vec::new(),
+            };
+            (own, Some(declared))
+        };
+        shadow
+            .fields
+            .extend_from_slice(&self.fields[element as usize]);
+        shadow.fields.extend_from_slice(&p.fields);
+        Some(self.intern(shadow, declared))
     }
 
     fn chain(&mut self, call: (FuncId, usize), parent: Option<ChainId>) -> ChainId {

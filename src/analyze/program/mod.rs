@@ -141,6 +141,10 @@ pub struct ProgramEvent {
     pub ctl: CtlId,
     /// Locks held: an index into [`Program::lock_sets`].
     pub locks: LockSetId,
+    /// Whether it stands for an access of a loop's own element to the abstract element
+    /// others reach it as (`Binding::element_of`): two such accesses may touch different
+    /// elements, so they never race with each other.
+    pub shadow: bool,
 }
 
 /// A call through which events were inlined.

@@ -637,11 +637,15 @@ impl<'a> Walker<'a, '_> {
                         _ => false,
                     }
                 };
-                let element = match (&elem, received) {
-                    (TypeInfo::Named(_) | TypeInfo::Map { .. }, None) if in_place(w) => w
+                let abstract_element = match (&elem, received) {
+                    (TypeInfo::Named(_) | TypeInfo::Map { .. }, None) => w
                         .place_of(right)
                         .map(|p| w.facts.select(p, crate::index::ELEMENT)),
                     _ => None,
+                };
+                let (element, element_of) = match abstract_element {
+                    Some(e) if in_place(w) => (Some(e), None),
+                    other => (None, other),
                 };
                 for (i, &name) in range_left.iter().enumerate() {
                     if name.kind() == "identifier" {
@@ -660,8 +664,12 @@ impl<'a> Walker<'a, '_> {
                             .then(|| w.func_list(right))
                             .flatten();
                         if let Some(id) = w.declare(name, ty, alias) {
-                            w.facts.bindings[id as usize].received_from = received;
-                            w.facts.bindings[id as usize].func_value = funcs;
+                            let binding = &mut w.facts.bindings[id as usize];
+                            binding.received_from = received;
+                            binding.func_value = funcs;
+                            if i == value_index {
+                                binding.element_of = element_of;
+                            }
                         }
                     }
                 }
