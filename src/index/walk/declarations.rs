@@ -104,14 +104,16 @@ impl<'a> Walker<'a, '_> {
                         let ty = self.expr_type(*assertion);
                         (ty, self.place_of(*assertion), None)
                     }
-                    // `inner, ok := m[k]` of a nested map: the first name holds the inner map.
+                    // `inner, ok := m[k]` of a nested map: the first name holds the inner map;
+                    // `h, ok := routes[path]` of a table of functions, what it holds.
                     [index] if i == 0 && index.kind() == "index_expression" => {
+                        let funcs = self.func_list(*index);
                         match self.map_place(*index) {
                             Some(place) => {
                                 via = self.last_via;
-                                (self.facts.place_type(place), Some(place), None)
+                                (self.facts.place_type(place), Some(place), funcs)
                             }
-                            None => (TypeInfo::Unknown, None, None),
+                            None => (TypeInfo::Unknown, None, funcs),
                         }
                     }
                     _ => (TypeInfo::Unknown, None, None),
@@ -675,6 +677,9 @@ impl<'a> Walker<'a, '_> {
     /// The (struct type, field) a selector `h.f` names, when `h`'s type is a struct of the
     /// package with that field.
     pub(super) fn func_field_of(&mut self, target: Node<'a>) -> Option<(String, String)> {
+        if target.kind() == "index_expression" {
+            return self.func_table_of(target);
+        }
         if target.kind() != "selector_expression" {
             return None;
         }
@@ -684,6 +689,25 @@ impl<'a> Walker<'a, '_> {
             return None;
         };
         self.is_field(&ty, &field).then_some((ty, field))
+    }
+
+    /// The key of a package variable holding a table of functions (`routes[path]` of `var
+    /// routes = map[string]HandlerFunc{}`), as a field of no type: what the package stores
+    /// in an entry (`routes["/login"] = auth.Login`) runs where an entry is called.
+    pub(super) fn func_table_of(&mut self, index: Node<'a>) -> Option<(String, String)> {
+        let operand = index.child_by_field_name("operand")?;
+        if operand.kind() != "identifier" {
+            return None;
+        }
+        let name = self.text(operand);
+        let binding = &self.facts.bindings[self.lookup(name)? as usize];
+        let table = match &binding.ty {
+            TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => {
+                matches!(**value, TypeInfo::Unknown)
+            }
+            _ => false,
+        };
+        (binding.func.is_none() && table).then(|| (String::new(), name.to_string()))
     }
 
     /// Notes that the package stores `stored` in a function-valued field; a field given

@@ -261,11 +261,20 @@ impl<'a> Walker<'a, '_> {
                 self.func_field_of(expr)?;
                 self.func_target(expr, &[])
             }
-            // `b.handlers[topic]` of a map or slice of (lists of) functions.
+            // `b.handlers[topic]` of a map or slice of (lists of) functions; `routes[path]`
+            // of a package variable holding a table of functions.
             "index_expression" => {
                 let operand = expr.child_by_field_name("operand")?;
                 match operand.kind() {
                     "selector_expression" => self.func_list(operand),
+                    "identifier" => {
+                        let (ty, table) = self.func_table_of(expr)?;
+                        Some(Target {
+                            callee: Callee::Method(ty, table),
+                            receiver: None,
+                            args: Vec::new(),
+                        })
+                    }
                     _ => None,
                 }
             }
@@ -331,6 +340,19 @@ impl<'a> Walker<'a, '_> {
     /// The package function or method an expression denotes, with the places bound to its
     /// receiver and to `args`.
     pub(super) fn func_target(&mut self, function: Node<'a>, args: &[Node<'a>]) -> Option<Target> {
+        // `(*T).m(x, a)` calls `x.m(a)`.
+        if let (Some((ty, method)), [receiver, rest @ ..]) = (
+            (function.kind() == "selector_expression")
+                .then(|| self.method_expression(function))
+                .flatten(),
+            args,
+        ) {
+            return Some(Target {
+                callee: Callee::Method(ty, method),
+                receiver: self.place_of(*receiver),
+                args: rest.iter().map(|&a| self.place_of(a)).collect(),
+            });
+        }
         let (callee, receiver) = self.callee_of(function)?;
         let args = args.iter().map(|&a| self.place_of(a)).collect();
         Some(Target {
