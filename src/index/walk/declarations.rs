@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::index::MAX_STORED_FUNCS;
+use crate::index::returns::{ReturnPath, ReturnRoot};
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn short_var_declaration(&mut self, node: Node<'a>) {
@@ -446,6 +447,9 @@ impl<'a> Walker<'a, '_> {
         }
         for (i, &l) in left.iter().enumerate() {
             self.lvalue(l, op);
+            if op == AccessOp::Assign && paired && self.returns_itself(l, right[i]) {
+                continue;
+            }
             if op == AccessOp::Assign {
                 let first = self.first_assignment(l);
                 self.reassigned(l);
@@ -469,6 +473,31 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         }
+    }
+
+    /// `ep = ep.WithHost(h)` of a method returning its receiver (`return e`): the variable
+    /// holds what it held (a copy of it, sharing its maps).
+    fn returns_itself(&mut self, target: Node<'a>, value: Node<'a>) -> bool {
+        let Some(function) = value
+            .child_by_field_name("function")
+            .filter(|f| value.kind() == "call_expression" && f.kind() == "selector_expression")
+        else {
+            return false;
+        };
+        let same = target.kind() == "identifier"
+            && function
+                .child_by_field_name("operand")
+                .is_some_and(|o| o.kind() == "identifier" && self.text(o) == self.text(target));
+        if !same {
+            return false;
+        }
+        let Some((callee, _)) = self.callee_of(function) else {
+            return false;
+        };
+        matches!(
+            self.facts.decls.returns.path(&callee, 0),
+            Some(ReturnPath { root: ReturnRoot::Receiver, fields }) if fields.is_empty()
+        )
     }
 
     /// The variable `target` names when this assignment is the first of a variable declared
@@ -727,7 +756,8 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// `c.f = v` on a struct copy `c` changes the copy only: from here on `c.f` is `v`'s
-    /// storage, or the copy's own (`c.f = make(...)`), no longer the original's.
+    /// storage, or the copy's own (`c.f = make(...)`), no longer the original's; not after
+    /// an assignment in a branch, which other paths skip.
     pub(super) fn copy_field_assigned(&mut self, target: Node<'a>, value: Node<'a>) {
         let (Some(operand), Some(field)) = (
             target.child_by_field_name("operand"),
@@ -738,10 +768,12 @@ impl<'a> Walker<'a, '_> {
         if target.kind() != "selector_expression" || operand.kind() != "identifier" {
             return;
         }
-        let Some(copied) = self
-            .lookup(self.text(operand))
-            .filter(|&b| self.facts.bindings[b as usize].by_value)
-        else {
+        // In a branch (`if e.Meta == nil { e.Meta = make(…) }`), the copy may still share
+        // the original's map after it.
+        let Some(copied) = self.lookup(self.text(operand)).filter(|&b| {
+            let binding = &self.facts.bindings[b as usize];
+            binding.by_value && binding.ctl == self.ctl
+        }) else {
             return;
         };
         let field = self.text(field).to_string();
