@@ -111,6 +111,9 @@ impl PackageDecls {
                         name: Some(name.to_string()),
                     }
                 }
+                TypeInfo::Slice(elem, None) if self.methods.contains_key(name) => {
+                    return TypeInfo::Slice(elem.clone(), Some(name.to_string()))
+                }
                 _ => return ty,
             }
         }
@@ -220,7 +223,7 @@ impl PackageDecls {
             match decl.fields.get(field) {
                 None => return false,
                 // A channel, map or slice is a reference: copies share what it refers to.
-                Some(TypeInfo::Chan(_) | TypeInfo::Map { .. } | TypeInfo::Slice(_)) => {
+                Some(TypeInfo::Chan(_) | TypeInfo::Map { .. } | TypeInfo::Slice(..)) => {
                     return false
                 }
                 Some(_) if i + 1 == fields.len() => {}
@@ -250,6 +253,19 @@ impl PackageDecls {
                 }) || decl.embedded.iter().any(|e| holders.contains(e.as_str()));
                 if holds {
                     holders.insert(name);
+                }
+            }
+            // `type Batch []Sample` of a holder.
+            for name in self.named.keys() {
+                if let TypeInfo::Slice(elem, _) = self.resolve_named(name) {
+                    let holds = match *elem {
+                        TypeInfo::Map { .. } => true,
+                        TypeInfo::Named(inner) => holders.contains(inner.as_str()),
+                        _ => false,
+                    };
+                    if holds {
+                        holders.insert(name);
+                    }
                 }
             }
             if holders.len() == before {

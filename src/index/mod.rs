@@ -866,7 +866,9 @@ impl PackageFacts {
                 continue;
             }
             ty = match ty {
-                TypeInfo::Map { value: elem, .. } | TypeInfo::Slice(elem) if field == ELEMENT => {
+                TypeInfo::Map { value: elem, .. } | TypeInfo::Slice(elem, _)
+                    if field == ELEMENT =>
+                {
                     *elem
                 }
                 TypeInfo::Named(name) => self.decls.field_type(&name, field),

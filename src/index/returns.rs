@@ -483,6 +483,7 @@ impl<'a> Function<'a> {
                     cur = cur.child_by_field_name("operand")?;
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
+                "call_expression" => cur = shallow_slice_copy(cur, self.src)?,
                 "unary_expression"
                     if cur
                         .child_by_field_name("operator")
@@ -538,6 +539,33 @@ impl<'a> Function<'a> {
         };
         path.fields.extend(fields);
         Some(path)
+    }
+}
+
+/// The slice a call copies shallowly (`append(Batch(nil), b...)`, `append([]T{}, b...)`,
+/// `slices.Clone(b)`): the copy is another slice of the same elements, so the maps in its
+/// elements are the original's.
+pub fn shallow_slice_copy<'t>(call: Node<'t>, src: &str) -> Option<Node<'t>> {
+    let function = call.child_by_field_name("function")?;
+    let args = call.child_by_field_name("arguments")?;
+    let mut cursor = args.walk();
+    let args: Vec<Node<'t>> = args.named_children(&mut cursor).collect();
+    match (&src[function.byte_range()], args.as_slice()) {
+        ("slices.Clone", [copied]) => Some(*copied),
+        ("append", [empty, spread]) if spread.kind() == "variadic_argument" => {
+            let empty_literal = empty.kind() == "composite_literal"
+                && empty
+                    .child_by_field_name("body")
+                    .is_some_and(|b| b.named_child_count() == 0);
+            // `T(nil)`, a conversion of `nil`.
+            let nil_conversion = empty.kind() == "call_expression"
+                && empty
+                    .child_by_field_name("arguments")
+                    .is_some_and(|a| a.named_child_count() == 1 && &src[a.byte_range()] == "(nil)");
+            (empty.kind() == "nil" || empty_literal || nil_conversion)
+                .then(|| spread.named_child(0))?
+        }
+        _ => None,
     }
 }
 

@@ -18,8 +18,9 @@ pub enum TypeInfo {
         /// The named type, if it is one.
         name: Option<String>,
     },
-    /// A slice or array, with what is known of its element type.
-    Slice(Box<TypeInfo>),
+    /// A slice or array, with what is known of its element type, and the name of its
+    /// declared type when that type has methods (`type Batch []Sample`).
+    Slice(Box<TypeInfo>, Option<String>),
     /// A channel, with what is known of its element type.
     Chan(Box<TypeInfo>),
     /// A struct type declared in this package (or a pointer to one), by name.
@@ -81,12 +82,15 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
             ),
             name: None,
         },
-        "slice_type" | "array_type" | "implicit_length_array_type" => TypeInfo::Slice(Box::new(
-            node.child_by_field_name("element")
-                .map_or(TypeInfo::Unknown, |e| {
-                    type_at_depth(e, src, decls, depth + 1)
-                }),
-        )),
+        "slice_type" | "array_type" | "implicit_length_array_type" => TypeInfo::Slice(
+            Box::new(
+                node.child_by_field_name("element")
+                    .map_or(TypeInfo::Unknown, |e| {
+                        type_at_depth(e, src, decls, depth + 1)
+                    }),
+            ),
+            None,
+        ),
         "channel_type" => TypeInfo::Chan(Box::new(
             node.child_by_field_name("value")
                 .map_or(TypeInfo::Unknown, |e| {

@@ -348,7 +348,7 @@ fn owner_of(facts: &PackageFacts, place: PlaceId) -> Option<Owner> {
         // An element of a map or slice of structs with a field selected after it
         // (`s.remotes[name].urls`): the owner is the element's struct.
         let element = match &ty_here {
-            TypeInfo::Map { value, .. } | TypeInfo::Slice(value)
+            TypeInfo::Map { value, .. } | TypeInfo::Slice(value, _)
                 if i + 2 < p.fields.len() && p.fields[i + 1] == ELEMENT =>
             {
                 is_struct(value)

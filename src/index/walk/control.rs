@@ -617,7 +617,7 @@ impl<'a> Walker<'a, '_> {
             w.scopes.push(Vec::new());
             if let Some(right) = range_right {
                 let (elem, received) = match w.expr_type(right) {
-                    TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => (*value, None),
+                    TypeInfo::Map { value, .. } | TypeInfo::Slice(value, _) => (*value, None),
                     TypeInfo::Chan(value) => (*value, w.place_of(right)),
                     _ => (TypeInfo::Unknown, None),
                 };

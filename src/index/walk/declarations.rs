@@ -2,8 +2,8 @@
 //! a function), and what an assignment ends.
 
 use super::*;
-use crate::index::MAX_STORED_FUNCS;
 use crate::index::returns::{ReturnPath, ReturnRoot};
+use crate::index::MAX_STORED_FUNCS;
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn short_var_declaration(&mut self, node: Node<'a>) {
@@ -731,7 +731,7 @@ impl<'a> Walker<'a, '_> {
         let name = self.text(operand);
         let binding = &self.facts.bindings[self.lookup(name)? as usize];
         let table = match &binding.ty {
-            TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => {
+            TypeInfo::Map { value, .. } | TypeInfo::Slice(value, _) => {
                 matches!(**value, TypeInfo::Unknown)
             }
             _ => false,

@@ -81,6 +81,11 @@ impl<'a> Walker<'a, '_> {
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
                 "call_expression" => {
+                    // `append(Batch(nil), b...)` holds `b`'s elements.
+                    if let Some(copied) = crate::index::returns::shallow_slice_copy(cur, self.src) {
+                        cur = copied;
+                        continue;
+                    }
                     // `p.Load()` of an `atomic.Pointer[T]` hands out the one `T` it holds.
                     if let Some(pointer) = self.atomic_load(cur) {
                         cur = pointer;
@@ -130,7 +135,7 @@ impl<'a> Walker<'a, '_> {
                 Step::Field(f) => self.facts.select(place, &f),
                 // Every element of a map or slice is one abstract place: `m[k]`, `shards[i]`.
                 Step::Element => match self.facts.place_type(place) {
-                    TypeInfo::Map { .. } | TypeInfo::Slice(_) => {
+                    TypeInfo::Map { .. } | TypeInfo::Slice(..) => {
                         self.facts.select(place, crate::index::ELEMENT)
                     }
                     _ => return None,
@@ -197,7 +202,7 @@ impl<'a> Walker<'a, '_> {
         }
         let operand = index_expr.child_by_field_name("operand")?;
         let elem = match self.expr_type(operand) {
-            TypeInfo::Map { value, .. } | TypeInfo::Slice(value) => *value,
+            TypeInfo::Map { value, .. } | TypeInfo::Slice(value, _) => *value,
             _ => return None,
         };
         let key = (self.func, self.compact(index_expr));
@@ -500,7 +505,7 @@ impl<'a> Walker<'a, '_> {
         };
         for _ in 0..elements {
             ty = match ty {
-                TypeInfo::Map { value, .. } | TypeInfo::Slice(value) | TypeInfo::Chan(value) => {
+                TypeInfo::Map { value, .. } | TypeInfo::Slice(value, _) | TypeInfo::Chan(value) => {
                     *value
                 }
                 _ => return TypeInfo::Unknown,

@@ -296,7 +296,7 @@ impl<'a> Walker<'a, '_> {
                 let key = (ty.clone(), method);
                 if !matches!(
                     self.facts.decls.method_results.get(&key),
-                    Some(TypeInfo::Slice(_))
+                    Some(TypeInfo::Slice(..))
                 ) {
                     return None;
                 }
@@ -390,7 +390,9 @@ impl<'a> Walker<'a, '_> {
                 let operand = function.child_by_field_name("operand")?;
                 let method = self.text(function.child_by_field_name("field")?);
                 let ty = match self.expr_type(operand) {
-                    TypeInfo::Named(ty) | TypeInfo::Map { name: Some(ty), .. } => ty,
+                    TypeInfo::Named(ty)
+                    | TypeInfo::Map { name: Some(ty), .. }
+                    | TypeInfo::Slice(_, Some(ty)) => ty,
                     _ => return None,
                 };
                 // A call through an interface of the package reaches its one implementation;
