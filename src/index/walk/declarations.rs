@@ -756,8 +756,8 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// `c.f = v` on a struct copy `c` changes the copy only: from here on `c.f` is `v`'s
-    /// storage, or the copy's own (`c.f = make(...)`), no longer the original's; not after
-    /// an assignment in a branch, which other paths skip.
+    /// storage, or the copy's own (`c.f = make(...)`), no longer the original's; after an
+    /// assignment in a branch, only until the branch ends (`Walker::branch_copy_fields`).
     pub(super) fn copy_field_assigned(&mut self, target: Node<'a>, value: Node<'a>) {
         let (Some(operand), Some(field)) = (
             target.child_by_field_name("operand"),
@@ -768,15 +768,19 @@ impl<'a> Walker<'a, '_> {
         if target.kind() != "selector_expression" || operand.kind() != "identifier" {
             return;
         }
-        // In a branch (`if e.Meta == nil { e.Meta = make(…) }`), the copy may still share
-        // the original's map after it.
-        let Some(copied) = self.lookup(self.text(operand)).filter(|&b| {
-            let binding = &self.facts.bindings[b as usize];
-            binding.by_value && binding.ctl == self.ctl
-        }) else {
+        let Some(copied) = self
+            .lookup(self.text(operand))
+            .filter(|&b| self.facts.bindings[b as usize].by_value)
+        else {
             return;
         };
         let field = self.text(field).to_string();
+        // In a branch (`if e.Meta == nil { e.Meta = make(…) }`), the copy may still share
+        // the original's map after it.
+        if self.facts.bindings[copied as usize].ctl != self.ctl {
+            self.branch_copy_fields
+                .push((self.ctl, copied, field.clone()));
+        }
         let place = match self.place_of(value) {
             Some(place) => place,
             None => {

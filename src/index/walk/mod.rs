@@ -81,6 +81,7 @@ pub fn walk_file(
         pending_own_indices: Vec::new(),
         return_locks: Vec::new(),
         own_elements: HashMap::new(),
+        branch_copy_fields: Vec::new(),
         gotos: Vec::new(),
         literal_params: HashMap::new(),
     };
@@ -265,6 +266,11 @@ struct Walker<'a, 'f> {
     literal_params: HashMap<usize, Vec<Option<BindingId>>>,
     /// The stand-ins for the elements a goroutine selects with its own index, by text.
     own_elements: HashMap<(FuncId, String), BindingId>,
+    /// Fields of struct copies given storage of their own inside a frame other than the
+    /// copy's (`if cfg.Metadata != nil { clone.Metadata = make(…) }`): (frame, copy,
+    /// field). The field is the copy's own until that frame ends; after it, other paths
+    /// may have left it shared.
+    branch_copy_fields: Vec<(CtlId, BindingId, String)>,
 }
 
 /// What the walker saves when it enters another function body.
@@ -670,6 +676,21 @@ impl<'a> Walker<'a, '_> {
         let outer = self.ctl;
         self.ctl = self.new_frame(kind);
         f(self);
+        let frame = self.ctl;
+        let ended: Vec<(BindingId, String)> = self
+            .branch_copy_fields
+            .iter()
+            .filter(|(c, _, _)| *c == frame)
+            .map(|(_, b, f)| (*b, f.clone()))
+            .collect();
+        if !ended.is_empty() {
+            self.branch_copy_fields.retain(|(c, _, _)| *c != frame);
+            for (b, field) in ended {
+                self.facts.bindings[b as usize]
+                    .field_aliases
+                    .retain(|(f, _)| *f != field);
+            }
+        }
         if self.flow.terminated && self.flow.exits && self.inline_literals == 0 {
             let frame = self.ctl;
             let deferred = self.flow.deferred;
