@@ -142,9 +142,9 @@ impl<'a> Ordering<'a> {
                     return *relayed.entry(sync).or_insert_with(|| {
                         self.senders.get(&sync).is_some_and(|threads| {
                             threads.len() <= MAX_RELAYS
-                                && threads
-                                    .iter()
-                                    .any(|&r| r != child && self.relays(r, sync, child, repeated))
+                                && threads.iter().any(|&r| {
+                                    r != child && self.relays(r, sync, child, signals, repeated)
+                                })
                         })
                     });
                 }
@@ -158,7 +158,8 @@ impl<'a> Ordering<'a> {
     }
 
     /// Whether thread `relay` signals `sync` only after waiting for goroutine `child`: before
-    /// its first signal of `sync`, on every path, it waits on something `child` signals,
+    /// its first signal of `sync`, on every path, it waits on something `child` (or its
+    /// spawn, `spawn_signals`) signals,
     /// in a loop when `child` has many instances and the wait is one receive (`for range
     /// jobs { <-done }; finished <- true`; a `wg.Wait()` waits for them all). Whoever waits
     /// on `sync` then waits for `child` too.
@@ -167,6 +168,7 @@ impl<'a> Ordering<'a> {
         relay: ThreadId,
         sync: ProgramPlaceId,
         child: ThreadId,
+        spawn_signals: Option<ProgramPlaceId>,
         repeated: bool,
     ) -> bool {
         let body = &self.program.threads[relay as usize];
@@ -174,7 +176,11 @@ impl<'a> Ordering<'a> {
             return false;
         };
         let send_ctl = body.events[first].ctl;
-        self.signals[child as usize].iter().any(|&signal| {
+        // What the goroutine signals, and what its spawn signals when it ends (`g.Go`).
+        let signals = self.signals[child as usize]
+            .iter()
+            .chain(spawn_signals.as_ref());
+        signals.into_iter().any(|&signal| {
             self.waits_on
                 .get(&(relay, signal))
                 .into_iter()

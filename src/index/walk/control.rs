@@ -73,7 +73,8 @@ impl<'a> Walker<'a, '_> {
                 }
                 let channel = node.child_by_field_name("channel");
                 if let Some((channel, place)) = channel.and_then(|c| Some((c, self.place_of(c)?))) {
-                    self.push(EventKind::Signal { sync: place }, node);
+                    // The send happens once the value is evaluated (`done <- g.Wait()`).
+                    self.push_at(EventKind::Signal { sync: place }, node, node.end_byte());
                     // Giving a token back.
                     if self.is_token(channel) {
                         self.push(EventKind::Unlock { place }, node);
