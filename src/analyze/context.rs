@@ -263,7 +263,7 @@ impl Context<'_> {
     }
 
     /// How many calls lead to event `r` from the start of its goroutine (not those that led
-    /// to the `go` statement).
+    /// to the `go` statement, nor those out of functions that only forward them).
     fn calls_in_goroutine(&self, r: EventRef) -> usize {
         let mut calls = 0;
         let mut chain = self.program.threads[r.thread as usize].events[r.event].chain;
@@ -271,7 +271,11 @@ impl Context<'_> {
             let site = self.program.chains[c as usize];
             chain = site.parent;
             let (func, index) = site.call;
-            match self.facts.funcs[func as usize].events[index].kind {
+            let events = &self.facts.funcs[func as usize].events;
+            match events[index].kind {
+                // A function that only forwards the call (`return q.limiter.Get(k)`) adds
+                // no step of its own.
+                crate::index::EventKind::Call { .. } if events.len() == 1 => {}
                 crate::index::EventKind::Call { .. } => calls += 1,
                 crate::index::EventKind::Spawn { .. } => break,
                 _ => {}
