@@ -2,7 +2,7 @@
 //! a spawner join each goroutine it starts, and which threads signal each channel. Every
 //! question the pairing asks is then a look-up, not a rescan of the threads' events.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::index::{Control, CtlId, CtlKind, PackageFacts};
 
@@ -41,6 +41,9 @@ pub struct Ordering<'a> {
     waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<WaitOn>>,
     /// For each thread, the channels (and other sync places) it signals.
     signals: Vec<Vec<ProgramPlaceId>>,
+    /// The sync places some thread waits on for every signaller (`wg.Wait()`), not for one
+    /// receive.
+    waited_whole: FxHashSet<ProgramPlaceId>,
     /// The spawns whose goroutines never run two at a time (see [`Ordering::gated`]), with
     /// the token channel they take turns on.
     gated: FxHashMap<EventRef, ProgramPlaceId>,
@@ -54,6 +57,7 @@ impl<'a> Ordering<'a> {
         let mut waits = Vec::with_capacity(program.threads.len());
         let mut waits_on: FxHashMap<(ThreadId, ProgramPlaceId), Vec<WaitOn>> = FxHashMap::default();
         let mut signals = Vec::with_capacity(program.threads.len());
+        let mut waited_whole = FxHashSet::default();
         for (t, thread) in program.threads.iter().enumerate() {
             let t = t as ThreadId;
             let mut own = Vec::new();
@@ -75,6 +79,9 @@ impl<'a> Ordering<'a> {
                         single_receive,
                     } => {
                         own.push((e.order, e.ctl, sync));
+                        if !single_receive {
+                            waited_whole.insert(sync);
+                        }
                         waits_on.entry((t, sync)).or_default().push((
                             e.order,
                             e.ctl,
@@ -96,6 +103,7 @@ impl<'a> Ordering<'a> {
             waits,
             waits_on,
             signals,
+            waited_whole,
             gated: FxHashMap::default(),
         };
         for (t, thread) in program.threads.iter().enumerate() {
@@ -252,8 +260,14 @@ impl<'a> Ordering<'a> {
         let events = &self.program.threads[child as usize].events;
         let (access, send) = (&events[y.event], &events[last]);
         let body = &self.program.threads[child as usize].ctl;
+        // A `Done` in a loop that goes on accessing (`if first { ready.Done() }`) marks a
+        // start, not an end: the next iterations access after it.
+        let signals_start = self.waited_whole.contains(&sync)
+            && body
+                .loops_around(send.ctl)
+                .any(|l| body.contains(l, access.ctl));
         signals == Some(sync)
-            || last > access.order
+            || (last > access.order && !signals_start)
             || ends_loop(body, send.ctl, access.ctl)
             || (send.origin.0 == access.origin.0 && {
                 let events = &self.facts.funcs[send.origin.0 as usize].events;

@@ -484,10 +484,11 @@ impl<'a> Function<'a> {
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
                 "call_expression" => cur = shallow_slice_copy(cur, self.src)?,
+                // `*c`, and `&n` of a copy `n := *c`: a shallow copy shares `c`'s maps.
                 "unary_expression"
                     if cur
                         .child_by_field_name("operator")
-                        .is_some_and(|o| &self.src[o.byte_range()] == "*") =>
+                        .is_some_and(|o| matches!(&self.src[o.byte_range()], "*" | "&")) =>
                 {
                     cur = cur.child_by_field_name("operand")?;
                 }
