@@ -778,8 +778,12 @@ impl<'a> Walker<'a, '_> {
         // In a branch (`if e.Meta == nil { e.Meta = make(…) }`), the copy may still share
         // the original's map after it.
         if self.facts.bindings[copied as usize].ctl != self.ctl {
+            let before = match self.replaced_field_alias.take() {
+                Some((b, f, place)) if b == copied && f == field => Some(place),
+                _ => None,
+            };
             self.branch_copy_fields
-                .push((self.ctl, copied, field.clone()));
+                .push((self.ctl, copied, field.clone(), before));
         }
         let place = match self.place_of(value) {
             Some(place) => place,
@@ -819,9 +823,10 @@ impl<'a> Walker<'a, '_> {
                 if let Some(b) = self.lookup(self.text(operand)) {
                     let field = self.text(field);
                     let aliases = &mut self.facts.bindings[b as usize].field_aliases;
-                    let before = aliases.len();
-                    aliases.retain(|(f, _)| f != field);
-                    if aliases.len() < before {
+                    if let Some(i) = aliases.iter().position(|(f, _)| f == field) {
+                        let (f, place) = aliases.remove(i);
+                        aliases.retain(|(f, _)| f != field);
+                        self.replaced_field_alias = Some((b, f, place));
                         return;
                     }
                 }

@@ -82,6 +82,7 @@ pub fn walk_file(
         return_locks: Vec::new(),
         own_elements: HashMap::new(),
         branch_copy_fields: Vec::new(),
+        replaced_field_alias: None,
         gotos: Vec::new(),
         literal_params: HashMap::new(),
     };
@@ -270,7 +271,10 @@ struct Walker<'a, 'f> {
     /// copy's (`if cfg.Metadata != nil { clone.Metadata = make(…) }`): (frame, copy,
     /// field). The field is the copy's own until that frame ends; after it, other paths
     /// may have left it shared.
-    branch_copy_fields: Vec<(CtlId, BindingId, String)>,
+    branch_copy_fields: Vec<(CtlId, BindingId, String, Option<PlaceId>)>,
+    /// The field alias the last assignment through a copy replaced (copy, field, storage),
+    /// restored when a branch that replaced it ends.
+    replaced_field_alias: Option<(BindingId, String, PlaceId)>,
 }
 
 /// What the walker saves when it enters another function body.
@@ -677,18 +681,21 @@ impl<'a> Walker<'a, '_> {
         self.ctl = self.new_frame(kind);
         f(self);
         let frame = self.ctl;
-        let ended: Vec<(BindingId, String)> = self
+        let ended: Vec<(BindingId, String, Option<PlaceId>)> = self
             .branch_copy_fields
             .iter()
-            .filter(|(c, _, _)| *c == frame)
-            .map(|(_, b, f)| (*b, f.clone()))
+            .filter(|(c, ..)| *c == frame)
+            .map(|(_, b, f, before)| (*b, f.clone(), *before))
             .collect();
         if !ended.is_empty() {
-            self.branch_copy_fields.retain(|(c, _, _)| *c != frame);
-            for (b, field) in ended {
-                self.facts.bindings[b as usize]
-                    .field_aliases
-                    .retain(|(f, _)| *f != field);
+            self.branch_copy_fields.retain(|(c, ..)| *c != frame);
+            // Newest first, so the oldest replaced storage is what remains.
+            for (b, field, before) in ended.into_iter().rev() {
+                let aliases = &mut self.facts.bindings[b as usize].field_aliases;
+                aliases.retain(|(f, _)| *f != field);
+                if let Some(place) = before {
+                    aliases.push((field, place));
+                }
             }
         }
         if self.flow.terminated && self.flow.exits && self.inline_literals == 0 {
