@@ -844,6 +844,64 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// For a `select` case that returns (its events from `first` on): the channels it
+    /// receives from on every path before its first `return`, as its communication or a
+    /// statement of its own (not one in a nested branch). `None` when it never returns
+    /// (`panic`, `t.Fatal`): it waits for nothing a caller sees.
+    fn received_before_return(&mut self, case: Node<'a>, first: usize) -> Option<Vec<PlaceId>> {
+        let mut stack = vec![case];
+        let mut first_return = None::<usize>;
+        while let Some(n) = stack.pop() {
+            match n.kind() {
+                "func_literal" => continue,
+                "return_statement" => {
+                    first_return =
+                        Some(first_return.map_or(n.start_byte(), |r| r.min(n.start_byte())))
+                }
+                _ => {}
+            }
+            let mut cursor = n.walk();
+            stack.extend(n.named_children(&mut cursor));
+        }
+        let first_return = first_return?;
+        // The case's own statements before the return, and its communication.
+        let mut cursor = case.walk();
+        let mut spans: Vec<std::ops::Range<usize>> = case
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "statement_list")
+            .flat_map(|list| {
+                let mut c = list.walk();
+                list.named_children(&mut c).collect::<Vec<_>>()
+            })
+            .filter(|st| {
+                matches!(
+                    st.kind(),
+                    "expression_statement" | "assignment_statement" | "short_var_declaration"
+                ) && st.end_byte() <= first_return
+            })
+            .map(|st| st.byte_range())
+            .collect();
+        spans.extend(
+            case.child_by_field_name("communication")
+                .map(|c| c.byte_range()),
+        );
+        Some(
+            self.current().events[first..]
+                .iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::Wait { sync, .. }
+                        if spans
+                            .iter()
+                            .any(|s| s.start <= e.span.start && e.span.end <= s.end) =>
+                    {
+                        Some(sync)
+                    }
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
     pub(super) fn select_statement(&mut self, node: Node<'a>) {
         let mut flows = Vec::new();
         let mut cursor = node.walk();
@@ -886,11 +944,16 @@ impl<'a> Walker<'a, '_> {
                 w.scopes.pop();
             }));
             // A case that never reaches the end (`case <-timeout: panic(…)`) waits for
-            // nothing there.
-            if flows.last().is_some_and(|f: &Flow| f.terminated) {
-                continue;
-            }
-            let syncs = self.waits_since(first);
+            // nothing there; one that returns to the caller, for what it surely received
+            // before (`case <-ctx.Done(): <-done; return`).
+            let syncs = if flows.last().is_some_and(|f: &Flow| f.terminated) {
+                match self.received_before_return(case, first) {
+                    Some(syncs) => syncs,
+                    None => continue,
+                }
+            } else {
+                self.waits_since(first)
+            };
             match &mut waited {
                 None => waited = Some(syncs),
                 Some(all) => all.retain(|s| syncs.contains(s)),
