@@ -510,20 +510,22 @@ impl<'a> Walker<'a, '_> {
         std::mem::take(&mut self.facts.bindings[b as usize].unset).then_some(b)
     }
 
+    /// The variable and field a selector `v.f` on a variable names.
+    fn variable_field(&self, target: Node<'a>) -> Option<(BindingId, String)> {
+        let operand = target.child_by_field_name("operand")?;
+        let field = target.child_by_field_name("field")?;
+        if target.kind() != "selector_expression" || operand.kind() != "identifier" {
+            return None;
+        }
+        let b = self.lookup(self.text(operand))?;
+        Some((b, self.text(field).to_string()))
+    }
+
     /// `e.labels = labels` on an object this block just made (`e := &Exporter{}`), as
     /// `&Exporter{labels: labels}` would: from now on `e.labels` is the stored map, also
     /// for the goroutines and callees handed `e`.
     fn stored_in_fresh_field(&mut self, target: Node<'a>, value: Node<'a>) {
-        let (Some(operand), Some(field)) = (
-            target.child_by_field_name("operand"),
-            target.child_by_field_name("field"),
-        ) else {
-            return;
-        };
-        if target.kind() != "selector_expression" || operand.kind() != "identifier" {
-            return;
-        }
-        let Some(b) = self.lookup(self.text(operand)) else {
+        let Some((b, field)) = self.variable_field(target) else {
             return;
         };
         let binding = &self.facts.bindings[b as usize];
@@ -539,7 +541,6 @@ impl<'a> Walker<'a, '_> {
         let Some(place) = self.place_of(value) else {
             return;
         };
-        let field = self.text(field).to_string();
         let aliases = &mut self.facts.bindings[b as usize].field_aliases;
         aliases.retain(|(f, _)| *f != field);
         aliases.push((field, place));
@@ -759,26 +760,17 @@ impl<'a> Walker<'a, '_> {
     /// storage, or the copy's own (`c.f = make(...)`), no longer the original's; after an
     /// assignment in a branch, only until the branch ends (`Walker::branch_copy_fields`).
     pub(super) fn copy_field_assigned(&mut self, target: Node<'a>, value: Node<'a>) {
-        let (Some(operand), Some(field)) = (
-            target.child_by_field_name("operand"),
-            target.child_by_field_name("field"),
-        ) else {
-            return;
-        };
-        if target.kind() != "selector_expression" || operand.kind() != "identifier" {
-            return;
-        }
-        let Some(copied) = self
-            .lookup(self.text(operand))
-            .filter(|&b| self.facts.bindings[b as usize].by_value)
+        let replaced = self.replaced_field_alias.take();
+        let Some((copied, field)) = self
+            .variable_field(target)
+            .filter(|&(b, _)| self.facts.bindings[b as usize].by_value)
         else {
             return;
         };
-        let field = self.text(field).to_string();
         // In a branch (`if e.Meta == nil { e.Meta = make(…) }`), the copy may still share
         // the original's map after it.
         if self.facts.bindings[copied as usize].ctl != self.ctl {
-            let before = match self.replaced_field_alias.take() {
+            let before = match replaced {
                 Some((b, f, place)) if b == copied && f == field => Some(place),
                 _ => None,
             };
@@ -804,6 +796,7 @@ impl<'a> Walker<'a, '_> {
     /// `x`: the swap idiom `m := s.items; s.items = nil` detaches `m`. A variable assigned
     /// anew stops being a copy itself.
     pub(super) fn reassigned(&mut self, target: Node<'a>) {
+        self.replaced_field_alias = None;
         if target.kind() == "identifier" {
             if let Some(b) = self.lookup(self.text(target)) {
                 let binding = &mut self.facts.bindings[b as usize];

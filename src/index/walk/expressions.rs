@@ -323,15 +323,7 @@ impl<'a> Walker<'a, '_> {
         for (i, &arg) in args.iter().enumerate() {
             if spawning.runs(i) {
                 let via = SpawnVia::Api(name.to_string());
-                if let Some((ty, method)) = (arg.kind() == "selector_expression")
-                    .then(|| self.method_expression(arg))
-                    .flatten()
-                {
-                    let target = Target {
-                        receiver: self.method_expression_receiver(&ty, args, i),
-                        callee: Callee::Method(ty, method),
-                        args: Vec::new(),
-                    };
+                if let Some(target) = self.method_expression_target(arg, args, i) {
                     self.spawn(arg, target, via, join, spawning.repeated);
                     continue;
                 }
@@ -425,16 +417,9 @@ impl<'a> Walker<'a, '_> {
                     }
                 }
                 "selector_expression" if self.method_expression(arg).is_some() => {
-                    let Some((ty, method)) = self.method_expression(arg) else {
-                        continue;
-                    };
-                    let Some(receiver) = self.method_expression_receiver(&ty, args, i) else {
-                        continue;
-                    };
-                    Target {
-                        callee: Callee::Method(ty, method),
-                        receiver: Some(receiver),
-                        args: Vec::new(),
+                    match self.method_expression_target(arg, args, i) {
+                        Some(target) if target.receiver.is_some() => target,
+                        _ => continue,
                     }
                 }
                 "selector_expression" => match self.callee_of(arg) {

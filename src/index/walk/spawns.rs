@@ -457,9 +457,28 @@ impl<'a> Walker<'a, '_> {
         declared.then(|| (ty.to_string(), method.to_string()))
     }
 
+    /// A method expression handed to a call as argument `index` (`forEach(ix, words,
+    /// (*Index).forget)`), run on the receiver [`Self::method_expression_receiver`] finds.
+    pub(super) fn method_expression_target(
+        &mut self,
+        arg: Node<'a>,
+        args: &[Node<'a>],
+        index: usize,
+    ) -> Option<Target> {
+        if arg.kind() != "selector_expression" {
+            return None;
+        }
+        let (ty, method) = self.method_expression(arg)?;
+        Some(Target {
+            receiver: self.method_expression_receiver(&ty, args, index),
+            callee: Callee::Method(ty, method),
+            args: Vec::new(),
+        })
+    }
+
     /// The receiver a method expression handed to a call works on: the call's one other
     /// argument of the method's type (`forEach(ix, words, (*Index).forget)`).
-    pub(super) fn method_expression_receiver(
+    fn method_expression_receiver(
         &mut self,
         ty: &str,
         args: &[Node<'a>],
