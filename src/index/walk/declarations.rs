@@ -2,7 +2,6 @@
 //! a function), and what an assignment ends.
 
 use super::*;
-use crate::index::returns::{ReturnPath, ReturnRoot};
 use crate::index::MAX_STORED_FUNCS;
 
 impl<'a> Walker<'a, '_> {
@@ -447,10 +446,12 @@ impl<'a> Walker<'a, '_> {
         }
         for (i, &l) in left.iter().enumerate() {
             self.lvalue(l, op);
-            if op == AccessOp::Assign && paired && self.returns_itself(l, right[i]) {
-                continue;
-            }
             if op == AccessOp::Assign {
+                // `ep = ep.WithHost(h)`, `m = s.Items()`: storage the callee returns, as in
+                // a declaration (taken before the target lets go of what it held).
+                let returned = (paired && l.kind() == "identifier")
+                    .then(|| self.returned_place(right[i], 0))
+                    .flatten();
                 let first = self.first_assignment(l);
                 self.reassigned(l);
                 if let (Some(b), true) = (first, paired) {
@@ -471,33 +472,15 @@ impl<'a> Walker<'a, '_> {
                     self.stored_in_fresh_field(l, right[i]);
                     self.stored_in_field(l, right[i]);
                 }
+                if let Some((place, escape)) = returned {
+                    if let Some(b) = self.lookup(self.text(l)) {
+                        let binding = &mut self.facts.bindings[b as usize];
+                        binding.alias = Some(place);
+                        binding.returned_by = Some(escape);
+                    }
+                }
             }
         }
-    }
-
-    /// `ep = ep.WithHost(h)` of a method returning its receiver (`return e`): the variable
-    /// holds what it held (a copy of it, sharing its maps).
-    fn returns_itself(&mut self, target: Node<'a>, value: Node<'a>) -> bool {
-        let Some(function) = value
-            .child_by_field_name("function")
-            .filter(|f| value.kind() == "call_expression" && f.kind() == "selector_expression")
-        else {
-            return false;
-        };
-        let same = target.kind() == "identifier"
-            && function
-                .child_by_field_name("operand")
-                .is_some_and(|o| o.kind() == "identifier" && self.text(o) == self.text(target));
-        if !same {
-            return false;
-        }
-        let Some((callee, _)) = self.callee_of(function) else {
-            return false;
-        };
-        matches!(
-            self.facts.decls.returns.path(&callee, 0),
-            Some(ReturnPath { root: ReturnRoot::Receiver, fields }) if fields.is_empty()
-        )
     }
 
     /// The variable `target` names when this assignment is the first of a variable declared
