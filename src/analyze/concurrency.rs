@@ -603,11 +603,19 @@ impl<'a> Graph<'a> {
 
     /// Whether each instance of goroutine `t` has its own `place`: declared by `t`, or by
     /// the thread that starts `t` inside the innermost loop around the start (instances of
-    /// a recursive or repeated start share it).
+    /// a recursive or repeated start share it), and the variable itself or in an object
+    /// the variable made or holds by value.
     fn per_instance(&self, t: ThreadId, place: ProgramPlaceId) -> bool {
         let Some(d) = self.program.declared[place as usize] else {
             return false;
         };
+        // A mutex in an object a pointer found elsewhere refers to (`r := tx.root();
+        // r.mu.Lock()`) is no instance's own.
+        let p = &self.program.places[place as usize];
+        let holder = &self.facts.bindings[p.root as usize];
+        if !p.fields.is_empty() && !(holder.fresh || holder.struct_value || holder.param) {
+            return false;
+        }
         if d.thread == t {
             return true;
         }

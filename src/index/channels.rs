@@ -56,7 +56,7 @@ fn field_holders(facts: &PackageFacts) -> FieldHolders {
             continue;
         };
         for (field, chan) in &binding.field_aliases {
-            if !matches!(facts.place_type(*chan), TypeInfo::Chan(_)) {
+            if field.contains('.') || !matches!(facts.place_type(*chan), TypeInfo::Chan(_)) {
                 continue;
             }
             let holder = Some((b as BindingId, *chan));

@@ -98,7 +98,8 @@ pub struct Binding {
     /// f()`): the index of the call event in the declaring function, and the result's.
     pub result_of: Option<(usize, usize)>,
     /// Fields a struct literal initialized from shared storage (`e := Event{Attrs: base}`):
-    /// `e.Attrs` is `base`.
+    /// `e.Attrs` is `base`. A key may be a dotted path through a nested literal or a local
+    /// holding one (`w := &worker{rec: &recorder{stats: s}}`: `rec.stats` is `s`).
     pub field_aliases: Vec<(String, PlaceId)>,
     /// When the variable receives from a channel (`m := <-ch`, `for m := range ch`): the
     /// channel, so that it can stand for the map sent on it.
@@ -138,6 +139,28 @@ pub struct Binding {
 }
 
 impl Binding {
+    /// The storage a field path of this variable starts with, when a field alias names a
+    /// prefix of `fields`: the alias's place and how many fields it covers (the longest).
+    pub fn field_alias<'f>(
+        &self,
+        fields: impl Iterator<Item = &'f str> + Clone,
+    ) -> Option<(PlaceId, usize)> {
+        self.field_aliases
+            .iter()
+            .filter_map(|(key, place)| {
+                let mut path = fields.clone();
+                let mut covered = 0;
+                for part in key.split('.') {
+                    if path.next()? != part {
+                        return None;
+                    }
+                    covered += 1;
+                }
+                Some((*place, covered))
+            })
+            .max_by_key(|&(_, covered)| covered)
+    }
+
     /// A variable of function `func` (`None`: a package variable) declared at `offset` in
     /// `file`, with nothing yet known of what it holds.
     pub fn new(

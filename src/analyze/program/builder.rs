@@ -740,17 +740,49 @@ impl<'a> Builder<'a> {
         place: PlaceId,
     ) -> Option<(ProgramPlace, Aliased)> {
         let facts = self.facts;
-        let first = facts.places[place as usize].fields.first()?;
-        if !arg.fields.is_empty() {
+        let holder = &facts.bindings[arg.root as usize];
+        if holder.field_aliases.is_empty() {
             return None;
         }
-        let holder = &facts.bindings[arg.root as usize];
-        let &(_, alias) = holder.field_aliases.iter().find(|(f, _)| f == first)?;
+        // An argument that is a field path of its variable (`w.rec` of `w := &worker{rec:
+        // &recorder{stats: s}}`) continues into the parameter's fields.
+        let selected: Vec<String> = arg
+            .fields
+            .iter()
+            .map(|&f| self.program.field_name(f).to_string())
+            .collect();
+        let path = selected
+            .iter()
+            .chain(&facts.places[place as usize].fields)
+            .map(String::as_str);
+        let (alias, covered) = holder.field_alias(path)?;
+        let covered = covered.checked_sub(selected.len()).filter(|&c| c > 0)?;
         let a = &facts.places[alias as usize];
         let root = &facts.bindings[a.root as usize];
         let (instance, declared) = match root.func {
             None => (0, Some(None)),
-            Some(f) if Some(f) == holder.func && !root.param => (arg.instance, None),
+            // A variable of the holder's body: declared where it was, which may be outside
+            // the loop that makes the holder anew (`for … { w := &worker{st: s}; go w.run() }`
+            // shares `s` between every worker).
+            Some(f) if Some(f) == holder.func && !root.param => {
+                match self
+                    .open
+                    .iter()
+                    .rev()
+                    .find(|i| i.id == arg.instance)
+                    .cloned()
+                {
+                    Some(open) => {
+                        let ctl = self.frame(&open, root.ctl);
+                        let declared = Declared {
+                            thread: open.thread,
+                            ctl,
+                        };
+                        (arg.instance, Some(Some(declared)))
+                    }
+                    None => (arg.instance, None),
+                }
+            }
             // A parameter of the holder's body, shared by the shallow copy the holder is:
             // what its open expansion bound to it.
             Some(f) if Some(f) == holder.func && holder.shallow_copy => {
@@ -762,7 +794,7 @@ impl<'a> Builder<'a> {
                     .extend_from_slice(&self.fields[alias as usize]);
                 mapped
                     .fields
-                    .extend_from_slice(&self.fields[place as usize][1..]);
+                    .extend_from_slice(&self.fields[place as usize][covered..]);
                 return Some((mapped, Some(self.program.declared[base as usize])));
             }
             // A variable the holder's body captured from an enclosing function (`im :=
@@ -780,7 +812,7 @@ impl<'a> Builder<'a> {
             Some(_) => return None,
         };
         let mut fields = self.fields[alias as usize].clone();
-        fields.extend_from_slice(&self.fields[place as usize][1..]);
+        fields.extend_from_slice(&self.fields[place as usize][covered..]);
         let aliased = ProgramPlace {
             root: a.root,
             instance,

@@ -370,10 +370,20 @@ impl<'a> Walker<'a, '_> {
                             }
                             _ => ty.clone(),
                         };
+                        // `var w *worker = &worker{st: s}` as `w := &worker{st: s}`.
+                        let value = values
+                            .get(i)
+                            .copied()
+                            .filter(|_| names.len() == values.len());
+                        let fresh = value.is_some_and(|v| self.is_fresh_value(v));
+                        let field_aliases =
+                            value.map(|v| self.literal_fields(v)).unwrap_or_default();
                         if let Some(id) = self.declare(name, ty, alias) {
                             let binding = &mut self.facts.bindings[id as usize];
                             binding.struct_value = struct_value;
                             binding.unset = values.is_empty();
+                            binding.fresh = fresh;
+                            binding.field_aliases = field_aliases;
                         }
                     }
                 }
@@ -517,16 +527,22 @@ impl<'a> Walker<'a, '_> {
             || !binding.fresh
             || binding.param
             || binding.alias.is_some()
-            || !self.expr_type(value).is_map()
         {
             return;
         }
-        let Some(place) = self.place_of(value) else {
-            return;
+        let holds_maps = match self.expr_type(value) {
+            TypeInfo::Map { .. } => true,
+            TypeInfo::Named(n) => self.facts.decls.structs.contains_key(&n),
+            _ => false,
         };
+        if !holds_maps {
+            return;
+        }
+        let stored = self.stored_aliases(&field, value);
+        let nested = format!("{field}.");
         let aliases = &mut self.facts.bindings[b as usize].field_aliases;
-        aliases.retain(|(f, _)| *f != field);
-        aliases.push((field, place));
+        aliases.retain(|(f, _)| *f != field && !f.starts_with(&nested));
+        aliases.extend(stored);
     }
 
     /// `f.done = done` of a local channel variable: from now on the variable and the field
@@ -799,6 +815,8 @@ impl<'a> Walker<'a, '_> {
                 if let Some(b) = self.lookup(self.text(operand)) {
                     let field = self.text(field);
                     let aliases = &mut self.facts.bindings[b as usize].field_aliases;
+                    let nested = format!("{field}.");
+                    aliases.retain(|(f, _)| !f.starts_with(&nested));
                     if let Some(i) = aliases.iter().position(|(f, _)| f == field) {
                         let (f, place) = aliases.remove(i);
                         aliases.retain(|(f, _)| f != field);

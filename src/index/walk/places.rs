@@ -35,16 +35,13 @@ impl<'a> Walker<'a, '_> {
                     let binding = &self.facts.bindings[b as usize];
                     *via = binding.returned_by;
                     // `e.Attrs` of `e := Event{Attrs: base}` is `base`.
-                    if let Some(Step::Field(field)) = steps.last() {
-                        let aliased = binding
-                            .field_aliases
-                            .iter()
-                            .find(|(f, _)| f == field.as_ref())
-                            .map(|&(_, place)| place);
-                        if let Some(place) = aliased {
-                            steps.pop();
-                            break Err(place);
-                        }
+                    let path = steps.iter().rev().map_while(|s| match s {
+                        Step::Field(f) => Some(f.as_ref()),
+                        Step::Element => None,
+                    });
+                    if let Some((place, covered)) = binding.field_alias(path) {
+                        steps.truncate(steps.len() - covered);
+                        break Err(place);
                     }
                     break Ok(b);
                 }
@@ -407,7 +404,39 @@ impl<'a> Walker<'a, '_> {
         let fields = crate::index::keyed_fields(expr).unwrap_or_default();
         fields
             .into_iter()
-            .filter_map(|(key, value)| Some((self.text(key).to_string(), self.place_of(value)?)))
+            .flat_map(|(key, value)| {
+                let key = self.text(key);
+                self.stored_aliases(key, value)
+            })
+            .collect()
+    }
+
+    /// The field aliases a value stored in field `key` gives its holder: `key` names the
+    /// value's storage; through a literal made in place (`rec: &recorder{stats: s}`) or a
+    /// local holding one (`rec: r`), `rec.stats` names `s`.
+    pub(super) fn stored_aliases(&mut self, key: &str, value: Node<'a>) -> Vec<(String, PlaceId)> {
+        let nested = match self.place_of(value) {
+            Some(place) => {
+                let inherited = match value.kind() {
+                    "identifier" => self
+                        .lookup(self.text(value))
+                        .map(|b| self.facts.bindings[b as usize].field_aliases.clone())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                let mut out = vec![(key.to_string(), place)];
+                out.extend(
+                    inherited
+                        .into_iter()
+                        .map(|(k, p)| (format!("{key}.{k}"), p)),
+                );
+                return out;
+            }
+            None => self.literal_fields(value),
+        };
+        nested
+            .into_iter()
+            .map(|(k, p)| (format!("{key}.{k}"), p))
             .collect()
     }
 
