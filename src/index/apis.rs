@@ -130,7 +130,8 @@ pub struct Apis {
 
 impl Default for Apis {
     /// The built-in spawners: `wg.Go` and errgroup's `Go`/`TryGo`, `HandleFunc`,
-    /// `time.AfterFunc`, `context.AfterFunc`, `http.HandleFunc`.
+    /// `time.AfterFunc`, `context.AfterFunc`, `http.HandleFunc`, and the servers of a
+    /// handler value (`http.Handle`, `http.ListenAndServe`, `httptest.NewServer`, ...).
     fn default() -> Self {
         let method = |method: &str, arity, func_arg, receiver_waits, repeated| MethodSpawner {
             method: method.to_string(),
@@ -155,6 +156,15 @@ impl Default for Apis {
                 function("time", "AfterFunc", 1, false),
                 function("context", "AfterFunc", 1, false),
                 function("net/http", "HandleFunc", 1, true),
+                // Servers of a value serving HTTP (its `ServeHTTP` runs per request).
+                function("net/http", "Handle", 1, true),
+                function("net/http", "ListenAndServe", 1, true),
+                function("net/http", "ListenAndServeTLS", 3, true),
+                function("net/http", "Serve", 1, true),
+                function("net/http", "ServeTLS", 1, true),
+                function("net/http/httptest", "NewServer", 0, true),
+                function("net/http/httptest", "NewTLSServer", 0, true),
+                function("net/http/httptest", "NewUnstartedServer", 0, true),
             ],
             locks: Vec::new(),
         }

@@ -737,6 +737,16 @@ impl<'a> Walker<'a, '_> {
                 let via = SpawnVia::Api(format!("{}.{m}", self.text(operand)));
                 self.spawn_function_arg(call, args[spawner.func_arg], via, group, spawner.repeated);
             }
+            // `mux.Handle("/status", s)` of a value serving HTTP: every request runs its
+            // `ServeHTTP` on a goroutine of its own.
+            ("Handle", 2) if self.handler_value(args[1]).is_some() => {
+                self.expr(operand);
+                if with_args {
+                    self.expr(args[0]);
+                }
+                let via = SpawnVia::Api(format!("{}.Handle", self.text(operand)));
+                self.spawn_function_arg(call, args[1], via, None, true);
+            }
             ("Do", 1) if args[0].kind() == "func_literal" => {
                 self.expr(operand);
                 match self.place_of(operand) {

@@ -192,11 +192,32 @@ impl<'a> Walker<'a, '_> {
             if function.kind() != "identifier" {
                 self.expr(function);
             }
-            self.func_target(function, &[])
+            self.handler_value(function)
+                .or_else(|| self.func_target(function, &[]))
         };
         if let Some(target) = target {
             self.spawn(site, target, via, signals, repeated);
         }
+    }
+
+    /// A variable of a package type with a `ServeHTTP` method handed to a server
+    /// (`httptest.NewServer(s)`, `mux.Handle("/", s)`): that method on the value, which
+    /// the server runs for every request. (A value made in place is served by the
+    /// method as a handler of its own, see `Func::handler`.)
+    pub(super) fn handler_value(&mut self, value: Node<'a>) -> Option<Target> {
+        let TypeInfo::Named(ty) = self.expr_type(value) else {
+            return None;
+        };
+        let (owner, path) = self.facts.decls.method_owner(&ty, "ServeHTTP")?;
+        let mut receiver = Some(self.place_of(value)?);
+        for field in path {
+            receiver = receiver.map(|r| self.facts.select(r, &field));
+        }
+        Some(Target {
+            callee: Callee::Method(owner, "ServeHTTP".to_string()),
+            receiver,
+            args: Vec::new(),
+        })
     }
 
     /// Walks a function literal as a body of its own (a goroutine, or a function stored in
