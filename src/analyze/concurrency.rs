@@ -667,8 +667,8 @@ impl<'a> Graph<'a> {
     }
 
     fn overlap(&self, place: ProgramPlaceId, a: EventRef, b: EventRef) -> Option<Overlap> {
-        // Two loops' own elements may be different objects.
-        if self.event(a).shadow && self.event(b).shadow {
+        // Two accesses of one loop's own elements may be to different objects.
+        if self.event(a).shadow.is_some() && self.event(a).shadow == self.event(b).shadow {
             return None;
         }
         if a.thread == b.thread {

@@ -279,6 +279,8 @@ impl<'a> Builder<'a> {
             let action = match &event.kind {
                 EventKind::Access { place, op } => {
                     let place = self.place(*place, &env);
+                    let own = &self.program.places[place as usize];
+                    let element = (own.root, own.instance);
                     if let Some(shadow) = self.element_shadow(place) {
                         let action = Action::Access {
                             place: shadow,
@@ -292,7 +294,7 @@ impl<'a> Builder<'a> {
                         self.emit(thread, action, (func, i), chain, ctl, locks);
                         if let Some(last) = self.program.threads[thread as usize].events.last_mut()
                         {
-                            last.shadow = true;
+                            last.shadow = Some(element);
                         }
                     }
                     Action::Access { place, op: *op }
@@ -464,7 +466,7 @@ impl<'a> Builder<'a> {
             order: events.len(),
             ctl,
             locks,
-            shadow: false,
+            shadow: None,
         });
     }
 

@@ -141,10 +141,13 @@ pub struct ProgramEvent {
     pub ctl: CtlId,
     /// Locks held: an index into [`Program::lock_sets`].
     pub locks: LockSetId,
-    /// Whether it stands for an access of a loop's own element to the abstract element
-    /// others reach it as (`Binding::element_of`): two such accesses may touch different
-    /// elements, so they never race with each other.
-    pub shadow: bool,
+    /// When it stands for an access of a loop's own element to the abstract element others
+    /// reach it as (`Binding::element_of`): the element variable and the instance of its
+    /// loop. Two such accesses through one loop's element touch different elements (or the
+    /// same one, which the access of the element itself shows), so they never race; through
+    /// two loops (workers started over a slice, a status loop reading every element) they
+    /// meet on every element.
+    pub shadow: Option<(BindingId, u32)>,
 }
 
 /// A call through which events were inlined.
