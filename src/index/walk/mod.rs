@@ -563,9 +563,17 @@ impl<'a> Walker<'a, '_> {
                         .filter(|a| a.kind() == "identifier")
                         .and_then(|&a| self.lookup(self.text(a)))
                         .is_some_and(|b| self.own_indices.contains(&b));
+                // `go func(h Hook) { h(e) }(h)`: the function the argument holds.
+                let func_value = match args.get(index) {
+                    Some(&a) if matches!(a.kind(), "identifier" | "selector_expression") => {
+                        self.func_target(a, &[])
+                    }
+                    _ => None,
+                };
                 let id = self.declare(name, ty.clone(), alias);
                 if let Some(id) = id {
                     self.facts.bindings[id as usize].by_value = by_value;
+                    self.facts.bindings[id as usize].func_value = func_value;
                     if own {
                         self.own_indices.push(id);
                     }
