@@ -7,6 +7,7 @@
 //! goroutine (started in a loop, or an HTTP handler). They race when at least one writes
 //! and no common lock is held at both.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -503,6 +504,8 @@ pub struct Graph<'a> {
     program: &'a Program,
     facts: &'a PackageFacts,
     ordering: Ordering<'a>,
+    /// `same_mutex` by (map, lock, lock): asked for every pair of held locks.
+    same_mutexes: RefCell<FxHashMap<(ProgramPlaceId, ProgramPlaceId, ProgramPlaceId), bool>>,
 }
 
 /// A site of the index: (function, event).
@@ -515,6 +518,7 @@ impl<'a> Graph<'a> {
             program,
             facts,
             ordering: Ordering::new(program, facts),
+            same_mutexes: RefCell::default(),
         }
     }
 
@@ -595,10 +599,19 @@ impl<'a> Graph<'a> {
         let held_b = self.program.locks(self.event(b));
         self.program.locks(self.event(a)).iter().any(|&(p, ma)| {
             !own(p)
-                && held_b.iter().any(|&(q, mb)| {
-                    ma.excludes(mb) && !own(q) && same_mutex(self.program, self.facts, map, p, q)
-                })
+                && held_b
+                    .iter()
+                    .any(|&(q, mb)| ma.excludes(mb) && !own(q) && self.same_mutex(map, p, q))
         })
+    }
+
+    /// [`same_mutex`], remembered per (map, lock, lock).
+    fn same_mutex(&self, map: ProgramPlaceId, a: ProgramPlaceId, b: ProgramPlaceId) -> bool {
+        *self
+            .same_mutexes
+            .borrow_mut()
+            .entry((map, a, b))
+            .or_insert_with(|| same_mutex(self.program, self.facts, map, a, b))
     }
 
     /// Whether each instance of goroutine `t` has its own `place`: declared by `t`, or by
