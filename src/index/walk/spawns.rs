@@ -375,12 +375,46 @@ impl<'a> Walker<'a, '_> {
             });
         }
         let (callee, receiver) = self.callee_of(function)?;
-        let args = args.iter().map(|&a| self.place_of(a)).collect();
+        let args = args
+            .iter()
+            .map(|&a| self.place_of(a).or_else(|| self.made_in_place(a)))
+            .collect();
         Some(Target {
             callee,
             receiver,
             args,
         })
+    }
+
+    /// A struct literal handed to a call (`Create(&Config{Events: &delegate{serf: s}})`):
+    /// a variable of no name standing for the new object, whose fields are the storage the
+    /// literal put there. None when it puts none.
+    fn made_in_place(&mut self, arg: Node<'a>) -> Option<PlaceId> {
+        let field_aliases = self.literal_fields(arg);
+        if field_aliases.is_empty() {
+            return None;
+        }
+        let ty = self.expr_type(arg);
+        let mut binding = Binding::new(
+            self.text(arg)
+                .chars()
+                .take_while(|&c| c != '{')
+                .collect::<String>()
+                + "{…}",
+            Some(self.func),
+            self.ctl,
+            ty,
+            self.file,
+            arg.start_byte(),
+        );
+        binding.fresh = true;
+        binding.field_aliases = field_aliases;
+        let root = self.facts.bindings.len() as BindingId;
+        self.facts.bindings.push(binding);
+        Some(self.facts.intern_place(Place {
+            root,
+            fields: Vec::new(),
+        }))
     }
 
     pub(super) fn callee_of(&mut self, function: Node<'a>) -> Option<(Callee, Option<PlaceId>)> {
