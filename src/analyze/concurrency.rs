@@ -626,7 +626,7 @@ impl<'a> Graph<'a> {
         // r.mu.Lock()`) is no instance's own.
         let p = &self.program.places[place as usize];
         let holder = &self.facts.bindings[p.root as usize];
-        if !p.fields.is_empty() && !(holder.fresh || holder.struct_value || holder.param) {
+        if !(p.fields.is_empty() || holder.fresh || holder.struct_value || holder.param) {
             return false;
         }
         if d.thread == t {
