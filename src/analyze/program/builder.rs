@@ -17,6 +17,10 @@ use crate::index::{
     Target,
 };
 
+/// How many parameters a field alias is followed through to the variables their arguments
+/// hold (`Create(&Config{…})` storing `conf` in `m.conf`, and so on down the constructors).
+const MAX_ALIAS_HOPS: usize = 4;
+
 /// Where the storage a field alias names was declared, when not with the variable holding
 /// the alias: `Some(None)` for a package variable.
 type Aliased = Option<Option<Declared>>;
@@ -111,7 +115,7 @@ impl<'a> Builder<'a> {
             .collect();
         let mutexes = receiver_mutexes(facts, &fields);
         let mut param_fields = vec![false; facts.funcs.len()];
-        for b in facts.bindings.iter().filter(|b| b.shallow_copy) {
+        for b in &facts.bindings {
             if let Some(f) = b.func {
                 let from_param = |&(_, alias): &(String, PlaceId)| {
                     facts.bindings[facts.places[alias as usize].root as usize].param
@@ -741,9 +745,21 @@ impl<'a> Builder<'a> {
         arg: &ProgramPlace,
         place: PlaceId,
     ) -> Option<(ProgramPlace, Aliased)> {
+        let rest = self.fields[place as usize].clone();
+        self.field_alias_path(arg, &rest, 0)
+    }
+
+    /// [`Self::field_alias`] of the field path `rest` below `arg`; `depth` counts the
+    /// parameters followed to the variables their arguments hold.
+    fn field_alias_path(
+        &mut self,
+        arg: &ProgramPlace,
+        rest: &[FieldId],
+        depth: usize,
+    ) -> Option<(ProgramPlace, Aliased)> {
         let facts = self.facts;
         let holder = &facts.bindings[arg.root as usize];
-        if holder.field_aliases.is_empty() {
+        if holder.field_aliases.is_empty() || depth > MAX_ALIAS_HOPS {
             return None;
         }
         // An argument that is a field path of its variable (`w.rec` of `w := &worker{rec:
@@ -753,10 +769,11 @@ impl<'a> Builder<'a> {
             .iter()
             .map(|&f| self.program.field_name(f).to_string())
             .collect();
-        let path = selected
+        let names: Vec<String> = rest
             .iter()
-            .chain(&facts.places[place as usize].fields)
-            .map(String::as_str);
+            .map(|&f| self.program.field_name(f).to_string())
+            .collect();
+        let path = selected.iter().chain(&names).map(String::as_str);
         let (alias, covered) = holder.field_alias(path)?;
         let covered = covered.checked_sub(selected.len()).filter(|&c| c > 0)?;
         let a = &facts.places[alias as usize];
@@ -785,18 +802,21 @@ impl<'a> Builder<'a> {
                     None => (arg.instance, None),
                 }
             }
-            // A parameter of the holder's body, shared by the shallow copy the holder is:
-            // what its open expansion bound to it.
-            Some(f) if Some(f) == holder.func && holder.shallow_copy => {
+            // A parameter of the holder's body (`m := &Memberlist{conf: conf}`, or the
+            // storage a shallow copy shares): what its open expansion bound to it, itself
+            // followed into the fields its argument's variable names other storage for
+            // (`Create(&Config{Events: &delegate{serf: s}})`).
+            Some(f) if Some(f) == holder.func => {
                 let open = self.open.iter().rev().find(|i| i.id == arg.instance)?;
                 let base = *open.params.as_ref()?.get(&a.root)?;
-                let mut mapped = self.program.places[base as usize].clone();
-                mapped
-                    .fields
-                    .extend_from_slice(&self.fields[alias as usize]);
-                mapped
-                    .fields
-                    .extend_from_slice(&self.fields[place as usize][covered..]);
+                let bound = self.program.places[base as usize].clone();
+                let mut below = self.fields[alias as usize].clone();
+                below.extend_from_slice(&rest[covered..]);
+                if let Some(found) = self.field_alias_path(&bound, &below, depth + 1) {
+                    return Some(found);
+                }
+                let mut mapped = bound;
+                mapped.fields.extend_from_slice(&below);
                 return Some((mapped, Some(self.program.declared[base as usize])));
             }
             // A variable the holder's body captured from an enclosing function (`im :=
@@ -814,7 +834,7 @@ impl<'a> Builder<'a> {
             Some(_) => return None,
         };
         let mut fields = self.fields[alias as usize].clone();
-        fields.extend_from_slice(&self.fields[place as usize][covered..]);
+        fields.extend_from_slice(&rest[covered..]);
         let aliased = ProgramPlace {
             root: a.root,
             instance,
