@@ -209,13 +209,13 @@ impl<'a> Walker<'a, '_> {
             return None;
         };
         let (owner, path) = self.facts.decls.method_owner(&ty, "ServeHTTP")?;
-        let mut receiver = Some(self.place_of(value)?);
+        let mut receiver = self.place_of(value)?;
         for field in path {
-            receiver = receiver.map(|r| self.facts.select(r, &field));
+            receiver = self.facts.select(receiver, &field);
         }
         Some(Target {
             callee: Callee::Method(owner, "ServeHTTP".to_string()),
-            receiver,
+            receiver: Some(receiver),
             args: Vec::new(),
         })
     }
