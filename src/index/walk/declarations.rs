@@ -174,6 +174,12 @@ impl<'a> Walker<'a, '_> {
                 binding.shallow_copy = shallow_copy;
                 if alias.is_some() {
                     self.alias_locks.insert(id, self.flow.locks.clone());
+                    if paired {
+                        let indices = self.indices(right[i]);
+                        if !indices.is_empty() {
+                            self.alias_indices.insert(id, indices);
+                        }
+                    }
                 }
             }
         }

@@ -847,20 +847,11 @@ impl<'a> Walker<'a, '_> {
                 return;
             }
         };
-        let mut operand = operand;
-        while operand.kind() == "parenthesized_expression" {
-            operand = operand.named_child(0).unwrap_or(operand);
-        }
-        match operand.kind() {
-            "index_expression" => {
-                if let Some(index) = operand.child_by_field_name("index") {
-                    let index = self.compact(index);
-                    self.stripes.insert(place, index);
-                }
-            }
-            _ => {
-                self.stripes.remove(&place);
-            }
+        let indices = self.indices(operand);
+        if indices.is_empty() {
+            self.stripes.remove(&place);
+        } else {
+            self.stripes.insert(place, indices);
         }
         self.push(EventKind::Lock { place, mode }, call);
         self.flow.lock(place, mode);

@@ -72,6 +72,7 @@ pub fn walk_file(
         escape_ids: HashMap::new(),
         alias_locks: HashMap::new(),
         stripes: HashMap::new(),
+        alias_indices: HashMap::new(),
         spawning_args: false,
         copies: HashMap::new(),
         latched: Vec::new(),
@@ -229,9 +230,12 @@ struct Walker<'a, 'f> {
     escape_ids: HashMap<(usize, usize), EscapeId>,
     /// Locks held where a local variable took a reference to a shared map (`m := s.items`).
     alias_locks: HashMap<BindingId, LockSet>,
-    /// For a lock that is an element of an array, slice or map of mutexes
-    /// (`s.locks[shard].Lock()`): the index of its last acquisition, without white space.
-    stripes: HashMap<PlaceId, String>,
+    /// For a lock selected by an index (`s.locks[shard].Lock()`, `s.shards[i].mu.Lock()`,
+    /// `sh.mu.Lock()` of `sh := &s.shards[i]`): the indices of its last acquisition, without
+    /// white space.
+    stripes: HashMap<PlaceId, Vec<String>>,
+    /// The indices a local variable's storage was selected by (`sh := &s.shards[i]`).
+    alias_indices: HashMap<BindingId, Vec<String>>,
     /// Whether the parameters being declared are those of a literal a `go` statement
     /// starts with its arguments.
     spawning_args: bool,
@@ -622,8 +626,9 @@ impl<'a> Walker<'a, '_> {
 
     /// Records an access to the map `map` denotes, reached through the getter call `via`, if
     /// any: after the getter returns (`range agg.Close()` reads what `Close` returns after
-    /// the waits in `Close`). A lock stripe (`s.locks[i]`) guards only the maps selected by
-    /// the same index (`s.data[i]`): it is not held for any other map.
+    /// the waits in `Close`). A lock stripe (`s.locks[i]`, or the mutex of one element
+    /// `s.shards[i].mu`) guards only the maps selected by the same indices (`s.data[i]`,
+    /// `s.shards[i].pending`): it is not held for any other map.
     fn push_access(
         &mut self,
         place: PlaceId,
@@ -646,17 +651,29 @@ impl<'a> Walker<'a, '_> {
         };
         event.via = via;
         event.locks.retain(|(lock, _)| {
-            let striped = places[*lock as usize].fields.last().map(String::as_str)
-                == Some(crate::index::ELEMENT);
-            match stripes.get(lock) {
-                Some(index) if striped => indices.contains(index),
-                _ => true,
-            }
+            let Some(selected) = stripes.get(lock) else {
+                return true;
+            };
+            let lock_fields = &places[*lock as usize].fields;
+            let striped = match lock_fields.iter().rposition(|f| f == crate::index::ELEMENT) {
+                // `s.locks[i]`: a stripe, whatever map it is held for.
+                Some(last) if last + 1 == lock_fields.len() => true,
+                // `s.shards[i].mu`: a stripe for the maps of the same element.
+                Some(last) => {
+                    let map_place = &places[place as usize];
+                    map_place.root == places[*lock as usize].root
+                        && map_place.fields.len() > last
+                        && map_place.fields[..=last] == lock_fields[..=last]
+                }
+                None => false,
+            };
+            !striped || selected.iter().all(|index| indices.contains(index))
         });
     }
 
     /// The indices selecting the storage an expression denotes, without white space:
-    /// `shard` and `i` for `s.data[shard].buckets[i]`.
+    /// `shard` and `i` for `s.data[shard].buckets[i]`, and `i` for `sh.pending` of
+    /// `sh := &s.shards[i]`.
     fn indices(&self, expr: Node<'a>) -> Vec<String> {
         let mut out = Vec::new();
         let mut cur = Some(expr);
@@ -670,6 +687,13 @@ impl<'a> Walker<'a, '_> {
                 }
                 "selector_expression" | "unary_expression" => node.child_by_field_name("operand"),
                 "parenthesized_expression" => node.named_child(0),
+                "identifier" => {
+                    let selected = self
+                        .lookup(self.text(node))
+                        .and_then(|b| self.alias_indices.get(&b));
+                    out.extend(selected.into_iter().flatten().cloned());
+                    None
+                }
                 _ => None,
             };
         }
