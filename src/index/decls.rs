@@ -59,7 +59,8 @@ pub struct PackageDecls {
     pub returns: super::Returns,
     /// Methods that keep a function parameter in a field of their receiver.
     pub registrations: super::registrations::Registrations,
-    /// Package functions that run a function parameter on another goroutine, by name.
+    /// Package functions and methods that run a function parameter on another goroutine, by
+    /// name (`parallel`, `Server.startGoRoutine`).
     pub spawning: HashMap<String, super::SpawningParams>,
     /// Package functions that signal a WaitGroup parameter as they return, by name: the
     /// parameter's index.

@@ -1,4 +1,4 @@
-//! Which package functions run a function parameter on another goroutine
+//! Which package functions and methods run a function parameter on another goroutine
 //! (`func parallel(fns ...func()) { for _, f := range fns { go func() { f() }() } }`), read
 //! from the syntax before bodies are walked: a call passing function literals to such a
 //! parameter starts goroutines, instead of running the literals in place. Also which
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::decls::parameter_names;
+use super::decls::{parameter_names, receiver_type_name};
 use super::{descendants, ParsedFile};
 
 /// How a function runs its function parameters.
@@ -24,6 +24,9 @@ pub struct SpawningParams {
     pub repeated: bool,
     /// Whether the function calls `Wait()` outside its goroutines: it returns after them.
     pub waits: bool,
+    /// The field of a method's receiver its goroutines signal as they end, after running
+    /// the parameter (`s.grWG` of `go func() { defer s.grWG.Done(); f() }()`), as a path.
+    pub done_field: Option<Vec<String>>,
 }
 
 impl SpawningParams {
@@ -38,25 +41,32 @@ impl SpawningParams {
 }
 
 /// Calls `f` with the name, parameter list, body and source of every function declared
-/// in `files` (methods left out).
+/// in `files`, and of every method, named `Type.method` (no function name has a dot).
 fn each_function<'t>(
     files: &'t [ParsedFile<'_>],
-    mut f: impl FnMut(&'t str, Node<'t>, Node<'t>, &'t str),
+    mut f: impl FnMut(&str, Node<'t>, Node<'t>, &'t str, Option<&'t str>),
 ) {
     for file in files {
         let src = file.source.text.as_str();
         let root = file.tree.root_node();
         let mut cursor = root.walk();
         for decl in root.named_children(&mut cursor) {
-            if decl.kind() != "function_declaration" {
-                continue;
-            }
+            let name = match decl.kind() {
+                "function_declaration" => decl
+                    .child_by_field_name("name")
+                    .map(|n| src[n.byte_range()].to_string()),
+                "method_declaration" => receiver_type_name(decl, src).and_then(|ty| {
+                    let method = decl.child_by_field_name("name")?;
+                    Some(format!("{ty}.{}", &src[method.byte_range()]))
+                }),
+                _ => None,
+            };
             if let (Some(name), Some(body), Some(params)) = (
-                decl.child_by_field_name("name"),
+                name,
                 decl.child_by_field_name("body"),
                 decl.child_by_field_name("parameters"),
             ) {
-                f(&src[name.byte_range()], params, body, src);
+                f(&name, params, body, src, receiver_name(decl, src));
             }
         }
     }
@@ -70,14 +80,14 @@ const MAX_FORWARDING: usize = 4;
 /// `parallel(n, func(w int) { … fn(items[i]) … })`), a few levels deep.
 pub fn collect(files: &[ParsedFile<'_>]) -> HashMap<String, SpawningParams> {
     let mut out = HashMap::new();
-    each_function(files, |name, params, body, src| {
-        if let Some(found) = spawning(params, body, src) {
+    each_function(files, |name, params, body, src, receiver| {
+        if let Some(found) = spawning(params, body, src, receiver) {
             out.entry(name.to_string()).or_insert(found);
         }
     });
     for _ in 0..MAX_FORWARDING {
         let mut added = Vec::new();
-        each_function(files, |name, params, body, src| {
+        each_function(files, |name, params, body, src, _| {
             if !out.contains_key(name) {
                 if let Some(found) = forwarding(params, body, src, &out) {
                     added.push((name.to_string(), found));
@@ -174,29 +184,9 @@ fn forwarding(
 /// before the signal.
 pub fn done_params(files: &[ParsedFile<'_>]) -> HashMap<String, usize> {
     let mut out = HashMap::new();
-    each_function(files, |name, params, body, src| {
-        // The block's statements (in a `statement_list` in this grammar).
-        let list = body
-            .named_child(0)
-            .filter(|n| n.kind() == "statement_list")
-            .unwrap_or(body);
-        let mut cursor = list.walk();
-        let statements: Vec<Node<'_>> = list.named_children(&mut cursor).collect();
-        let last = statements.last().map(|n| n.id());
+    each_function(files, |name, params, body, src, _| {
         let names = parameter_names(params, src);
-        let done = statements.iter().find_map(|stmt| {
-            let call = match stmt.kind() {
-                "defer_statement" => stmt.named_child(0),
-                "expression_statement" if Some(stmt.id()) == last => stmt.named_child(0),
-                _ => None,
-            }
-            .filter(|c| c.kind() == "call_expression")?;
-            let function = call.child_by_field_name("function")?;
-            let operand = function.child_by_field_name("operand")?;
-            let field = function.child_by_field_name("field")?;
-            if &src[field.byte_range()] != "Done" {
-                return None;
-            }
+        let done = done_operand(body, src).and_then(|operand| {
             names
                 .iter()
                 .position(|&(n, _)| n == &src[operand.byte_range()])
@@ -208,7 +198,12 @@ pub fn done_params(files: &[ParsedFile<'_>]) -> HashMap<String, usize> {
     out
 }
 
-fn spawning(params: Node<'_>, body: Node<'_>, src: &str) -> Option<SpawningParams> {
+fn spawning(
+    params: Node<'_>,
+    body: Node<'_>,
+    src: &str,
+    receiver: Option<&str>,
+) -> Option<SpawningParams> {
     // Cheap test first: most functions start no goroutine.
     if !has_go_keyword(&src[body.byte_range()]) {
         return None;
@@ -282,6 +277,11 @@ fn spawning(params: Node<'_>, body: Node<'_>, src: &str) -> Option<SpawningParam
             }
             _ => {}
         }
+        if !started.is_empty() && function.kind() == "func_literal" {
+            found.done_field = found
+                .done_field
+                .or_else(|| done_field(function, src, receiver?));
+        }
         if started.iter().any(|&(_, element)| !element) && inside_loop(*go, body) {
             found.repeated = true;
         }
@@ -303,6 +303,52 @@ fn spawning(params: Node<'_>, body: Node<'_>, src: &str) -> Option<SpawningParam
             && !inside_goroutine(*n, body)
     });
     Some(found)
+}
+
+/// What a block signals as it ends: the operand of `defer wg.Done()` in its outermost
+/// statements, or of `wg.Done()` as its last statement.
+fn done_operand<'t>(block: Node<'t>, src: &str) -> Option<Node<'t>> {
+    // The block's statements (in a `statement_list` in this grammar).
+    let list = block
+        .named_child(0)
+        .filter(|n| n.kind() == "statement_list")
+        .unwrap_or(block);
+    let mut cursor = list.walk();
+    let statements: Vec<Node<'t>> = list.named_children(&mut cursor).collect();
+    let last = statements.last().map(|n| n.id());
+    statements.iter().find_map(|stmt| {
+        let call = match stmt.kind() {
+            "defer_statement" => stmt.named_child(0),
+            "expression_statement" if Some(stmt.id()) == last => stmt.named_child(0),
+            _ => None,
+        }
+        .filter(|c| c.kind() == "call_expression")?;
+        let function = call.child_by_field_name("function")?;
+        let field = function.child_by_field_name("field")?;
+        (&src[field.byte_range()] == "Done")
+            .then(|| function.child_by_field_name("operand"))
+            .flatten()
+    })
+}
+
+/// The receiver field a goroutine's literal signals as it ends: `s.grWG` of `defer
+/// s.grWG.Done()`, as a path.
+fn done_field(literal: Node<'_>, src: &str, receiver: &str) -> Option<Vec<String>> {
+    let mut operand = done_operand(literal.child_by_field_name("body")?, src)?;
+    let mut path = Vec::new();
+    while operand.kind() == "selector_expression" {
+        path.push(src[operand.child_by_field_name("field")?.byte_range()].to_string());
+        operand = operand.child_by_field_name("operand")?;
+    }
+    path.reverse();
+    (operand.kind() == "identifier" && &src[operand.byte_range()] == receiver && !path.is_empty())
+        .then_some(path)
+}
+
+/// The name a method declaration gives its receiver, if any.
+fn receiver_name<'s>(decl: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let param = decl.child_by_field_name("receiver")?.named_child(0)?;
+    Some(&src[param.child_by_field_name("name")?.byte_range()])
 }
 
 /// Whether the text holds the word `go` followed by a space or tab (a `go` statement, or

@@ -413,9 +413,29 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         };
+        // `if exclusive { … }` after `if exclusive { mu.Lock() } else { mu.RLock() }`.
+        let condition = node
+            .child_by_field_name("condition")
+            .and_then(|c| self.condition_flag(c));
+        let decide = |w: &mut Self, taken: bool| {
+            let Some((flag, positive)) = &condition else {
+                return;
+            };
+            let decided: Vec<(PlaceId, LockMode)> = w
+                .flow
+                .decided
+                .iter()
+                .filter(|d| &d.0 == flag && w.flow.locks.iter().any(|&(p, _)| p == d.1))
+                .map(|d| (d.1, if taken == *positive { d.2 } else { d.3 }))
+                .collect();
+            for (place, mode) in decided {
+                w.flow.lock(place, mode);
+            }
+        };
         let first = self.current().events.len();
         let then = self.in_frame(CtlKind::Branch, |w| {
             acquired(w, true);
+            decide(w, true);
             if let Some(b) = node.child_by_field_name("consequence").filter(|_| !dead) {
                 w.block(b);
             }
@@ -429,6 +449,7 @@ impl<'a> Walker<'a, '_> {
         let otherwise = match node.child_by_field_name("alternative") {
             Some(alt) => self.in_frame(CtlKind::Branch, |w| {
                 acquired(w, false);
+                decide(w, false);
                 w.statement(alt);
             }),
             None => {
@@ -441,7 +462,28 @@ impl<'a> Walker<'a, '_> {
         let gate = gate.filter(|_| {
             then.terminated && then.exits && node.child_by_field_name("alternative").is_none()
         });
+        // Locks both branches hold, in modes the condition decides.
+        let decided: Vec<(String, PlaceId, LockMode, LockMode)> = match &condition {
+            Some((flag, positive)) if !then.terminated && !otherwise.terminated => then
+                .locks
+                .iter()
+                .filter_map(|&(place, in_then)| {
+                    let &(_, in_else) = otherwise.locks.iter().find(|&&(p, _)| p == place)?;
+                    let (when_true, when_false) = if *positive {
+                        (in_then, in_else)
+                    } else {
+                        (in_else, in_then)
+                    };
+                    (in_then != in_else).then(|| (flag.clone(), place, when_true, when_false))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         self.flow = Flow::join(vec![then, otherwise]);
+        for d in decided {
+            self.flow.decided.retain(|e| e.1 != d.1);
+            self.flow.decided.push(d);
+        }
         if let Some((place, lock)) = gate.filter(|_| !self.flow.terminated) {
             self.gates.push((place, lock));
             self.flow.lock(place, LockMode::Latch);
@@ -450,6 +492,8 @@ impl<'a> Walker<'a, '_> {
             for &(place, mode) in &taken.locks {
                 if !held_before.iter().any(|&(p, _)| p == place) {
                     self.flow.lock(place, mode);
+                    let decided = taken.decided.iter().filter(|d| d.1 == place);
+                    self.flow.decided.extend(decided.cloned());
                 }
             }
         }
@@ -488,6 +532,30 @@ impl<'a> Walker<'a, '_> {
             .and_then(|f| f.child_by_field_name("field"))
             .is_some_and(|m| self.text(m) == "Stop");
         stop_call && node.child_by_field_name("alternative").is_none()
+    }
+
+    /// The variable a condition tests, possibly negated or parenthesized, and whether it
+    /// holds when the variable is true: `("exclusive", false)` for `!exclusive`.
+    fn condition_flag(&self, cond: Node<'a>) -> Option<(String, bool)> {
+        let mut positive = true;
+        let mut cur = cond;
+        loop {
+            cur = match cur.kind() {
+                "parenthesized_expression" => cur.named_child(0)?,
+                "unary_expression"
+                    if cur
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "!") =>
+                {
+                    positive = !positive;
+                    cur.child_by_field_name("operand")?
+                }
+                "identifier" | "selector_expression" => {
+                    return Some((self.compact(cur), positive));
+                }
+                _ => return None,
+            };
+        }
     }
 
     /// Whether a condition is a boolean parameter, possibly negated or parenthesized.

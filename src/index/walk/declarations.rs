@@ -462,6 +462,9 @@ impl<'a> Walker<'a, '_> {
         }
         for (i, &l) in left.iter().enumerate() {
             self.lvalue(l, op);
+            // A condition that decided a lock's mode may decide otherwise from here on.
+            let assigned = self.compact(l);
+            self.flow.decided.retain(|d| d.0 != assigned);
             if op == AccessOp::Assign {
                 // `ep = ep.WithHost(h)`, `m = s.Items()`: storage the callee returns, as in
                 // a declaration (taken before the target lets go of what it held).
@@ -471,7 +474,11 @@ impl<'a> Walker<'a, '_> {
                 let first = self.first_assignment(l);
                 self.reassigned(l);
                 if let (Some(b), true) = (first, paired) {
-                    self.facts.bindings[b as usize].alias = self.place_of(right[i]);
+                    let alias = self.place_of(right[i]);
+                    let binding = &mut self.facts.bindings[b as usize];
+                    binding.alias = alias;
+                    // `var c Config; c = *cfg`: a copy of the struct, as `c := *cfg` is.
+                    binding.by_value = binding.struct_value && alias.is_some();
                 }
                 let value = if paired {
                     right.get(i)

@@ -213,7 +213,7 @@ impl<'a> Walker<'a, '_> {
                         self.flow.exit();
                     }
                     name if self.facts.decls.spawning.contains_key(name) => {
-                        self.call_spawning(call, function, &args, with_args);
+                        self.call_spawning(call, function, name, &args, with_args);
                     }
                     _ => {
                         walk_args(self, 0);
@@ -307,27 +307,39 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    /// A call of a package function that runs function arguments on other goroutines
-    /// (`parallel(func() {...}, func() {...})`): each such argument starts a goroutine at the
-    /// call, joined when the call returns if the function waits for its goroutines.
+    /// A call of a package function or method that runs function arguments on other
+    /// goroutines (`parallel(func() {...}, func() {...})`, `s.startGoRoutine(func() {...})`),
+    /// named `name` in `decls.spawning`: each such argument starts a goroutine at the call,
+    /// joined when the call returns if the function waits for its goroutines.
     pub(super) fn call_spawning(
         &mut self,
         call: Node<'a>,
         function: Node<'a>,
+        name: &str,
         args: &[Node<'a>],
         with_args: bool,
     ) {
-        let name = self.text(function);
         let spawning = self.facts.decls.spawning[name].clone();
         let join = spawning.waits.then(|| self.join_place(name, call));
+        // `s.startGoRoutine(f)` running `f` in `go func() { defer s.grWG.Done(); f() }()`.
+        let done = spawning.done_field.as_ref().and_then(|path| {
+            let operand = function
+                .child_by_field_name("operand")
+                .filter(|_| function.kind() == "selector_expression")?;
+            let base = self.place_of(operand)?;
+            let mut place = self.facts.places[base as usize].clone();
+            place.fields.extend(path.iter().cloned());
+            Some(self.facts.intern_place(place))
+        });
+        let signals = join.or(done);
         for (i, &arg) in args.iter().enumerate() {
             if spawning.runs(i) {
                 let via = SpawnVia::Api(name.to_string());
                 if let Some(target) = self.method_expression_target(arg, args, i) {
-                    self.spawn(arg, target, via, join, spawning.repeated);
+                    self.spawn(arg, target, via, signals, spawning.repeated);
                     continue;
                 }
-                self.spawn_function_arg(arg, arg, via, join, spawning.repeated);
+                self.spawn_function_arg(arg, arg, via, signals, spawning.repeated);
             } else if with_args {
                 self.expr(arg);
             }
@@ -395,8 +407,8 @@ impl<'a> Walker<'a, '_> {
         let registered = self.registered_params(call);
         let spawned = call
             .child_by_field_name("function")
-            .and_then(|f| self.facts.decls.spawning.get(self.text(f)))
-            .cloned();
+            .and_then(|f| self.spawning_name(f))
+            .map(|name| self.facts.decls.spawning[&name].clone());
         for (i, &arg) in args.iter().enumerate() {
             // Handed to a goroutine the callee starts (`call_spawning`), not run here.
             if registered.contains(&i) || spawned.as_ref().is_some_and(|s| s.runs(i)) {
@@ -626,6 +638,33 @@ impl<'a> Walker<'a, '_> {
 
     /// Whether `operand` is of a type of the package that has the method (its own or
     /// promoted from a struct it embeds).
+    /// The name in `decls.spawning` of the function or method a call's `function` denotes,
+    /// if it runs a function argument on another goroutine: `parallel`, or
+    /// `Server.startGoRoutine` for `s.startGoRoutine` (found where `s`'s type or a type it
+    /// embeds declares it).
+    fn spawning_name(&mut self, function: Node<'a>) -> Option<String> {
+        let name = match function.kind() {
+            "identifier" if self.lookup(self.text(function)).is_none() => {
+                self.text(function).to_string()
+            }
+            "selector_expression" => {
+                let operand = function.child_by_field_name("operand")?;
+                let method = self.text(function.child_by_field_name("field")?);
+                let TypeInfo::Named(ty) = self.expr_type(operand) else {
+                    return None;
+                };
+                let (owner, _) = self.facts.decls.method_owner(&ty, method)?;
+                format!("{owner}.{method}")
+            }
+            _ => return None,
+        };
+        self.facts
+            .decls
+            .spawning
+            .contains_key(&name)
+            .then_some(name)
+    }
+
     fn declares_method(&mut self, operand: Node<'a>, method: &str) -> bool {
         match self.expr_type(operand) {
             TypeInfo::Named(ty) => self.facts.decls.method_owner(&ty, method).is_some(),
@@ -764,6 +803,15 @@ impl<'a> Walker<'a, '_> {
                         self.in_once = outer;
                     }
                 }
+            }
+            // `s.startGoRoutine(func() {...})` of a method running its argument on a
+            // goroutine.
+            _ if !self.facts.decls.spawning.is_empty()
+                && self.spawning_name(function).is_some() =>
+            {
+                let name = self.spawning_name(function).expect("matched above");
+                self.expr(operand);
+                self.call_spawning(call, function, &name, args, with_args);
             }
             ("Run", 2) if is_parallel_subtest(args[1], self.src) => {
                 self.expr(operand);

@@ -124,6 +124,10 @@ struct Flow {
     /// Whether a `defer` was registered on the way here: leaving the function then runs
     /// deferred code, so the exit does not end everything that follows.
     deferred: bool,
+    /// Locks whose mode a condition decided: after `if exclusive { mu.Lock() } else {
+    /// mu.RLock() }`, the lock is held as (condition text, lock, mode when true, mode when
+    /// false); a later `if exclusive { … }` holds it in the mode its branch implies.
+    decided: Vec<(String, PlaceId, LockMode, LockMode)>,
 }
 
 impl Flow {
@@ -142,6 +146,7 @@ impl Flow {
 
     fn unlock(&mut self, place: PlaceId) {
         self.locks.retain(|&(p, _)| p != place);
+        self.decided.retain(|d| d.1 != place);
     }
 
     /// Where paths meet: a lock is held only if held on every path that reaches here.
@@ -155,10 +160,12 @@ impl Flow {
                 terminated: true,
                 exits,
                 deferred,
+                decided: Vec::new(),
             };
         };
         out.deferred = deferred;
         for f in live {
+            out.decided.retain(|d| f.decided.contains(d));
             out.locks
                 .retain_mut(|(p, mode)| match f.locks.iter().find(|(q, _)| q == p) {
                     Some(&(_, other)) => {
