@@ -348,39 +348,6 @@ fn races_across_entries(
                 if common {
                     continue;
                 }
-                if std::env::var_os("MG_DEBUG").is_some() {
-                    let show = |t: ThreadId, e: &crate::analyze::program::ProgramEvent| {
-                        program
-                            .locks(e)
-                            .iter()
-                            .map(|&(l, m)| {
-                                let p = &program.places[l as usize];
-                                format!(
-                                    "{:?} {}#{}:{:?}/{:?}",
-                                    m,
-                                    facts.bindings[p.root as usize].name,
-                                    p.instance,
-                                    p.fields
-                                        .iter()
-                                        .map(|f| program.field_name(*f))
-                                        .collect::<Vec<_>>(),
-                                    receiver_key(t, l)
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                    };
-                    eprintln!(
-                        "DEBUG {:?} {:?}:{:?} a {:?} b {:?}",
-                        key.1
-                            .iter()
-                            .map(|f| program.field_name(*f))
-                            .collect::<Vec<_>>(),
-                        graph.event(a).origin,
-                        graph.event(b).origin,
-                        show(a.thread, graph.event(a)),
-                        show(b.thread, graph.event(b))
-                    );
-                }
                 let overlap = if a_spawned {
                     Overlap::External {
                         spawn: spawn_below_root(program, a.thread),

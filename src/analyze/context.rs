@@ -516,12 +516,6 @@ impl Context<'_> {
             .collect();
         related.extend(self.spawn_labels(&r.race));
         related.extend(self.call_labels(r.primary));
-        if std::env::var_os("MG_DEBUG").is_some() {
-            for mut c in self.call_labels(r.conflict) {
-                c.message = format!("conflict {}", c.message);
-                related.push(c);
-            }
-        }
         let confidence = self.confidence(&r.race);
         Finding {
             location: self.location(r.primary),
