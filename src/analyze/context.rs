@@ -229,15 +229,16 @@ impl Context<'_> {
     }
 
     /// The calls through which an access is reached from its goroutine's start, outermost
-    /// first, as related locations.
-    pub fn call_labels(&self, r: EventRef) -> Vec<Related> {
+    /// first, as related locations; `whose` names the access ("the access", "the
+    /// conflicting access").
+    pub fn call_labels(&self, r: EventRef, whose: &str) -> Vec<Related> {
         self.calls_to(r)
             .into_iter()
             .enumerate()
             .map(|(i, call)| Related {
                 role: Role::CallSite,
                 location: self.origin_location(call),
-                message: format!("call {} on the way to the access", i + 1),
+                message: format!("call {} on the way to {whose}", i + 1),
             })
             .collect()
     }
@@ -515,7 +516,11 @@ impl Context<'_> {
             .into_iter()
             .collect();
         related.extend(self.spawn_labels(&r.race));
-        related.extend(self.call_labels(r.primary));
+        related.extend(self.call_labels(r.primary, "the access"));
+        // How the other goroutine reaches its access: what a reader checks second.
+        if r.conflict != r.primary {
+            related.extend(self.call_labels(r.conflict, "the conflicting access"));
+        }
         let confidence = self.confidence(&r.race);
         Finding {
             location: self.location(r.primary),
