@@ -62,6 +62,9 @@ pub struct PackageDecls {
     /// Package functions and methods that run a function parameter on another goroutine, by
     /// name (`parallel`, `Server.startGoRoutine`).
     pub spawning: HashMap<String, super::SpawningParams>,
+    /// Package functions and methods that call a function parameter in place with some of
+    /// their parameters, by name (`apply`, `Server.configure`).
+    pub param_calls: HashMap<String, super::param_calls::ParamCalls>,
     /// Package functions that signal a WaitGroup parameter as they return, by name: the
     /// parameter's index.
     pub done_params: HashMap<String, usize>,

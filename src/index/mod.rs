@@ -15,6 +15,7 @@ mod dispatch;
 pub mod exports;
 mod lock_helpers;
 mod memo;
+mod param_calls;
 mod registrations;
 mod returns;
 pub mod rpc;
@@ -1017,6 +1018,7 @@ pub fn index_package(
     let names = globals.keys().map(String::as_str).collect();
     facts.decls.returns = returns::collect(files, &facts.decls, &names);
     facts.decls.spawning = spawning_params::collect(files);
+    facts.decls.param_calls = param_calls::collect(files);
     facts.decls.registrations = registrations::collect(files);
     facts.decls.done_params = spawning_params::done_params(files);
     (facts.decls.one_slot, facts.decls.tokens) = semaphores::collect(files);

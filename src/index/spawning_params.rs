@@ -42,7 +42,7 @@ impl SpawningParams {
 
 /// Calls `f` with the name, parameter list, body and source of every function declared
 /// in `files`, and of every method, named `Type.method` (no function name has a dot).
-fn each_function<'t>(
+pub(super) fn each_function<'t>(
     files: &'t [ParsedFile<'_>],
     mut f: impl FnMut(&str, Node<'t>, Node<'t>, &'t str, Option<&'t str>),
 ) {
@@ -374,6 +374,6 @@ fn inside_goroutine(node: Node<'_>, body: Node<'_>) -> bool {
 }
 
 /// The ancestors of `node` up to, not including, `body`.
-fn ancestors<'t>(node: Node<'t>, body: Node<'t>) -> impl Iterator<Item = Node<'t>> {
+pub(super) fn ancestors<'t>(node: Node<'t>, body: Node<'t>) -> impl Iterator<Item = Node<'t>> {
     std::iter::successors(node.parent(), |n| n.parent()).take_while(move |n| *n != body)
 }

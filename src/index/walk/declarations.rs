@@ -216,7 +216,7 @@ impl<'a> Walker<'a, '_> {
 
     /// The function a call returns as its result at `index`, when it calls a function of
     /// the package (resolved once every body is walked: `Func::returned_funcs`).
-    fn returned_func(&mut self, call: Node<'a>, index: usize) -> Option<Target> {
+    pub(super) fn returned_func(&mut self, call: Node<'a>, index: usize) -> Option<Target> {
         let (from, _) = self.callee_of(call.child_by_field_name("function")?)?;
         let site = self.call_event(call).map(|e| (self.func, e));
         Some(Target {

@@ -50,7 +50,10 @@ impl<'a> Walker<'a, '_> {
             "func_literal" if self.is_handler_literal(node) => {
                 self.spawn_function_arg(node, node, SpawnVia::Served, None, true);
             }
-            "func_literal" => self.inline_literal(node, &[]),
+            "func_literal" => {
+                let args = self.literal_args.remove(&node.start_byte());
+                self.inline_literal(node, args.as_deref().unwrap_or_default());
+            }
             "composite_literal" => {
                 if let Some(ty) = node.child_by_field_name("type") {
                     self.instantiated(ty);
@@ -173,6 +176,7 @@ impl<'a> Walker<'a, '_> {
         };
         self.service_registration(function, &args);
         self.formatted_stringers(call, function, &args);
+        self.literals_called_in_place(function, &args);
         let walk_args = |w: &mut Self, skip: usize| {
             if with_args {
                 for &a in args.iter().skip(skip) {
@@ -409,12 +413,23 @@ impl<'a> Walker<'a, '_> {
             .child_by_field_name("function")
             .and_then(|f| self.spawning_name(f))
             .map(|name| self.facts.decls.spawning[&name].clone());
+        let passed = call
+            .child_by_field_name("function")
+            .map(|f| self.passed_args(f, args))
+            .unwrap_or_default();
         for (i, &arg) in args.iter().enumerate() {
             // Handed to a goroutine the callee starts (`call_spawning`), not run here.
             if registered.contains(&i) || spawned.as_ref().is_some_and(|s| s.runs(i)) {
                 continue;
             }
-            let target = match arg.kind() {
+            let passed = passed.get(i).filter(|p| !p.is_empty());
+            let mut target = match arg.kind() {
+                // `apply(c, WithLabel("a", "b"))`: the function the call returns, called
+                // in place by `apply`.
+                "call_expression" if passed.is_some() => match self.returned_func(arg, 0) {
+                    Some(target) => target,
+                    None => continue,
+                },
                 "identifier" => {
                     let Some(b) = self.lookup(self.text(arg)) else {
                         continue;
@@ -453,6 +468,11 @@ impl<'a> Walker<'a, '_> {
                 },
                 _ => continue,
             };
+            if let Some(passed) = passed {
+                if target.args.is_empty() && target.receiver.is_none() {
+                    target.args = passed.iter().map(|&a| self.place_of(a)).collect();
+                }
+            }
             let kind = EventKind::Call {
                 target,
                 literals: Vec::new(),
@@ -639,11 +659,21 @@ impl<'a> Walker<'a, '_> {
     /// Whether `operand` is of a type of the package that has the method (its own or
     /// promoted from a struct it embeds).
     /// The name in `decls.spawning` of the function or method a call's `function` denotes,
-    /// if it runs a function argument on another goroutine: `parallel`, or
-    /// `Server.startGoRoutine` for `s.startGoRoutine` (found where `s`'s type or a type it
-    /// embeds declares it).
+    /// if it runs a function argument on another goroutine.
     fn spawning_name(&mut self, function: Node<'a>) -> Option<String> {
-        let name = match function.kind() {
+        let name = self.callee_name(function)?;
+        self.facts
+            .decls
+            .spawning
+            .contains_key(&name)
+            .then_some(name)
+    }
+
+    /// The name the pre-passes (`decls.spawning`, `decls.param_calls`) know the function or
+    /// method a call's `function` denotes by: `parallel`, or `Server.startGoRoutine` for
+    /// `s.startGoRoutine` (found where `s`'s type or a type it embeds declares it).
+    fn callee_name(&mut self, function: Node<'a>) -> Option<String> {
+        Some(match function.kind() {
             "identifier" if self.lookup(self.text(function)).is_none() => {
                 self.text(function).to_string()
             }
@@ -657,12 +687,43 @@ impl<'a> Walker<'a, '_> {
                 format!("{owner}.{method}")
             }
             _ => return None,
+        })
+    }
+
+    /// For a call of a function that calls function parameters in place with some of its
+    /// parameters (`decls.param_calls`): the arguments it passes each function argument,
+    /// by their indices in the call.
+    fn passed_args(&mut self, function: Node<'a>, args: &[Node<'a>]) -> Vec<Vec<Node<'a>>> {
+        if self.facts.decls.param_calls.is_empty() {
+            return Vec::new();
+        }
+        let Some(calls) = self
+            .callee_name(function)
+            .and_then(|name| self.facts.decls.param_calls.get(&name))
+        else {
+            return Vec::new();
         };
-        self.facts
-            .decls
-            .spawning
-            .contains_key(&name)
-            .then_some(name)
+        (0..args.len())
+            .map(|i| {
+                calls.passes(i).map_or_else(Vec::new, |passed| {
+                    passed
+                        .iter()
+                        .map_while(|p| p.and_then(|p| args.get(p).copied()))
+                        .collect()
+                })
+            })
+            .collect()
+    }
+
+    /// Function literals handed to a parameter the callee calls in place take, as their
+    /// parameters, what the callee passes them (`apply(c, func(c *config) {…})`).
+    fn literals_called_in_place(&mut self, function: Node<'a>, args: &[Node<'a>]) {
+        let passed = self.passed_args(function, args);
+        for (arg, passed) in args.iter().zip(passed) {
+            if arg.kind() == "func_literal" && !passed.is_empty() {
+                self.literal_args.insert(arg.start_byte(), passed);
+            }
+        }
     }
 
     fn declares_method(&mut self, operand: Node<'a>, method: &str) -> bool {

@@ -86,6 +86,7 @@ pub fn walk_file(
         replaced_field_alias: None,
         gotos: Vec::new(),
         literal_params: HashMap::new(),
+        literal_args: HashMap::new(),
     };
     let mut cursor = root.walk();
     for decl in root.named_children(&mut cursor) {
@@ -276,6 +277,10 @@ struct Walker<'a, 'f> {
     /// The parameters of the function literals walked in place, by the literal's offset,
     /// until the call they are passed to takes them.
     literal_params: HashMap<usize, Vec<Option<BindingId>>>,
+    /// For a function literal handed to a parameter its callee calls in place, by the
+    /// literal's offset: the call's arguments the callee passes it (`c` of `apply(c,
+    /// func(c *config) {…})` when `apply` calls `opt(c)`).
+    literal_args: HashMap<usize, Vec<Node<'a>>>,
     /// The stand-ins for the elements a goroutine selects with its own index, by text.
     own_elements: HashMap<(FuncId, String), BindingId>,
     /// Fields of struct copies given storage of their own inside a frame other than the

@@ -1,0 +1,118 @@
+//! With which of their own parameters package functions and methods call a function
+//! parameter in place (`func apply(c *config, opts ...Option) { for _, opt := range opts {
+//! opt(c) } }` calls `opts`' elements with `c`), read from the syntax before bodies are
+//! walked: a function handed to such a parameter (`apply(cfg, WithLabel("a", "b"))`, a
+//! literal, a variable holding one) runs at the call with its parameters bound to what the
+//! caller passed for those (`cfg`), so its accesses land on the caller's storage.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::decls::parameter_names;
+use super::descendants;
+use super::spawning_params::{ancestors, each_function};
+use super::ParsedFile;
+
+/// How a function calls its function parameters in place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParamCalls {
+    /// For each parameter called, by index: the parameter each argument of the call is,
+    /// by index (`None`: an argument that is no parameter).
+    calls: Vec<(usize, Vec<Option<usize>>)>,
+    /// The index of a variadic last parameter, which takes every argument from there on.
+    variadic: Option<usize>,
+}
+
+impl ParamCalls {
+    /// For the argument at `index` of a call: the arguments' indices the function passes
+    /// to it when it calls it, or `None` if it does not call it in place.
+    pub fn passes(&self, index: usize) -> Option<&[Option<usize>]> {
+        let param = match self.variadic {
+            Some(v) if index >= v => v,
+            _ => index,
+        };
+        self.calls
+            .iter()
+            .find(|(p, _)| *p == param)
+            .map(|(_, args)| args.as_slice())
+    }
+}
+
+/// The package functions and methods (`Type.method`) that call a function parameter in
+/// place with some of their parameters as arguments, by name.
+pub fn collect(files: &[ParsedFile<'_>]) -> HashMap<String, ParamCalls> {
+    let mut out = HashMap::new();
+    each_function(files, |name, params, body, src, _| {
+        if let Some(found) = param_calls(params, body, src) {
+            out.entry(name.to_string()).or_insert(found);
+        }
+    });
+    out
+}
+
+fn param_calls(params: Node<'_>, body: Node<'_>, src: &str) -> Option<ParamCalls> {
+    let declared = parameter_names(params, src);
+    if declared.len() < 2 {
+        return None;
+    }
+    let names: HashMap<&str, usize> = declared
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _))| *n != "_")
+        .map(|(i, &(n, _))| (n, i))
+        .collect();
+    let nodes = descendants(body);
+    // `for _, opt := range opts`: `opt` is each of the parameter's functions.
+    let mut elements: HashMap<&str, usize> = HashMap::new();
+    for node in nodes.iter().filter(|n| n.kind() == "range_clause") {
+        let (Some(left), Some(right)) = (
+            node.child_by_field_name("left"),
+            node.child_by_field_name("right"),
+        ) else {
+            continue;
+        };
+        let Some(&i) = names.get(&src[right.byte_range()]) else {
+            continue;
+        };
+        let mut c = left.walk();
+        if let Some(value) = left.named_children(&mut c).last() {
+            elements.insert(&src[value.byte_range()], i);
+        }
+    }
+    let mut found = ParamCalls {
+        variadic: declared.iter().position(|&(_, v)| v),
+        ..ParamCalls::default()
+    };
+    for call in nodes.iter().filter(|n| n.kind() == "call_expression") {
+        // Calls inside a goroutine do not run in place.
+        if ancestors(*call, body).any(|a| a.kind() == "go_statement") {
+            continue;
+        }
+        let Some(function) = call
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "identifier")
+        else {
+            continue;
+        };
+        let text = &src[function.byte_range()];
+        let Some(&param) = elements.get(text).or_else(|| names.get(text)) else {
+            continue;
+        };
+        if found.calls.iter().any(|(p, _)| *p == param) {
+            continue;
+        }
+        let Some(args) = call.child_by_field_name("arguments") else {
+            continue;
+        };
+        let mut c = args.walk();
+        let passed: Vec<Option<usize>> = args
+            .named_children(&mut c)
+            .map(|a| names.get(&src[a.byte_range()]).copied())
+            .collect();
+        if passed.iter().any(Option::is_some) {
+            found.calls.push((param, passed));
+        }
+    }
+    (!found.calls.is_empty()).then_some(found)
+}
