@@ -93,6 +93,17 @@ fn holds(
         && held.fields.ends_with(&lock.fields)
 }
 
+/// Whether `lock` is the mutex of an object on the way to the map at `map` (`jsa.mu` for
+/// `jsa.streams`): the object returned keeps its maps under a lock of its own, which the
+/// access holds.
+fn owner_lock(facts: &PackageFacts, map: PlaceId, lock: PlaceId) -> bool {
+    let (map, lock) = (&facts.places[map as usize], &facts.places[lock as usize]);
+    let Some((_, owner)) = lock.fields.split_last() else {
+        return false;
+    };
+    map.root == lock.root && map.fields.len() > owner.len() && map.fields.starts_with(owner)
+}
+
 /// A map a function hands out from inside a critical section.
 struct Leak<'a> {
     getter: FuncId,
@@ -121,10 +132,12 @@ pub fn check(facts: &PackageFacts, files: &[&SourceFile]) -> Vec<Finding> {
             else {
                 continue;
             };
-            let still_held = event
-                .locks
-                .iter()
-                .any(|&(held, _)| holds(facts, escape, leak.getter, leak.lock, held));
+            let EventKind::Access { place, .. } = event.kind else {
+                continue;
+            };
+            let still_held = event.locks.iter().any(|&(held, _)| {
+                holds(facts, escape, leak.getter, leak.lock, held) || owner_lock(facts, place, held)
+            });
             if still_held || (!op.is_write() && leak.write.is_none()) {
                 continue;
             }
