@@ -306,6 +306,63 @@ fn chain(depth: usize) -> String {
     src
 }
 
+/// A goroutine writing a map through `hops` objects, each made by its own constructor around
+/// the previous one (`v := &h2{in: p}` of a parameter `p`), racing with the caller that
+/// made the map.
+fn wrapped(hops: usize) -> String {
+    let mut src = String::from(
+        "package p\n\ntype store struct {\n\tm map[string]int\n}\n\ntype h0 struct {\n\ts *store\n}\n",
+    );
+    for k in 1..hops {
+        src.push_str(&format!("\ntype h{k} struct {{\n\tin *h{}\n}}\n", k - 1));
+    }
+    let path = ".in".repeat(hops - 1);
+    src.push_str(&format!(
+        "\nfunc (x *h{}) run() {{\n\tx{path}.s.m[\"a\"] = 1\n}}\n",
+        hops - 1
+    ));
+    for k in 0..hops {
+        let (param, made) = match k {
+            0 => ("s *store".to_string(), "h0{s: s}".to_string()),
+            _ => (format!("p *h{}", k - 1), format!("h{k}{{in: p}}")),
+        };
+        let next = if k + 1 < hops {
+            format!("make{}(v)", k + 1)
+        } else {
+            "go v.run()".to_string()
+        };
+        src.push_str(&format!(
+            "\nfunc make{k}({param}) {{\n\tv := &{made}\n\t{next}\n}}\n"
+        ));
+    }
+    src.push_str(
+        "\nfunc Run() {\n\ts := &store{m: map[string]int{}}\n\tmake0(s)\n\ts.m[\"b\"] = 2\n}\n",
+    );
+    src
+}
+
+#[test]
+fn field_aliases_cut_by_the_hop_bound_are_a_warning() {
+    let near = tempfile::tempdir().unwrap();
+    write(near.path(), "wrapped.go", wrapped(3));
+    let outcome = run(near.path());
+    assert_eq!(outcome.findings.len(), 2, "{:?}", outcome.findings);
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+
+    let far = tempfile::tempdir().unwrap();
+    write(far.path(), "wrapped.go", wrapped(6));
+    let outcome = run(far.path());
+    let cut: Vec<_> = outcome
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::Incomplete)
+        .collect();
+    assert_eq!(cut.len(), 1, "{:?}", outcome.warnings);
+    assert!(cut[0]
+        .message
+        .contains("followed through at most 4 parameters"));
+}
+
 #[test]
 fn a_call_tree_cut_by_the_depth_bound_is_a_warning() {
     let shallow = tempfile::tempdir().unwrap();

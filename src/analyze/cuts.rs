@@ -1,11 +1,12 @@
-//! What the expansion's bounds left out, as warnings: a cut is never silent.
+//! What the expansion's bounds left out, as warnings: a cut is never silent (calls too
+//! deep, event budgets, field aliases followed through too many parameters).
 
 use std::collections::BTreeMap;
 
 use crate::index::{FuncId, IndexWarning, PackageFacts};
 
 use super::program::{
-    CutKind, Program, MAX_CALL_DEPTH, MAX_EVENTS_PER_PACKAGE, MAX_EVENTS_PER_ROOT,
+    CutKind, Program, MAX_ALIAS_HOPS, MAX_CALL_DEPTH, MAX_EVENTS_PER_PACKAGE, MAX_EVENTS_PER_ROOT,
 };
 
 /// One warning per cut site and bound (naming the roots cut there), and one for all the
@@ -58,6 +59,19 @@ pub fn warnings(facts: &PackageFacts, program: &Program) -> Vec<IndexWarning> {
             message: format!(
                 "analysis incomplete in {}: {why} (from this call on)",
                 names(facts, &roots)
+            ),
+        });
+    }
+    for &holder in &program.alias_cuts {
+        let binding = &facts.bindings[holder as usize];
+        out.push(IndexWarning {
+            file: binding.file,
+            offset: binding.offset,
+            message: format!(
+                "analysis incomplete: what the fields of `{name}` hold is followed through \
+                 at most {MAX_ALIAS_HOPS} parameters; past that they are taken as `{name}`'s \
+                 own storage",
+                name = binding.name
             ),
         });
     }

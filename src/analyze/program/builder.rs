@@ -19,7 +19,7 @@ use crate::index::{
 
 /// How many parameters a field alias is followed through to the variables their arguments
 /// hold (`Create(&Config{…})` storing `conf` in `m.conf`, and so on down the constructors).
-const MAX_ALIAS_HOPS: usize = 4;
+pub const MAX_ALIAS_HOPS: usize = 4;
 
 /// Where the storage a field alias names was declared, when not with the variable holding
 /// the alias: `Some(None)` for a package variable.
@@ -759,7 +759,7 @@ impl<'a> Builder<'a> {
     ) -> Option<(ProgramPlace, Aliased)> {
         let facts = self.facts;
         let holder = &facts.bindings[arg.root as usize];
-        if holder.field_aliases.is_empty() || depth > MAX_ALIAS_HOPS {
+        if holder.field_aliases.is_empty() {
             return None;
         }
         // An argument that is a field path of its variable (`w.rec` of `w := &worker{rec:
@@ -776,6 +776,10 @@ impl<'a> Builder<'a> {
         let path = selected.iter().chain(&names).map(String::as_str);
         let (alias, covered) = holder.field_alias(path)?;
         let covered = covered.checked_sub(selected.len()).filter(|&c| c > 0)?;
+        if depth > MAX_ALIAS_HOPS {
+            self.program.alias_cuts.insert(arg.root);
+            return None;
+        }
         let a = &facts.places[alias as usize];
         let root = &facts.bindings[a.root as usize];
         let (instance, declared) = match root.func {

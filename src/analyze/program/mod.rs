@@ -18,6 +18,7 @@ use crate::index::{
     AccessOp, BindingId, Control, CtlId, EventKind, FuncId, LockMode, PackageFacts, SpawnVia,
 };
 use builder::Builder;
+pub use builder::MAX_ALIAS_HOPS;
 
 /// Builds the expanded program of a package.
 pub fn expand(facts: &PackageFacts) -> Program {
@@ -194,6 +195,9 @@ pub struct Program {
     pub chains: Vec<CallSite>,
     /// Where bounds cut the expansion (at most one cut of each kind per root).
     pub cuts: Vec<Cut>,
+    /// Variables whose field aliases were not followed through more parameters than
+    /// `MAX_ALIAS_HOPS`: their fields were taken as the variable's own storage.
+    pub alias_cuts: std::collections::BTreeSet<BindingId>,
 }
 
 /// The struct type a receiver binding belongs to.
