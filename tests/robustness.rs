@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use mapguard::run::{check, Options, WarningKind};
+use mapguard::run::{check, Options, Outcome, Warning, WarningKind};
 
 mod common;
 
@@ -15,7 +15,7 @@ fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) {
     std::fs::write(dir.join(name), content).unwrap();
 }
 
-fn run(dir: &Path) -> mapguard::run::Outcome {
+fn run(dir: &Path) -> Outcome {
     check(&[dir.display().to_string()], &Options::default()).unwrap()
 }
 
@@ -306,6 +306,17 @@ fn chain(depth: usize) -> String {
     src
 }
 
+/// The one "analysis incomplete" warning a run gave.
+fn incomplete(outcome: &Outcome) -> Warning {
+    let cut: Vec<_> = outcome
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::Incomplete)
+        .collect();
+    assert_eq!(cut.len(), 1, "{:?}", outcome.warnings);
+    cut[0].clone()
+}
+
 /// A goroutine writing a map through `hops` objects, each made by its own constructor around
 /// the previous one (`v := &h2{in: p}` of a parameter `p`), racing with the caller that
 /// made the map.
@@ -351,14 +362,8 @@ fn field_aliases_cut_by_the_hop_bound_are_a_warning() {
 
     let far = tempfile::tempdir().unwrap();
     write(far.path(), "wrapped.go", wrapped(6));
-    let outcome = run(far.path());
-    let cut: Vec<_> = outcome
-        .warnings
-        .iter()
-        .filter(|w| w.kind == WarningKind::Incomplete)
-        .collect();
-    assert_eq!(cut.len(), 1, "{:?}", outcome.warnings);
-    assert!(cut[0]
+    let cut = incomplete(&run(far.path()));
+    assert!(cut
         .message
         .contains("followed through at most 4 parameters"));
 }
@@ -373,13 +378,7 @@ fn a_call_tree_cut_by_the_depth_bound_is_a_warning() {
 
     let deep = tempfile::tempdir().unwrap();
     write(deep.path(), "chain.go", chain(40));
-    let outcome = run(deep.path());
-    let cut: Vec<_> = outcome
-        .warnings
-        .iter()
-        .filter(|w| w.kind == WarningKind::Incomplete)
-        .collect();
-    assert_eq!(cut.len(), 1, "{:?}", outcome.warnings);
-    assert!(cut[0].message.contains("analysis incomplete in `Run`"));
-    assert!(cut[0].position.is_some());
+    let cut = incomplete(&run(deep.path()));
+    assert!(cut.message.contains("analysis incomplete in `Run`"));
+    assert!(cut.position.is_some());
 }

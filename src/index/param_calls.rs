@@ -11,7 +11,7 @@ use tree_sitter::Node;
 
 use super::decls::parameter_names;
 use super::descendants;
-use super::spawning_params::{ancestors, each_function};
+use super::spawning_params::{ancestors, each_function, parameter_indices, ranged_elements};
 use super::ParsedFile;
 
 /// How a function calls its function parameters in place.
@@ -56,30 +56,12 @@ fn param_calls(params: Node<'_>, body: Node<'_>, src: &str) -> Option<ParamCalls
     if declared.len() < 2 {
         return None;
     }
-    let names: HashMap<&str, usize> = declared
-        .iter()
-        .enumerate()
-        .filter(|(_, (n, _))| *n != "_")
-        .map(|(i, &(n, _))| (n, i))
-        .collect();
+    let names = parameter_indices(&declared);
     let nodes = descendants(body);
     // `for _, opt := range opts`: `opt` is each of the parameter's functions.
-    let mut elements: HashMap<&str, usize> = HashMap::new();
-    for node in nodes.iter().filter(|n| n.kind() == "range_clause") {
-        let (Some(left), Some(right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
-        let Some(&i) = names.get(&src[right.byte_range()]) else {
-            continue;
-        };
-        let mut c = left.walk();
-        if let Some(value) = left.named_children(&mut c).last() {
-            elements.insert(&src[value.byte_range()], i);
-        }
-    }
+    let elements: HashMap<&str, usize> = ranged_elements(&nodes, src)
+        .filter_map(|(value, ranged)| Some((value, *names.get(ranged)?)))
+        .collect();
     let mut found = ParamCalls {
         variadic: declared.iter().position(|&(_, v)| v),
         ..ParamCalls::default()

@@ -121,12 +121,7 @@ fn forwarding(
         return None;
     }
     let declared = parameter_names(params, src);
-    let names: HashMap<&str, usize> = declared
-        .iter()
-        .enumerate()
-        .filter(|(_, (n, _))| *n != "_")
-        .map(|(i, &(n, _))| (n, i))
-        .collect();
+    let names = parameter_indices(&declared);
     let mut found = SpawningParams {
         variadic: declared.iter().position(|&(_, v)| v),
         waits: true,
@@ -223,20 +218,11 @@ fn spawning(
     }
     let nodes = descendants(body);
     // `for _, f := range fns`: `f` is each of the parameter's functions.
-    for node in nodes.iter().filter(|n| n.kind() == "range_clause") {
-        let (Some(left), Some(right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
-        let Some(&(i, _)) = names.get(&src[right.byte_range()]) else {
-            continue;
-        };
-        let mut c = left.walk();
-        if let Some(value) = left.named_children(&mut c).last() {
-            names.insert(&src[value.byte_range()], (i, true));
-        }
+    let elements: Vec<(&str, usize)> = ranged_elements(&nodes, src)
+        .filter_map(|(value, ranged)| Some((value, names.get(ranged)?.0)))
+        .collect();
+    for (value, i) in elements {
+        names.insert(value, (i, true));
     }
     let mut found = SpawningParams {
         variadic,
@@ -303,6 +289,34 @@ fn spawning(
             && !inside_goroutine(*n, body)
     });
     Some(found)
+}
+
+/// A function's parameter names (not `_`) and their indices.
+pub(super) fn parameter_indices<'s>(declared: &[(&'s str, bool)]) -> HashMap<&'s str, usize> {
+    declared
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _))| *n != "_")
+        .map(|(i, &(n, _))| (n, i))
+        .collect()
+}
+
+/// For each `for _, v := range xs` among `nodes`: the value variable and what it ranges
+/// over, as text (`("v", "xs")`).
+pub(super) fn ranged_elements<'t>(
+    nodes: &'t [Node<'t>],
+    src: &'t str,
+) -> impl Iterator<Item = (&'t str, &'t str)> {
+    nodes
+        .iter()
+        .filter(|n| n.kind() == "range_clause")
+        .filter_map(move |node| {
+            let left = node.child_by_field_name("left")?;
+            let right = node.child_by_field_name("right")?;
+            let mut c = left.walk();
+            let value = left.named_children(&mut c).last()?;
+            Some((&src[value.byte_range()], &src[right.byte_range()]))
+        })
 }
 
 /// What a block signals as it ends: the operand of `defer wg.Done()` in its outermost
