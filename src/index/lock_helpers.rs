@@ -23,6 +23,7 @@ pub fn apply(facts: &mut PackageFacts) {
     if !helpers {
         return;
     }
+    spawned_literals(facts);
     for f in 0..facts.funcs.len() {
         let mut order: Vec<usize> = (0..facts.funcs[f].events.len()).collect();
         order.sort_by_key(|&i| facts.funcs[f].events[i].order);
@@ -130,6 +131,39 @@ pub fn apply(facts: &mut PackageFacts) {
                     add_locks(&mut e.locks, &locks);
                 }
             }
+        }
+    }
+}
+
+/// A literal handed to the function a `go` statement runs is a goroutine of its own, yet
+/// runs inside that function: it holds the locks the function holds when it calls it
+/// (`go run(st, func(s *store) {…})` with `s.mu.Lock(); fn(s)` in `run`).
+fn spawned_literals(facts: &mut PackageFacts) {
+    for (literal, target, param) in std::mem::take(&mut facts.spawned_literals) {
+        let Some(runner) = facts.resolve(&target.callee) else {
+            continue;
+        };
+        let runs = facts.funcs[runner as usize]
+            .lock_effect
+            .runs_param_locked
+            .clone();
+        let params = facts.funcs[literal as usize].params.clone();
+        let mut mapped: LockSet = Vec::new();
+        for run in runs.iter().filter(|r| r.param == param) {
+            for &(p, m) in &run.locks {
+                if let Some(q) = map_place(facts, runner, &target, p) {
+                    mapped.push((q, m));
+                }
+                if let Some(q) = passed_place(facts, &run.args, &params, p) {
+                    mapped.push((q, m));
+                }
+            }
+        }
+        if mapped.is_empty() {
+            continue;
+        }
+        for e in &mut facts.funcs[literal as usize].events {
+            add_locks(&mut e.locks, &mapped);
         }
     }
 }

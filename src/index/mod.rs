@@ -739,6 +739,11 @@ pub struct PackageFacts {
     pub decls: PackageDecls,
     /// Calls that return a map their callee shares.
     pub escapes: Vec<Escape>,
+    /// Function literals handed to the function a `go` statement runs (`go run(st,
+    /// func(s *store) {…})`), each a goroutine of its own: (the literal, what the `go`
+    /// statement runs, the argument's index). `lock_helpers` gives the literal the locks
+    /// the function holds when it calls that parameter.
+    pub spawned_literals: Vec<(FuncId, Target, usize)>,
     /// Maps sent on channels: the channel and the map.
     pub sent: Vec<(PlaceId, PlaceId)>,
     /// Struct literals sent on channels with fields set from shared storage

@@ -693,7 +693,11 @@ impl<'a> Walker<'a, '_> {
     /// For a call of a function that calls function parameters in place with some of its
     /// parameters (`decls.param_calls`): the arguments it passes each function argument,
     /// by their indices in the call.
-    fn passed_args(&mut self, function: Node<'a>, args: &[Node<'a>]) -> Vec<Vec<Node<'a>>> {
+    pub(super) fn passed_args(
+        &mut self,
+        function: Node<'a>,
+        args: &[Node<'a>],
+    ) -> Vec<Vec<Node<'a>>> {
         if self.facts.decls.param_calls.is_empty() {
             return Vec::new();
         }

@@ -10,19 +10,25 @@ impl<'a> Walker<'a, '_> {
             return;
         }
         let args = Self::arguments(call);
+        let Some(function) = call.child_by_field_name("function") else {
+            return;
+        };
         // A function literal handed to the goroutine's function (`go run(name, func() {...})`)
-        // runs on that goroutine, not in the spawner: it is a goroutine started here.
+        // runs on that goroutine, not in the spawner: it is a goroutine started here, with
+        // what `run` passes it when it calls it (`go run(st, func(s *store) {...})`).
+        let passed = self.passed_args(function, &args);
         let mut literals = Vec::new();
-        for &a in &args {
+        let mut handed = Vec::new();
+        for (i, &a) in args.iter().enumerate() {
             if a.kind() == "func_literal" {
-                literals.push(self.literal_func(a, &[]));
+                let bound = passed.get(i).map_or(&[][..], Vec::as_slice);
+                let body = self.literal_func(a, bound);
+                literals.push(body);
+                handed.push((body, i));
             } else {
                 self.expr(a);
             }
         }
-        let Some(function) = call.child_by_field_name("function") else {
-            return;
-        };
         let go_literal = function.kind() == "func_literal";
         // A function that signals a WaitGroup parameter as it returns signals it after the
         // literals it was handed: `go run(&wg, func() {...})` with `defer wg.Done()` in `run`.
@@ -75,6 +81,9 @@ impl<'a> Walker<'a, '_> {
                 .is_some_and(|operand| self.loop_element(operand))
             {
                 target.receiver = None;
+            }
+            for (body, i) in handed {
+                self.facts.spawned_literals.push((body, target.clone(), i));
             }
             self.spawn(stmt, target, SpawnVia::GoStatement, None, false);
         }
