@@ -974,17 +974,27 @@ fn keyed_fields<'t>(
     Some(fields)
 }
 
-/// Every named node below `node`, depth first (the syntax pre-passes' walk).
+/// Every named node below `node`, in source order (the syntax pre-passes' walk).
 fn descendants(node: tree_sitter::Node<'_>) -> Vec<tree_sitter::Node<'_>> {
     let mut out = Vec::new();
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        let mut cursor = n.walk();
-        let children: Vec<_> = n.named_children(&mut cursor).collect();
-        stack.extend(children.iter().copied());
-        out.extend(children);
+    let mut cursor = node.walk();
+    if !cursor.goto_first_child() {
+        return out;
     }
-    out
+    loop {
+        let n = cursor.node();
+        if n.is_named() {
+            out.push(n);
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() || cursor.node() == node {
+                return out;
+            }
+        }
+    }
 }
 
 /// A parsed file of the package being indexed.

@@ -11,7 +11,7 @@ use tree_sitter::Node;
 
 use super::decls::parameter_names;
 use super::descendants;
-use super::spawning_params::{ancestors, each_function, parameter_indices, ranged_elements};
+use super::spawning_params::{each_function, parameter_indices, ranged_elements};
 use super::ParsedFile;
 
 /// How a function calls its function parameters in place.
@@ -56,8 +56,25 @@ fn param_calls(params: Node<'_>, body: Node<'_>, src: &str) -> Option<ParamCalls
     if declared.len() < 2 {
         return None;
     }
+    let text = &src[body.byte_range()];
+    // Cheap test before the walk: a parameter is called (`opt(`) or ranged (`range opts`).
+    let mentioned = |name: &str| {
+        text.match_indices(name).any(|(at, _)| {
+            let after = &text[at + name.len()..];
+            after.starts_with('(') || text[..at].ends_with("range ")
+        })
+    };
+    if !declared.iter().any(|&(name, _)| mentioned(name)) {
+        return None;
+    }
     let names = parameter_indices(&declared);
     let nodes = descendants(body);
+    // Calls inside a goroutine do not run in place.
+    let goroutines: Vec<std::ops::Range<usize>> = nodes
+        .iter()
+        .filter(|n| n.kind() == "go_statement")
+        .map(|n| n.byte_range())
+        .collect();
     // `for _, opt := range opts`: `opt` is each of the parameter's functions.
     let elements: HashMap<&str, usize> = ranged_elements(&nodes, src)
         .filter_map(|(value, ranged)| Some((value, *names.get(ranged)?)))
@@ -67,8 +84,7 @@ fn param_calls(params: Node<'_>, body: Node<'_>, src: &str) -> Option<ParamCalls
         ..ParamCalls::default()
     };
     for call in nodes.iter().filter(|n| n.kind() == "call_expression") {
-        // Calls inside a goroutine do not run in place.
-        if ancestors(*call, body).any(|a| a.kind() == "go_statement") {
+        if goroutines.iter().any(|g| g.contains(&call.start_byte())) {
             continue;
         }
         let Some(function) = call
