@@ -593,8 +593,9 @@ impl<'a> Walker<'a, '_> {
     /// uses resolve to a new binding. Only for struct objects: a map variable reassigned
     /// while a goroutine captured it shares the new map too.
     ///
-    /// Any other value but `nil` (`x = s.shared`, in a branch too) makes a variable that held
-    /// an object being built one that may hold a shared object.
+    /// Another object this function made (`x = y`) keeps it one made here, naming `y`'s
+    /// object in this block. Any other value but `nil` (`x = s.shared`, in a branch too)
+    /// makes a variable that held an object being built one that may hold a shared object.
     pub(super) fn rebound_to_new_object(&mut self, target: Node<'a>, value: Node<'a>) {
         if target.kind() != "identifier" {
             return;
@@ -602,6 +603,14 @@ impl<'a> Walker<'a, '_> {
         let Some(b) = self.lookup(self.text(target)) else {
             return;
         };
+        if self.made_here(value) {
+            // `cmdsMap = failed` of another object this function made: still one made
+            // here, and from here on in this block the one `failed` names.
+            let ty = self.expr_type(value);
+            let alias = self.place_of(value);
+            self.declare(target, ty, alias);
+            return;
+        }
         if !self.is_fresh_value(value) {
             if value.kind() != "nil" {
                 self.facts.bindings[b as usize].fresh = false;
@@ -619,6 +628,23 @@ impl<'a> Walker<'a, '_> {
         if let Some(id) = self.declare(target, ty, None) {
             self.facts.bindings[id as usize].fresh = true;
         }
+    }
+
+    /// Whether `value` is a variable of this function holding a struct object it made
+    /// (`failed := newCmdsMap()`).
+    fn made_here(&mut self, value: Node<'a>) -> bool {
+        if value.kind() != "identifier" {
+            return false;
+        }
+        let Some(v) = self.lookup(self.text(value)) else {
+            return false;
+        };
+        let v = &self.facts.bindings[v as usize];
+        v.func == Some(self.func)
+            && v.fresh
+            && !v.param
+            && v.alias.is_none()
+            && matches!(&v.ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n))
     }
 
     /// `m = value`: in the variable's own block (not a branch, where other paths keep what
