@@ -1,9 +1,13 @@
 //! MG002 concurrent-map-read-write: a map read while another goroutine may write it.
 
-use crate::finding::Finding;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use crate::finding::{Finding, Location, Related, Role};
 
 use super::concurrency::Race;
 use super::context::{access_noun, lock_one_side_help, one_per_primary, Context, Reported, Words};
+use super::program::ProgramPlaceId;
 
 /// The rule's id.
 pub const ID: &str = "MG002";
@@ -28,10 +32,49 @@ pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
             },
         )
         .collect();
-    one_per_primary(ctx, reports)
+    one_per_unguarded_write(ctx, one_per_primary(ctx, reports))
         .into_iter()
-        .map(|r| finding(ctx, r))
+        .map(|(r, others)| {
+            let mut f = finding(ctx, r);
+            let here = ctx.file_of(r.primary);
+            f.related.extend(others.iter().map(|o| Related {
+                role: Role::ConflictingAccess,
+                location: ctx.location(o.primary),
+                message: format!(
+                    "read by {} holding {}, racing with the same write",
+                    ctx.who(o.primary.thread, here),
+                    ctx.held_words(o.primary).unwrap_or_default()
+                ),
+            }));
+            f
+        })
         .collect()
+}
+
+/// One missing lock, one report: reads that hold a lock racing with the same write that
+/// holds none (`monitor` and `clearCache` under `drv.mu`, the constructor's write without
+/// it) are one finding, at the first read, listing the others. Each report comes with the
+/// reports folded into it.
+fn one_per_unguarded_write(
+    ctx: &Context<'_>,
+    reports: Vec<Reported>,
+) -> Vec<(Reported, Vec<Reported>)> {
+    let mut out: Vec<(Reported, Vec<Reported>)> = Vec::with_capacity(reports.len());
+    let mut by_write: HashMap<(ProgramPlaceId, Location), usize> = HashMap::new();
+    for r in reports {
+        if !ctx.holds_locks(r.primary) || ctx.holds_locks(r.conflict) {
+            out.push((r, Vec::new()));
+            continue;
+        }
+        match by_write.entry((r.race.place, ctx.location(r.conflict))) {
+            Entry::Occupied(e) => out[*e.get()].1.push(r),
+            Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push((r, Vec::new()));
+            }
+        }
+    }
+    out
 }
 
 fn finding(ctx: &Context<'_>, r: Reported) -> Finding {
