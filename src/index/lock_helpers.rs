@@ -18,7 +18,7 @@ enum Change {
 pub fn apply(facts: &mut PackageFacts) {
     let helpers = facts.funcs.iter().any(|f| {
         let e = &f.lock_effect;
-        !e.acquires.is_empty() || !e.releases.is_empty() || !e.runs_param_locked.is_empty()
+        !e.acquires.is_empty() || !e.releases.is_empty() || !e.runs_params.is_empty()
     });
     if !helpers {
         return;
@@ -84,7 +84,7 @@ pub fn apply(facts: &mut PackageFacts) {
                             changes.push((at, Change::Release(q)));
                         }
                     }
-                    for run in effect.runs_param_locked {
+                    for run in effect.runs_params {
                         let mut mapped: LockSet = Vec::new();
                         let Some((_, span, params)) =
                             literals.iter().find(|(a, ..)| *a == run.param)
@@ -143,10 +143,7 @@ fn spawned_literals(facts: &mut PackageFacts) {
         let Some(runner) = facts.resolve(&target.callee) else {
             continue;
         };
-        let runs = facts.funcs[runner as usize]
-            .lock_effect
-            .runs_param_locked
-            .clone();
+        let runs = facts.funcs[runner as usize].lock_effect.runs_params.clone();
         let params = facts.funcs[literal as usize].params.clone();
         let mut mapped: LockSet = Vec::new();
         for run in runs.iter().filter(|r| r.param == param) {
@@ -201,7 +198,7 @@ fn passed_place(
 
 /// A place of the callee seen from the call: its receiver and parameters become the call's
 /// receiver and arguments; package variables stay themselves.
-fn map_place(
+pub(super) fn map_place(
     facts: &mut PackageFacts,
     callee: u32,
     target: &Target,

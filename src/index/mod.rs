@@ -16,6 +16,7 @@ pub mod exports;
 mod lock_helpers;
 mod memo;
 mod param_calls;
+mod passed_literals;
 mod registrations;
 mod returns;
 pub mod rpc;
@@ -110,6 +111,11 @@ pub struct Binding {
     /// (`p.workers[…]`). Each iteration's element is its own object, and also one of those
     /// others reach as the abstract element.
     pub element_of: Option<PlaceId>,
+    /// For a parameter of a function literal handed to a function that calls it with its
+    /// own storage (`s.each(func(c *conn) {…})`, with `for _, c := range s.conns { fn(c) }`
+    /// in `each`): that storage, seen from the call (`s.conns[…]`). Set once every body is
+    /// walked ([`passed_literals`]).
+    pub bound_to: Option<PlaceId>,
     /// Whether its declaration gives it a value just made: a composite literal (`&T{}`),
     /// `new(T)`, or a constructor's result (`NewT(...)`, `newT(...)`).
     pub fresh: bool,
@@ -186,6 +192,7 @@ impl Binding {
             field_aliases: Vec::new(),
             received_from: None,
             element_of: None,
+            bound_to: None,
             fresh: false,
             unset: false,
             shallow_copy: false,
@@ -575,11 +582,11 @@ pub struct LockEffect {
     pub acquires: LockSet,
     /// Locks it releases that it did not take.
     pub releases: Vec<PlaceId>,
-    /// Function parameters it calls while holding locks.
-    pub runs_param_locked: Vec<ParamRun>,
+    /// Function parameters it calls, with the locks held there (maybe none).
+    pub runs_params: Vec<ParamRun>,
 }
 
-/// A call of a function parameter made holding locks (`fun(d)` in `walk`, under `d.mu`).
+/// A call of a function parameter (`fun(d)` in `walk`, under `d.mu`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParamRun {
     /// The parameter's index.
@@ -1064,6 +1071,7 @@ pub fn index_package(
     }
     dispatch::apply(&mut facts);
     lock_helpers::apply(&mut facts);
+    passed_literals::apply(&mut facts);
     channels::apply(&mut facts);
     rpc::apply(&mut facts, files);
     registered_handlers(&mut facts);

@@ -596,7 +596,12 @@ impl<'a> Builder<'a> {
     fn place(&mut self, place: PlaceId, env: &Env) -> ProgramPlaceId {
         let facts = self.facts;
         let p = &facts.places[place as usize];
-        if let Some(&base) = env.params.get(&p.root) {
+        // A literal's parameter bound to what the function it is handed to passes it.
+        let bound = match facts.bindings[p.root as usize].bound_to {
+            Some(q) if !env.params.contains_key(&p.root) => Some(self.place(q, env)),
+            _ => None,
+        };
+        if let Some(base) = env.params.get(&p.root).copied().or(bound) {
             let declared = self.program.declared[base as usize];
             let mapped = self.program.places[base as usize].clone();
             let (mapped, declared) = match self.field_alias(&mapped, place) {

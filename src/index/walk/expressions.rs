@@ -598,10 +598,11 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    /// A call of a function-typed parameter while locks are held: `withLock(f)` helpers,
-    /// and `walk(fun)` calling `fun(d)` holding `d.mu` (with what it passes).
+    /// A call of a function-typed parameter, with the locks held and what it passes:
+    /// `withLock(f)` helpers, `walk(fun)` calling `fun(d)` holding `d.mu`, `each(fn)`
+    /// calling `fn(c)` for each of its connections.
     pub(super) fn param_called(&mut self, function: Node<'a>, args: &[Node<'a>]) {
-        if function.kind() != "identifier" || self.flow.locks.is_empty() {
+        if function.kind() != "identifier" {
             return;
         }
         let Some(b) = self.lookup(self.text(function)) else {
@@ -611,10 +612,18 @@ impl<'a> Walker<'a, '_> {
             return;
         };
         let locks = self.flow.locks.clone();
-        let args = args.iter().map(|&a| self.place_of(a)).collect();
+        // A variable the function assigns again (`dir = child` walking down a tree) is not
+        // one place across calls.
+        let args = args
+            .iter()
+            .map(|&a| match a.kind() {
+                "identifier" if assigned_in_function(a, self.src) => None,
+                _ => self.place_of(a),
+            })
+            .collect();
         self.current()
             .lock_effect
-            .runs_param_locked
+            .runs_params
             .push(ParamRun { param, locks, args });
     }
 
@@ -1196,5 +1205,28 @@ fn takes_token(receive: Node<'_>) -> bool {
             && statement
                 .parent()
                 .is_some_and(|p| matches!(p.kind(), "block" | "statement_list"))
+    })
+}
+
+/// Whether the function around `name` (an identifier) assigns that name with `=` anywhere.
+fn assigned_in_function(name: Node<'_>, src: &str) -> bool {
+    let text = &src[name.byte_range()];
+    let Some(function) = std::iter::successors(name.parent(), |n| n.parent()).find(|n| {
+        matches!(
+            n.kind(),
+            "function_declaration" | "method_declaration" | "func_literal"
+        )
+    }) else {
+        return false;
+    };
+    super::super::descendants(function).into_iter().any(|n| {
+        n.kind() == "assignment_statement"
+            && n.child_by_field_name("left").is_some_and(|left| {
+                let mut c = left.walk();
+                let assigned = left
+                    .named_children(&mut c)
+                    .any(|l| l.kind() == "identifier" && &src[l.byte_range()] == text);
+                assigned
+            })
     })
 }
