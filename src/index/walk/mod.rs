@@ -17,9 +17,14 @@ use super::{
     Target,
 };
 
+mod branches;
 mod control;
 mod declarations;
 mod expressions;
+mod function_args;
+mod library_calls;
+mod lock_ops;
+mod loops;
 mod places;
 mod recognize;
 

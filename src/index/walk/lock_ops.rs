@@ -1,0 +1,137 @@
+//! Lock operations: `Lock`/`Unlock` and their deferred forms, the place a lock operand
+//! denotes, and mutexes copied with the struct holding them.
+
+use super::*;
+
+impl<'a> Walker<'a, '_> {
+    /// `defer record(); defer mu.Unlock()`: deferred calls run last registered first, so
+    /// those registered before this deferred unlock run after it, without the lock.
+    fn release_in_earlier_defers(&mut self, place: PlaceId) {
+        let (func, Some(mode)) = (self.func, self.defer_mode) else {
+            return;
+        };
+        let earlier: Vec<Range<usize>> = self
+            .deferred_calls
+            .iter()
+            .filter(|(f, m, held, _)| *f == func && *m == mode && held.contains(&place))
+            .map(|(_, _, _, events)| events.clone())
+            .collect();
+        let events = &mut self.current().events;
+        for range in earlier {
+            for event in &mut events[range] {
+                event.locks.retain(|&(p, _)| p != place);
+            }
+        }
+    }
+
+    /// A lock or unlock of the receiver `operand`: updates the lock set and records it.
+    pub(super) fn lock_op(&mut self, call: Node<'a>, operand: Node<'a>, op: LockOp) {
+        // A deferred unlock runs at return: the lock stays held until then.
+        if self.in_deferred_call {
+            if op == LockOp::Release {
+                if let Some(place) = self.lock_place(operand) {
+                    self.deferred_unlocks.push(place);
+                    self.release_in_earlier_defers(place);
+                }
+            }
+            return;
+        }
+        let Some(place) = self.lock_place(operand) else {
+            self.expr(operand);
+            return;
+        };
+        // `l.locks[url].Lock()` reads the map `l.locks` to find the mutex.
+        self.expr(operand);
+        let mode = match op {
+            LockOp::Acquire { shared: false } => LockMode::Exclusive,
+            LockOp::Acquire { shared: true } => LockMode::Read,
+            LockOp::Release => {
+                if !self.flow.locks.iter().any(|&(p, _)| p == place) {
+                    self.current().lock_effect.releases.push(place);
+                }
+                self.push(EventKind::Unlock { place }, call);
+                self.release(place);
+                return;
+            }
+        };
+        let indices = self.indices(operand);
+        if indices.is_empty() {
+            self.stripes.remove(&place);
+        } else {
+            self.stripes.insert(place, indices);
+        }
+        self.push(EventKind::Lock { place, mode }, call);
+        self.flow.lock(place, mode);
+    }
+
+    /// The mutex a lock call's operand denotes: the place it names, unless it lies inside a
+    /// struct copy (`c.mu` of a value receiver `c`), whose mutex is the copy's own.
+    pub(super) fn lock_place(&mut self, operand: Node<'a>) -> Option<PlaceId> {
+        let place = self
+            .copied_lock(operand)
+            .or_else(|| self.place_of(operand))?;
+        let TypeInfo::Named(ty) = self.facts.place_type(place) else {
+            return Some(place);
+        };
+        let path = self.facts.decls.promoted_mutex(&ty).unwrap_or_default();
+        Some(path.iter().fold(place, |p, f| self.facts.select(p, f)))
+    }
+
+    /// The copy's own mutex when `operand` selects, through no pointer, a mutex of a
+    /// variable holding a struct copy.
+    pub(super) fn copied_lock(&mut self, operand: Node<'a>) -> Option<PlaceId> {
+        let mut fields = Vec::new();
+        let mut cur = operand;
+        loop {
+            match cur.kind() {
+                "identifier" => break,
+                "selector_expression" => {
+                    fields.push(self.text(cur.child_by_field_name("field")?).to_string());
+                    cur = cur.child_by_field_name("operand")?;
+                }
+                "parenthesized_expression" => cur = cur.named_child(0)?,
+                _ => return None,
+            }
+        }
+        fields.reverse();
+        let copied = self.lookup(self.text(cur))?;
+        let binding = &self.facts.bindings[copied as usize];
+        let TypeInfo::Named(ty) = &binding.ty else {
+            return None;
+        };
+        if !binding.by_value || !self.facts.decls.by_value_path(ty, &fields) {
+            return None;
+        }
+        let root = self.copy_storage(copied);
+        Some(self.facts.intern_place(Place { root, fields }))
+    }
+
+    /// The stand-in for the own storage of the struct copy `copied` holds.
+    pub(super) fn copy_storage(&mut self, copied: BindingId) -> BindingId {
+        if let Some(&root) = self.copies.get(&copied) {
+            return root;
+        }
+        let mut stand_in = self.facts.bindings[copied as usize].clone();
+        stand_in.param = false;
+        stand_in.alias = None;
+        stand_in.by_value = false;
+        stand_in.field_aliases.clear();
+        stand_in.copy_of = Some(copied);
+        let root = self.facts.bindings.len() as BindingId;
+        self.facts.bindings.push(stand_in);
+        self.copies.insert(copied, root);
+        root
+    }
+}
+
+/// Whether a receive from a token channel takes the token for the code after it: a
+/// statement of its own (`<-r.token`), not a `select` case (which may hand the token to
+/// the goroutine it starts, see `ordering`'s gates) nor a value used otherwise.
+pub(super) fn takes_token(receive: Node<'_>) -> bool {
+    receive.parent().is_some_and(|statement| {
+        statement.kind() == "expression_statement"
+            && statement
+                .parent()
+                .is_some_and(|p| matches!(p.kind(), "block" | "statement_list"))
+    })
+}
