@@ -252,7 +252,7 @@ impl Config {
     }
 
     /// Whether a discovered file is to be analyzed by the include and exclude globs and the
-    /// `tests` switch (generated files are recognised once read: [`Config::is_generated`]).
+    /// `tests` switch (generated files are recognised once read: [`Config::skips_generated`]).
     pub fn selects(&self, path: &Path) -> bool {
         if !self.tests && path.to_string_lossy().ends_with("_test.go") {
             return false;

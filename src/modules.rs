@@ -59,7 +59,7 @@ pub struct Imported {
     /// The gRPC version the module requires.
     grpc: Option<(u32, u32)>,
     /// Whether the package is test code: under a directory of its module named as test
-    /// programs and test support are ([`TEST_TREES`]).
+    /// programs and test support are (`TEST_TREES`).
     pub test_tree: bool,
 }
 

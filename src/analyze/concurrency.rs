@@ -92,7 +92,7 @@ pub struct Race {
 
 /// Hands to `sink`, in a deterministic order, the racing pairs of accesses in the program
 /// that the rules may report: for each access, at least the conflicts they would choose
-/// (see [`pairs`](super::pairs)). `file_rank[f]` is file `f`'s place in the order of
+/// (see `pairs`). `file_rank[f]` is file `f`'s place in the order of
 /// displayed paths.
 pub fn races(graph: &Graph, facts: &PackageFacts, file_rank: &[u32], sink: &mut impl FnMut(Race)) {
     let program = graph.program;

@@ -76,10 +76,10 @@ pub struct PackageDecls {
     /// that the same function later receives back, or `Acquire(ctx, 1)`, holds it as a
     /// mutex.
     pub one_slot: HashSet<String>,
-    /// The one-slot channels kept full as a token ([`super::semaphores::collect`]).
+    /// The one-slot channels kept full as a token (`semaphores::collect`).
     pub tokens: HashSet<String>,
     /// The last names of the flags `for !flag { cond.Wait() }` loops wait on
-    /// ([`super::conds`]).
+    /// (`conds`).
     pub cond_flags: HashSet<String>,
     /// Methods of other packages of the module, by the qualified type this package writes
     /// (`store.Store`): what each does to the receiver's maps.

@@ -353,11 +353,7 @@ impl<'a> Walker<'a, '_> {
     /// receives from on every path before its first `return`, as its communication or a
     /// statement of its own (not one in a nested branch). `None` when it never returns
     /// (`panic`, `t.Fatal`): it waits for nothing a caller sees.
-    fn received_before_return(
-        &mut self,
-        case: Node<'a>,
-        first: usize,
-    ) -> Option<Vec<PlaceId>> {
+    fn received_before_return(&mut self, case: Node<'a>, first: usize) -> Option<Vec<PlaceId>> {
         let mut stack = vec![case];
         let mut first_return = None::<usize>;
         while let Some(n) = stack.pop() {
