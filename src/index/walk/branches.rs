@@ -5,7 +5,7 @@ use super::*;
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn if_statement(&mut self, node: Node<'a>) {
-        self.scopes.push(Vec::new());
+        self.scopes.push();
         if let Some(init) = node.child_by_field_name("initializer") {
             self.statement(init);
         }
@@ -278,7 +278,7 @@ impl<'a> Walker<'a, '_> {
     }
 
     pub(super) fn switch_statement(&mut self, node: Node<'a>) {
-        self.scopes.push(Vec::new());
+        self.scopes.push();
         if let Some(init) = node.child_by_field_name("initializer") {
             self.statement(init);
         }
@@ -309,7 +309,7 @@ impl<'a> Walker<'a, '_> {
         for case in cases {
             has_default |= case.kind() == "default_case";
             flows.push(self.in_frame(CtlKind::Branch, |w| {
-                w.scopes.push(Vec::new());
+                w.scopes.push();
                 let mut c = case.walk();
                 let types: Vec<_> = case.children_by_field_name("type", &mut c).collect();
                 let one = match (case.kind(), &types[..]) {
@@ -421,7 +421,7 @@ impl<'a> Walker<'a, '_> {
         for case in cases {
             let first = self.current().events.len();
             flows.push(self.in_frame(CtlKind::Branch, |w| {
-                w.scopes.push(Vec::new());
+                w.scopes.push();
                 if let Some(comm) = case.child_by_field_name("communication") {
                     if comm.kind() == "receive_statement" {
                         let left = Self::list(comm.child_by_field_name("left"));

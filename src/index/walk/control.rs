@@ -23,7 +23,7 @@ impl<'a> Walker<'a, '_> {
     }
 
     pub(super) fn block(&mut self, block: Node<'a>) {
-        self.scopes.push(Vec::new());
+        self.scopes.push();
         let mut cursor = block.walk();
         for child in block.named_children(&mut cursor) {
             if child.kind() == "statement_list" {

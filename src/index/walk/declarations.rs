@@ -34,11 +34,7 @@ impl<'a> Walker<'a, '_> {
                 continue;
             }
             let text = self.text(name);
-            if self
-                .scopes
-                .last()
-                .is_some_and(|s| s.iter().any(|(n, _)| *n == text))
-            {
+            if self.scopes.in_innermost(text) {
                 continue;
             }
             // `v, ok := sessions.Load(k)`: the first name holds the loaded value.
@@ -475,6 +471,7 @@ impl<'a> Walker<'a, '_> {
                 self.reassigned(l);
                 if let (Some(b), true) = (first, paired) {
                     let alias = self.place_of(right[i]);
+                    self.aliased_places.extend(alias);
                     let binding = &mut self.facts.bindings[b as usize];
                     binding.alias = alias;
                     // `var c Config; c = *cfg`: a copy of the struct, as `c := *cfg` is.
@@ -497,6 +494,7 @@ impl<'a> Walker<'a, '_> {
                 }
                 if let Some((place, escape)) = returned {
                     if let Some(b) = self.lookup(self.text(l)) {
+                        self.aliased_places.insert(place);
                         let binding = &mut self.facts.bindings[b as usize];
                         binding.alias = Some(place);
                         binding.returned_by = Some(escape);
@@ -583,6 +581,7 @@ impl<'a> Walker<'a, '_> {
         };
         let stored_back = map && self.dropped_aliases.get(&b) == Some(&place);
         if channel && target.kind() == "selector_expression" || stored_back {
+            self.aliased_places.insert(place);
             self.facts.bindings[b as usize].alias = Some(place);
         }
     }
@@ -868,13 +867,15 @@ impl<'a> Walker<'a, '_> {
         let Some(place) = self.place_of(target) else {
             return;
         };
+        if !self.aliased_places.contains(&place) {
+            return;
+        }
         let func = Some(self.func);
-        for scope in &self.scopes {
-            for &(_, b) in scope {
-                let binding = &mut self.facts.bindings[b as usize];
-                if binding.func == func && binding.alias == Some(place) {
-                    binding.alias = None;
-                }
+        let in_scope: Vec<BindingId> = self.scopes.bindings().collect();
+        for b in in_scope {
+            let binding = &mut self.facts.bindings[b as usize];
+            if binding.func == func && binding.alias == Some(place) {
+                binding.alias = None;
             }
         }
     }

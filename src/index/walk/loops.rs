@@ -5,7 +5,7 @@ use super::*;
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn for_statement(&mut self, node: Node<'a>) {
-        self.scopes.push(Vec::new());
+        self.scopes.push();
         let mut cursor = node.walk();
         let header = node
             .named_children(&mut cursor)
@@ -38,7 +38,7 @@ impl<'a> Walker<'a, '_> {
                 let frame = w.ctl;
                 w.current().ctl.frames[frame as usize].endless = true;
             }
-            w.scopes.push(Vec::new());
+            w.scopes.push();
             if let Some(right) = range_right {
                 let (elem, received) = match w.expr_type(right) {
                     TypeInfo::Map { value, .. } | TypeInfo::Slice(value, _) => (*value, None),

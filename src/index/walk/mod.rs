@@ -27,6 +27,7 @@ mod lock_ops;
 mod loops;
 mod places;
 mod recognize;
+mod scope;
 
 pub(super) use recognize::handler_shaped;
 mod spawns;
@@ -55,7 +56,8 @@ pub fn walk_file(
         apis,
         src,
         file,
-        scopes: Vec::new(),
+        scopes: scope::Scopes::default(),
+        aliased_places: HashSet::new(),
         func: 0,
         ctl: 0,
         flow: Flow::default(),
@@ -201,7 +203,10 @@ struct Walker<'a, 'f> {
     apis: &'f Apis,
     src: &'a str,
     file: FileId,
-    scopes: Vec<Vec<(&'a str, BindingId)>>,
+    scopes: scope::Scopes<'a>,
+    /// Every place a variable of the package has been made to stand for (`Binding::alias`),
+    /// so that an assignment to any other place skips looking for copies of it.
+    aliased_places: HashSet<PlaceId>,
     func: FuncId,
     ctl: CtlId,
     flow: Flow,
@@ -346,7 +351,7 @@ impl<'a> Walker<'a, '_> {
         }
         self.current_func_mut(func).assumes_lock = assumes_lock(decl, self.src);
         let saved = self.enter(func);
-        self.scopes.push(Vec::new());
+        self.scopes.push();
         if let Some(receiver) = decl.child_by_field_name("receiver") {
             let receiver = self.parameters(receiver, &[]).into_iter().next().flatten();
             self.mark_params(receiver.iter());
@@ -524,18 +529,15 @@ impl<'a> Walker<'a, '_> {
             name.start_byte(),
         );
         binding.alias = alias;
+        self.aliased_places.extend(alias);
         self.facts.bindings.push(binding);
-        self.scopes.last_mut()?.push((text, id));
+        self.scopes.declare(text, id)?;
         Some(id)
     }
 
     fn lookup(&self, name: &str) -> Option<BindingId> {
         self.scopes
-            .iter()
-            .rev()
-            .flat_map(|s| s.iter().rev())
-            .find(|(n, _)| *n == name)
-            .map(|&(_, id)| id)
+            .lookup(name)
             .or_else(|| self.globals.get(name).copied())
     }
 

@@ -242,7 +242,7 @@ impl<'a> Walker<'a, '_> {
             self.latched.push(latch);
             self.flow.lock(latch, LockMode::Latch);
         }
-        self.scopes.push(Vec::new());
+        self.scopes.push();
         if let Some(list) = literal.child_by_field_name("parameters") {
             let params = self.parameters(list, args);
             let is_handler = handler_shaped(list, self.src);
@@ -617,7 +617,7 @@ impl<'a> Walker<'a, '_> {
         self.defer_target = DeferMode::LiteralEnd(literal.end_byte());
         self.inline_literals += 1;
         self.in_frame(CtlKind::Branch, |w| {
-            w.scopes.push(Vec::new());
+            w.scopes.push();
             if let Some(params) = literal.child_by_field_name("parameters") {
                 let bindings = w.parameters(params, args);
                 w.literal_params.insert(literal.start_byte(), bindings);
