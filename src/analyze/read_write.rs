@@ -3,7 +3,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use crate::finding::{Finding, Location, Related, Role};
+use crate::finding::{Confidence, Finding, Location, Related, Role};
 
 use super::concurrency::Race;
 use super::context::{access_noun, lock_one_side_help, one_per_primary, Context, Reported, Words};
@@ -53,20 +53,26 @@ pub fn check(ctx: &Context<'_>, races: &[Race]) -> Vec<Finding> {
 
 /// One missing lock, one report: reads that hold a lock racing with the same write that
 /// holds none (`monitor` and `clearCache` under `drv.mu`, the constructor's write without
-/// it) are one finding, at the first read, listing the others. Each report comes with the
-/// reports folded into it.
+/// it) are one finding, at the first read, listing the others. Only reports of the same
+/// confidence fold, so that none hides behind a less certain one. Each report comes with
+/// the reports folded into it.
 fn one_per_unguarded_write(
     ctx: &Context<'_>,
     reports: Vec<Reported>,
 ) -> Vec<(Reported, Vec<Reported>)> {
     let mut out: Vec<(Reported, Vec<Reported>)> = Vec::with_capacity(reports.len());
-    let mut by_write: HashMap<(ProgramPlaceId, Location), usize> = HashMap::new();
+    let mut by_write: HashMap<(ProgramPlaceId, Location, Confidence), usize> = HashMap::new();
     for r in reports {
         if !ctx.holds_locks(r.primary) || ctx.holds_locks(r.conflict) {
             out.push((r, Vec::new()));
             continue;
         }
-        match by_write.entry((r.race.place, ctx.location(r.conflict))) {
+        let key = (
+            r.race.place,
+            ctx.location(r.conflict),
+            ctx.confidence(&r.race),
+        );
+        match by_write.entry(key) {
             Entry::Occupied(e) => out[*e.get()].1.push(r),
             Entry::Vacant(e) => {
                 e.insert(out.len());

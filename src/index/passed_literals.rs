@@ -7,11 +7,11 @@
 //! passes its own parameters, `index::param_calls`) keep that binding.
 
 use super::lock_helpers::map_place;
-use super::{EventKind, PackageFacts, Place, PlaceId};
+use super::{BindingId, EventKind, PackageFacts, Place, PlaceId};
 
 /// Sets `bound_to` of literal parameters from the calls of their callees.
 pub fn apply(facts: &mut PackageFacts) {
-    let mut bound: Vec<(u32, PlaceId)> = Vec::new();
+    let mut bound: Vec<(BindingId, PlaceId)> = Vec::new();
     for f in 0..facts.funcs.len() {
         for e in 0..facts.funcs[f].events.len() {
             let EventKind::Call {
