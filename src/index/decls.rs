@@ -5,8 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
+use super::map_use::{foreign_map_types, map_used_fields};
+
 use super::types::{type_of_type_node, TypeInfo};
-use super::{Binding, BindingId, PackageFacts, ParsedFile};
+use super::ParsedFile;
 
 /// How deep named types and embedded structs are followed (cycles are legal Go).
 const MAX_TYPE_DEPTH: usize = 8;
@@ -511,90 +513,6 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
     decls
 }
 
-/// The qualified types (`pkg.Labels`) of struct fields named in `map_used`.
-fn foreign_map_types(
-    type_specs: &[(&str, String, Node<'_>)],
-    map_used: &HashSet<&str>,
-) -> HashSet<String> {
-    let mut out = HashSet::new();
-    for (src, _, ty) in type_specs {
-        let Some(list) = ty.named_child(0).filter(|_| ty.kind() == "struct_type") else {
-            continue;
-        };
-        let mut cursor = list.walk();
-        for field in list.named_children(&mut cursor) {
-            let Some(fty) = field
-                .child_by_field_name("type")
-                .filter(|t| field.kind() == "field_declaration" && t.kind() == "qualified_type")
-            else {
-                continue;
-            };
-            let mut c = field.walk();
-            if field
-                .children_by_field_name("name", &mut c)
-                .any(|n| map_used.contains(&src[n.byte_range()]))
-            {
-                out.insert(src[fty.byte_range()].to_string());
-            }
-        }
-    }
-    out
-}
-
-/// The field names the package uses as only a map can be used: `delete(x.field, k)`,
-/// `v, ok := x.field[k]` (or `=`), and `x.field["key"]`.
-fn map_used_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> {
-    let mut out = HashSet::new();
-    for file in files {
-        let src = file.source.text.as_str();
-        for node in super::descendants(file.tree.root_node()) {
-            let operand = match node.kind() {
-                "call_expression"
-                    if node.child_by_field_name("function").is_some_and(|f| {
-                        f.kind() == "identifier" && &src[f.byte_range()] == "delete"
-                    }) =>
-                {
-                    node.child_by_field_name("arguments")
-                        .and_then(|a| a.named_child(0))
-                }
-                "short_var_declaration" | "assignment_statement" => comma_ok_index(node),
-                // Only a map is indexed by a string.
-                "index_expression"
-                    if node.child_by_field_name("index").is_some_and(|i| {
-                        matches!(
-                            i.kind(),
-                            "interpreted_string_literal" | "raw_string_literal"
-                        )
-                    }) =>
-                {
-                    node.child_by_field_name("operand")
-                }
-                _ => None,
-            };
-            let field = operand
-                .filter(|x| x.kind() == "selector_expression")
-                .and_then(|x| x.child_by_field_name("field"));
-            if let Some(field) = field {
-                out.insert(&src[field.byte_range()]);
-            }
-        }
-    }
-    out
-}
-
-/// The indexed operand of `v, ok := x[k]` / `v, ok = x[k]`.
-fn comma_ok_index(node: Node<'_>) -> Option<Node<'_>> {
-    let left = node.child_by_field_name("left")?;
-    let right = node.child_by_field_name("right")?;
-    if left.named_child_count() != 2 || right.named_child_count() != 1 {
-        return None;
-    }
-    let index = right
-        .named_child(0)
-        .filter(|r| r.kind() == "index_expression")?;
-    index.child_by_field_name("operand")
-}
-
 /// The parameters of a parameter list in the order calls bind arguments to them: each name
 /// (`_` for an unnamed parameter) with whether it is the variadic last one.
 pub fn parameter_names<'s>(list: Node<'_>, src: &'s str) -> Vec<(&'s str, bool)> {
@@ -792,106 +710,6 @@ fn single_result(result: Node<'_>, src: &str, decls: &PackageDecls) -> Option<Ty
         }
         _ => None,
     }
-}
-
-/// Declares package-level variables as bindings and returns them by name.
-pub fn declare_globals(
-    facts: &mut PackageFacts,
-    files: &[ParsedFile<'_>],
-) -> HashMap<String, BindingId> {
-    let mut globals = HashMap::new();
-    for (file_id, file) in files.iter().enumerate() {
-        let src = file.source.text.as_str();
-        let root = file.tree.root_node();
-        let mut cursor = root.walk();
-        for decl in root.named_children(&mut cursor) {
-            if decl.kind() != "var_declaration" {
-                continue;
-            }
-            for spec in var_specs(decl) {
-                let declared = spec
-                    .child_by_field_name("type")
-                    .map(|t| type_of_type_node(t, src, &facts.decls));
-                let mut c = spec.walk();
-                let values: Vec<_> = spec
-                    .child_by_field_name("value")
-                    .map(|v| v.named_children(&mut v.walk()).collect())
-                    .unwrap_or_default();
-                for (i, name) in spec.children_by_field_name("name", &mut c).enumerate() {
-                    let text = &src[name.byte_range()];
-                    if text == "_" {
-                        continue;
-                    }
-                    let ty = declared.clone().unwrap_or_else(|| {
-                        values
-                            .get(i)
-                            .map_or(TypeInfo::Unknown, |v| literal_type(*v, src, &facts.decls))
-                    });
-                    let offset = name.start_byte();
-                    let mut declare = |facts: &mut PackageFacts, name: String, ty| {
-                        let id = facts.bindings.len() as BindingId;
-                        facts.bindings.push(Binding::new(
-                            name.clone(),
-                            None,
-                            0,
-                            ty,
-                            file_id as u32,
-                            offset,
-                        ));
-                        globals.insert(name, id);
-                    };
-                    declare(facts, text.to_string(), ty);
-                    // `var load = sync.OnceValue(func() map[K]V {…})`: every `load()` returns
-                    // the one value the function made, a package variable of its own.
-                    if let Some(ty) = values
-                        .get(i)
-                        .and_then(|v| once_value_type(*v, src, &facts.decls))
-                    {
-                        declare(facts, format!("{text}()"), ty);
-                    }
-                }
-            }
-        }
-    }
-    globals
-}
-
-/// For `sync.OnceValue(func() T {…})` (or `OnceValues`, whose first result counts): `T`.
-fn once_value_type(value: Node<'_>, src: &str, decls: &PackageDecls) -> Option<TypeInfo> {
-    if value.kind() != "call_expression" {
-        return None;
-    }
-    let function = &src[value.child_by_field_name("function")?.byte_range()];
-    if function != "sync.OnceValue" && function != "sync.OnceValues" {
-        return None;
-    }
-    let literal = value.child_by_field_name("arguments")?.named_child(0)?;
-    let mut result = literal.child_by_field_name("result")?;
-    if result.kind() == "parameter_list" {
-        result = result.named_child(0)?.child_by_field_name("type")?;
-    }
-    Some(type_of_type_node(result, src, decls))
-}
-
-/// The `var_spec`s of a `var` declaration, single or grouped.
-pub fn var_specs(decl: Node<'_>) -> Vec<Node<'_>> {
-    let mut out = Vec::new();
-    let mut cursor = decl.walk();
-    for child in decl.named_children(&mut cursor) {
-        match child.kind() {
-            "var_spec" => out.push(child),
-            "var_spec_list" => {
-                let mut c = child.walk();
-                out.extend(
-                    child
-                        .named_children(&mut c)
-                        .filter(|s| s.kind() == "var_spec"),
-                );
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// Whether a node is a type (as `new` and `make` take), not an expression.

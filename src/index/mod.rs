@@ -15,7 +15,9 @@ mod dispatch;
 mod events;
 pub mod exports;
 mod facts;
+mod globals;
 mod lock_helpers;
+mod map_use;
 mod memo;
 mod param_calls;
 mod passed_literals;
@@ -135,7 +137,7 @@ pub fn index_package(
         ..PackageFacts::default()
     };
     facts.decls = decls::collect(files, imports);
-    let globals = decls::declare_globals(&mut facts, files);
+    let globals = globals::declare_globals(&mut facts, files);
     let names = globals.keys().map(String::as_str).collect();
     facts.decls.returns = returns::collect(files, &facts.decls, &names);
     facts.decls.spawning = spawning_params::collect(files);

@@ -7,7 +7,8 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use super::apis::{known_map, Apis, LockOp, PackageCall};
-use super::decls::{self, literal_type, var_specs};
+use super::decls::{self, literal_type};
+use super::globals::var_specs;
 use super::types::{type_of_type_node, TypeInfo};
 use super::{conds, rpc};
 use super::{
