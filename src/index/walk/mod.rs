@@ -18,6 +18,7 @@ use super::{
     Target,
 };
 
+mod assignments;
 mod branches;
 mod control;
 mod declarations;
