@@ -9,6 +9,7 @@ pub mod concurrency;
 mod concurrent_write;
 mod context;
 mod cuts;
+mod graph;
 mod inconsistent_locking;
 mod leaves_critical_section;
 mod lock_identity;
