@@ -50,7 +50,10 @@ impl<'a> Walker<'a, '_> {
                     self.current().lock_effect.releases.push(place);
                 }
                 self.push(EventKind::Unlock { place }, call);
-                self.release(place);
+                // Unlocking one stripe (`s.locks[j]`) keeps the others held (`s.locks[i]`).
+                if self.release_stripe(place, operand) {
+                    self.release(place);
+                }
                 return;
             }
         };
@@ -58,10 +61,34 @@ impl<'a> Walker<'a, '_> {
         if indices.is_empty() {
             self.stripes.remove(&place);
         } else {
-            self.stripes.insert(place, indices);
+            let held = self.flow.locks.iter().any(|&(p, _)| p == place);
+            let stripes = self.stripes.entry(place).or_default();
+            if !held {
+                stripes.clear();
+            }
+            stripes.push(indices);
         }
         self.push(EventKind::Lock { place, mode }, call);
         self.flow.lock(place, mode);
+    }
+
+    /// Forgets the stripe an unlock's operand selects; whether no stripe of `place` stays
+    /// held, so the lock itself is released.
+    fn release_stripe(&mut self, place: PlaceId, operand: Node<'a>) -> bool {
+        let indices = self.indices(operand);
+        let Some(stripes) = self.stripes.get_mut(&place) else {
+            return true;
+        };
+        match stripes.iter().position(|held| *held == indices) {
+            Some(i) if !indices.is_empty() && stripes.len() > 1 => {
+                stripes.remove(i);
+                false
+            }
+            _ => {
+                self.stripes.remove(&place);
+                true
+            }
+        }
     }
 
     /// The mutex a lock call's operand denotes: the place it names, unless it lies inside a

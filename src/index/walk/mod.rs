@@ -251,9 +251,9 @@ struct Walker<'a, 'f> {
     /// Locks held where a local variable took a reference to a shared map (`m := s.items`).
     alias_locks: HashMap<BindingId, LockSet>,
     /// For a lock selected by an index (`s.locks[shard].Lock()`, `s.shards[i].mu.Lock()`,
-    /// `sh.mu.Lock()` of `sh := &s.shards[i]`): the indices of its last acquisition, without
-    /// white space.
-    stripes: HashMap<PlaceId, Vec<String>>,
+    /// `sh.mu.Lock()` of `sh := &s.shards[i]`): the indices of each acquisition still held,
+    /// without white space (`gc` may hold `s.locks[i]` and `s.locks[j]` at once).
+    stripes: HashMap<PlaceId, Vec<Vec<String>>>,
     /// The indices a local variable's storage was selected by (`sh := &s.shards[i]`).
     alias_indices: HashMap<BindingId, Vec<String>>,
     /// Whether the parameters being declared are those of a literal a `go` statement
@@ -688,7 +688,10 @@ impl<'a> Walker<'a, '_> {
                 }
                 None => false,
             };
-            !striped || selected.iter().all(|index| indices.contains(index))
+            !striped
+                || selected
+                    .iter()
+                    .any(|held| held.iter().all(|index| indices.contains(index)))
         });
     }
 
