@@ -302,7 +302,10 @@ fn field_guard(
     let mut counts: BTreeMap<&Guard, usize> = BTreeMap::new();
     for site in sites {
         if let CallerLocks::Some(g) = &site.guards {
-            for guard in g.iter().filter(|g| !in_map(g)) {
+            for guard in g
+                .iter()
+                .filter(|g| !in_map(g) && !named_for_another_field(facts, ty, path, g))
+            {
                 *counts.entry(guard).or_default() += 1;
             }
         }
@@ -312,6 +315,34 @@ fn field_guard(
         .into_iter()
         .find(|&(_, c)| c == best)
         .map(|(g, _)| (g.clone(), false))
+}
+
+/// Whether a mutex field is named for another field of its struct (`processingJobsMtx`
+/// beside `processingJobs`, guarding `builders`): by the Go convention `fooMu` guards
+/// `foo`, so holding it where the map is read is no evidence that it guards the map.
+fn named_for_another_field(facts: &PackageFacts, ty: &str, path: &[String], guard: &Guard) -> bool {
+    let (Guard::Receiver(lock), [field, ..]) = (guard, path) else {
+        return false;
+    };
+    let [lock] = lock.as_slice() else {
+        return false;
+    };
+    let name = lock.to_ascii_lowercase();
+    let Some(stem) = ["rwmutex", "mutex", "mtx", "lock", "lck", "mu"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .map(|stem| stem.trim_end_matches('_'))
+        .filter(|stem| stem.len() >= 2)
+    else {
+        return false;
+    };
+    let names_field = |f: &str| f.to_ascii_lowercase().starts_with(stem);
+    !names_field(field)
+        && facts.decls.structs.get(ty).is_some_and(|s| {
+            s.fields
+                .keys()
+                .any(|f| f != lock && f != field && names_field(f))
+        })
 }
 
 /// How the key of a package map variable starts (`var cache`): not a type name.
