@@ -12,6 +12,7 @@ pub mod cache;
 pub mod config;
 pub mod constraints;
 pub mod discover;
+pub mod fields;
 pub mod finding;
 pub mod index;
 pub mod modules;

@@ -4,6 +4,7 @@
 //! flag: the loop is a wait on the flag, the assignment a signal of it. Read from the
 //! syntax before bodies are walked: the last names of the flags such loops wait on.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::HashSet;
 
 use tree_sitter::Node;
@@ -42,16 +43,16 @@ pub fn waited_flag<'t>(node: Node<'t>, src: &str) -> Option<Node<'t>> {
     {
         return None;
     }
-    let flag = condition.child_by_field_name("operand")?;
+    let flag = condition.field(Field::Operand)?;
     if !matches!(flag.kind(), "identifier" | "selector_expression") {
         return None;
     }
-    let body = node.child_by_field_name("body")?;
+    let body = node.field(Field::Body)?;
     let waits = descendants(body).into_iter().any(|n| {
         n.kind() == "call_expression"
-            && n.child_by_field_name("function").is_some_and(|f| {
+            && n.field(Field::Function).is_some_and(|f| {
                 f.kind() == "selector_expression"
-                    && f.child_by_field_name("field")
+                    && f.field(Field::Field)
                         .is_some_and(|m| &src[m.byte_range()] == "Wait")
             })
     });

@@ -1,6 +1,7 @@
 //! Package-level declarations: named types, struct fields, function results and package
 //! variables, collected from every file before any function body is walked.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
@@ -367,32 +368,31 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
                 "type_declaration" => {
                     let mut c = decl.walk();
                     for spec in decl.named_children(&mut c) {
-                        if let (Some(name), Some(ty)) = (
-                            spec.child_by_field_name("name"),
-                            spec.child_by_field_name("type"),
-                        ) {
+                        if let (Some(name), Some(ty)) =
+                            (spec.field(Field::Name), spec.field(Field::Type))
+                        {
                             type_specs.push((src, src[name.byte_range()].to_string(), ty));
                         }
                     }
                 }
                 "function_declaration" => {
-                    let Some(name) = decl.child_by_field_name("name") else {
+                    let Some(name) = decl.field(Field::Name) else {
                         continue;
                     };
                     let name = src[name.byte_range()].to_string();
                     if name == "init" {
-                        if let Some(body) = decl.child_by_field_name("body") {
+                        if let Some(body) = decl.field(Field::Body) {
                             retire_nil_assignments(body, src, &mut decls.retired);
                         }
                     }
                     decls.funcs.insert(name.clone());
                     if decl
-                        .child_by_field_name("parameters")
+                        .field(Field::Parameters)
                         .is_some_and(|list| super::walk::handler_shaped(list, src))
                     {
                         decls.handler_funcs.insert(name.clone());
                     }
-                    if let Some(result) = decl.child_by_field_name("result") {
+                    if let Some(result) = decl.field(Field::Result) {
                         results.push((src, name, result));
                     }
                 }
@@ -402,9 +402,7 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
                         let mut names = spec.walk();
                         let names: Vec<_> =
                             spec.children_by_field_name("name", &mut names).collect();
-                        let value = spec
-                            .child_by_field_name("value")
-                            .and_then(|v| v.named_child(0));
+                        let value = spec.field(Field::Value).and_then(|v| v.named_child(0));
                         if let ([name], Some(value)) = (names.as_slice(), value) {
                             if value.kind() == "false" {
                                 decls
@@ -415,10 +413,9 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
                     }
                 }
                 "method_declaration" => {
-                    let (Some(name), Some(ty)) = (
-                        decl.child_by_field_name("name"),
-                        receiver_type_name(decl, src),
-                    ) else {
+                    let (Some(name), Some(ty)) =
+                        (decl.field(Field::Name), receiver_type_name(decl, src))
+                    else {
                         continue;
                     };
                     decls
@@ -426,7 +423,7 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
                         .entry(ty.to_string())
                         .or_default()
                         .insert(src[name.byte_range()].to_string());
-                    if let Some(result) = decl.child_by_field_name("result") {
+                    if let Some(result) = decl.field(Field::Result) {
                         let key = (ty.to_string(), src[name.byte_range()].to_string());
                         method_results.push((src, key, result));
                     }
@@ -448,7 +445,7 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
             let methods = ty
                 .named_children(&mut cursor)
                 .filter(|e| e.kind() == "method_elem")
-                .filter_map(|e| e.child_by_field_name("name"))
+                .filter_map(|e| e.field(Field::Name))
                 .map(|n| src[n.byte_range()].to_string())
                 .collect();
             decls.interfaces.insert(name.clone(), methods);
@@ -539,12 +536,8 @@ fn retire_nil_assignments(body: Node<'_>, src: &str, retired: &mut HashSet<Strin
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
         if node.kind() == "assignment_statement" {
-            let left = node
-                .child_by_field_name("left")
-                .and_then(|l| l.named_child(0));
-            let right = node
-                .child_by_field_name("right")
-                .and_then(|r| r.named_child(0));
+            let left = node.field(Field::Left).and_then(|l| l.named_child(0));
+            let right = node.field(Field::Right).and_then(|r| r.named_child(0));
             if let (Some(l), Some(r)) = (left, right) {
                 if l.kind() == "identifier" && r.kind() == "nil" {
                     retired.insert(src[l.byte_range()].to_string());
@@ -559,12 +552,12 @@ fn retire_nil_assignments(body: Node<'_>, src: &str, retired: &mut HashSet<Strin
 
 /// The base name of a method's receiver type: `T` for `(t *T)`, `(t T)` and `(t *T[K])`.
 pub fn receiver_type_name<'s>(decl: Node<'_>, src: &'s str) -> Option<&'s str> {
-    let param = decl.child_by_field_name("receiver")?.named_child(0)?;
-    let mut ty = param.child_by_field_name("type")?;
+    let param = decl.field(Field::Receiver)?.named_child(0)?;
+    let mut ty = param.field(Field::Type)?;
     loop {
         match ty.kind() {
             "pointer_type" | "parenthesized_type" => ty = ty.named_child(0)?,
-            "generic_type" => ty = ty.child_by_field_name("type")?,
+            "generic_type" => ty = ty.field(Field::Type)?,
             "type_identifier" => return Some(&src[ty.byte_range()]),
             _ => return None,
         }
@@ -591,7 +584,7 @@ fn struct_fields(
         if field.kind() != "field_declaration" {
             continue;
         }
-        let Some(fty) = field.child_by_field_name("type") else {
+        let Some(fty) = field.field(Field::Type) else {
             continue;
         };
         let mut c = field.walk();
@@ -666,7 +659,7 @@ fn embedded_name(ty: Node<'_>, src: &str) -> Option<String> {
         "type_identifier" => Some(src[ty.byte_range()].to_string()),
         "pointer_type" | "generic_type" => ty.named_child(0).and_then(|t| embedded_name(t, src)),
         "qualified_type" => ty
-            .child_by_field_name("name")
+            .field(Field::Name)
             .map(|n| src[n.byte_range()].to_string()),
         _ => None,
     }
@@ -681,7 +674,7 @@ fn result_list(result: Node<'_>, src: &str, decls: &PackageDecls) -> Vec<TypeInf
             continue;
         }
         let ty = p
-            .child_by_field_name("type")
+            .field(Field::Type)
             .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls));
         let mut c = p.walk();
         let names = p.children_by_field_name("name", &mut c).count().max(1);
@@ -705,7 +698,7 @@ fn single_result(result: Node<'_>, src: &str, decls: &PackageDecls) -> Option<Ty
             if p.children_by_field_name("name", &mut c).count() > 1 {
                 return None;
             }
-            p.child_by_field_name("type")
+            p.field(Field::Type)
                 .map(|t| type_of_type_node(t, src, decls))
         }
         _ => None,
@@ -738,13 +731,13 @@ pub fn is_type_node(node: Node<'_>) -> bool {
 pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo {
     match expr.kind() {
         "call_expression" => {
-            let Some(func) = expr.child_by_field_name("function") else {
+            let Some(func) = expr.field(Field::Function) else {
                 return TypeInfo::Unknown;
             };
             let name = &src[func.byte_range()];
             match (func.kind(), name) {
                 ("identifier", "make" | "new") => expr
-                    .child_by_field_name("arguments")
+                    .field(Field::Arguments)
                     .and_then(|a| a.named_child(0))
                     .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
                 ("identifier", _) => decls.func_results.get(name).cloned().unwrap_or_else(|| {
@@ -765,10 +758,10 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
         }
         // `NewCache[int, user](ttl)` parses as a conversion to a generic type: a call of
         // the generic function when the package declares one of that name.
-        "type_conversion_expression" => match expr.child_by_field_name("type") {
+        "type_conversion_expression" => match expr.field(Field::Type) {
             Some(ty) => {
                 let generic = (ty.kind() == "generic_type")
-                    .then(|| ty.child_by_field_name("type"))
+                    .then(|| ty.field(Field::Type))
                     .flatten()
                     .map(|t| &src[t.byte_range()])
                     .filter(|name| decls.funcs.contains(*name));
@@ -780,7 +773,7 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
             None => TypeInfo::Unknown,
         },
         "composite_literal" | "type_assertion_expression" => expr
-            .child_by_field_name("type")
+            .field(Field::Type)
             .map_or(TypeInfo::Unknown, |t| type_of_type_node(t, src, decls)),
         "unary_expression" | "parenthesized_expression" => {
             let mut inner = expr;
@@ -788,10 +781,7 @@ pub fn literal_type(expr: Node<'_>, src: &str, decls: &PackageDecls) -> TypeInfo
                 inner.kind(),
                 "unary_expression" | "parenthesized_expression"
             ) {
-                match inner
-                    .child_by_field_name("operand")
-                    .or_else(|| inner.named_child(0))
-                {
+                match inner.field(Field::Operand).or_else(|| inner.named_child(0)) {
                     Some(next) => inner = next,
                     None => return TypeInfo::Unknown,
                 }

@@ -1,6 +1,7 @@
 //! Package-level variables: declared as bindings before any body is walked, with what
 //! their declarations say of their types (`sync.OnceValue` results included).
 
+use crate::fields::{Field, FieldExt};
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -25,11 +26,11 @@ pub fn declare_globals(
             }
             for spec in var_specs(decl) {
                 let declared = spec
-                    .child_by_field_name("type")
+                    .field(Field::Type)
                     .map(|t| type_of_type_node(t, src, &facts.decls));
                 let mut c = spec.walk();
                 let values: Vec<_> = spec
-                    .child_by_field_name("value")
+                    .field(Field::Value)
                     .map(|v| v.named_children(&mut v.walk()).collect())
                     .unwrap_or_default();
                 for (i, name) in spec.children_by_field_name("name", &mut c).enumerate() {
@@ -76,14 +77,14 @@ fn once_value_type(value: Node<'_>, src: &str, decls: &PackageDecls) -> Option<T
     if value.kind() != "call_expression" {
         return None;
     }
-    let function = &src[value.child_by_field_name("function")?.byte_range()];
+    let function = &src[value.field(Field::Function)?.byte_range()];
     if function != "sync.OnceValue" && function != "sync.OnceValues" {
         return None;
     }
-    let literal = value.child_by_field_name("arguments")?.named_child(0)?;
-    let mut result = literal.child_by_field_name("result")?;
+    let literal = value.field(Field::Arguments)?.named_child(0)?;
+    let mut result = literal.field(Field::Result)?;
     if result.kind() == "parameter_list" {
-        result = result.named_child(0)?.child_by_field_name("type")?;
+        result = result.named_child(0)?.field(Field::Type)?;
     }
     Some(type_of_type_node(result, src, decls))
 }

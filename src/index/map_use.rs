@@ -2,6 +2,7 @@
 //! map can be used (`delete(x.f, k)`, `v, ok := x.f[k]`, `x.f["key"]`) is a map, and so is
 //! that type wherever it appears.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::HashSet;
 
 use tree_sitter::Node;
@@ -21,7 +22,7 @@ pub(super) fn foreign_map_types(
         let mut cursor = list.walk();
         for field in list.named_children(&mut cursor) {
             let Some(fty) = field
-                .child_by_field_name("type")
+                .field(Field::Type)
                 .filter(|t| field.kind() == "field_declaration" && t.kind() == "qualified_type")
             else {
                 continue;
@@ -47,30 +48,29 @@ pub(super) fn map_used_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> 
         for node in super::descendants(file.tree.root_node()) {
             let operand = match node.kind() {
                 "call_expression"
-                    if node.child_by_field_name("function").is_some_and(|f| {
+                    if node.field(Field::Function).is_some_and(|f| {
                         f.kind() == "identifier" && &src[f.byte_range()] == "delete"
                     }) =>
                 {
-                    node.child_by_field_name("arguments")
-                        .and_then(|a| a.named_child(0))
+                    node.field(Field::Arguments).and_then(|a| a.named_child(0))
                 }
                 "short_var_declaration" | "assignment_statement" => comma_ok_index(node),
                 // Only a map is indexed by a string.
                 "index_expression"
-                    if node.child_by_field_name("index").is_some_and(|i| {
+                    if node.field(Field::Index).is_some_and(|i| {
                         matches!(
                             i.kind(),
                             "interpreted_string_literal" | "raw_string_literal"
                         )
                     }) =>
                 {
-                    node.child_by_field_name("operand")
+                    node.field(Field::Operand)
                 }
                 _ => None,
             };
             let field = operand
                 .filter(|x| x.kind() == "selector_expression")
-                .and_then(|x| x.child_by_field_name("field"));
+                .and_then(|x| x.field(Field::Field));
             if let Some(field) = field {
                 out.insert(&src[field.byte_range()]);
             }
@@ -81,13 +81,13 @@ pub(super) fn map_used_fields<'s>(files: &[ParsedFile<'s>]) -> HashSet<&'s str> 
 
 /// The indexed operand of `v, ok := x[k]` / `v, ok = x[k]`.
 fn comma_ok_index(node: Node<'_>) -> Option<Node<'_>> {
-    let left = node.child_by_field_name("left")?;
-    let right = node.child_by_field_name("right")?;
+    let left = node.field(Field::Left)?;
+    let right = node.field(Field::Right)?;
     if left.named_child_count() != 2 || right.named_child_count() != 1 {
         return None;
     }
     let index = right
         .named_child(0)
         .filter(|r| r.kind() == "index_expression")?;
-    index.child_by_field_name("operand")
+    index.field(Field::Operand)
 }

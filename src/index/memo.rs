@@ -7,6 +7,7 @@
 //! is not a memo; neither is a `main` package, a package under `internal/` (its callers are
 //! the module's own, which the analysis sees), nor code reached only from tests or `init`.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::HashSet;
 
 use tree_sitter::Node;
@@ -113,7 +114,7 @@ fn hit_return(decl: Node<'_>, src: &str, read: std::ops::Range<usize>, map: &str
     ancestors(statement)
         .find(|n| n.kind() == "if_statement")
         .filter(|n| {
-            n.child_by_field_name("consequence")
+            n.field(Field::Consequence)
                 .is_some_and(|c| !(c.start_byte() <= read.start && read.end <= c.end_byte()))
         })
         .and_then(check)
@@ -132,7 +133,7 @@ fn declared_names(statement: Node<'_>, src: &str) -> Vec<String> {
         _ => None,
     };
     declaration
-        .and_then(|d| d.child_by_field_name("left"))
+        .and_then(|d| d.field(Field::Left))
         .map(|left| {
             let mut cursor = left.walk();
             left.named_children(&mut cursor)
@@ -145,7 +146,7 @@ fn declared_names(statement: Node<'_>, src: &str) -> Vec<String> {
 
 /// Whether the `if`'s block returns one of `names` or a lookup of `map`.
 fn returns_hit(stmt: Node<'_>, src: &str, names: &[String], map: &str) -> bool {
-    let Some(block) = stmt.child_by_field_name("consequence") else {
+    let Some(block) = stmt.field(Field::Consequence) else {
         return false;
     };
     let mut cursor = block.walk();
@@ -176,7 +177,7 @@ fn returns_hit(stmt: Node<'_>, src: &str, names: &[String], map: &str) -> bool {
             names.iter().any(|n| n == text)
                 || (value.kind() == "index_expression"
                     && value
-                        .child_by_field_name("operand")
+                        .field(Field::Operand)
                         .is_some_and(|o| &src[o.byte_range()] == map))
         })
 }

@@ -29,6 +29,7 @@ mod spawning_params;
 mod types;
 mod walk;
 
+use crate::fields::{Field, FieldExt};
 use tree_sitter::{Node, Tree};
 
 use crate::constraints::BuildContext;
@@ -62,20 +63,20 @@ fn keyed_fields<'t>(
 ) -> Option<Vec<(tree_sitter::Node<'t>, tree_sitter::Node<'t>)>> {
     let mut literal = expr;
     if literal.kind() == "unary_expression" {
-        literal = literal.child_by_field_name("operand")?;
+        literal = literal.field(Field::Operand)?;
     }
     if literal.kind() != "composite_literal" {
         return None;
     }
-    let body = literal.child_by_field_name("body")?;
+    let body = literal.field(Field::Body)?;
     let mut cursor = body.walk();
     let unwrap = |n: Option<tree_sitter::Node<'t>>| n.and_then(|n| n.named_child(0));
     let fields = body
         .named_children(&mut cursor)
         .filter(|e| e.kind() == "keyed_element")
         .filter_map(|e| {
-            let key = unwrap(e.child_by_field_name("key"))?;
-            let value = unwrap(e.child_by_field_name("value"))?;
+            let key = unwrap(e.field(Field::Key))?;
+            let value = unwrap(e.field(Field::Value))?;
             (key.kind() == "identifier").then_some((key, value))
         })
         .collect();
@@ -214,12 +215,12 @@ pub fn import_specs(root: Node<'_>, src: &str) -> Vec<(Option<String>, String)> 
                 stack.extend(node.named_children(&mut c));
                 continue;
             }
-            let Some(path) = node.child_by_field_name("path") else {
+            let Some(path) = node.field(Field::Path) else {
                 continue;
             };
             let path = src[path.byte_range()].trim_matches(['"', '`']).to_string();
             let name = node
-                .child_by_field_name("name")
+                .field(Field::Name)
                 .map(|n| src[n.byte_range()].to_string());
             specs.push((name, path));
         }

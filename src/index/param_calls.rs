@@ -5,6 +5,7 @@
 //! literal, a variable holding one) runs at the call with its parameters bound to what the
 //! caller passed for those (`cfg`), so its accesses land on the caller's storage.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -88,7 +89,7 @@ fn param_calls(params: Node<'_>, body: Node<'_>, src: &str) -> Option<ParamCalls
             continue;
         }
         let Some(function) = call
-            .child_by_field_name("function")
+            .field(Field::Function)
             .filter(|f| f.kind() == "identifier")
         else {
             continue;
@@ -100,7 +101,7 @@ fn param_calls(params: Node<'_>, body: Node<'_>, src: &str) -> Option<ParamCalls
         if found.calls.iter().any(|(p, _)| *p == param) {
             continue;
         }
-        let Some(args) = call.child_by_field_name("arguments") else {
+        let Some(args) = call.field(Field::Arguments) else {
             continue;
         };
         let mut c = args.walk();

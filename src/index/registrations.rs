@@ -4,6 +4,7 @@
 //! (`lc.OnStop(func() {…})`) is walked as a body of its own, run where the field's
 //! functions are called, not where it is written.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -28,14 +29,14 @@ pub fn collect(files: &[ParsedFile<'_>]) -> Registrations {
             }
             let (Some(ty), Some(name), Some(params), Some(body)) = (
                 receiver_type_name(decl, src),
-                decl.child_by_field_name("name"),
-                decl.child_by_field_name("parameters"),
-                decl.child_by_field_name("body"),
+                decl.field(Field::Name),
+                decl.field(Field::Parameters),
+                decl.field(Field::Body),
             ) else {
                 continue;
             };
             let Some(receiver) = decl
-                .child_by_field_name("receiver")
+                .field(Field::Receiver)
                 .map(|r| parameter_names(r, src))
                 .and_then(|names| names.first().map(|(n, _)| *n))
             else {
@@ -78,15 +79,13 @@ fn stored_params(
             continue;
         }
         let (Some(left), Some(right)) = (
-            node.child_by_field_name("left")
-                .and_then(|l| l.named_child(0)),
-            node.child_by_field_name("right")
-                .and_then(|r| r.named_child(0)),
+            node.field(Field::Left).and_then(|l| l.named_child(0)),
+            node.field(Field::Right).and_then(|r| r.named_child(0)),
         ) else {
             continue;
         };
         let target = match left.kind() {
-            "index_expression" => left.child_by_field_name("operand"),
+            "index_expression" => left.field(Field::Operand),
             _ => Some(left),
         };
         let Some(field) = target.and_then(|t| receiver_field(t, src, receiver)) else {
@@ -95,10 +94,10 @@ fn stored_params(
         let values: Vec<Node<'_>> = match right.kind() {
             "call_expression"
                 if right
-                    .child_by_field_name("function")
+                    .field(Field::Function)
                     .is_some_and(|f| &src[f.byte_range()] == "append") =>
             {
-                let Some(args) = right.child_by_field_name("arguments") else {
+                let Some(args) = right.field(Field::Arguments) else {
                     continue;
                 };
                 let mut c = args.walk();
@@ -125,9 +124,9 @@ fn receiver_field<'s>(node: Node<'_>, src: &'s str, receiver: &str) -> Option<&'
     if node.kind() != "selector_expression" {
         return None;
     }
-    let operand = node.child_by_field_name("operand")?;
+    let operand = node.field(Field::Operand)?;
     (operand.kind() == "identifier" && &src[operand.byte_range()] == receiver)
-        .then(|| node.child_by_field_name("field"))
+        .then(|| node.field(Field::Field))
         .flatten()
         .map(|f| &src[f.byte_range()])
 }

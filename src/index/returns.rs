@@ -2,6 +2,7 @@
 //! caller the receiver's `items`, so `m := s.Items()` refers to the same map. Read from the
 //! syntax before any body is walked, so that a call resolves whichever file declares it.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
@@ -105,9 +106,9 @@ pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet
         for decl in root.named_children(&mut cursor) {
             let callee = match decl.kind() {
                 "function_declaration" => decl
-                    .child_by_field_name("name")
+                    .field(Field::Name)
                     .map(|n| Callee::Func(src[n.byte_range()].to_string())),
-                "method_declaration" => decl.child_by_field_name("name").and_then(|n| {
+                "method_declaration" => decl.field(Field::Name).and_then(|n| {
                     let ty = receiver_type_name(decl, src)?;
                     Some(Callee::Method(
                         ty.to_string(),
@@ -118,7 +119,7 @@ pub fn collect(files: &[ParsedFile<'_>], decls: &PackageDecls, globals: &HashSet
             };
             // Only a result of a map type or of a type the package declares can hold a map.
             let holds_map = decl
-                .child_by_field_name("result")
+                .field(Field::Result)
                 .is_some_and(|r| may_hold_map(r, src, &holders));
             let Some(callee) = callee.filter(|_| holds_map) else {
                 continue;
@@ -152,11 +153,11 @@ fn may_hold_map(ty: Node<'_>, src: &str, holders: &HashSet<&str>) -> bool {
         "map_type" => true,
         "type_identifier" => holders.contains(&src[ty.byte_range()]),
         "generic_type" => ty
-            .child_by_field_name("type")
+            .field(Field::Type)
             .is_some_and(|t| may_hold_map(t, src, holders)),
         // A channel of maps (`func (b *Batcher) Batches() <-chan Batch`) hands them over.
         "channel_type" => ty
-            .child_by_field_name("value")
+            .field(Field::Value)
             .is_some_and(|t| may_hold_map(t, src, holders)),
         "pointer_type" | "parenthesized_type" => ty
             .named_child(0)
@@ -169,7 +170,7 @@ fn may_hold_map(ty: Node<'_>, src: &str, holders: &HashSet<&str>) -> bool {
             any
         }
         "parameter_declaration" => ty
-            .child_by_field_name("type")
+            .field(Field::Type)
             .is_some_and(|t| may_hold_map(t, src, holders)),
         _ => false,
     }
@@ -222,12 +223,12 @@ impl<'a> Function<'a> {
             })
             .unwrap_or_default()
         };
-        let result = decl.child_by_field_name("result");
+        let result = decl.field(Field::Result);
         let mut f = Function {
             src,
-            statements: Self::statements(decl.child_by_field_name("body")),
-            receiver: names(decl.child_by_field_name("receiver")).first().copied(),
-            params: names(decl.child_by_field_name("parameters")),
+            statements: Self::statements(decl.field(Field::Body)),
+            receiver: names(decl.field(Field::Receiver)).first().copied(),
+            params: names(decl.field(Field::Parameters)),
             globals,
             map_fields,
             locals: HashMap::new(),
@@ -271,11 +272,11 @@ impl<'a> Function<'a> {
             if node.kind() != "assignment_statement" {
                 continue;
             }
-            let Some(left) = node.child_by_field_name("left") else {
+            let Some(left) = node.field(Field::Left) else {
                 continue;
             };
             let values: Vec<Node<'a>> = node
-                .child_by_field_name("right")
+                .field(Field::Right)
                 .map(|r| {
                     let mut c = r.walk();
                     r.named_children(&mut c).collect()
@@ -343,21 +344,18 @@ impl<'a> Function<'a> {
                         let mut c = node.walk();
                         node.children_by_field_name("name", &mut c).collect()
                     } else {
-                        list(node.child_by_field_name("left"))
+                        list(node.field(Field::Left))
                     };
                     (
                         names,
                         list(
-                            node.child_by_field_name("right")
-                                .or_else(|| node.child_by_field_name("value")),
+                            node.field(Field::Right)
+                                .or_else(|| node.field(Field::Value)),
                         ),
                     )
                 }
                 "range_clause" | "type_switch_statement" | "receive_statement" => (
-                    list(
-                        node.child_by_field_name("left")
-                            .or_else(|| node.child_by_field_name("alias")),
-                    ),
+                    list(node.field(Field::Left).or_else(|| node.field(Field::Alias))),
                     Vec::new(),
                 ),
                 _ => continue,
@@ -474,23 +472,22 @@ impl<'a> Function<'a> {
             match cur.kind() {
                 "identifier" => break &self.src[cur.byte_range()],
                 "selector_expression" => {
-                    fields
-                        .push(self.src[cur.child_by_field_name("field")?.byte_range()].to_string());
-                    cur = cur.child_by_field_name("operand")?;
+                    fields.push(self.src[cur.field(Field::Field)?.byte_range()].to_string());
+                    cur = cur.field(Field::Operand)?;
                 }
                 "index_expression" => {
                     fields.push(ELEMENT.to_string());
-                    cur = cur.child_by_field_name("operand")?;
+                    cur = cur.field(Field::Operand)?;
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
                 "call_expression" => cur = shallow_slice_copy(cur, self.src)?,
                 // `*c`, and `&n` of a copy `n := *c`: a shallow copy shares `c`'s maps.
                 "unary_expression"
                     if cur
-                        .child_by_field_name("operator")
+                        .field(Field::Operator)
                         .is_some_and(|o| matches!(&self.src[o.byte_range()], "*" | "&")) =>
                 {
-                    cur = cur.child_by_field_name("operand")?;
+                    cur = cur.field(Field::Operand)?;
                 }
                 _ => return None,
             }
@@ -547,8 +544,8 @@ impl<'a> Function<'a> {
 /// `slices.Clone(b)`): the copy is another slice of the same elements, so the maps in its
 /// elements are the original's.
 pub fn shallow_slice_copy<'t>(call: Node<'t>, src: &str) -> Option<Node<'t>> {
-    let function = call.child_by_field_name("function")?;
-    let args = call.child_by_field_name("arguments")?;
+    let function = call.field(Field::Function)?;
+    let args = call.field(Field::Arguments)?;
     let mut cursor = args.walk();
     let args: Vec<Node<'t>> = args.named_children(&mut cursor).collect();
     match (&src[function.byte_range()], args.as_slice()) {
@@ -556,12 +553,12 @@ pub fn shallow_slice_copy<'t>(call: Node<'t>, src: &str) -> Option<Node<'t>> {
         ("append", [empty, spread]) if spread.kind() == "variadic_argument" => {
             let empty_literal = empty.kind() == "composite_literal"
                 && empty
-                    .child_by_field_name("body")
+                    .field(Field::Body)
                     .is_some_and(|b| b.named_child_count() == 0);
             // `T(nil)`, a conversion of `nil`.
             let nil_conversion = empty.kind() == "call_expression"
                 && empty
-                    .child_by_field_name("arguments")
+                    .field(Field::Arguments)
                     .is_some_and(|a| a.named_child_count() == 1 && &src[a.byte_range()] == "(nil)");
             (empty.kind() == "nil" || empty_literal || nil_conversion)
                 .then(|| spread.named_child(0))?
@@ -576,10 +573,10 @@ fn is_fresh(expr: Node<'_>, src: &str) -> bool {
     match expr.kind() {
         "composite_literal" => true,
         "unary_expression" => expr
-            .child_by_field_name("operand")
+            .field(Field::Operand)
             .is_some_and(|o| o.kind() == "composite_literal"),
         "call_expression" => expr
-            .child_by_field_name("function")
+            .field(Field::Function)
             .is_some_and(|f| matches!(&src[f.byte_range()], "make" | "new")),
         _ => false,
     }
@@ -592,7 +589,7 @@ fn root_name<'a>(target: Node<'a>, src: &'a str) -> Option<&'a str> {
         match cur.kind() {
             "identifier" => return Some(&src[cur.byte_range()]),
             "selector_expression" | "index_expression" | "unary_expression" => {
-                cur = cur.child_by_field_name("operand")?;
+                cur = cur.field(Field::Operand)?;
             }
             "parenthesized_expression" => cur = cur.named_child(0)?,
             _ => return None,

@@ -4,6 +4,7 @@
 //! generated `Unimplemented…Server` (or `Unsafe…Server`), wherever it is registered, or when
 //! the package registers a value of it (`pb.RegisterStoreServer(s, &store{})`).
 
+use crate::fields::{Field, FieldExt};
 use tree_sitter::Node;
 
 use super::{Callee, PackageFacts, ParsedFile, Serves};
@@ -69,22 +70,22 @@ fn method_shaped(decl: Node<'_>, src: &str) -> bool {
         return false;
     }
     let text = |n: Node<'_>| -> String { src[n.byte_range()].split_whitespace().collect() };
-    let returns_error = decl.child_by_field_name("result").is_some_and(|r| {
+    let returns_error = decl.field(Field::Result).is_some_and(|r| {
         let last = match r.kind() {
             "parameter_list" => r
                 .named_child(r.named_child_count().saturating_sub(1) as u32)
-                .and_then(|p| p.child_by_field_name("type")),
+                .and_then(|p| p.field(Field::Type)),
             _ => Some(r),
         };
         last.is_some_and(|t| text(t) == "error")
     });
-    let Some(params) = decl.child_by_field_name("parameters") else {
+    let Some(params) = decl.field(Field::Parameters) else {
         return false;
     };
     let mut cursor = params.walk();
     let types: Vec<String> = params
         .named_children(&mut cursor)
-        .filter_map(|p| p.child_by_field_name("type"))
+        .filter_map(|p| p.field(Field::Type))
         .map(text)
         .collect();
     let unary = types.first().is_some_and(|t| t == "context.Context");

@@ -4,6 +4,7 @@
 //! and `sem.Release(1)`. Read from the syntax before bodies are walked: a name the package
 //! makes with one slot, and never with another capacity, is one slot wherever it appears.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::HashSet;
 
 use tree_sitter::Node;
@@ -64,14 +65,14 @@ fn fills_where_made(make: Node<'_>, name: &str, src: &str) -> bool {
     };
     let named = |c: Option<Node<'_>>| c.and_then(|c| last_name(c, src)) == Some(name);
     let uses = descendants(body);
-    let fills = uses.iter().any(|&n| {
-        n.kind() == "send_statement" && own(n) && named(n.child_by_field_name("channel"))
-    });
+    let fills = uses
+        .iter()
+        .any(|&n| n.kind() == "send_statement" && own(n) && named(n.field(Field::Channel)));
     let takes = uses.iter().any(|&n| {
         n.kind() == "unary_expression"
             && n.child(0).is_some_and(|o| o.kind() == "<-")
             && own(n)
-            && named(n.child_by_field_name("operand"))
+            && named(n.field(Field::Operand))
     });
     fills && !takes
 }
@@ -82,8 +83,8 @@ fn channel_make(node: Node<'_>, src: &str) -> Option<bool> {
     if node.kind() != "call_expression" {
         return None;
     }
-    let function = &src[node.child_by_field_name("function")?.byte_range()];
-    let args = node.child_by_field_name("arguments")?;
+    let function = &src[node.field(Field::Function)?.byte_range()];
+    let args = node.field(Field::Arguments)?;
     let mut cursor = args.walk();
     let args: Vec<Node<'_>> = args.named_children(&mut cursor).collect();
     let one = |arg: Option<&Node<'_>>| arg.is_some_and(|n| &src[n.byte_range()] == "1");
@@ -115,9 +116,7 @@ fn assigned_name<'s>(value: Node<'_>, src: &'s str) -> Option<&'s str> {
     let list = parent;
     let statement = list.parent()?;
     let left = match statement.kind() {
-        "assignment_statement" | "short_var_declaration" => {
-            statement.child_by_field_name("left")?
-        }
+        "assignment_statement" | "short_var_declaration" => statement.field(Field::Left)?,
         "var_spec" => statement,
         _ => return None,
     };
@@ -146,7 +145,7 @@ fn key_of(key: Node<'_>) -> Node<'_> {
 pub fn last_name<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
     match node.kind() {
         "identifier" | "field_identifier" => Some(&src[node.byte_range()]),
-        "selector_expression" => last_name(node.child_by_field_name("field")?, src),
+        "selector_expression" => last_name(node.field(Field::Field)?, src),
         "parenthesized_expression" => last_name(node.named_child(0)?, src),
         _ => None,
     }

@@ -5,6 +5,7 @@
 //! package functions signal a WaitGroup parameter when they return (`defer wg.Done()`), for
 //! the literals a goroutine running them calls.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -53,19 +54,17 @@ pub(super) fn each_function<'t>(
         for decl in root.named_children(&mut cursor) {
             let name = match decl.kind() {
                 "function_declaration" => decl
-                    .child_by_field_name("name")
+                    .field(Field::Name)
                     .map(|n| src[n.byte_range()].to_string()),
                 "method_declaration" => receiver_type_name(decl, src).and_then(|ty| {
-                    let method = decl.child_by_field_name("name")?;
+                    let method = decl.field(Field::Name)?;
                     Some(format!("{ty}.{}", &src[method.byte_range()]))
                 }),
                 _ => None,
             };
-            if let (Some(name), Some(body), Some(params)) = (
-                name,
-                decl.child_by_field_name("body"),
-                decl.child_by_field_name("parameters"),
-            ) {
+            if let (Some(name), Some(body), Some(params)) =
+                (name, decl.field(Field::Body), decl.field(Field::Parameters))
+            {
                 f(&name, params, body, src, receiver_name(decl, src));
             }
         }
@@ -132,13 +131,13 @@ fn forwarding(
         .filter(|n| n.kind() == "call_expression")
     {
         let Some(callee) = call
-            .child_by_field_name("function")
+            .field(Field::Function)
             .filter(|f| f.kind() == "identifier")
             .and_then(|f| known.get(&src[f.byte_range()]))
         else {
             continue;
         };
-        let Some(args) = call.child_by_field_name("arguments") else {
+        let Some(args) = call.field(Field::Arguments) else {
             continue;
         };
         let mut cursor = args.walk();
@@ -151,7 +150,7 @@ fn forwarding(
                 "identifier" => started.extend(names.get(&src[arg.byte_range()]).copied()),
                 "func_literal" => started.extend(descendants(arg).into_iter().filter_map(|n| {
                     let f = n
-                        .child_by_field_name("function")
+                        .field(Field::Function)
                         .filter(|f| n.kind() == "call_expression" && f.kind() == "identifier")?;
                     names.get(&src[f.byte_range()]).copied()
                 })),
@@ -232,7 +231,7 @@ fn spawning(
         let Some(call) = go.named_child(0) else {
             continue;
         };
-        let Some(function) = call.child_by_field_name("function") else {
+        let Some(function) = call.field(Field::Function) else {
             continue;
         };
         let mut started = Vec::new();
@@ -243,8 +242,8 @@ fn spawning(
                 // parameter bound to it: `go func(f func()) { f() }(f)`).
                 let mut inner = names.clone();
                 if let (Some(list), Some(args)) = (
-                    function.child_by_field_name("parameters"),
-                    call.child_by_field_name("arguments"),
+                    function.field(Field::Parameters),
+                    call.field(Field::Arguments),
                 ) {
                     let mut c = args.walk();
                     let params = parameter_names(list, src);
@@ -256,7 +255,7 @@ fn spawning(
                 }
                 for n in descendants(function) {
                     let callee = n
-                        .child_by_field_name("function")
+                        .field(Field::Function)
                         .filter(|f| n.kind() == "call_expression" && f.kind() == "identifier");
                     started.extend(callee.and_then(|f| inner.get(&src[f.byte_range()]).copied()));
                 }
@@ -281,9 +280,9 @@ fn spawning(
     // `wg.Wait()` in the function itself, not in one of its goroutines.
     found.waits = nodes.iter().any(|n| {
         n.kind() == "call_expression"
-            && n.child_by_field_name("function").is_some_and(|f| {
+            && n.field(Field::Function).is_some_and(|f| {
                 f.kind() == "selector_expression"
-                    && f.child_by_field_name("field")
+                    && f.field(Field::Field)
                         .is_some_and(|m| &src[m.byte_range()] == "Wait")
             })
             && !inside_goroutine(*n, body)
@@ -311,8 +310,8 @@ pub(super) fn ranged_elements<'t>(
         .iter()
         .filter(|n| n.kind() == "range_clause")
         .filter_map(move |node| {
-            let left = node.child_by_field_name("left")?;
-            let right = node.child_by_field_name("right")?;
+            let left = node.field(Field::Left)?;
+            let right = node.field(Field::Right)?;
             let mut c = left.walk();
             let value = left.named_children(&mut c).last()?;
             Some((&src[value.byte_range()], &src[right.byte_range()]))
@@ -337,10 +336,10 @@ fn done_operand<'t>(block: Node<'t>, src: &str) -> Option<Node<'t>> {
             _ => None,
         }
         .filter(|c| c.kind() == "call_expression")?;
-        let function = call.child_by_field_name("function")?;
-        let field = function.child_by_field_name("field")?;
+        let function = call.field(Field::Function)?;
+        let field = function.field(Field::Field)?;
         (&src[field.byte_range()] == "Done")
-            .then(|| function.child_by_field_name("operand"))
+            .then(|| function.field(Field::Operand))
             .flatten()
     })
 }
@@ -348,11 +347,11 @@ fn done_operand<'t>(block: Node<'t>, src: &str) -> Option<Node<'t>> {
 /// The receiver field a goroutine's literal signals as it ends: `s.grWG` of `defer
 /// s.grWG.Done()`, as a path.
 fn done_field(literal: Node<'_>, src: &str, receiver: &str) -> Option<Vec<String>> {
-    let mut operand = done_operand(literal.child_by_field_name("body")?, src)?;
+    let mut operand = done_operand(literal.field(Field::Body)?, src)?;
     let mut path = Vec::new();
     while operand.kind() == "selector_expression" {
-        path.push(src[operand.child_by_field_name("field")?.byte_range()].to_string());
-        operand = operand.child_by_field_name("operand")?;
+        path.push(src[operand.field(Field::Field)?.byte_range()].to_string());
+        operand = operand.field(Field::Operand)?;
     }
     path.reverse();
     (operand.kind() == "identifier" && &src[operand.byte_range()] == receiver && !path.is_empty())
@@ -361,8 +360,8 @@ fn done_field(literal: Node<'_>, src: &str, receiver: &str) -> Option<Vec<String
 
 /// The name a method declaration gives its receiver, if any.
 fn receiver_name<'s>(decl: Node<'_>, src: &'s str) -> Option<&'s str> {
-    let param = decl.child_by_field_name("receiver")?.named_child(0)?;
-    Some(&src[param.child_by_field_name("name")?.byte_range()])
+    let param = decl.field(Field::Receiver)?.named_child(0)?;
+    Some(&src[param.field(Field::Name)?.byte_range()])
 }
 
 /// Whether the text holds the word `go` followed by a space or tab (a `go` statement, or

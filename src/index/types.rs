@@ -1,5 +1,6 @@
 //! Types as far as syntax and the package's own declarations tell them.
 
+use crate::fields::{Field, FieldExt};
 use tree_sitter::Node;
 
 use super::decls::PackageDecls;
@@ -55,10 +56,10 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
                 None => return TypeInfo::Unknown,
             },
             // `atomic.Pointer[T]` holds a `*T` that every `Load` hands out: its `T`.
-            "generic_type" => match node.child_by_field_name("type") {
+            "generic_type" => match node.field(Field::Type) {
                 Some(inner) if &src[inner.byte_range()] == "atomic.Pointer" => {
                     match node
-                        .child_by_field_name("type_arguments")
+                        .field(Field::TypeArguments)
                         .and_then(|args| args.named_child(0))
                         .and_then(|elem| elem.named_child(0))
                     {
@@ -74,28 +75,21 @@ fn type_at_depth(node: Node<'_>, src: &str, decls: &PackageDecls, depth: usize) 
     }
     match node.kind() {
         "map_type" => TypeInfo::Map {
-            value: Box::new(
-                node.child_by_field_name("value")
-                    .map_or(TypeInfo::Unknown, |v| {
-                        type_at_depth(v, src, decls, depth + 1)
-                    }),
-            ),
+            value: Box::new(node.field(Field::Value).map_or(TypeInfo::Unknown, |v| {
+                type_at_depth(v, src, decls, depth + 1)
+            })),
             name: None,
         },
         "slice_type" | "array_type" | "implicit_length_array_type" => TypeInfo::Slice(
-            Box::new(
-                node.child_by_field_name("element")
-                    .map_or(TypeInfo::Unknown, |e| {
-                        type_at_depth(e, src, decls, depth + 1)
-                    }),
-            ),
+            Box::new(node.field(Field::Element).map_or(TypeInfo::Unknown, |e| {
+                type_at_depth(e, src, decls, depth + 1)
+            })),
             None,
         ),
         "channel_type" => TypeInfo::Chan(Box::new(
-            node.child_by_field_name("value")
-                .map_or(TypeInfo::Unknown, |e| {
-                    type_at_depth(e, src, decls, depth + 1)
-                }),
+            node.field(Field::Value).map_or(TypeInfo::Unknown, |e| {
+                type_at_depth(e, src, decls, depth + 1)
+            }),
         )),
         "type_identifier" => decls.resolve_named(&src[node.byte_range()]),
         // Another package's type: a map when it is a well-known one (`http.Header`) or the

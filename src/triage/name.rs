@@ -1,6 +1,7 @@
 //! Naming the map a source line operates on: the operand of an index expression, the first
 //! argument of `delete`, `clear` or a `maps` function, the operand of a `range` clause.
 
+use crate::fields::{Field, FieldExt};
 use tree_sitter::{Node, Tree};
 
 use super::map_ops::MapOp;
@@ -67,7 +68,7 @@ fn collect(node: Node<'_>, file: &SourceFile, out: &mut Vec<Candidate>) {
     };
     match node.kind() {
         "index_expression" => {
-            let Some(operand) = node.child_by_field_name("operand") else {
+            let Some(operand) = node.field(Field::Operand) else {
                 return;
             };
             let op = if is_assigned(node) {
@@ -81,10 +82,9 @@ fn collect(node: Node<'_>, file: &SourceFile, out: &mut Vec<Candidate>) {
             });
         }
         "call_expression" => {
-            let (Some(function), Some(args)) = (
-                node.child_by_field_name("function"),
-                node.child_by_field_name("arguments"),
-            ) else {
+            let (Some(function), Some(args)) =
+                (node.field(Field::Function), node.field(Field::Arguments))
+            else {
                 return;
             };
             let mut cursor = args.walk();
@@ -119,7 +119,7 @@ fn collect(node: Node<'_>, file: &SourceFile, out: &mut Vec<Candidate>) {
             }
         }
         "range_clause" => {
-            if let Some(right) = node.child_by_field_name("right") {
+            if let Some(right) = node.field(Field::Right) {
                 out.push(Candidate {
                     map: text(right),
                     op: MapOp::Iterate,
@@ -133,10 +133,9 @@ fn collect(node: Node<'_>, file: &SourceFile, out: &mut Vec<Candidate>) {
 /// `reflect.ValueOf(m).SetMapIndex(k, v)` writes `m`; `MapIndex`, `MapKeys` and `MapRange`
 /// read it.
 fn reflected(function: Node<'_>, text: &impl Fn(Node<'_>) -> String, out: &mut Vec<Candidate>) {
-    let (Some(operand), Some(field)) = (
-        function.child_by_field_name("operand"),
-        function.child_by_field_name("field"),
-    ) else {
+    let (Some(operand), Some(field)) =
+        (function.field(Field::Operand), function.field(Field::Field))
+    else {
         return;
     };
     let op = match text(field).as_str() {
@@ -147,10 +146,10 @@ fn reflected(function: Node<'_>, text: &impl Fn(Node<'_>) -> String, out: &mut V
     };
     // The map itself when the value is made on the spot: `reflect.ValueOf(m)`.
     let map = operand
-        .child_by_field_name("arguments")
+        .field(Field::Arguments)
         .filter(|_| {
             operand
-                .child_by_field_name("function")
+                .field(Field::Function)
                 .is_some_and(|f| text(f) == "reflect.ValueOf")
         })
         .and_then(|args| args.named_child(0))
@@ -167,7 +166,7 @@ fn is_assigned(node: Node<'_>) -> bool {
     match parent.kind() {
         "expression_list" => parent.parent().is_some_and(|p| {
             p.kind() == "assignment_statement"
-                && p.child_by_field_name("left").map(|l| l.id()) == Some(parent.id())
+                && p.field(Field::Left).map(|l| l.id()) == Some(parent.id())
         }),
         "inc_statement" | "dec_statement" => true,
         _ => false,

@@ -3,13 +3,14 @@
 //! of their left-hand sides.
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 use crate::index::MAX_STORED_FUNCS;
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn assignment(&mut self, node: Node<'a>) {
-        let left = Self::list(node.child_by_field_name("left"));
-        let right = Self::list(node.child_by_field_name("right"));
-        let op = match node.child_by_field_name("operator").map(|o| self.text(o)) {
+        let left = Self::list(node.field(Field::Left));
+        let right = Self::list(node.field(Field::Right));
+        let op = match node.field(Field::Operator).map(|o| self.text(o)) {
             Some("=") => AccessOp::Assign,
             _ => AccessOp::Update,
         };
@@ -128,8 +129,8 @@ impl<'a> Walker<'a, '_> {
 
     /// The variable and field a selector `v.f` on a variable names.
     fn variable_field(&self, target: Node<'a>) -> Option<(BindingId, String)> {
-        let operand = target.child_by_field_name("operand")?;
-        let field = target.child_by_field_name("field")?;
+        let operand = target.field(Field::Operand)?;
+        let field = target.field(Field::Field)?;
         if target.kind() != "selector_expression" || operand.kind() != "identifier" {
             return None;
         }
@@ -272,8 +273,8 @@ impl<'a> Walker<'a, '_> {
         let loaded = self.loaded_from(value);
         let copies = value.kind() == "call_expression"
             && value
-                .child_by_field_name("function")
-                .and_then(|f| f.child_by_field_name("field"))
+                .field(Field::Function)
+                .and_then(|f| f.field(Field::Field))
                 .is_some_and(|m| matches!(self.text(m), "Copy" | "Clone"));
         let binding = &mut self.facts.bindings[b as usize];
         let own_block = binding.ctl == self.ctl;
@@ -298,10 +299,9 @@ impl<'a> Walker<'a, '_> {
     /// Whether a selector names a field of a package struct that holds a struct value, not
     /// a pointer (`c.stats` of `stats CacheStats`): assigning it copies the struct.
     pub(super) fn struct_valued_field(&mut self, selector: Node<'a>) -> bool {
-        let (Some(operand), Some(field)) = (
-            selector.child_by_field_name("operand"),
-            selector.child_by_field_name("field"),
-        ) else {
+        let (Some(operand), Some(field)) =
+            (selector.field(Field::Operand), selector.field(Field::Field))
+        else {
             return false;
         };
         let TypeInfo::Named(owner) = self.expr_type(operand) else {
@@ -333,7 +333,7 @@ impl<'a> Walker<'a, '_> {
         let Some(key) = self.func_field_of(target) else {
             return;
         };
-        let Some(operand) = target.child_by_field_name("operand") else {
+        let Some(operand) = target.field(Field::Operand) else {
             return;
         };
         let Some((callee, receiver)) = self.callee_of(value) else {
@@ -362,8 +362,8 @@ impl<'a> Walker<'a, '_> {
         if target.kind() != "selector_expression" {
             return None;
         }
-        let operand = target.child_by_field_name("operand")?;
-        let field = self.text(target.child_by_field_name("field")?).to_string();
+        let operand = target.field(Field::Operand)?;
+        let field = self.text(target.field(Field::Field)?).to_string();
         let TypeInfo::Named(ty) = self.expr_type(operand) else {
             return None;
         };
@@ -374,7 +374,7 @@ impl<'a> Walker<'a, '_> {
     /// routes = map[string]HandlerFunc{}`), as a field of no type: what the package stores
     /// in an entry (`routes["/login"] = auth.Login`) runs where an entry is called.
     pub(super) fn func_table_of(&mut self, index: Node<'a>) -> Option<(String, String)> {
-        let operand = index.child_by_field_name("operand")?;
+        let operand = index.field(Field::Operand)?;
         if operand.kind() != "identifier" {
             return None;
         }
@@ -457,10 +457,9 @@ impl<'a> Walker<'a, '_> {
             }
         }
         // `e.Attrs = fresh` ends `e.Attrs` standing for the literal's map.
-        if let (Some(operand), Some(field)) = (
-            target.child_by_field_name("operand"),
-            target.child_by_field_name("field"),
-        ) {
+        if let (Some(operand), Some(field)) =
+            (target.field(Field::Operand), target.field(Field::Field))
+        {
             if target.kind() == "selector_expression" && operand.kind() == "identifier" {
                 if let Some(b) = self.lookup(self.text(operand)) {
                     let field = self.text(field);
@@ -502,7 +501,7 @@ impl<'a> Walker<'a, '_> {
                 }
             }
             "selector_expression" | "unary_expression" => {
-                if let Some(operand) = node.child_by_field_name("operand") {
+                if let Some(operand) = node.field(Field::Operand) {
                     self.expr(operand);
                 }
             }

@@ -2,14 +2,15 @@
 //! `switch` and `select`, each case a control frame.
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn if_statement(&mut self, node: Node<'a>) {
         self.scopes.push();
-        if let Some(init) = node.child_by_field_name("initializer") {
+        if let Some(init) = node.field(Field::Initializer) {
             self.statement(init);
         }
-        if let Some(cond) = node.child_by_field_name("condition") {
+        if let Some(cond) = node.field(Field::Condition) {
             self.expr(cond);
         }
         let entry = self.flow.clone();
@@ -17,9 +18,9 @@ impl<'a> Walker<'a, '_> {
         // `if needLock { mu.Lock() }` (or `if !hasLock`) on a parameter: the caller says
         // whether it holds the lock already, so the code after it holds the lock either way.
         let flag = node
-            .child_by_field_name("condition")
+            .field(Field::Condition)
             .is_some_and(|c| self.is_flag_parameter(c))
-            && node.child_by_field_name("alternative").is_none();
+            && node.field(Field::Alternative).is_none();
         let held_before = if flag {
             entry.locks.clone()
         } else {
@@ -27,12 +28,10 @@ impl<'a> Walker<'a, '_> {
         };
         // `if debug { ... }` with `const debug = false` is dead code.
         let dead = node
-            .child_by_field_name("condition")
+            .field(Field::Condition)
             .is_some_and(|c| self.is_false_constant(c));
         // `if mu.TryLock() { ... }` holds the lock in the branch taken on success.
-        let try_lock = node
-            .child_by_field_name("condition")
-            .and_then(|c| self.try_lock(c));
+        let try_lock = node.field(Field::Condition).and_then(|c| self.try_lock(c));
         let acquired = |w: &mut Self, on_success: bool| {
             if let Some((call, place, mode, success)) = try_lock {
                 if success == on_success {
@@ -43,7 +42,7 @@ impl<'a> Walker<'a, '_> {
         };
         // `if exclusive { … }` after `if exclusive { mu.Lock() } else { mu.RLock() }`.
         let condition = node
-            .child_by_field_name("condition")
+            .field(Field::Condition)
             .and_then(|c| self.condition_flag(c));
         let decide = |w: &mut Self, taken: bool| {
             let Some((flag, positive)) = &condition else {
@@ -64,7 +63,7 @@ impl<'a> Walker<'a, '_> {
         let then = self.in_frame(CtlKind::Branch, |w| {
             acquired(w, true);
             decide(w, true);
-            if let Some(b) = node.child_by_field_name("consequence").filter(|_| !dead) {
+            if let Some(b) = node.field(Field::Consequence).filter(|_| !dead) {
                 w.block(b);
             }
         });
@@ -74,7 +73,7 @@ impl<'a> Walker<'a, '_> {
         } else {
             Vec::new()
         };
-        let otherwise = match node.child_by_field_name("alternative") {
+        let otherwise = match node.field(Field::Alternative) {
             Some(alt) => self.in_frame(CtlKind::Branch, |w| {
                 acquired(w, false);
                 decide(w, false);
@@ -87,9 +86,8 @@ impl<'a> Walker<'a, '_> {
             }
         };
         let taken = flag.then(|| then.clone());
-        let gate = gate.filter(|_| {
-            then.terminated && then.exits && node.child_by_field_name("alternative").is_none()
-        });
+        let gate = gate
+            .filter(|_| then.terminated && then.exits && node.field(Field::Alternative).is_none());
         // Locks both branches hold, in modes the condition decides.
         let decided: Vec<(String, PlaceId, LockMode, LockMode)> = match &condition {
             Some((flag, positive)) if !then.terminated && !otherwise.terminated => then
@@ -150,16 +148,16 @@ impl<'a> Walker<'a, '_> {
     /// either will never run (`Stop` returned true) or has run as far as the branch waited.
     fn stops_timer(&self, node: Node<'a>) -> bool {
         let stop_call = node
-            .child_by_field_name("condition")
+            .field(Field::Condition)
             .filter(|c| {
                 c.kind() == "unary_expression" && c.child(0).is_some_and(|o| o.kind() == "!")
             })
-            .and_then(|c| c.child_by_field_name("operand"))
+            .and_then(|c| c.field(Field::Operand))
             .filter(|call| call.kind() == "call_expression")
-            .and_then(|call| call.child_by_field_name("function"))
-            .and_then(|f| f.child_by_field_name("field"))
+            .and_then(|call| call.field(Field::Function))
+            .and_then(|f| f.field(Field::Field))
             .is_some_and(|m| self.text(m) == "Stop");
-        stop_call && node.child_by_field_name("alternative").is_none()
+        stop_call && node.field(Field::Alternative).is_none()
     }
 
     /// The variable a condition tests, possibly negated or parenthesized, and whether it
@@ -172,11 +170,11 @@ impl<'a> Walker<'a, '_> {
                 "parenthesized_expression" => cur.named_child(0)?,
                 "unary_expression"
                     if cur
-                        .child_by_field_name("operator")
+                        .field(Field::Operator)
                         .is_some_and(|o| self.text(o) == "!") =>
                 {
                     positive = !positive;
-                    cur.child_by_field_name("operand")?
+                    cur.field(Field::Operand)?
                 }
                 "identifier" | "selector_expression" => {
                     return Some((self.compact(cur), positive));
@@ -193,10 +191,10 @@ impl<'a> Walker<'a, '_> {
             cur = match c.kind() {
                 "parenthesized_expression" => c.named_child(0),
                 "unary_expression"
-                    if c.child_by_field_name("operator")
+                    if c.field(Field::Operator)
                         .is_some_and(|o| self.text(o) == "!") =>
                 {
-                    c.child_by_field_name("operand")
+                    c.field(Field::Operand)
                 }
                 "identifier" => {
                     return self
@@ -212,7 +210,7 @@ impl<'a> Walker<'a, '_> {
     /// For `if f.closed { return }` under a lock (`entry` is the flow before the `if`):
     /// the flag and the innermost lock held, a gate (see `Walker::gates`).
     fn gate(&mut self, node: Node<'a>, entry: &Flow) -> Option<(PlaceId, PlaceId)> {
-        let cond = node.child_by_field_name("condition")?;
+        let cond = node.field(Field::Condition)?;
         let cond = if cond.kind() == "parenthesized_expression" {
             cond.named_child(0)?
         } else {
@@ -241,32 +239,32 @@ impl<'a> Walker<'a, '_> {
                 "parenthesized_expression" => cur = cur.named_child(0)?,
                 "unary_expression"
                     if cur
-                        .child_by_field_name("operator")
+                        .field(Field::Operator)
                         .is_some_and(|o| self.text(o) == "!") =>
                 {
                     success = !success;
-                    cur = cur.child_by_field_name("operand")?;
+                    cur = cur.field(Field::Operand)?;
                 }
                 _ => break,
             }
         }
         if cur.kind() != "call_expression"
             || cur
-                .child_by_field_name("arguments")
+                .field(Field::Arguments)
                 .is_some_and(|a| a.named_child_count() > 0)
         {
             return None;
         }
-        let function = cur.child_by_field_name("function")?;
+        let function = cur.field(Field::Function)?;
         if function.kind() != "selector_expression" {
             return None;
         }
-        let mode = match self.text(function.child_by_field_name("field")?) {
+        let mode = match self.text(function.field(Field::Field)?) {
             "TryLock" => LockMode::Exclusive,
             "TryRLock" => LockMode::Read,
             _ => return None,
         };
-        let place = self.lock_place(function.child_by_field_name("operand")?)?;
+        let place = self.lock_place(function.field(Field::Operand)?)?;
         Some((cur, place, mode, success))
     }
 
@@ -279,17 +277,17 @@ impl<'a> Walker<'a, '_> {
 
     pub(super) fn switch_statement(&mut self, node: Node<'a>) {
         self.scopes.push();
-        if let Some(init) = node.child_by_field_name("initializer") {
+        if let Some(init) = node.field(Field::Initializer) {
             self.statement(init);
         }
-        if let Some(value) = node.child_by_field_name("value") {
+        if let Some(value) = node.field(Field::Value) {
             self.expr(value);
         }
-        let alias = Self::list(node.child_by_field_name("alias"));
+        let alias = Self::list(node.field(Field::Alias));
         // `switch st := s.(type)`: in a case of one type, `st` has that type, and is the
         // value `s` holds when `s` is of an interface of the package (its fields are the
         // implementers', see `PackageDecls::field_type`).
-        let switched = match (node.kind(), node.child_by_field_name("value")) {
+        let switched = match (node.kind(), node.field(Field::Value)) {
             ("type_switch_statement", Some(v)) if !alias.is_empty() => match self.expr_type(v) {
                 TypeInfo::Named(n) if self.facts.decls.interfaces.contains_key(&n) => {
                     self.place_of(v)
@@ -324,7 +322,7 @@ impl<'a> Walker<'a, '_> {
                         None => w.declare(a, TypeInfo::Unknown, None),
                     };
                 }
-                if let Some(v) = case.child_by_field_name("value") {
+                if let Some(v) = case.field(Field::Value) {
                     w.expr(v);
                 }
                 w.case_body(case);
@@ -386,10 +384,7 @@ impl<'a> Walker<'a, '_> {
             })
             .map(|st| st.byte_range())
             .collect();
-        spans.extend(
-            case.child_by_field_name("communication")
-                .map(|c| c.byte_range()),
-        );
+        spans.extend(case.field(Field::Communication).map(|c| c.byte_range()));
         Some(
             self.current().events[first..]
                 .iter()
@@ -422,10 +417,10 @@ impl<'a> Walker<'a, '_> {
             let first = self.current().events.len();
             flows.push(self.in_frame(CtlKind::Branch, |w| {
                 w.scopes.push();
-                if let Some(comm) = case.child_by_field_name("communication") {
+                if let Some(comm) = case.field(Field::Communication) {
                     if comm.kind() == "receive_statement" {
-                        let left = Self::list(comm.child_by_field_name("left"));
-                        let right = comm.child_by_field_name("right");
+                        let left = Self::list(comm.field(Field::Left));
+                        let right = comm.field(Field::Right);
                         if let Some(right) = right {
                             w.expr(right);
                         }

@@ -2,6 +2,7 @@
 //! through them (branches in `branches`, loops in `loops`, each a control frame).
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn enter_nesting(&mut self, node: Node<'_>) -> bool {
@@ -71,7 +72,7 @@ impl<'a> Walker<'a, '_> {
                         None => {}
                     }
                 }
-                let channel = node.child_by_field_name("channel");
+                let channel = node.field(Field::Channel);
                 if let Some((channel, place)) = channel.and_then(|c| Some((c, self.place_of(c)?))) {
                     // The send happens once the value is evaluated (`done <- g.Wait()`).
                     self.push_at(EventKind::Signal { sync: place }, node, node.end_byte());
@@ -90,15 +91,12 @@ impl<'a> Walker<'a, '_> {
                         self.flow.lock(place, mode);
                     }
                     // A map sent on a channel: whoever receives from it holds the same map.
-                    if let Some(value) = node
-                        .child_by_field_name("value")
-                        .and_then(|v| self.map_place(v))
-                    {
+                    if let Some(value) = node.field(Field::Value).and_then(|v| self.map_place(v)) {
                         self.facts.sent.push((place, value));
                     }
                     // A struct literal carrying maps: `out <- Batch{Samples: s.pending}`.
                     if let Some(value) = node
-                        .child_by_field_name("value")
+                        .field(Field::Value)
                         .filter(|v| matches!(v.kind(), "composite_literal" | "unary_expression"))
                     {
                         let fields = self.literal_fields(value);
@@ -172,17 +170,17 @@ impl<'a> Walker<'a, '_> {
     /// statement of the same block, and no statement between them mentions it (see
     /// [`crate::index::Binding::renewed`], `PackageFacts::renewed`).
     fn renewed_after_send(&mut self, send: Node<'a>) {
-        let Some(value) = send.child_by_field_name("value") else {
+        let Some(value) = send.field(Field::Value) else {
             return;
         };
         let mut sent = vec![value];
         let literal = match value.kind() {
-            "unary_expression" => value.child_by_field_name("operand"),
+            "unary_expression" => value.field(Field::Operand),
             _ => Some(value),
         };
         if let Some(body) = literal
             .filter(|l| l.kind() == "composite_literal")
-            .and_then(|l| l.child_by_field_name("body"))
+            .and_then(|l| l.field(Field::Body))
         {
             let mut cursor = body.walk();
             let elements: Vec<Node<'a>> = body.named_children(&mut cursor).collect();
@@ -219,8 +217,8 @@ impl<'a> Walker<'a, '_> {
                 return;
             }
             let (left, right) = (
-                Self::list(statement.child_by_field_name("left")),
-                Self::list(statement.child_by_field_name("right")),
+                Self::list(statement.field(Field::Left)),
+                Self::list(statement.field(Field::Right)),
             );
             let ([target], [made]) = (left.as_slice(), right.as_slice()) else {
                 return;
@@ -228,7 +226,7 @@ impl<'a> Walker<'a, '_> {
             let new_map = made.kind() == "composite_literal"
                 || (made.kind() == "call_expression"
                     && made
-                        .child_by_field_name("function")
+                        .field(Field::Function)
                         .is_some_and(|f| self.text(f) == "make"));
             if self.text(*target) != text || !new_map {
                 return;

@@ -2,11 +2,12 @@
 //! assignments are in `assignments`.
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn short_var_declaration(&mut self, node: Node<'a>) {
-        let left = Self::list(node.child_by_field_name("left"));
-        let right = Self::list(node.child_by_field_name("right"));
+        let left = Self::list(node.field(Field::Left));
+        let right = Self::list(node.field(Field::Right));
         self.initializers(&left, &right);
         self.declare_from(&left, &right);
     }
@@ -136,7 +137,7 @@ impl<'a> Walker<'a, '_> {
                 && is_struct
                 && match right[i].kind() {
                     "unary_expression" => right[i]
-                        .child_by_field_name("operator")
+                        .field(Field::Operator)
                         .is_some_and(|o| self.text(o) == "*"),
                     "identifier" => self
                         .lookup(self.text(right[i]))
@@ -212,7 +213,7 @@ impl<'a> Walker<'a, '_> {
     /// The function a call returns as its result at `index`, when it calls a function of
     /// the package (resolved once every body is walked: `Func::returned_funcs`).
     pub(super) fn returned_func(&mut self, call: Node<'a>, index: usize) -> Option<Target> {
-        let (from, _) = self.callee_of(call.child_by_field_name("function")?)?;
+        let (from, _) = self.callee_of(call.field(Field::Function)?)?;
         let site = self.call_event(call).map(|e| (self.func, e));
         Some(Target {
             callee: Callee::Returned {
@@ -228,7 +229,7 @@ impl<'a> Walker<'a, '_> {
     /// The declared type of result `index` of a call of a package function with several
     /// results.
     pub(super) fn result_type(&self, call: Node<'a>, index: usize) -> TypeInfo {
-        let Some(function) = call.child_by_field_name("function") else {
+        let Some(function) = call.field(Field::Function) else {
             return TypeInfo::Unknown;
         };
         if function.kind() != "identifier" || self.lookup(self.text(function)).is_some() {
@@ -250,13 +251,13 @@ impl<'a> Walker<'a, '_> {
         match expr.kind() {
             "composite_literal" => true,
             "unary_expression" => expr
-                .child_by_field_name("operand")
+                .field(Field::Operand)
                 .is_some_and(|o| o.kind() == "composite_literal"),
             "call_expression" => {
-                let name = match expr.child_by_field_name("function") {
+                let name = match expr.field(Field::Function) {
                     Some(f) if f.kind() == "identifier" => self.text(f),
                     Some(f) if f.kind() == "selector_expression" => {
-                        f.child_by_field_name("field").map_or("", |n| self.text(n))
+                        f.field(Field::Field).map_or("", |n| self.text(n))
                     }
                     _ => "",
                 };
@@ -265,7 +266,7 @@ impl<'a> Walker<'a, '_> {
                     let returns = &self.facts.decls.returns;
                     returns.may_return(name)
                         && expr
-                            .child_by_field_name("function")
+                            .field(Field::Function)
                             .and_then(|f| self.callee_of(f))
                             .is_some_and(|(callee, _)| {
                                 self.facts.decls.returns.returns_fresh(&callee)
@@ -288,15 +289,15 @@ impl<'a> Walker<'a, '_> {
                     node = node.named_child(0)?;
                 }
                 "unary_expression" if node.child(0).is_some_and(|op| op.kind() == "*") => {
-                    node = node.child_by_field_name("operand")?;
+                    node = node.field(Field::Operand)?;
                 }
                 "identifier" => {
                     let binding = self.lookup(self.text(node))?;
                     return self.facts.bindings[binding as usize].loaded_from.clone();
                 }
                 "call_expression" => {
-                    let function = node.child_by_field_name("function")?;
-                    let method = function.child_by_field_name("field")?;
+                    let function = node.field(Field::Function)?;
+                    let method = function.field(Field::Field)?;
                     if function.kind() != "selector_expression" {
                         return None;
                     }
@@ -319,7 +320,7 @@ impl<'a> Walker<'a, '_> {
     /// `FromOutgoingContext` before 1.10, `FromIncomingContext` before 1.39 (or when the
     /// module's gRPC version is not known).
     pub(super) fn shared_metadata(&self, function: Node<'a>, getter: &str) -> Option<LoadSource> {
-        let package = function.child_by_field_name("operand")?;
+        let package = function.field(Field::Operand)?;
         let is_grpc_metadata = package.kind() == "identifier"
             && self.lookup(self.text(package)).is_none()
             && self
@@ -342,18 +343,18 @@ impl<'a> Walker<'a, '_> {
 
     pub(super) fn var_declaration(&mut self, node: Node<'a>) {
         for spec in var_specs(node) {
-            let values = Self::list(spec.child_by_field_name("value"));
+            let values = Self::list(spec.field(Field::Value));
             let mut cursor = spec.walk();
             let names: Vec<_> = spec.children_by_field_name("name", &mut cursor).collect();
             self.initializers(&names, &values);
             let declared = spec
-                .child_by_field_name("type")
+                .field(Field::Type)
                 .map(|t| type_of_type_node(t, self.src, &self.facts.decls));
             match declared {
                 Some(ty) => {
                     // `var t T` of a struct type `T` (not `*T`) holds a struct value.
                     let struct_value = spec
-                        .child_by_field_name("type")
+                        .field(Field::Type)
                         .is_some_and(|t| t.kind() == "type_identifier")
                         && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
                     for (i, &name) in names.iter().enumerate() {

@@ -3,6 +3,7 @@
 //! packages' calls in `library_calls`).
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 /// Methods of loggers that format their arguments as `fmt` does.
 const FORMATTING_METHODS: &[&str] = &[
@@ -12,7 +13,7 @@ const FORMATTING_METHODS: &[&str] = &[
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn arguments(call: Node<'a>) -> Vec<Node<'a>> {
-        let Some(args) = call.child_by_field_name("arguments") else {
+        let Some(args) = call.field(Field::Arguments) else {
             return Vec::new();
         };
         let mut cursor = args.walk();
@@ -56,18 +57,18 @@ impl<'a> Walker<'a, '_> {
                 self.inline_literal(node, args.as_deref().unwrap_or_default());
             }
             "composite_literal" => {
-                if let Some(ty) = node.child_by_field_name("type") {
+                if let Some(ty) = node.field(Field::Type) {
                     self.instantiated(ty);
                 }
-                if let Some(body) = node.child_by_field_name("body") {
+                if let Some(body) = node.field(Field::Body) {
                     self.composite_body(body);
                 }
             }
             "unary_expression" => {
-                if let Some(operand) = node.child_by_field_name("operand") {
+                if let Some(operand) = node.field(Field::Operand) {
                     self.expr(operand);
                     let is_receive = node
-                        .child_by_field_name("operator")
+                        .field(Field::Operator)
                         .is_some_and(|o| self.text(o) == "<-");
                     if is_receive {
                         if let Some(place) = self.place_of(operand) {
@@ -93,7 +94,7 @@ impl<'a> Walker<'a, '_> {
                 }
             }
             "selector_expression" => {
-                if let Some(operand) = node.child_by_field_name("operand") {
+                if let Some(operand) = node.field(Field::Operand) {
                     self.expr(operand);
                 }
             }
@@ -118,19 +119,19 @@ impl<'a> Walker<'a, '_> {
         // `&Bus{onEvent: func(e Event) {…}}`: the type's field holds that callback.
         let ty = body
             .parent()
-            .and_then(|l| l.child_by_field_name("type"))
+            .and_then(|l| l.field(Field::Type))
             .map(|t| self.text(t).to_string())
             .filter(|t| self.facts.decls.structs.contains_key(t));
         for element in elements {
             let value = element
-                .child_by_field_name("value")
+                .field(Field::Value)
                 .and_then(|v| v.named_child(0))
                 .filter(|v| element.kind() == "keyed_element" && v.kind() == "func_literal");
             match value {
                 Some(literal) => {
                     let body = self.literal_func(literal, &[]);
                     let key = element
-                        .child_by_field_name("key")
+                        .field(Field::Key)
                         .and_then(|k| k.named_child(0))
                         .map(|k| self.text(k).to_string());
                     if let (Some(ty), Some(field)) = (&ty, key) {
@@ -146,10 +147,10 @@ impl<'a> Walker<'a, '_> {
 
     /// `x[i]` read or written: an access when `x` is a map, otherwise an ordinary expression.
     pub(super) fn index_access(&mut self, node: Node<'a>, op: AccessOp) {
-        if let Some(operand) = node.child_by_field_name("operand") {
+        if let Some(operand) = node.field(Field::Operand) {
             self.access_or_expr(operand, op, node);
         }
-        if let Some(index) = node.child_by_field_name("index") {
+        if let Some(index) = node.field(Field::Index) {
             self.expr(index);
         }
     }
@@ -172,7 +173,7 @@ impl<'a> Walker<'a, '_> {
     /// A call; `with_args` is false for a deferred call whose arguments were already walked.
     pub(super) fn call(&mut self, call: Node<'a>, with_args: bool) {
         let args = Self::arguments(call);
-        let Some(function) = call.child_by_field_name("function") else {
+        let Some(function) = call.field(Field::Function) else {
             return;
         };
         self.service_registration(function, &args);
@@ -242,8 +243,8 @@ impl<'a> Walker<'a, '_> {
     /// The operand and the selected name of a selector `x.f`, and the import path when `x`
     /// names an imported package.
     fn selector(&self, function: Node<'a>) -> Option<(Node<'a>, &'a str, Option<String>)> {
-        let operand = function.child_by_field_name("operand")?;
-        let field = function.child_by_field_name("field")?;
+        let operand = function.field(Field::Operand)?;
+        let field = function.field(Field::Field)?;
         let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
             .then(|| self.imports.get(self.text(operand)).cloned())
             .flatten();
@@ -301,7 +302,7 @@ impl<'a> Walker<'a, '_> {
     /// Notes the type of the service a `Register…Server(s, impl)` call registers.
     pub(super) fn service_registration(&mut self, function: Node<'a>, args: &[Node<'a>]) {
         let name = match function.kind() {
-            "selector_expression" => function.child_by_field_name("field"),
+            "selector_expression" => function.field(Field::Field),
             _ => Some(function),
         };
         if !name.is_some_and(|n| rpc::registers_service(self.text(n), args.len())) {
@@ -329,7 +330,7 @@ impl<'a> Walker<'a, '_> {
         // `s.startGoRoutine(f)` running `f` in `go func() { defer s.grWG.Done(); f() }()`.
         let done = spawning.done_field.as_ref().and_then(|path| {
             let operand = function
-                .child_by_field_name("operand")
+                .field(Field::Operand)
                 .filter(|_| function.kind() == "selector_expression")?;
             let base = self.place_of(operand)?;
             let mut place = self.facts.places[base as usize].clone();

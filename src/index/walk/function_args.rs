@@ -3,6 +3,7 @@
 //! callees by (`callee_name`).
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 impl<'a> Walker<'a, '_> {
     /// The function values a call hands its callee in variables (`rec := meter(u)`,
@@ -11,11 +12,11 @@ impl<'a> Walker<'a, '_> {
     pub(super) fn passed_funcs(&mut self, call: Node<'a>, args: &[Node<'a>]) {
         let registered = self.registered_params(call);
         let spawned = call
-            .child_by_field_name("function")
+            .field(Field::Function)
             .and_then(|f| self.spawning_name(f))
             .map(|name| self.facts.decls.spawning[&name].clone());
         let passed = call
-            .child_by_field_name("function")
+            .field(Field::Function)
             .map(|f| self.passed_args(f, args))
             .unwrap_or_default();
         for (i, &arg) in args.iter().enumerate() {
@@ -116,15 +117,14 @@ impl<'a> Walker<'a, '_> {
     /// stores in a field of its receiver's type.
     fn registered_params(&mut self, call: Node<'a>) -> Vec<usize> {
         let Some(function) = call
-            .child_by_field_name("function")
+            .field(Field::Function)
             .filter(|f| f.kind() == "selector_expression")
         else {
             return Vec::new();
         };
-        let (Some(operand), Some(method)) = (
-            function.child_by_field_name("operand"),
-            function.child_by_field_name("field"),
-        ) else {
+        let (Some(operand), Some(method)) =
+            (function.field(Field::Operand), function.field(Field::Field))
+        else {
             return Vec::new();
         };
         let TypeInfo::Named(ty) = self.expr_type(operand) else {
@@ -158,8 +158,8 @@ impl<'a> Walker<'a, '_> {
                 self.text(function).to_string()
             }
             "selector_expression" => {
-                let operand = function.child_by_field_name("operand")?;
-                let method = self.text(function.child_by_field_name("field")?);
+                let operand = function.field(Field::Operand)?;
+                let method = self.text(function.field(Field::Field)?);
                 let TypeInfo::Named(ty) = self.expr_type(operand) else {
                     return None;
                 };
@@ -224,7 +224,7 @@ fn assigned_in_function(name: Node<'_>, src: &str) -> bool {
     };
     super::super::descendants(function).into_iter().any(|n| {
         n.kind() == "assignment_statement"
-            && n.child_by_field_name("left").is_some_and(|left| {
+            && n.field(Field::Left).is_some_and(|left| {
                 let mut c = left.walk();
                 let assigned = left
                     .named_children(&mut c)

@@ -2,6 +2,7 @@
 //! (`exports`), and library calls that touch map arguments (`apis`).
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 impl<'a> Walker<'a, '_> {
     /// A call of a function another package of the module declares (`lib.Fill(m, k)`):
@@ -42,13 +43,13 @@ impl<'a> Walker<'a, '_> {
     /// The map a getter of a struct another package of the module declares returns
     /// (`st.Items()` returning `st.items`).
     pub(super) fn imported_getter(&mut self, call: Node<'a>) -> Option<PlaceId> {
-        let function = call.child_by_field_name("function")?;
+        let function = call.field(Field::Function)?;
         if function.kind() != "selector_expression" || self.facts.decls.imported.getters.is_empty()
         {
             return None;
         }
-        let operand = function.child_by_field_name("operand")?;
-        let method = self.text(function.child_by_field_name("field")?);
+        let operand = function.field(Field::Operand)?;
+        let method = self.text(function.field(Field::Field)?);
         let TypeInfo::Named(ty) = self.expr_type(operand) else {
             return None;
         };
@@ -72,10 +73,9 @@ impl<'a> Walker<'a, '_> {
         {
             return;
         }
-        let (Some(operand), Some(method)) = (
-            function.child_by_field_name("operand"),
-            function.child_by_field_name("field"),
-        ) else {
+        let (Some(operand), Some(method)) =
+            (function.field(Field::Operand), function.field(Field::Field))
+        else {
             return;
         };
         let TypeInfo::Named(ty) = self.expr_type(operand) else {
@@ -251,7 +251,7 @@ impl<'a> Walker<'a, '_> {
             "unary_expression" | "parenthesized_expression"
         ) {
             let Some(inner) = literal
-                .child_by_field_name("operand")
+                .field(Field::Operand)
                 .or_else(|| literal.named_child(0))
             else {
                 return;
@@ -259,7 +259,7 @@ impl<'a> Walker<'a, '_> {
             literal = inner;
         }
         let Some(body) = literal
-            .child_by_field_name("body")
+            .field(Field::Body)
             .filter(|_| literal.kind() == "composite_literal")
         else {
             return;
@@ -268,7 +268,7 @@ impl<'a> Walker<'a, '_> {
         let values: Vec<Node<'a>> = body
             .named_children(&mut cursor)
             .filter(|e| e.kind() == "keyed_element")
-            .filter_map(|e| e.child_by_field_name("value")?.named_child(0))
+            .filter_map(|e| e.field(Field::Value)?.named_child(0))
             .collect();
         for value in values {
             if let Some(place) = self.map_place(value) {

@@ -2,6 +2,7 @@
 //! denotes, and mutexes copied with the struct holding them.
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 impl<'a> Walker<'a, '_> {
     /// `defer record(); defer mu.Unlock()`: deferred calls run last registered first, so
@@ -113,8 +114,8 @@ impl<'a> Walker<'a, '_> {
             match cur.kind() {
                 "identifier" => break,
                 "selector_expression" => {
-                    fields.push(self.text(cur.child_by_field_name("field")?).to_string());
-                    cur = cur.child_by_field_name("operand")?;
+                    fields.push(self.text(cur.field(Field::Field)?).to_string());
+                    cur = cur.field(Field::Operand)?;
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
                 _ => return None,

@@ -2,6 +2,7 @@
 //! variables a range declares.
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn for_statement(&mut self, node: Node<'a>) {
@@ -16,15 +17,15 @@ impl<'a> Walker<'a, '_> {
         let mut loop_parts = Vec::new();
         match header.map(|h| (h.kind(), h)) {
             Some(("for_clause", clause)) => {
-                if let Some(init) = clause.child_by_field_name("initializer") {
+                if let Some(init) = clause.field(Field::Initializer) {
                     self.statement(init);
                 }
-                loop_parts.extend(clause.child_by_field_name("condition"));
-                loop_parts.extend(clause.child_by_field_name("update"));
+                loop_parts.extend(clause.field(Field::Condition));
+                loop_parts.extend(clause.field(Field::Update));
             }
             Some(("range_clause", clause)) => {
-                range_left = Self::list(clause.child_by_field_name("left"));
-                range_right = clause.child_by_field_name("right");
+                range_left = Self::list(clause.field(Field::Left));
+                range_right = clause.field(Field::Right);
             }
             Some((_, cond)) => loop_parts.push(cond),
             None => {}
@@ -55,7 +56,7 @@ impl<'a> Walker<'a, '_> {
                 // element would make them one.
                 let value = range_left.get(value_index).copied();
                 let in_place = |w: &Self| {
-                    let body = node.child_by_field_name("body");
+                    let body = node.field(Field::Body);
                     match (value, body) {
                         (Some(v), Some(body)) => w.only_selected_in(body, w.text(v)),
                         _ => false,
@@ -105,7 +106,7 @@ impl<'a> Walker<'a, '_> {
                     w.expr(*part);
                 }
             }
-            if let Some(body) = node.child_by_field_name("body") {
+            if let Some(body) = node.field(Field::Body) {
                 w.block(body);
             }
             w.scopes.pop();
@@ -135,12 +136,12 @@ impl<'a> Walker<'a, '_> {
                         return false;
                     };
                     let selected = parent.kind() == "selector_expression"
-                        && parent.child_by_field_name("operand") == Some(node);
+                        && parent.field(Field::Operand) == Some(node);
                     if !selected {
                         return false;
                     }
                     let method = parent
-                        .child_by_field_name("field")
+                        .field(Field::Field)
                         .map(|f| self.text(f))
                         .unwrap_or_default();
                     let called = parent

@@ -1,6 +1,7 @@
 //! The body walker: one pass over each function, resolving names through scopes and
 //! recording events with lock sets and control frames.
 
+use crate::fields::{Field, FieldExt};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -333,7 +334,7 @@ impl<'a> Walker<'a, '_> {
     // ----- functions and scopes -----
 
     fn function(&mut self, decl: Node<'a>) {
-        let Some(body) = decl.child_by_field_name("body") else {
+        let Some(body) = decl.field(Field::Body) else {
             return;
         };
         let name = self.function_name(decl);
@@ -342,10 +343,10 @@ impl<'a> Walker<'a, '_> {
         let func = self.new_func(name, decl, true);
         let key = match decl.kind() {
             "method_declaration" => decls::receiver_type_name(decl, self.src)
-                .zip(decl.child_by_field_name("name"))
+                .zip(decl.field(Field::Name))
                 .map(|(ty, m)| Callee::Method(ty.to_string(), self.text(m).to_string())),
             _ => decl
-                .child_by_field_name("name")
+                .field(Field::Name)
                 .map(|n| Callee::Func(self.text(n).to_string())),
         };
         if let Some(key) = key {
@@ -354,17 +355,17 @@ impl<'a> Walker<'a, '_> {
         self.current_func_mut(func).assumes_lock = assumes_lock(decl, self.src);
         let saved = self.enter(func);
         self.scopes.push();
-        if let Some(receiver) = decl.child_by_field_name("receiver") {
+        if let Some(receiver) = decl.field(Field::Receiver) {
             let receiver = self.parameters(receiver, &[]).into_iter().next().flatten();
             self.mark_params(receiver.iter());
             self.current().receiver = receiver;
         }
-        if let Some(list) = decl.child_by_field_name("parameters") {
+        if let Some(list) = decl.field(Field::Parameters) {
             let params = self.parameters(list, &[]);
             self.mark_params(params.iter().flatten());
             let is_handler = (decl.kind() == "method_declaration"
                 && decl
-                    .child_by_field_name("name")
+                    .field(Field::Name)
                     .is_some_and(|n| self.text(n) == "ServeHTTP")
                 && params.len() == 2)
                 || handler_shaped(list, self.src);
@@ -372,7 +373,7 @@ impl<'a> Walker<'a, '_> {
             current.handler = is_handler.then_some(Serves::Http);
             current.params = params;
         }
-        if let Some(list) = decl.child_by_field_name("result") {
+        if let Some(list) = decl.field(Field::Result) {
             if list.kind() == "parameter_list" {
                 self.parameters(list, &[]);
             }
@@ -412,15 +413,11 @@ impl<'a> Walker<'a, '_> {
 
     /// `f`, or `(*T).m` / `T.m` for methods, as the go tool prints them.
     fn function_name(&self, decl: Node<'_>) -> String {
-        let name = decl
-            .child_by_field_name("name")
-            .map_or("?", |n| self.text(n));
-        let Some(receiver) = decl.child_by_field_name("receiver") else {
+        let name = decl.field(Field::Name).map_or("?", |n| self.text(n));
+        let Some(receiver) = decl.field(Field::Receiver) else {
             return name.to_string();
         };
-        let ty = receiver
-            .named_child(0)
-            .and_then(|p| p.child_by_field_name("type"));
+        let ty = receiver.named_child(0).and_then(|p| p.field(Field::Type));
         match ty {
             Some(t) if t.kind() == "pointer_type" => {
                 let inner = t.named_child(0).map_or("?", |n| self.type_base_name(n));
@@ -433,7 +430,7 @@ impl<'a> Walker<'a, '_> {
 
     fn type_base_name(&self, ty: Node<'_>) -> &'a str {
         match ty.kind() {
-            "generic_type" => ty.child_by_field_name("type").map_or("?", |t| self.text(t)),
+            "generic_type" => ty.field(Field::Type).map_or("?", |t| self.text(t)),
             _ => self.text(ty),
         }
     }
@@ -556,11 +553,9 @@ impl<'a> Walker<'a, '_> {
             ) {
                 continue;
             }
-            let ty = param
-                .child_by_field_name("type")
-                .map_or(TypeInfo::Unknown, |t| {
-                    type_of_type_node(t, self.src, &self.facts.decls)
-                });
+            let ty = param.field(Field::Type).map_or(TypeInfo::Unknown, |t| {
+                type_of_type_node(t, self.src, &self.facts.decls)
+            });
             let mut c = param.walk();
             let names: Vec<_> = param.children_by_field_name("name", &mut c).collect();
             if names.is_empty() {
@@ -570,7 +565,7 @@ impl<'a> Walker<'a, '_> {
             }
             // A struct passed by value: the callee has its own copy of the struct's mutexes.
             let by_value = param
-                .child_by_field_name("type")
+                .field(Field::Type)
                 .is_some_and(|t| matches!(t.kind(), "type_identifier" | "generic_type"))
                 && matches!(&ty, TypeInfo::Named(n) if self.facts.decls.structs.contains_key(n));
             for name in names {
@@ -704,12 +699,12 @@ impl<'a> Walker<'a, '_> {
         while let Some(node) = cur {
             cur = match node.kind() {
                 "index_expression" => {
-                    if let Some(index) = node.child_by_field_name("index") {
+                    if let Some(index) = node.field(Field::Index) {
                         out.push(self.compact(index));
                     }
-                    node.child_by_field_name("operand")
+                    node.field(Field::Operand)
                 }
-                "selector_expression" | "unary_expression" => node.child_by_field_name("operand"),
+                "selector_expression" | "unary_expression" => node.field(Field::Operand),
                 "parenthesized_expression" => node.named_child(0),
                 "identifier" => {
                     let selected = self

@@ -1,6 +1,7 @@
 //! Places and types: the storage an expression denotes (`m`, `s.items`, `m[k]`), what
 //! its variables alias, and what syntax tells of its type.
 
+use crate::fields::{Field, FieldExt};
 use std::borrow::Cow;
 
 use super::*;
@@ -46,9 +47,9 @@ impl<'a> Walker<'a, '_> {
                     break Ok(b);
                 }
                 "selector_expression" => {
-                    let field = self.text(cur.child_by_field_name("field")?);
+                    let field = self.text(cur.field(Field::Field)?);
                     steps.push(Step::Field(Cow::Borrowed(field)));
-                    cur = cur.child_by_field_name("operand")?;
+                    cur = cur.field(Field::Operand)?;
                 }
                 // `ctx.Value(key).(map[string]int)`: the value a context holds for a key,
                 // the same for every holder of that context.
@@ -60,7 +61,7 @@ impl<'a> Walker<'a, '_> {
                     // `s.(*memStore)` of an interface of the package: the value it holds
                     // (its fields are the implementers', see `PackageDecls::field_type`).
                     None => {
-                        let operand = cur.child_by_field_name("operand")?;
+                        let operand = cur.field(Field::Operand)?;
                         match self.expr_type(operand) {
                             TypeInfo::Named(n) if self.facts.decls.interfaces.contains_key(&n) => {
                                 cur = operand
@@ -74,7 +75,7 @@ impl<'a> Walker<'a, '_> {
                         break Ok(own);
                     }
                     steps.push(Step::Element);
-                    cur = cur.child_by_field_name("operand")?;
+                    cur = cur.field(Field::Operand)?;
                 }
                 "parenthesized_expression" => cur = cur.named_child(0)?,
                 "call_expression" => {
@@ -108,11 +109,11 @@ impl<'a> Walker<'a, '_> {
                     }
                 }
                 "unary_expression" => {
-                    let op = cur.child_by_field_name("operator")?;
+                    let op = cur.field(Field::Operator)?;
                     if !matches!(self.text(op), "*" | "&") {
                         return None;
                     }
-                    cur = cur.child_by_field_name("operand")?;
+                    cur = cur.field(Field::Operand)?;
                 }
                 _ => return None,
             }
@@ -145,14 +146,14 @@ impl<'a> Walker<'a, '_> {
     /// For `p.Load()` of an `atomic.Pointer[T]` (typed as its `T`, see `types.rs`): `p`,
     /// whose value every loader shares. Not a `Load` method the type declares itself.
     pub(super) fn atomic_load(&mut self, call: Node<'a>) -> Option<Node<'a>> {
-        let function = call.child_by_field_name("function")?;
+        let function = call.field(Field::Function)?;
         if function.kind() != "selector_expression"
-            || self.text(function.child_by_field_name("field")?) != "Load"
+            || self.text(function.field(Field::Field)?) != "Load"
             || !Self::arguments(call).is_empty()
         {
             return None;
         }
-        let pointer = function.child_by_field_name("operand")?;
+        let pointer = function.field(Field::Operand)?;
         if pointer.kind() == "call_expression" {
             return None;
         }
@@ -174,7 +175,7 @@ impl<'a> Walker<'a, '_> {
     /// For a call of a package variable made by `sync.OnceValue(f)`, the stand-in for the
     /// value `f` returned once for all calls.
     fn once_value(&self, call: Node<'a>) -> Option<BindingId> {
-        let function = call.child_by_field_name("function")?;
+        let function = call.field(Field::Function)?;
         if function.kind() != "identifier" {
             return None;
         }
@@ -189,7 +190,7 @@ impl<'a> Walker<'a, '_> {
     /// For `partial[w]` in a goroutine whose own index `w` is (see `Walker::own_indices`):
     /// a variable of the goroutine standing for that element, one per instance.
     fn own_element(&mut self, index_expr: Node<'a>) -> Option<BindingId> {
-        let index = index_expr.child_by_field_name("index")?;
+        let index = index_expr.field(Field::Index)?;
         if index.kind() != "identifier"
             || !self
                 .lookup(self.text(index))
@@ -197,7 +198,7 @@ impl<'a> Walker<'a, '_> {
         {
             return None;
         }
-        let operand = index_expr.child_by_field_name("operand")?;
+        let operand = index_expr.field(Field::Operand)?;
         let elem = match self.expr_type(operand) {
             TypeInfo::Map { value, .. } | TypeInfo::Slice(value, _) => *value,
             _ => return None,
@@ -223,36 +224,32 @@ impl<'a> Walker<'a, '_> {
     /// value, `ctx.Value(key).(T)`, or the container and pseudo-field (`Load().(T)`) of one
     /// on an `atomic.Value`'s value; notes `T` as the type of that field.
     pub(super) fn context_value(&mut self, assertion: Node<'a>) -> Option<(Node<'a>, String)> {
-        let call = assertion.child_by_field_name("operand")?;
-        let function = call.child_by_field_name("function")?;
+        let call = assertion.field(Field::Operand)?;
+        let function = call.field(Field::Function)?;
         let args = Self::arguments(call);
         if call.kind() != "call_expression" || function.kind() != "selector_expression" {
             return None;
         }
-        let field = match (self.text(function.child_by_field_name("field")?), &args[..]) {
+        let field = match (self.text(function.field(Field::Field)?), &args[..]) {
             ("Value", [key]) => format!("{CONTEXT_VALUE}{})", self.compact(*key)),
             // `v.Load().(T)` of an `atomic.Value`: the one value every loader shares.
             ("Load", []) => format!(
                 "{LOADED_VALUE}.({})",
-                self.compact(assertion.child_by_field_name("type")?)
+                self.compact(assertion.field(Field::Type)?)
             ),
             _ => return None,
         };
-        let ty = type_of_type_node(
-            assertion.child_by_field_name("type")?,
-            self.src,
-            &self.facts.decls,
-        );
+        let ty = type_of_type_node(assertion.field(Field::Type)?, self.src, &self.facts.decls);
         self.facts.context_values.insert(field.clone(), ty);
-        Some((function.child_by_field_name("operand")?, field))
+        Some((function.field(Field::Operand)?, field))
     }
 
     /// For a call deriving a context that holds its parent's values
     /// (`context.WithCancel(ctx)`, `errgroup.WithContext(ctx)`): which result is the new
     /// context, and the parent.
     pub(super) fn derived_context(&self, call: Node<'a>) -> Option<(usize, Node<'a>)> {
-        let function = call.child_by_field_name("function")?;
-        let package = function.child_by_field_name("operand")?;
+        let function = call.field(Field::Function)?;
+        let package = function.field(Field::Operand)?;
         if function.kind() != "selector_expression"
             || package.kind() != "identifier"
             || self.lookup(self.text(package)).is_some()
@@ -260,10 +257,7 @@ impl<'a> Walker<'a, '_> {
             return None;
         }
         let path = self.imports.get(self.text(package))?;
-        let result = match (
-            path.as_str(),
-            self.text(function.child_by_field_name("field")?),
-        ) {
+        let result = match (path.as_str(), self.text(function.field(Field::Field)?)) {
             (
                 "context",
                 "WithCancel" | "WithCancelCause" | "WithTimeout" | "WithTimeoutCause"
@@ -278,15 +272,15 @@ impl<'a> Walker<'a, '_> {
     /// `context.WithValue(ctx, key, v)`: the pseudo-field of the new context's value and
     /// the storage `v` denotes.
     pub(super) fn context_with_value(&mut self, call: Node<'a>) -> Option<(String, PlaceId)> {
-        let function = call.child_by_field_name("function")?;
-        let package = function.child_by_field_name("operand")?;
+        let function = call.field(Field::Function)?;
+        let package = function.field(Field::Operand)?;
         let args = Self::arguments(call);
         if call.kind() != "call_expression"
             || function.kind() != "selector_expression"
             || package.kind() != "identifier"
             || self.lookup(self.text(package)).is_some()
             || self.imports.get(self.text(package)).map(String::as_str) != Some("context")
-            || self.text(function.child_by_field_name("field")?) != "WithValue"
+            || self.text(function.field(Field::Field)?) != "WithValue"
             || args.len() != 3
         {
             return None;
@@ -311,9 +305,9 @@ impl<'a> Walker<'a, '_> {
         call: Node<'a>,
         index: usize,
     ) -> Option<(PlaceId, EscapeId)> {
-        let function = call.child_by_field_name("function")?;
+        let function = call.field(Field::Function)?;
         let name = match function.kind() {
-            "selector_expression" => function.child_by_field_name("field")?,
+            "selector_expression" => function.field(Field::Field)?,
             _ => function,
         };
         if !self.facts.decls.returns.may_return(self.text(name)) {
@@ -375,11 +369,11 @@ impl<'a> Walker<'a, '_> {
     /// global.Clone()` of a `Clone` returning `&Flags{values: f.values}` has
     /// `global.values` as its `values`.
     pub(super) fn returned_literal_fields(&mut self, call: Node<'a>) -> Vec<(String, PlaceId)> {
-        let Some(function) = call.child_by_field_name("function") else {
+        let Some(function) = call.field(Field::Function) else {
             return Vec::new();
         };
         let name = match function.kind() {
-            "selector_expression" => function.child_by_field_name("field"),
+            "selector_expression" => function.field(Field::Field),
             _ => Some(function),
         };
         if !name.is_some_and(|n| self.facts.decls.returns.may_return(self.text(n))) {
@@ -448,20 +442,20 @@ impl<'a> Walker<'a, '_> {
         }
         let is_receive = cur.kind() == "unary_expression"
             && cur
-                .child_by_field_name("operator")
+                .field(Field::Operator)
                 .is_some_and(|o| self.text(o) == "<-");
         if !is_receive {
             return None;
         }
-        self.place_of(cur.child_by_field_name("operand")?)
+        self.place_of(cur.field(Field::Operand)?)
     }
 
     /// The argument of a `reflect.ValueOf(x)` call.
     pub(super) fn reflected(&self, call: Node<'a>) -> Option<Node<'a>> {
-        let function = call.child_by_field_name("function")?;
-        let package = function.child_by_field_name("operand")?;
+        let function = call.field(Field::Function)?;
+        let package = function.field(Field::Operand)?;
         let is_value_of = function.kind() == "selector_expression"
-            && self.text(function.child_by_field_name("field")?) == "ValueOf"
+            && self.text(function.field(Field::Field)?) == "ValueOf"
             && self.lookup(self.text(package)).is_none()
             && self
                 .imports
@@ -492,17 +486,17 @@ impl<'a> Walker<'a, '_> {
                 "unary_expression" => {
                     // `<-ch` has the channel's element type.
                     if cur
-                        .child_by_field_name("operator")
+                        .field(Field::Operator)
                         .is_some_and(|o| self.text(o) == "<-")
                     {
                         elements += 1;
                     }
-                    cur.child_by_field_name("operand")
+                    cur.field(Field::Operand)
                         .filter(|o| o.kind() != "composite_literal")
                 }
                 "index_expression" => {
                     elements += 1;
-                    cur.child_by_field_name("operand")
+                    cur.field(Field::Operand)
                 }
                 _ => None,
             };
@@ -522,7 +516,7 @@ impl<'a> Walker<'a, '_> {
                     Some((place, _)) => self.facts.place_type(place),
                     None => match literal_type(cur, self.src, &self.facts.decls) {
                         // `global.Clone()`: the method's declared result.
-                        TypeInfo::Unknown => match cur.child_by_field_name("function") {
+                        TypeInfo::Unknown => match cur.field(Field::Function) {
                             Some(f) if f.kind() == "selector_expression" => self.method_result(f),
                             _ => TypeInfo::Unknown,
                         },

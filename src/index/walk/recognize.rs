@@ -2,6 +2,7 @@
 //! parallel subtests.
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 /// Whether `t.Run(name, func(t *testing.T) { t.Parallel(); ... })` runs a parallel subtest:
 /// the literal calls `Parallel` on its own parameter.
@@ -10,10 +11,10 @@ pub(super) fn is_parallel_subtest(function: Node<'_>, src: &str) -> bool {
         return false;
     }
     let param = function
-        .child_by_field_name("parameters")
+        .field(Field::Parameters)
         .and_then(|p| p.named_child(0))
-        .and_then(|p| p.child_by_field_name("name"));
-    let (Some(param), Some(body)) = (param, function.child_by_field_name("body")) else {
+        .and_then(|p| p.field(Field::Name));
+    let (Some(param), Some(body)) = (param, function.field(Field::Body)) else {
         return false;
     };
     let call = format!("{}.Parallel()", &src[param.byte_range()]);
@@ -43,7 +44,7 @@ pub(in crate::index) fn handler_shaped(list: Node<'_>, src: &str) -> bool {
     let mut types = Vec::new();
     let mut cursor = list.walk();
     for param in list.named_children(&mut cursor) {
-        let Some(ty) = param.child_by_field_name("type") else {
+        let Some(ty) = param.field(Field::Type) else {
             return false;
         };
         let names = param
@@ -59,9 +60,7 @@ pub(in crate::index) fn handler_shaped(list: Node<'_>, src: &str) -> bool {
 
 /// Whether a function's name or doc comment says its callers hold the lock.
 pub(super) fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
-    let name = decl
-        .child_by_field_name("name")
-        .map_or("", |n| &src[n.byte_range()]);
+    let name = decl.field(Field::Name).map_or("", |n| &src[n.byte_range()]);
     // `fooLocked`, `foo_locked`, `lockedFoo`; and `_foo`, the convention some projects keep
     // for helpers called with the lock held (rclone's `_readDir`).
     if name.ends_with("Locked")
@@ -200,7 +199,7 @@ impl<'a> Walker<'a, '_> {
     /// *gin.Context) {…})`), not code that runs where it is written.
     pub(super) fn is_handler_literal(&self, literal: Node<'a>) -> bool {
         literal
-            .child_by_field_name("parameters")
+            .field(Field::Parameters)
             .is_some_and(|list| handler_shaped(list, self.src))
     }
 

@@ -2,6 +2,7 @@
 //! goroutine, and what a `defer` runs at the function's end.
 
 use super::*;
+use crate::fields::{Field, FieldExt};
 
 impl<'a> Walker<'a, '_> {
     pub(super) fn go_statement(&mut self, stmt: Node<'a>, call: Node<'a>) {
@@ -10,7 +11,7 @@ impl<'a> Walker<'a, '_> {
             return;
         }
         let args = Self::arguments(call);
-        let Some(function) = call.child_by_field_name("function") else {
+        let Some(function) = call.field(Field::Function) else {
             return;
         };
         // A function literal handed to the goroutine's function (`go run(name, func() {...})`)
@@ -66,7 +67,7 @@ impl<'a> Walker<'a, '_> {
         if go_literal {
             return;
         }
-        if let Some(operand) = function.child_by_field_name("operand") {
+        if let Some(operand) = function.field(Field::Operand) {
             self.expr(operand);
         }
         if let Some(mut target) = self.func_target(function, &args) {
@@ -77,7 +78,7 @@ impl<'a> Walker<'a, '_> {
             }
             // `go shards[i].run()`: the receiver is the iteration's own element too.
             if function
-                .child_by_field_name("operand")
+                .field(Field::Operand)
                 .is_some_and(|operand| self.loop_element(operand))
             {
                 target.receiver = None;
@@ -96,7 +97,7 @@ impl<'a> Walker<'a, '_> {
         let mut expr = arg;
         while matches!(expr.kind(), "parenthesized_expression" | "unary_expression") {
             let inner = match expr.kind() {
-                "unary_expression" => expr.child_by_field_name("operand"),
+                "unary_expression" => expr.field(Field::Operand),
                 _ => expr.named_child(0),
             };
             let Some(inner) = inner else {
@@ -105,7 +106,7 @@ impl<'a> Walker<'a, '_> {
             expr = inner;
         }
         let Some(index) = expr
-            .child_by_field_name("index")
+            .field(Field::Index)
             .filter(|i| expr.kind() == "index_expression" && i.kind() == "identifier")
         else {
             return false;
@@ -142,10 +143,10 @@ impl<'a> Walker<'a, '_> {
     /// `for k, v := range …`.
     fn loop_vars(&self, for_statement: Node<'a>) -> Vec<&'a str> {
         let left = for_statement.named_child(0).and_then(|h| match h.kind() {
-            "range_clause" => h.child_by_field_name("left"),
+            "range_clause" => h.field(Field::Left),
             "for_clause" => h
-                .child_by_field_name("initializer")
-                .and_then(|i| i.child_by_field_name("left")),
+                .field(Field::Initializer)
+                .and_then(|i| i.field(Field::Left)),
             _ => None,
         });
         let Some(left) = left else {
@@ -243,7 +244,7 @@ impl<'a> Walker<'a, '_> {
             self.flow.lock(latch, LockMode::Latch);
         }
         self.scopes.push();
-        if let Some(list) = literal.child_by_field_name("parameters") {
+        if let Some(list) = literal.field(Field::Parameters) {
             let params = self.parameters(list, args);
             let is_handler = handler_shaped(list, self.src);
             let current = self.current();
@@ -252,7 +253,7 @@ impl<'a> Walker<'a, '_> {
         }
         self.spawning_args = false;
         let deferred_before = self.deferred_unlocks.len();
-        if let Some(body) = literal.child_by_field_name("body") {
+        if let Some(body) = literal.field(Field::Body) {
             self.block(body);
         }
         // A literal stored in a variable may be a lock helper (`lock := func() { if
@@ -294,7 +295,7 @@ impl<'a> Walker<'a, '_> {
             // `b.handlers[topic]` of a map or slice of (lists of) functions; `routes[path]`
             // of a package variable holding a table of functions.
             "index_expression" => {
-                let operand = expr.child_by_field_name("operand")?;
+                let operand = expr.field(Field::Operand)?;
                 match operand.kind() {
                     "selector_expression" => self.func_list(operand),
                     "identifier" => {
@@ -312,14 +313,12 @@ impl<'a> Walker<'a, '_> {
             // one field, returning a slice, returns (a copy of) that list.
             "call_expression"
                 if expr
-                    .child_by_field_name("function")
+                    .field(Field::Function)
                     .is_some_and(|f| f.kind() == "selector_expression") =>
             {
-                let function = expr.child_by_field_name("function")?;
-                let operand = function.child_by_field_name("operand")?;
-                let method = self
-                    .text(function.child_by_field_name("field")?)
-                    .to_string();
+                let function = expr.field(Field::Function)?;
+                let operand = function.field(Field::Operand)?;
+                let method = self.text(function.field(Field::Field)?).to_string();
                 let TypeInfo::Named(ty) = self.expr_type(operand) else {
                     return None;
                 };
@@ -351,10 +350,10 @@ impl<'a> Walker<'a, '_> {
             }
             "call_expression"
                 if expr
-                    .child_by_field_name("function")
+                    .field(Field::Function)
                     .is_some_and(|f| self.text(f) == "append") =>
             {
-                let args = expr.child_by_field_name("arguments")?;
+                let args = expr.field(Field::Arguments)?;
                 let mut cursor = args.walk();
                 let last = args.named_children(&mut cursor).last()?;
                 let spread = match last.kind() {
@@ -451,8 +450,8 @@ impl<'a> Walker<'a, '_> {
                 if let Some((ty, method)) = self.method_expression(function) {
                     return Some((Callee::Method(ty, method), None));
                 }
-                let operand = function.child_by_field_name("operand")?;
-                let method = self.text(function.child_by_field_name("field")?);
+                let operand = function.field(Field::Operand)?;
+                let method = self.text(function.field(Field::Field)?);
                 let ty = match self.expr_type(operand) {
                     TypeInfo::Named(ty)
                     | TypeInfo::Map { name: Some(ty), .. }
@@ -480,7 +479,7 @@ impl<'a> Walker<'a, '_> {
             }
             // `makeHandler(m)`: the function the call returns.
             "call_expression" => {
-                let (from, _) = self.callee_of(function.child_by_field_name("function")?)?;
+                let (from, _) = self.callee_of(function.field(Field::Function)?)?;
                 let site = self.call_event(function).map(|e| (self.func, e));
                 Some((
                     Callee::Returned {
@@ -498,19 +497,19 @@ impl<'a> Walker<'a, '_> {
     /// The method a method expression names (`(*Index).forget`, `Index.size`): its receiver
     /// is the first argument of each call of the value.
     pub(super) fn method_expression(&self, function: Node<'a>) -> Option<(String, String)> {
-        let mut operand = function.child_by_field_name("operand")?;
+        let mut operand = function.field(Field::Operand)?;
         while operand.kind() == "parenthesized_expression" {
             operand = operand.named_child(0)?;
         }
         if operand.kind() == "unary_expression" && operand.child(0).is_some_and(|o| o.kind() == "*")
         {
-            operand = operand.child_by_field_name("operand")?;
+            operand = operand.field(Field::Operand)?;
         }
         if operand.kind() != "identifier" {
             return None;
         }
         let ty = self.text(operand);
-        let method = self.text(function.child_by_field_name("field")?);
+        let method = self.text(function.field(Field::Field)?);
         let declared = self.lookup(ty).is_none()
             && self
                 .facts
@@ -572,7 +571,7 @@ impl<'a> Walker<'a, '_> {
             }
             // `defer s.lock()()`: the call giving the deferred function runs now.
             if let Some(function) = call
-                .child_by_field_name("function")
+                .field(Field::Function)
                 .filter(|f| f.kind() == "call_expression")
             {
                 self.expr(function);
@@ -602,7 +601,7 @@ impl<'a> Walker<'a, '_> {
             self.expr(call);
             return;
         }
-        match call.child_by_field_name("function") {
+        match call.field(Field::Function) {
             Some(f) if f.kind() == "func_literal" => self.inline_literal(f, &Self::arguments(call)),
             // Arguments were evaluated at the defer statement; only the call itself is late.
             _ => self.call(call, false),
@@ -618,11 +617,11 @@ impl<'a> Walker<'a, '_> {
         self.inline_literals += 1;
         self.in_frame(CtlKind::Branch, |w| {
             w.scopes.push();
-            if let Some(params) = literal.child_by_field_name("parameters") {
+            if let Some(params) = literal.field(Field::Parameters) {
                 let bindings = w.parameters(params, args);
                 w.literal_params.insert(literal.start_byte(), bindings);
             }
-            if let Some(body) = literal.child_by_field_name("body") {
+            if let Some(body) = literal.field(Field::Body) {
                 w.block(body);
             }
             w.scopes.pop();
