@@ -403,6 +403,7 @@ impl<'a> Walker<'a, '_> {
             self.passed_funcs(call, args);
         } else {
             self.imported_call(call, function);
+            self.passed_literal_vars(call, args);
         }
     }
 

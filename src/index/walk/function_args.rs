@@ -84,6 +84,31 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// The literals a call of another package is handed in variables (`wrapped := func(…)
+    /// {…}; r.parent.Each(wrapped)`): run at the call, as a literal written there is.
+    pub(super) fn passed_literal_vars(&mut self, call: Node<'a>, args: &[Node<'a>]) {
+        for (i, &arg) in args.iter().enumerate() {
+            if arg.kind() != "identifier" {
+                continue;
+            }
+            let Some(b) = self.lookup(self.text(arg)) else {
+                continue;
+            };
+            let Some(target) = self.facts.bindings[b as usize].func_value.clone() else {
+                continue;
+            };
+            if !matches!(target.callee, Callee::Literal(_)) {
+                continue;
+            }
+            let kind = EventKind::Call {
+                target,
+                literals: Vec::new(),
+                passed: Some(i),
+            };
+            self.push_at(kind, call, call.end_byte());
+        }
+    }
+
     /// A call of a function-typed parameter, with the locks held and what it passes:
     /// `withLock(f)` helpers, `walk(fun)` calling `fun(d)` holding `d.mu`, `each(fn)`
     /// calling `fn(c)` for each of its connections.
