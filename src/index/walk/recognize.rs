@@ -78,6 +78,19 @@ pub(super) fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
         prev = c.prev_named_sibling();
     }
     lines.reverse();
+    // And the comments opening the body (`func (c *Cache) onEvict(k string) { // already
+    // locked`).
+    let mut next = decl.field(Field::Body).and_then(|b| b.named_child(0));
+    while let Some(n) = next {
+        next = match n.kind() {
+            "comment" => {
+                lines.push(src[n.byte_range()].to_lowercase());
+                n.next_named_sibling()
+            }
+            "statement_list" => n.named_child(0),
+            _ => None,
+        };
+    }
     let doc = lines
         .iter()
         .flat_map(|l| {
@@ -108,6 +121,10 @@ pub(super) fn assumes_lock(decl: Node<'_>, src: &str) -> bool {
         "must be locked",
         "requires the lock",
         "callers must serialize",
+        "already locked",
+        "already held",
+        "already holds",
+        "already holding",
     ];
     PHRASES.iter().any(|p| doc.contains(p)) || states_lock_contract(&doc)
 }
