@@ -464,6 +464,16 @@ impl<'a> Walker<'a, '_> {
             ("Release", [n]) if self.text(*n) == "1" && weight_one(self) => Some(LockOp::Release),
             _ => None,
         };
+        // `g := s.mu.Lock("why")`: a wrapped mutex handing back a guard that unlocks it.
+        if let Some(guard) = returned_guard(call, method, self.src) {
+            walk_args(self);
+            let shared = method == "RLock";
+            self.lock_op(call, operand, LockOp::Acquire { shared });
+            if let Some(place) = self.lock_place(operand) {
+                self.lock_guards.insert(guard.to_string(), place);
+            }
+            return;
+        }
         if let Some(op) = self.apis.lock_op(method, args.len()).or(semaphore) {
             walk_args(self);
             self.lock_op(call, operand, op);
@@ -599,5 +609,25 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         }
+    }
+}
+
+/// The variable a `Lock`/`RLock` call's result is given to (`g` of `g := s.mu.Lock("why")`):
+/// the guard whose `Unlock` releases the mutex.
+fn returned_guard<'s>(call: Node<'_>, method: &str, src: &'s str) -> Option<&'s str> {
+    if !matches!(method, "Lock" | "RLock") {
+        return None;
+    }
+    let values = call.parent().filter(|p| p.kind() == "expression_list")?;
+    let statement = values
+        .parent()
+        .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))?;
+    if values.named_child_count() != 1 {
+        return None;
+    }
+    let left = statement.field(Field::Left)?;
+    match (left.named_child_count(), left.named_child(0)) {
+        (1, Some(name)) if name.kind() == "identifier" => Some(&src[name.byte_range()]),
+        _ => None,
     }
 }

@@ -93,8 +93,14 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// The mutex a lock call's operand denotes: the place it names, unless it lies inside a
-    /// struct copy (`c.mu` of a value receiver `c`), whose mutex is the copy's own.
+    /// struct copy (`c.mu` of a value receiver `c`), whose mutex is the copy's own, or is a
+    /// guard a lock call returned (`g` of `g := s.mu.Lock("why")`), which unlocks `s.mu`.
     pub(super) fn lock_place(&mut self, operand: Node<'a>) -> Option<PlaceId> {
+        if operand.kind() == "identifier" {
+            if let Some(&guarded) = self.lock_guards.get(self.text(operand)) {
+                return Some(guarded);
+            }
+        }
         let place = self
             .copied_lock(operand)
             .or_else(|| self.place_of(operand))?;

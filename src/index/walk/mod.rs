@@ -82,6 +82,7 @@ pub fn walk_file(
         escape_ids: HashMap::new(),
         alias_locks: HashMap::new(),
         stripes: HashMap::new(),
+        lock_guards: HashMap::new(),
         alias_indices: HashMap::new(),
         spawning_args: false,
         copies: HashMap::new(),
@@ -255,6 +256,9 @@ struct Walker<'a, 'f> {
     /// `sh.mu.Lock()` of `sh := &s.shards[i]`): the indices of each acquisition still held,
     /// without white space (`gc` may hold `s.locks[i]` and `s.locks[j]` at once).
     stripes: HashMap<PlaceId, Vec<Vec<String>>>,
+    /// The variables of the function being walked (and its literals) holding the guard a
+    /// lock call returned (`g := s.mu.Lock("why")`), with the mutex their `Unlock` releases.
+    lock_guards: HashMap<String, PlaceId>,
     /// The indices a local variable's storage was selected by (`sh := &s.shards[i]`).
     alias_indices: HashMap<BindingId, Vec<String>>,
     /// Whether the parameters being declared are those of a literal a `go` statement
@@ -340,6 +344,7 @@ impl<'a> Walker<'a, '_> {
         let name = self.function_name(decl);
         self.top_name = name.clone();
         self.literal_count = 0;
+        self.lock_guards.clear();
         let func = self.new_func(name, decl, true);
         let key = match decl.kind() {
             "method_declaration" => decls::receiver_type_name(decl, self.src)
