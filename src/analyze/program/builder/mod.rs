@@ -278,8 +278,16 @@ impl<'a> Builder<'a> {
             let mut held: Vec<(ProgramPlaceId, LockMode)> = locks.to_vec();
             for &(p, mode) in &event.locks {
                 let p = self.place(p, &env);
-                if !held.iter().any(|&(q, _)| q == p) {
-                    held.push((p, mode));
+                match held.iter_mut().find(|(q, _)| *q == p) {
+                    None => held.push((p, mode)),
+                    // The body of the callee's `Do` holds the `Once` as a latch again,
+                    // whatever an earlier `Do` of the caller's published.
+                    Some((_, held_mode))
+                        if *held_mode == LockMode::Published && mode == LockMode::Latch =>
+                    {
+                        *held_mode = mode;
+                    }
+                    Some(_) => {}
                 }
             }
             let action = match &event.kind {
