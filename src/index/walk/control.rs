@@ -200,6 +200,25 @@ impl<'a> Walker<'a, '_> {
     /// Marks `value` (sent by `send`) renewed when a later statement of the block gives it a
     /// new map and none between mentions it.
     fn renewed_later(&mut self, send: Node<'a>, value: Node<'a>) {
+        if !self.renewed_after(send, value) {
+            return;
+        }
+        if value.kind() == "identifier" {
+            if let Some(b) = self.lookup(self.text(value)) {
+                self.facts.bindings[b as usize].renewed = true;
+            }
+        } else if let Some(place) = self.place_of(value) {
+            self.facts.renewed.push(place);
+        }
+    }
+
+    /// Whether a later statement of the block of `statement` gives `value` (a variable or
+    /// field) a new map, and none between mentions it: what `value` held before is handed
+    /// on (`out <- batch; batch = make(…)`, `go flush(s.pending); s.pending = make(…)`).
+    pub(super) fn renewed_after(&self, statement: Node<'a>, value: Node<'a>) -> bool {
+        if !matches!(value.kind(), "identifier" | "selector_expression") {
+            return false;
+        }
         let text = self.text(value);
         let name = crate::index::semaphores::last_name(value, self.src).unwrap_or(text);
         let mentions = |n: Node<'a>| {
@@ -207,39 +226,30 @@ impl<'a> Walker<'a, '_> {
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .any(|word| word == name)
         };
-        let mut next = send.next_named_sibling();
-        while let Some(statement) = next {
-            next = statement.next_named_sibling();
-            if statement.kind() == "comment" || !mentions(statement) {
+        let mut next = statement.next_named_sibling();
+        while let Some(later) = next {
+            next = later.next_named_sibling();
+            if later.kind() == "comment" || !mentions(later) {
                 continue;
             }
-            if statement.kind() != "assignment_statement" {
-                return;
+            if later.kind() != "assignment_statement" {
+                return false;
             }
             let (left, right) = (
-                Self::list(statement.field(Field::Left)),
-                Self::list(statement.field(Field::Right)),
+                Self::list(later.field(Field::Left)),
+                Self::list(later.field(Field::Right)),
             );
             let ([target], [made]) = (left.as_slice(), right.as_slice()) else {
-                return;
+                return false;
             };
             let new_map = made.kind() == "composite_literal"
                 || (made.kind() == "call_expression"
                     && made
                         .field(Field::Function)
                         .is_some_and(|f| self.text(f) == "make"));
-            if self.text(*target) != text || !new_map {
-                return;
-            }
-            if value.kind() == "identifier" {
-                if let Some(b) = self.lookup(text) {
-                    self.facts.bindings[b as usize].renewed = true;
-                }
-            } else if let Some(place) = self.place_of(value) {
-                self.facts.renewed.push(place);
-            }
-            return;
+            return self.text(*target) == text && new_map;
         }
+        false
     }
 
     /// Whether `expr` names a struct copy whose every map field was given storage of its

@@ -83,6 +83,7 @@ pub fn walk_file(
         alias_locks: HashMap::new(),
         stripes: HashMap::new(),
         lock_guards: HashMap::new(),
+        handed_on: Vec::new(),
         alias_indices: HashMap::new(),
         spawning_args: false,
         copies: HashMap::new(),
@@ -259,6 +260,10 @@ struct Walker<'a, 'f> {
     /// The variables of the function being walked (and its literals) holding the guard a
     /// lock call returned (`g := s.mu.Lock("why")`), with the mutex their `Unlock` releases.
     lock_guards: HashMap<String, PlaceId>,
+    /// The arguments (by start byte) of the `go` statement being walked that are given a new
+    /// map right after it (`go flush(s.pending); s.pending = make(…)`): the goroutine's
+    /// parameter holds the old map, the spawner's later accesses the new one.
+    handed_on: Vec<usize>,
     /// The indices a local variable's storage was selected by (`sh := &s.shards[i]`).
     alias_indices: HashMap<BindingId, Vec<String>>,
     /// Whether the parameters being declared are those of a literal a `go` statement
@@ -580,7 +585,10 @@ impl<'a> Walker<'a, '_> {
                 // starts one with another element.
                 let alias = args
                     .get(index)
-                    .filter(|&&a| !(self.spawning_args && self.loop_element(a)))
+                    .filter(|&&a| {
+                        !(self.spawning_args
+                            && (self.loop_element(a) || self.handed_on.contains(&a.start_byte())))
+                    })
                     .and_then(|&a| self.place_of(a));
                 let own = self.spawning_args
                     && args

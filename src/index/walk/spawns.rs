@@ -14,6 +14,11 @@ impl<'a> Walker<'a, '_> {
         let Some(function) = call.field(Field::Function) else {
             return;
         };
+        self.handed_on = args
+            .iter()
+            .filter(|&&a| self.renewed_after(stmt, a))
+            .map(|a| a.start_byte())
+            .collect();
         // A function literal handed to the goroutine's function (`go run(name, func() {...})`)
         // runs on that goroutine, not in the spawner: it is a goroutine started here, with
         // what `run` passes it when it calls it (`go run(st, func(s *store) {...})`).
@@ -72,7 +77,7 @@ impl<'a> Walker<'a, '_> {
         }
         if let Some(mut target) = self.func_target(function, &args) {
             for (i, &a) in args.iter().enumerate() {
-                if self.loop_element(a) {
+                if self.loop_element(a) || self.handed_on.contains(&a.start_byte()) {
                     target.args[i] = None;
                 }
             }
