@@ -149,7 +149,7 @@ impl<'a> Walker<'a, '_> {
             let struct_value =
                 by_value || (paired && is_struct && right[i].kind() == "composite_literal");
             // `req, err := http.NewRequest(…)`: the first result of a constructor is new too.
-            let fresh = match (paired, &right[..]) {
+            let fresh = match (paired, right) {
                 (true, _) => self.is_fresh_value(right[i]),
                 (false, [call]) => i == 0 && self.is_fresh_value(*call),
                 _ => false,
