@@ -318,8 +318,11 @@ impl Context<'_> {
                 Confidence::Medium
             }
             // Tests run under the race detector in most projects, and their servers and
-            // fakes serve the test's own requests, one at a time more often than not.
+            // fakes serve the test's own requests, one at a time more often than not; a
+            // goroutine a test starts is paced by the test's channels and fakes, which the
+            // analysis follows less well than a program's.
             _ if self.in_test(race.a) && self.in_test(race.b) => Confidence::Medium,
+            _ if self.test_started(race) => Confidence::Medium,
             Overlap::Instances { .. } | Overlap::Spawned { .. } | Overlap::Siblings { .. } => {
                 Confidence::High
             }
@@ -404,6 +407,22 @@ impl Context<'_> {
             let root = self.program.root_of(spawn.thread);
             test(self.program.threads[root as usize].origin) && !test(self.origin(spawn).0)
         })
+    }
+
+    /// Whether a goroutine of the race is started by test code (a `go` statement in a
+    /// `_test.go` file).
+    fn test_started(&self, race: &Race) -> bool {
+        let spawns = match race.overlap {
+            Overlap::Spawned { spawn }
+            | Overlap::External { spawn, .. }
+            | Overlap::Instances { spawn } => [Some(spawn), None],
+            Overlap::Siblings { first, second } => [Some(first), Some(second)],
+            Overlap::Handler { .. } | Overlap::Handlers { .. } => [None, None],
+        };
+        spawns
+            .into_iter()
+            .flatten()
+            .any(|spawn| self.facts.funcs[self.origin(spawn).0 as usize].in_test)
     }
 
     /// Why the two accesses are concurrent, in words a reviewer can check.
