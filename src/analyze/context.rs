@@ -395,15 +395,8 @@ impl Context<'_> {
     /// the goroutine runs at all, which the analysis cannot see. Goroutines a test starts
     /// itself are not test-driven.
     pub fn test_driven(&self, race: &Race) -> bool {
-        let spawns = match race.overlap {
-            Overlap::Spawned { spawn }
-            | Overlap::External { spawn, .. }
-            | Overlap::Instances { spawn } => [Some(spawn), None],
-            Overlap::Siblings { first, second } => [Some(first), Some(second)],
-            Overlap::Handler { .. } | Overlap::Handlers { .. } => [None, None],
-        };
         let test = |func: FuncId| self.facts.funcs[func as usize].in_test;
-        spawns.into_iter().flatten().any(|spawn| {
+        spawns(race).any(|spawn| {
             let root = self.program.root_of(spawn.thread);
             test(self.program.threads[root as usize].origin) && !test(self.origin(spawn).0)
         })
@@ -412,17 +405,7 @@ impl Context<'_> {
     /// Whether a goroutine of the race is started by test code (a `go` statement in a
     /// `_test.go` file).
     fn test_started(&self, race: &Race) -> bool {
-        let spawns = match race.overlap {
-            Overlap::Spawned { spawn }
-            | Overlap::External { spawn, .. }
-            | Overlap::Instances { spawn } => [Some(spawn), None],
-            Overlap::Siblings { first, second } => [Some(first), Some(second)],
-            Overlap::Handler { .. } | Overlap::Handlers { .. } => [None, None],
-        };
-        spawns
-            .into_iter()
-            .flatten()
-            .any(|spawn| self.facts.funcs[self.origin(spawn).0 as usize].in_test)
+        spawns(race).any(|spawn| self.facts.funcs[self.origin(spawn).0 as usize].in_test)
     }
 
     /// Why the two accesses are concurrent, in words a reviewer can check.
@@ -735,4 +718,16 @@ pub fn one_per_primary(ctx: &Context<'_>, mut reports: Vec<Reported>) -> Vec<Rep
         (l.path, l.start_byte)
     });
     reports
+}
+
+/// The spawns that start the goroutines of a race (none for handlers).
+fn spawns(race: &Race) -> impl Iterator<Item = EventRef> {
+    let spawns = match race.overlap {
+        Overlap::Spawned { spawn }
+        | Overlap::External { spawn, .. }
+        | Overlap::Instances { spawn } => [Some(spawn), None],
+        Overlap::Siblings { first, second } => [Some(first), Some(second)],
+        Overlap::Handler { .. } | Overlap::Handlers { .. } => [None, None],
+    };
+    spawns.into_iter().flatten()
 }
