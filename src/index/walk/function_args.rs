@@ -97,8 +97,10 @@ impl<'a> Walker<'a, '_> {
             let Some(target) = self.facts.bindings[b as usize].func_value.clone() else {
                 continue;
             };
-            if !matches!(target.callee, Callee::Literal(_)) {
-                continue;
+            // Not a request handler, which the server it is handed to runs per request.
+            match target.callee {
+                Callee::Literal(l) if self.facts.funcs[l as usize].handler.is_none() => {}
+                _ => continue,
             }
             let kind = EventKind::Call {
                 target,

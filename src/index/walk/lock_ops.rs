@@ -67,7 +67,9 @@ impl<'a> Walker<'a, '_> {
             if !held {
                 stripes.clear();
             }
-            stripes.push(indices);
+            if !stripes.contains(&indices) {
+                stripes.push(indices);
+            }
         }
         self.push(EventKind::Lock { place, mode }, call);
         self.flow.lock(place, mode);
