@@ -32,19 +32,12 @@ impl<'a> Walker<'a, '_> {
                     Some(target) => target,
                     None => continue,
                 },
-                "identifier" => {
-                    let Some(b) = self.lookup(self.text(arg)) else {
-                        continue;
-                    };
-                    match &self.facts.bindings[b as usize].func_value {
-                        Some(t)
-                            if matches!(t.callee, Callee::Literal(_) | Callee::Returned { .. }) =>
-                        {
-                            t.clone()
-                        }
-                        _ => continue,
+                "identifier" => match self.bound_func(arg) {
+                    Some(t) if matches!(t.callee, Callee::Literal(_) | Callee::Returned { .. }) => {
+                        t
                     }
-                }
+                    _ => continue,
+                },
                 "selector_expression" if self.method_expression(arg).is_some() => {
                     match self.method_expression_target(arg, args, i) {
                         Some(target) if target.receiver.is_some() => target,
@@ -91,10 +84,7 @@ impl<'a> Walker<'a, '_> {
             if arg.kind() != "identifier" {
                 continue;
             }
-            let Some(b) = self.lookup(self.text(arg)) else {
-                continue;
-            };
-            let Some(target) = self.facts.bindings[b as usize].func_value.clone() else {
+            let Some(target) = self.bound_func(arg) else {
                 continue;
             };
             // Not a request handler, which the server it is handed to runs per request.
@@ -109,6 +99,12 @@ impl<'a> Walker<'a, '_> {
             };
             self.push_at(kind, call, call.end_byte());
         }
+    }
+
+    /// The function a variable holds (`hook := func(…) {…}`, `rec := meter(u)`), if known.
+    fn bound_func(&self, name: Node<'a>) -> Option<Target> {
+        let b = self.lookup(self.text(name))?;
+        self.facts.bindings[b as usize].func_value.clone()
     }
 
     /// A call of a function-typed parameter, with the locks held and what it passes:
