@@ -140,13 +140,21 @@ impl<'a> Walker<'a, '_> {
                     if !selected {
                         return false;
                     }
-                    let method = parent
+                    // The method a selector chain from the variable calls (`v.run()`,
+                    // `v.store.run()`), if any.
+                    let mut top = parent;
+                    while let Some(up) = top.parent().filter(|up| {
+                        up.kind() == "selector_expression" && up.field(Field::Operand) == Some(top)
+                    }) {
+                        top = up;
+                    }
+                    let method = top
                         .field(Field::Field)
                         .map(|f| self.text(f))
                         .unwrap_or_default();
-                    let called = parent
-                        .parent()
-                        .is_some_and(|p| p.kind() == "call_expression");
+                    let called = top.parent().is_some_and(|p| {
+                        p.kind() == "call_expression" && p.field(Field::Function) == Some(top)
+                    });
                     if called && !matches!(method, "Lock" | "Unlock" | "RLock" | "RUnlock") {
                         return false;
                     }

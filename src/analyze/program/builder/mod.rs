@@ -316,13 +316,21 @@ impl<'a> Builder<'a> {
                 EventKind::Wait {
                     sync,
                     single_receive,
-                } => Action::Wait {
-                    sync: self.place(*sync, &env),
-                    single_receive: *single_receive,
-                },
-                EventKind::Signal { sync } => Action::Signal {
-                    sync: self.place(*sync, &env),
-                },
+                } => {
+                    let sync = self.place(*sync, &env);
+                    Action::Wait {
+                        sync: self.element_shadow(sync).unwrap_or(sync),
+                        single_receive: *single_receive,
+                    }
+                }
+                // A loop's own element signals and waits as the abstract element
+                // (`for _, c := range cs { c.wg.Wait() }` joins each `c.wg.Done()`).
+                EventKind::Signal { sync } => {
+                    let sync = self.place(*sync, &env);
+                    Action::Signal {
+                        sync: self.element_shadow(sync).unwrap_or(sync),
+                    }
+                }
                 EventKind::Lock { .. } | EventKind::Unlock { .. } => continue,
                 EventKind::Call { target, .. } => {
                     for callee in self.callees.targets(facts, func, i) {
