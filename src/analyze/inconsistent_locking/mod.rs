@@ -64,7 +64,7 @@ struct Owner {
 impl Owner {
     /// What the callers provide: for a method's receiver, what every caller holds (rebased
     /// onto the owner); an object still being built, or a parameter of an unexported
-    /// function (whose callers may hold its lock), counts as guarded; anything else,
+    /// function or of a `…Locked` one (whose callers may hold its lock), counts as guarded; anything else,
     /// nothing. An object is being built only in the function that makes it (`at`), not in
     /// a closure that function hands on: a callback may run once the object is shared.
     fn callers(&self, facts: &PackageFacts, callers: &[CallerLocks], at: FuncId) -> CallerLocks {
@@ -73,6 +73,9 @@ impl Owner {
             return CallerLocks::Some(HashSet::new());
         };
         let f = &facts.funcs[func as usize];
+        if f.receiver == Some(self.root) && decodes_into_receiver(&f.name) {
+            return CallerLocks::All;
+        }
         if f.receiver == Some(self.root) {
             return match &callers[func as usize] {
                 CallerLocks::All => CallerLocks::All,
@@ -89,13 +92,33 @@ impl Owner {
             };
         }
         let being_built = !binding.param && binding.fresh && binding.alias.is_none() && func == at;
-        let helper_param = binding.param && !is_exported(&f.name);
+        // A parameter of an unexported function, or of one whose name or doc says its
+        // callers hold the lock (`EvictExpiredLocked(group)`: "caller must hold group.Mu").
+        let helper_param = binding.param && (!is_exported(&f.name) || f.assumes_lock);
         if being_built || helper_param {
             CallerLocks::All
         } else {
             CallerLocks::Some(HashSet::new())
         }
     }
+}
+
+/// Whether a method is a decoding hook (`json.Unmarshaler`, `encoding.TextUnmarshaler`,
+/// `gob.GobDecoder`, …): its decoder calls it to fill a value being built, which no other
+/// goroutine has yet.
+fn decodes_into_receiver(name: &str) -> bool {
+    let method = name.rsplit('.').next().unwrap_or(name);
+    matches!(
+        method,
+        "UnmarshalJSON"
+            | "UnmarshalText"
+            | "UnmarshalBinary"
+            | "UnmarshalYAML"
+            | "UnmarshalTOML"
+            | "UnmarshalXML"
+            | "UnmarshalMsgpack"
+            | "GobDecode"
+    )
 }
 
 /// An unguarded read MG003 reports, with the writes of the field that need the guard: the

@@ -52,6 +52,8 @@ impl<'a> Walker<'a, '_> {
             "func_literal" if self.is_handler_literal(node) => {
                 self.spawn_function_arg(node, node, SpawnVia::Served, None, true);
             }
+            // A finalizer runs once nothing else can reach its object: it races nothing.
+            "func_literal" if self.is_finalizer(node) => {}
             "func_literal" => {
                 let args = self.literal_args.remove(&node.start_byte());
                 self.inline_literal(node, args.as_deref().unwrap_or_default());

@@ -220,6 +220,17 @@ impl<'a> Walker<'a, '_> {
             .is_some_and(|list| handler_shaped(list, self.src))
     }
 
+    /// Whether a literal is the finalizer `runtime.SetFinalizer(obj, func(…) {…})` sets.
+    pub(super) fn is_finalizer(&self, literal: Node<'a>) -> bool {
+        let Some(list) = literal.parent().filter(|l| l.kind() == "argument_list") else {
+            return false;
+        };
+        list.parent()
+            .and_then(|call| call.field(Field::Function))
+            .is_some_and(|f| self.text(f) == "runtime.SetFinalizer")
+            && list.named_child(1) == Some(literal)
+    }
+
     /// Whether an identifier used as a value names a package function with a request
     /// handler's parameters (`http.HandlerFunc(serve)`, `r.GET("/", getUser)`).
     pub(super) fn is_handler_func(&self, name: Node<'a>) -> bool {
