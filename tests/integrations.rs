@@ -372,6 +372,31 @@ fn a_mocks_getter_returning_its_guarded_map_is_low() {
 }
 
 #[test]
+fn a_test_reading_a_getters_map_is_low() {
+    let src = "package channel\n\nimport \"sync\"\n\n\
+               type Recorder struct {\n\tmu   sync.Mutex\n\tseen map[string]int\n}\n\n\
+               func (r *Recorder) Invoke(method string) {\n\tr.mu.Lock()\n\tr.seen[method]++\n\tr.mu.Unlock()\n}\n\n\
+               func (r *Recorder) Seen() map[string]int {\n\tr.mu.Lock()\n\tdefer r.mu.Unlock()\n\treturn r.seen\n}\n";
+    let caller = "package channel\n\nfunc Count(r *Recorder) int {\n\tn := 0\n\tfor range r.Seen() {\n\t\tn++\n\t}\n\treturn n\n}\n";
+    // The package's own caller ranges over the live map; a test's reads what it set up.
+    for (file, tier) in [("count.go", "high"), ("count_test.go", "low")] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("go.mod"),
+            "module example.com/m\n\ngo 1.22\n",
+        )
+        .unwrap();
+        std::fs::write(tmp.path().join("recorder.go"), src).unwrap();
+        std::fs::write(tmp.path().join(file), caller).unwrap();
+        let found = confidences(tmp.path());
+        assert!(
+            found.iter().any(|(r, _, c)| r == "MG006" && c == tier),
+            "{file}: {found:?}"
+        );
+    }
+}
+
+#[test]
 fn a_package_helper_every_caller_calls_under_the_package_lock_holds_it() {
     let tmp = tempfile::tempdir().unwrap();
     let src = "package p\n\nimport \"sync\"\n\nvar (\n\tmu sync.Mutex\n\tdbs = map[string]int{}\n)\n\n\

@@ -6,12 +6,14 @@ use std::cell::RefCell;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::index::{FuncId, PackageFacts};
+use crate::index::{is_exported, FuncId, PackageFacts, TypeInfo};
 
 use super::concurrency::{ordered, EventRef, Overlap};
 use super::lock_identity::same_mutex;
-use super::ordering::Ordering;
-use super::program::{Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId};
+use super::ordering::{runs_whenever, Ordering};
+use super::program::{
+    receiver_type, Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId,
+};
 
 /// A program with its ordering facts: which of its accesses may run at the same time.
 pub struct Graph<'a> {
@@ -101,6 +103,96 @@ impl<'a> Graph<'a> {
                 };
                 required && ordered
             })
+    }
+
+    /// Whether every run of each write at `writes` is on a goroutine that afterwards
+    /// signals a field of a struct (`defer s.wg.Done()`, `defer close(s.done)`), and every
+    /// run of the read at `read` comes after a wait on that field of that type
+    /// (`close(s.quit); s.wg.Wait()` in `Stop`): the writers are over when the read runs,
+    /// whichever methods started them.
+    pub fn read_after_writers_joined(
+        &self,
+        occurrences: &FxHashMap<Site, Vec<EventRef>>,
+        read: Site,
+        writes: &[Site],
+    ) -> bool {
+        let program = self.program;
+        let Some(reads) = occurrences.get(&read) else {
+            return false;
+        };
+        if writes.is_empty() || !writes.iter().all(|w| occurrences.contains_key(w)) {
+            return false;
+        }
+        // A field of a struct of the package, by the struct's type and the field's name:
+        // the object that waits is the one whose goroutines signal, whatever path reaches
+        // it (`m.wg` in its methods, `d.syncMgr.wg` in its owner's `Stop`).
+        let field = |place: ProgramPlaceId| {
+            let p = &program.places[place as usize];
+            let (&last, path) = p.fields.split_last()?;
+            let mut ty = receiver_type(self.facts, p.root)?.to_string();
+            for &f in path {
+                match self.facts.decls.field_type(&ty, program.field_name(f)) {
+                    TypeInfo::Named(next) => ty = next,
+                    _ => return None,
+                }
+            }
+            Some((ty, last))
+        };
+        // A root that is an unexported function no code of the package calls runs only as
+        // the goroutines that start it.
+        let only_started = |t: ThreadId| {
+            let func = &self.facts.funcs[self.thread(t).origin as usize];
+            self.thread(t).spawned_by.is_none() && !is_exported(&func.name) && func.name != "main"
+        };
+        let write_runs: Vec<EventRef> = writes
+            .iter()
+            .flat_map(|w| &occurrences[w])
+            .copied()
+            .filter(|w| !only_started(w.thread))
+            .collect();
+        if write_runs.is_empty() {
+            return false;
+        }
+
+        reads.iter().all(|&r| {
+            let body = self.thread(r.thread);
+            let at = &body.events[r.event];
+            let waited: Vec<_> = body.events[..r.event]
+                .iter()
+                .filter(|w| runs_whenever(body, w.ctl, at.ctl))
+                .filter_map(|w| match w.action {
+                    Action::Wait { sync, .. } => field(sync),
+                    _ => None,
+                })
+                .collect();
+            !waited.is_empty()
+                && write_runs.iter().all(|&w| {
+                    self.signals_after(w, &|sync| field(sync).is_some_and(|f| waited.contains(&f)))
+                })
+        })
+    }
+
+    /// Whether `w` runs on a goroutine that, after the last run of its site, signals a
+    /// synchronizer `joins` accepts.
+    fn signals_after(&self, w: EventRef, joins: &dyn Fn(ProgramPlaceId) -> bool) -> bool {
+        let body = self.thread(w.thread);
+        if body.spawned_by.is_none() {
+            return false;
+        }
+        let site = body.events[w.event].origin;
+        let Some(last) = body
+            .events
+            .iter()
+            .filter(|e| e.origin == site)
+            .max_by_key(|e| e.order)
+        else {
+            return false;
+        };
+        body.events.iter().any(|s| {
+            matches!(s.action, Action::Signal { sync } if joins(sync))
+                && s.order > last.order
+                && runs_whenever(body, s.ctl, last.ctl)
+        })
     }
 
     /// Whether a lock held at both accesses excludes one from the other (two read locks do

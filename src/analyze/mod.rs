@@ -88,7 +88,8 @@ fn site_of(l: &Location) -> (String, usize) {
 }
 
 /// Inconsistent locking (MG003), less the unguarded reads the expanded program shows
-/// ordered with every write of the field (`wg.Wait()`, then the read).
+/// ordered with every write of the field (`wg.Wait()`, then the read; a `Stop` that waits
+/// for the goroutines that make every write).
 fn inferred_guards(
     facts: &PackageFacts,
     files: &[&SourceFile],
@@ -104,9 +105,10 @@ fn inferred_guards(
     found
         .into_iter()
         .filter(|(_, read)| {
-            !read
-                .as_ref()
-                .is_some_and(|r| graph.read_ordered_with_writes(&occurrences, r.read, &r.writes))
+            !read.as_ref().is_some_and(|r| {
+                graph.read_ordered_with_writes(&occurrences, r.read, &r.writes)
+                    || graph.read_after_writers_joined(&occurrences, r.read, &r.writes)
+            })
         })
         .map(|(finding, _)| finding)
         .collect()
