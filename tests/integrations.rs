@@ -372,6 +372,41 @@ fn a_mocks_getter_returning_its_guarded_map_is_low() {
 }
 
 #[test]
+fn goroutine_instances_meeting_on_an_elements_map_are_medium() {
+    let program = "package main\n\nimport \"sync\"\n\ntype entry struct{ m map[string]int }\n\n\
+                   func main() {\n\tentries := []*entry{{m: map[string]int{}}, {m: map[string]int{}}}\n\
+                   \tshared := map[string]int{}\n\tvar wg sync.WaitGroup\n\tfor range 4 {\n\t\twg.Add(1)\n\
+                   \t\tgo func() {\n\t\t\tdefer wg.Done()\n\t\t\tWRITE\n\t\t}()\n\t}\n\twg.Wait()\n\
+                   \t_ = len(shared) + len(entries)\n}\n";
+    // Every instance writes one map: sure. Through elements of a collection, instances
+    // may each have an element of their own (a worker per entry): not sure.
+    for (write, tier) in [
+        ("shared[\"k\"]++", "high"),
+        (
+            "for _, e := range entries {\n\t\t\t\te.m[\"k\"]++\n\t\t\t}",
+            "medium",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("go.mod"),
+            "module example.com/m\n\ngo 1.22\n",
+        )
+        .unwrap();
+        std::fs::write(tmp.path().join("main.go"), program.replace("WRITE", write)).unwrap();
+        let found = confidences(tmp.path());
+        assert!(
+            found.iter().any(|(r, _, c)| r == "MG001" && c == tier),
+            "{write}: {found:?}"
+        );
+        assert!(
+            found.iter().all(|(_, _, c)| c == tier),
+            "{write}: {found:?}"
+        );
+    }
+}
+
+#[test]
 fn a_test_reading_a_getters_map_is_low() {
     let src = "package channel\n\nimport \"sync\"\n\n\
                type Recorder struct {\n\tmu   sync.Mutex\n\tseen map[string]int\n}\n\n\

@@ -6,7 +6,9 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap;
 
 use crate::finding::{Confidence, Finding, Level, Location, Related, Role};
-use crate::index::{mutexes, AccessOp, EventKind, FileId, FuncId, PackageFacts, Serves, SpawnVia};
+use crate::index::{
+    mutexes, AccessOp, EventKind, FileId, FuncId, PackageFacts, Serves, SpawnVia, ELEMENT,
+};
 use crate::source::SourceFile;
 
 use super::concurrency::{EventRef, Overlap, Race};
@@ -287,7 +289,8 @@ impl Context<'_> {
 
     /// High when both sides are visible in the package; medium when one side is an entry
     /// point whose callers are not (an HTTP handler, registered or not, an exported
-    /// method) or both are test code; low when a test drives it (see
+    /// method), both are test code, or instances of one goroutine reach the map through
+    /// an element of a collection; low when a test drives it (see
     /// [`Context::test_driven`]), it is a test server's (see [`Context::test_server`]), or
     /// one side is reached through more than [`MAX_CONFIDENT_CALLS`] calls (from the root; for
     /// instances of one goroutine, from its start).
@@ -323,10 +326,23 @@ impl Context<'_> {
             // analysis follows less well than a program's.
             _ if self.in_test(race.a) && self.in_test(race.b) => Confidence::Medium,
             _ if self.test_started(race) => Confidence::Medium,
+            // Instances reaching the map through an element of a collection
+            // (`entries[…].m`) may each have an element of their own.
+            Overlap::Instances { .. } if self.through_element(race.place) => Confidence::Medium,
             Overlap::Instances { .. } | Overlap::Spawned { .. } | Overlap::Siblings { .. } => {
                 Confidence::High
             }
         }
+    }
+
+    /// Whether a map is a field of an element of a slice or map (`entries[…].Entries`).
+    fn through_element(&self, place: ProgramPlaceId) -> bool {
+        let fields = &self.program.places[place as usize].fields;
+        fields.split_last().is_some_and(|(_, owners)| {
+            owners
+                .iter()
+                .any(|&f| self.program.field_name(f) == ELEMENT)
+        })
     }
 
     /// Whether an access is in a `_test.go` file.
