@@ -248,15 +248,7 @@ fn races_across_entries(
             &program.threads[b.thread as usize],
         );
         let eb = &tb.events[b.event];
-        let site = ta.events[a.event].origin;
-        let Some(ea) = ta
-            .events
-            .iter()
-            .filter(|e| e.origin == site)
-            .max_by_key(|e| e.order)
-        else {
-            return false;
-        };
+        let ea = graph.last_run_of_site(a);
         tb.events[..b.event].iter().any(|w| {
             let Action::Wait { sync, .. } = w.action else {
                 return false;

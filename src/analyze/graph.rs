@@ -179,20 +179,24 @@ impl<'a> Graph<'a> {
         if body.spawned_by.is_none() {
             return false;
         }
-        let site = body.events[w.event].origin;
-        let Some(last) = body
-            .events
-            .iter()
-            .filter(|e| e.origin == site)
-            .max_by_key(|e| e.order)
-        else {
-            return false;
-        };
+        let last = self.last_run_of_site(w);
         body.events.iter().any(|s| {
             matches!(s.action, Action::Signal { sync } if joins(sync))
                 && s.order > last.order
                 && runs_whenever(body, s.ctl, last.ctl)
         })
+    }
+
+    /// The last event of `r`'s thread made at `r`'s site (a loop runs it again, and each
+    /// run is an event).
+    pub(super) fn last_run_of_site(&self, r: EventRef) -> &'a ProgramEvent {
+        let body = self.thread(r.thread);
+        let site = body.events[r.event].origin;
+        body.events
+            .iter()
+            .filter(|e| e.origin == site)
+            .max_by_key(|e| e.order)
+            .unwrap_or(&body.events[r.event])
     }
 
     /// Whether a lock held at both accesses excludes one from the other (two read locks do
