@@ -63,10 +63,11 @@ struct Owner {
 
 impl Owner {
     /// What the callers provide: for a method's receiver, what every caller holds (rebased
-    /// onto the owner); an object still being built, or a parameter of an unexported
-    /// function or of a `…Locked` one (whose callers may hold its lock), counts as guarded; anything else,
-    /// nothing. An object is being built only in the function that makes it (`at`), not in
-    /// a closure that function hands on: a callback may run once the object is shared.
+    /// onto the owner), everything for a decoding hook's; an object still being built, or
+    /// a parameter of an unexported function or of a `…Locked` one (whose callers may hold
+    /// its lock), counts as guarded; anything else, nothing. An object is being built only
+    /// in the function that makes it (`at`), not in a closure that function hands on: a
+    /// callback may run once the object is shared.
     fn callers(&self, facts: &PackageFacts, callers: &[CallerLocks], at: FuncId) -> CallerLocks {
         let binding = &facts.bindings[self.root as usize];
         let Some(func) = binding.func else {
