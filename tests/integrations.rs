@@ -407,6 +407,32 @@ fn goroutine_instances_meeting_on_an_elements_map_are_medium() {
 }
 
 #[test]
+fn a_goroutine_gated_by_a_receive_from_elsewhere_is_medium() {
+    let program = "package p\n\ntype Arb struct {\n\tresolved chan string\n\tactive   map[string]int\n}\n\n\
+                   // Resolve hands a channel to the resolver loop.\n\
+                   func (a *Arb) Resolve(id string) { a.resolved <- id }\n\n\
+                   // Start starts the resolver loop, then loads the channels.\n\
+                   func (a *Arb) Start(ids []string) {\n\tgo func() {\n\t\tfor {\n\t\t\tGATE\n\t\t\tdelete(a.active, id)\n\t\t}\n\t}()\n\
+                   \tfor _, id := range ids {\n\t\ta.active[id] = 1\n\t}\n}\n";
+    // Deleting as soon as it runs: sure. Only after a receive others send on: whether it
+    // meets the loading is up to code the analysis does not order.
+    for (gate, tier) in [("id := \"x\"", "high"), ("id := <-a.resolved", "medium")] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("go.mod"),
+            "module example.com/m\n\ngo 1.22\n",
+        )
+        .unwrap();
+        std::fs::write(tmp.path().join("arb.go"), program.replace("GATE", gate)).unwrap();
+        let found = confidences(tmp.path());
+        assert!(
+            found.iter().any(|(r, _, c)| r == "MG001" && c == tier),
+            "{gate}: {found:?}"
+        );
+    }
+}
+
+#[test]
 fn a_test_reading_a_getters_map_is_low() {
     let src = "package channel\n\nimport \"sync\"\n\n\
                type Recorder struct {\n\tmu   sync.Mutex\n\tseen map[string]int\n}\n\n\

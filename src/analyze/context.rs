@@ -12,7 +12,7 @@ use crate::index::{
 use crate::source::SourceFile;
 
 use super::concurrency::{EventRef, Overlap, Race};
-use super::program::{Action, Program, ProgramPlaceId, ThreadId};
+use super::program::{receiver_type, Action, Program, ProgramPlaceId, ThreadId};
 
 /// The most calls on the way to either access of a race reported above `low` confidence:
 /// each call a deeper chain passes is one more path the analysis assumes is taken (an
@@ -329,6 +329,7 @@ impl Context<'_> {
             // Instances reaching the map through an element of a collection
             // (`entries[…].m`) may each have an element of their own.
             Overlap::Instances { .. } if self.through_element(race.place) => Confidence::Medium,
+            Overlap::Spawned { spawn } if self.gated_by_receive(race, spawn) => Confidence::Medium,
             Overlap::Instances { .. } | Overlap::Spawned { .. } | Overlap::Siblings { .. } => {
                 Confidence::High
             }
@@ -415,6 +416,50 @@ impl Context<'_> {
         spawns(race).any(|spawn| {
             let root = self.program.root_of(spawn.thread);
             test(self.program.threads[root as usize].origin) && !test(self.origin(spawn).0)
+        })
+    }
+
+    /// Whether the goroutine side of a spawner–goroutine race receives, before its
+    /// access, from a channel of a package struct that the spawner never sends on
+    /// (`<-c.resolvedChan` in a loop whose senders other components run): it touches the
+    /// map only once code the analysis does not order sends, maybe long after the
+    /// spawner is done.
+    fn gated_by_receive(&self, race: &Race, spawn: EventRef) -> bool {
+        let spawner = &self.program.threads[spawn.thread as usize];
+        let Action::Spawn { thread: child, .. } = spawner.events[spawn.event].action else {
+            return false;
+        };
+        let in_child = |mut t: ThreadId| loop {
+            if t == child {
+                return true;
+            }
+            match self.program.threads[t as usize].spawned_by {
+                Some((parent, _)) => t = parent,
+                None => return false,
+            }
+        };
+        let sent_by_spawner = |sync: ProgramPlaceId| {
+            spawner
+                .events
+                .iter()
+                .any(|e| matches!(e.action, Action::Signal { sync: s } if s == sync))
+        };
+        [race.a, race.b].into_iter().any(|x| {
+            in_child(x.thread)
+                && self.program.threads[x.thread as usize].events[..x.event]
+                    .iter()
+                    .any(|e| match e.action {
+                        Action::Wait {
+                            sync,
+                            single_receive: true,
+                        } => {
+                            let p = &self.program.places[sync as usize];
+                            !p.fields.is_empty()
+                                && receiver_type(self.facts, p.root).is_some()
+                                && !sent_by_spawner(sync)
+                        }
+                        _ => false,
+                    })
         })
     }
 
