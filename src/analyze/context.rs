@@ -289,8 +289,9 @@ impl Context<'_> {
 
     /// High when both sides are visible in the package; medium when one side is an entry
     /// point whose callers are not (an HTTP handler, registered or not, an exported
-    /// method), both are test code, or instances of one goroutine reach the map through
-    /// an element of a collection; low when a test drives it (see
+    /// method), both are test code, instances of one goroutine reach the map through an
+    /// element of a collection, or the goroutine reaches it only after a receive its
+    /// spawner never sends (see [`Context::gated_by_receive`]); low when a test drives it (see
     /// [`Context::test_driven`]), it is a test server's (see [`Context::test_server`]), or
     /// one side is reached through more than [`MAX_CONFIDENT_CALLS`] calls (from the root; for
     /// instances of one goroutine, from its start).
