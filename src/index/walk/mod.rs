@@ -585,10 +585,7 @@ impl<'a> Walker<'a, '_> {
                 // starts one with another element.
                 let alias = args
                     .get(index)
-                    .filter(|&&a| {
-                        !(self.spawning_args
-                            && (self.loop_element(a) || self.handed_on.contains(&a.start_byte())))
-                    })
+                    .filter(|&&a| !(self.spawning_args && self.goroutines_own(a)))
                     .and_then(|&a| self.place_of(a));
                 let own = self.spawning_args
                     && args

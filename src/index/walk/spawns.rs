@@ -77,7 +77,7 @@ impl<'a> Walker<'a, '_> {
         }
         if let Some(mut target) = self.func_target(function, &args) {
             for (i, &a) in args.iter().enumerate() {
-                if self.loop_element(a) || self.handed_on.contains(&a.start_byte()) {
+                if self.goroutines_own(a) {
                     target.args[i] = None;
                 }
             }
@@ -93,6 +93,13 @@ impl<'a> Walker<'a, '_> {
             }
             self.spawn(stmt, target, SpawnVia::GoStatement, None, false);
         }
+    }
+
+    /// Whether a `go` statement's argument is storage the goroutine has for its own: a
+    /// loop's own element (`loop_element`), or a map given a new one right after the
+    /// statement (`handed_on`).
+    pub(super) fn goroutines_own(&self, arg: Node<'a>) -> bool {
+        self.loop_element(arg) || self.handed_on.contains(&arg.start_byte())
     }
 
     /// Whether an argument is the element a loop's own variable selects (`units[i]`,
