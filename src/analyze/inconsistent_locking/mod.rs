@@ -265,12 +265,31 @@ pub fn check(
                     .filter(|w| w.write)
                     .all(|w| confined[w.func as usize] == confined[s.func as usize])
         };
+        // An access sharing a mutex with every access it conflicts with (a read with every
+        // write, a write with every other access) is ordered with them whatever the guard:
+        // `Update` holding `updateMtx`, which every write holds too, reads safely without
+        // `endpointsMtx`.
+        let common_lock = |s: &Site| {
+            let CallerLocks::Some(held) = &s.guards else {
+                return true;
+            };
+            held.iter().any(|g| {
+                sites
+                    .iter()
+                    .filter(|o| !std::ptr::eq(*o, s) && (s.write || o.write))
+                    .all(|o| match &o.guards {
+                        CallerLocks::All => true,
+                        CallerLocks::Some(h) => h.contains(g),
+                    })
+            })
+        };
         let mut unguarded: Vec<(u32, u32, bool, &Site)> = sites
             .iter()
             .filter(|s| {
                 !holds(s)
                     && !latched(s)
                     && !writer_reads(s)
+                    && !common_lock(s)
                     && (s.write || guarded_writes > 0 || declared)
             })
             .map(|s| {
