@@ -21,6 +21,9 @@ struct Join {
 /// A channel signalled by more threads than this is not searched for a relay among them.
 const MAX_RELAYS: usize = 16;
 
+/// How many relays deep a hand-off is followed (`groups` to workers to `dups`).
+const MAX_RELAY_DEPTH: usize = 2;
+
 /// A wait of a thread on one channel: position, frame, and whether it is one receive
 /// rather than a wait for every signaller (`wg.Wait()`).
 type WaitOn = (usize, CtlId, bool);
@@ -403,64 +406,95 @@ impl<'a> Ordering<'a> {
 
     /// Whether event `x` of thread `spawner` (the goroutine's spawner, or a sibling that
     /// produces for it) happens before the goroutine's access `y` through a channel: `y`
-    /// follows a receive on a channel that only `spawner` sends on (or closes), and `x`
-    /// comes before its first send on a path to `x`, outside any loop around it, unless
-    /// that loop makes the channel and the map afresh in every iteration (`done :=
-    /// make(chan struct{}); go …; read(m); close(done)`), or sends a new map each time
-    /// (`out <- batch; batch = make(…)`): then no receiver meets a map `x` touches later.
+    /// follows a receive on a channel signalled only after `x` (see
+    /// [`Ordering::signalled_only_after`]).
     pub fn handed_off(&self, spawner: ThreadId, x: &ProgramEvent, y_ref: EventRef) -> bool {
-        let body = &self.program.threads[spawner as usize];
         let child = &self.program.threads[y_ref.thread as usize];
         let y = &child.events[y_ref.event];
         self.waits[y_ref.thread as usize]
             .iter()
             .take_while(|&&(order, _, _)| order < y.order)
             .any(|&(_, ctl, chan)| {
-                if !runs_whenever(child, ctl, y.ctl) {
-                    return false;
-                }
-                let only_sender = self
-                    .senders
-                    .get(&chan)
-                    .is_none_or(|ts| ts.iter().all(|&t| t == spawner));
-                // A send on a path that leaves before `x` (`if err != nil { close(ch);
-                // return err }`) never comes before it, deferred calls or not, unless `x`
-                // is in one.
-                let (f, i) = x.origin;
-                let func = &self.facts.funcs[f as usize];
-                let deferred = func.events[i].order >= func.span.end;
-                let first = self.sends.get(&(spawner, chan)).and_then(|s| {
-                    s.iter().find(|&&send| {
-                        let (earlier, later) = (body.events[send].ctl, x.ctl);
-                        send > x.order
-                            || !(body.ctl.exits_between(earlier, later)
-                                || (!deferred && body.ctl.returns_between(earlier, later)))
-                    })
-                });
-                let fresh = |l: CtlId, place: ProgramPlaceId| {
-                    matches!(self.program.declared[place as usize],
-                        Some(d) if d.thread == spawner && body.ctl.contains(l, d.ctl))
-                };
-                // A map renewed after each send is a new map in every iteration too.
-                let renewed = |place: ProgramPlaceId| {
-                    self.facts.bindings[self.program.places[place as usize].root as usize].renewed
-                };
-                let per_iteration = |l: CtlId| match x.action {
-                    Action::Access { place, .. } => {
-                        (fresh(l, place) && fresh(l, chan)) || renewed(place)
-                    }
-                    _ => false,
-                };
-                only_sender
-                    && first.is_some_and(|&send| {
-                        let send_ctl = body.events[send].ctl;
-                        x.order < send
-                            && body
-                                .ctl
-                                .loops_around(send_ctl)
-                                .all(|l| !body.ctl.contains(l, x.ctl) || per_iteration(l))
-                    })
+                runs_whenever(child, ctl, y.ctl) && self.signalled_only_after(spawner, x, chan, 0)
             })
+    }
+
+    /// Whether every signal of `chan` comes after event `x` of thread `spawner`: the
+    /// spawner sends on it (see [`Ordering::first_send_after`]), and any other thread
+    /// signals it only after a receive, on every path, from a channel for which the same
+    /// holds: a worker relaying what the spawner hands out after `x` (`for g := range
+    /// groups { dups <- … }`), up to [`MAX_RELAY_DEPTH`] relays deep.
+    fn signalled_only_after(
+        &self,
+        spawner: ThreadId,
+        x: &ProgramEvent,
+        chan: ProgramPlaceId,
+        depth: usize,
+    ) -> bool {
+        let Some(threads) = self.senders.get(&chan) else {
+            return false;
+        };
+        threads.contains(&spawner)
+            && (threads.len() == 1 || (depth < MAX_RELAY_DEPTH && threads.len() <= MAX_RELAYS))
+            && threads.iter().all(|&t| {
+                if t == spawner {
+                    return self.first_send_after(spawner, x, chan);
+                }
+                let body = &self.program.threads[t as usize];
+                self.sends[&(t, chan)].iter().all(|&send| {
+                    let send_ctl = body.events[send].ctl;
+                    self.waits[t as usize]
+                        .iter()
+                        .take_while(|&&(order, _, _)| order < send)
+                        .any(|&(_, ctl, from)| {
+                            from != chan
+                                && runs_whenever(body, ctl, send_ctl)
+                                && self.signalled_only_after(spawner, x, from, depth + 1)
+                        })
+                })
+            })
+    }
+
+    /// Whether the spawner's sends on `chan` come after its event `x`: its first send on a
+    /// path to `x` follows it, outside any loop around it, unless that loop makes the
+    /// channel and the map afresh in every iteration (`done := make(chan struct{}); go …;
+    /// read(m); close(done)`), or sends a new map each time (`out <- batch; batch =
+    /// make(…)`): then no receiver meets a map `x` touches later.
+    fn first_send_after(&self, spawner: ThreadId, x: &ProgramEvent, chan: ProgramPlaceId) -> bool {
+        let body = &self.program.threads[spawner as usize];
+        // A send on a path that leaves before `x` (`if err != nil { close(ch); return err
+        // }`) never comes before it, deferred calls or not, unless `x` is in one.
+        let (f, i) = x.origin;
+        let func = &self.facts.funcs[f as usize];
+        let deferred = func.events[i].order >= func.span.end;
+        let first = self.sends.get(&(spawner, chan)).and_then(|s| {
+            s.iter().find(|&&send| {
+                let (earlier, later) = (body.events[send].ctl, x.ctl);
+                send > x.order
+                    || !(body.ctl.exits_between(earlier, later)
+                        || (!deferred && body.ctl.returns_between(earlier, later)))
+            })
+        });
+        let fresh = |l: CtlId, place: ProgramPlaceId| {
+            matches!(self.program.declared[place as usize],
+                Some(d) if d.thread == spawner && body.ctl.contains(l, d.ctl))
+        };
+        // A map renewed after each send is a new map in every iteration too.
+        let renewed = |place: ProgramPlaceId| {
+            self.facts.bindings[self.program.places[place as usize].root as usize].renewed
+        };
+        let per_iteration = |l: CtlId| match x.action {
+            Action::Access { place, .. } => (fresh(l, place) && fresh(l, chan)) || renewed(place),
+            _ => false,
+        };
+        first.is_some_and(|&send| {
+            let send_ctl = body.events[send].ctl;
+            x.order < send
+                && body
+                    .ctl
+                    .loops_around(send_ctl)
+                    .all(|l| !body.ctl.contains(l, x.ctl) || per_iteration(l))
+        })
     }
 }
 
