@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::setup::SetupPhase;
 use super::Guard;
 use crate::index::{
     is_exported, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts, PlaceId,
@@ -87,8 +88,9 @@ pub(super) fn literal_call_locks(
 pub(super) fn caller_locks(
     facts: &PackageFacts,
     literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
+    owners: &HashMap<FuncId, FuncId>,
+    setup: &SetupPhase,
 ) -> Vec<CallerLocks> {
-    let owners = literal_owners(facts);
     let mut sites: BTreeMap<FuncId, Vec<(FuncId, usize)>> = BTreeMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         for (e, event) in func.events.iter().enumerate() {
@@ -117,7 +119,7 @@ pub(super) fn caller_locks(
             }
         })
         .collect();
-    narrow(facts, &sites, literal_calls, &owners, &mut out);
+    narrow(facts, &sites, literal_calls, owners, setup, &mut out);
     // An exported method no call gave evidence for holds nothing; what it calls narrows.
     let mut unproven = false;
     for &callee in sites.keys() {
@@ -129,7 +131,7 @@ pub(super) fn caller_locks(
         }
     }
     if unproven {
-        narrow(facts, &sites, literal_calls, &owners, &mut out);
+        narrow(facts, &sites, literal_calls, owners, setup, &mut out);
     }
     out
 }
@@ -143,6 +145,7 @@ fn narrow(
     sites: &BTreeMap<FuncId, Vec<(FuncId, usize)>>,
     literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
     owners: &HashMap<FuncId, FuncId>,
+    setup: &SetupPhase,
     out: &mut [CallerLocks],
 ) {
     loop {
@@ -157,7 +160,7 @@ fn narrow(
             let exported = is_exported(&func.name);
             let mut acc = CallerLocks::All;
             for &(caller, e) in calls {
-                let provided = provided_at(facts, out, literal_calls, owners, caller, e);
+                let provided = provided_at(facts, out, literal_calls, owners, setup, caller, e);
                 if !(exported && provided == CallerLocks::All) {
                     acc = intersect(acc, provided);
                 }
@@ -176,7 +179,7 @@ fn narrow(
 /// For each function literal that is never started as a goroutine, the declared function
 /// whose body holds it: a call the literal makes runs within that function. Declared
 /// functions do not nest, so one binary search over them by position finds it.
-fn literal_owners(facts: &PackageFacts) -> HashMap<FuncId, FuncId> {
+pub(super) fn literal_owners(facts: &PackageFacts) -> HashMap<FuncId, FuncId> {
     let spawned = spawned_literals(facts);
     let mut declared: Vec<(FileId, usize, usize, FuncId)> = facts
         .funcs
@@ -210,6 +213,7 @@ fn provided_at(
     out: &[CallerLocks],
     literal_calls: &HashMap<FuncId, Vec<(PlaceId, LockMode)>>,
     owners: &HashMap<FuncId, FuncId>,
+    setup: &SetupPhase,
     caller: FuncId,
     e: usize,
 ) -> CallerLocks {
@@ -274,6 +278,10 @@ fn provided_at(
     // does a literal in its body that runs there (`apply := func() { rm.update() }`).
     let method = owners.get(&caller).copied().unwrap_or(caller);
     if facts.funcs[method as usize].receiver == Some(r.root) && r.fields.is_empty() {
+        // Set-up of a starting method, before its first goroutine (see `setup`).
+        if setup.before_start(facts, method, caller, e) {
+            return CallerLocks::All;
+        }
         match &out[method as usize] {
             CallerLocks::All => return CallerLocks::All,
             CallerLocks::Some(g) => held.extend(g.iter().cloned()),

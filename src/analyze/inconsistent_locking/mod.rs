@@ -11,8 +11,10 @@ use crate::index::{
 use crate::source::SourceFile;
 
 mod callers;
+mod setup;
 
-use callers::{caller_locks, literal_call_locks, CallerLocks};
+use callers::{caller_locks, literal_call_locks, literal_owners, CallerLocks};
+use setup::SetupPhase;
 
 /// The rule's id.
 pub const ID: &str = "MG003";
@@ -141,7 +143,9 @@ pub fn check(
     let confined = confined_to_one_goroutine(facts);
     let literal_calls = literal_call_locks(facts);
     let on_goroutine = unlocked_on_goroutine(facts);
-    let callers = caller_locks(facts, &literal_calls);
+    let owners = literal_owners(facts);
+    let setup = SetupPhase::new(facts);
+    let callers = caller_locks(facts, &literal_calls, &owners, &setup);
     let mut fields: BTreeMap<(String, Vec<String>), Vec<Site>> = BTreeMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         // Tests set up and inspect objects directly, on one goroutine, by design: their
@@ -167,9 +171,15 @@ pub fn check(
             }
             // A package map: what the function's callers hold (a `…Locked` helper's
             // callers hold everything); `init` runs before any goroutine.
+            // What a starting method does to its receiver before its first goroutine is
+            // set-up (see `setup`).
+            let method = owners.get(&(f as FuncId)).copied().unwrap_or(f as FuncId);
+            let setting_up = facts.funcs[method as usize].receiver == Some(owner.root)
+                && setup.before_start(facts, method, f as FuncId, e);
             let from_callers = match owner.ty.starts_with(PACKAGE_MAP) {
                 true if func.name == "init" => CallerLocks::All,
                 true => callers[f].clone(),
+                false if setting_up => CallerLocks::All,
                 false => owner.callers(facts, &callers, f as FuncId),
             };
             let guards = match from_callers {
