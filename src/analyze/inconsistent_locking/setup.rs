@@ -23,7 +23,7 @@ fn starts_object(name: &str) -> bool {
 }
 
 impl SetupPhase {
-    /// Finds the starting methods of the package and their first goroutine start.
+    /// Finds where each function of the package that starts goroutines starts its first.
     pub(super) fn new(facts: &PackageFacts) -> Self {
         let callee = |kind: &EventKind| match kind {
             EventKind::Call { target, .. } => match target.callee {
