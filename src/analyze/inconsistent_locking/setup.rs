@@ -13,13 +13,18 @@ pub(super) struct SetupPhase {
     first_start: HashMap<FuncId, usize>,
 }
 
-/// Whether a method's name (`(*Server).Start`) says it starts the object (`Start`,
-/// `startWorkers`, `Run`, `Serve`).
+/// Whether a method's name (`(*Server).Start`) says it starts the object: `Start`, `Run`,
+/// `Serve`, or `Start…` (`startWorkers`). Not `Run…` nor `Serve…`: `RunQuery` and
+/// `ServeHTTP` serve requests on an object already shared.
 fn starts_object(name: &str) -> bool {
-    let lower = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
-    ["start", "run", "serve"]
+    let name = name.rsplit('.').next().unwrap_or(name);
+    let rest = name
+        .strip_prefix("Start")
+        .or_else(|| name.strip_prefix("start"));
+    ["run", "serve"]
         .iter()
-        .any(|p| lower.starts_with(p))
+        .any(|n| name.eq_ignore_ascii_case(n))
+        || rest.is_some_and(|r| r.chars().next().is_none_or(|c| c.is_ascii_uppercase()))
 }
 
 impl SetupPhase {
@@ -115,6 +120,31 @@ impl SetupPhase {
             Some(at) if at < first => true,
             Some(at) if at == first => self.first_start.get(&func).is_some_and(|&own| order < own),
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_object;
+
+    #[test]
+    fn names_that_start_an_object() {
+        for name in [
+            "(*Server).Start",
+            "(*Manager).startWorkers",
+            "(*Node).Run",
+            "Serve",
+        ] {
+            assert!(starts_object(name), "{name}");
+        }
+        for name in [
+            "(*Handler).ServeHTTP",
+            "(*DB).RunQuery",
+            "(*Job).Started",
+            "(*S).restart",
+        ] {
+            assert!(!starts_object(name), "{name}");
         }
     }
 }
