@@ -169,13 +169,13 @@ pub fn check(
                 held.extend(owner_guards(facts, &owner, at_calls, false));
                 latches.extend(owner_guards(facts, &owner, at_calls, true));
             }
-            // A package map: what the function's callers hold (a `…Locked` helper's
-            // callers hold everything); `init` runs before any goroutine.
             // What a starting method does to its receiver before its first goroutine is
             // set-up (see `setup`).
             let method = owners.get(&(f as FuncId)).copied().unwrap_or(f as FuncId);
             let setting_up = facts.funcs[method as usize].receiver == Some(owner.root)
                 && setup.before_start(facts, method, f as FuncId, e);
+            // A package map: what the function's callers hold (a `…Locked` helper's
+            // callers hold everything); `init` runs before any goroutine.
             let from_callers = match owner.ty.starts_with(PACKAGE_MAP) {
                 true if func.name == "init" => CallerLocks::All,
                 true => callers[f].clone(),
