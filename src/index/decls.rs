@@ -165,13 +165,17 @@ impl PackageDecls {
     /// from struct `ty` (breadth first: Go's shallowest promotion wins): `[Inventory,
     /// store]` for `data` of a `Warehouse` embedding `*Inventory`, which embeds `store`.
     /// `None` when `ty` holds it itself or no embedded struct does.
-    fn embedding_path(&self, ty: &str, found: impl Fn(&StructDecl) -> bool) -> Option<Vec<String>> {
+    fn embedding_path(
+        &self,
+        ty: &str,
+        found: impl Fn(&str, &StructDecl) -> bool,
+    ) -> Option<Vec<String>> {
         let mut queue = std::collections::VecDeque::from([(ty.to_string(), Vec::new())]);
         while let Some((t, path)) = queue.pop_front() {
             let Some(decl) = self.structs.get(&t) else {
                 continue;
             };
-            if found(decl) {
+            if found(&t, decl) {
                 return (!path.is_empty()).then_some(path);
             }
             if path.len() < MAX_TYPE_DEPTH {
@@ -189,9 +193,16 @@ impl PackageDecls {
     /// field is promoted (`w.data` is `w.Inventory.store.data`), so that every spelling of
     /// one field is one place.
     pub fn promotion(&self, ty: &str, field: &str) -> Option<Vec<String>> {
-        self.embedding_path(ty, |d| {
+        self.embedding_path(ty, |_, d| {
             d.fields.contains_key(field) || d.embedded.iter().any(|e| e == field)
         })
+    }
+
+    /// The embedded fields selected, outermost first, to reach the embedded struct `inner`
+    /// of struct `ty` (`[base]` for an `audioManager` embedding `*base`); `None` when `ty`
+    /// is `inner` or does not embed it.
+    pub fn embedding(&self, ty: &str, inner: &str) -> Option<Vec<String>> {
+        self.embedding_path(ty, |t, _| t == inner)
     }
 
     /// The embedded fields selected to reach the struct embedding the `sync.Mutex` (or
@@ -201,7 +212,7 @@ impl PackageDecls {
         if self.methods.get(ty).is_some_and(|m| m.contains("Lock")) {
             return None;
         }
-        self.embedding_path(ty, |d| {
+        self.embedding_path(ty, |_, d| {
             d.embedded
                 .iter()
                 .any(|e| matches!(e.as_str(), "Mutex" | "RWMutex"))

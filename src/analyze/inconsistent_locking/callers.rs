@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::setup::SetupPhase;
 use super::Guard;
 use crate::index::{
-    is_exported, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts, PlaceId,
+    is_exported, BindingId, Callee, EventKind, FileId, FuncId, LockMode, PackageFacts, PlaceId,
+    TypeInfo,
 };
 
 /// What the callers of a method hold for it.
@@ -77,6 +78,112 @@ pub(super) fn literal_call_locks(
         known = calls;
     }
     known
+}
+
+/// A lock held on the receiver of the method making a call: the receiver's struct type,
+/// the lock's field path from it, and how it is held.
+pub(super) type ReceiverLock = (String, Vec<String>, LockMode);
+
+/// For each function literal stored in a function-valued field (`Handler{Resolve: func()
+/// {…}}`, `b.onEvict = func(…) {…}`) and only ever called, never started, the locks on the
+/// calling method's receiver that every call from the package's code holds (`b.lock.Lock();
+/// b.params.onRegress(…)`), including what the method's own callers hold for it. A callback
+/// an object keeps runs under the lock its holder takes around the call.
+pub(super) fn stored_literal_call_locks(
+    facts: &PackageFacts,
+    owners: &HashMap<FuncId, FuncId>,
+    callers: &[CallerLocks],
+) -> HashMap<FuncId, Vec<ReceiverLock>> {
+    let stored: HashSet<FuncId> = facts
+        .field_funcs
+        .values()
+        .flatten()
+        .filter_map(|(callee, _)| match callee {
+            Callee::Literal(l) => Some(*l),
+            _ => None,
+        })
+        .collect();
+    let mut started: HashSet<FuncId> = facts.spawned_literals.iter().map(|s| s.0).collect();
+    let mut calls: HashMap<FuncId, Vec<ReceiverLock>> = HashMap::new();
+    for (f, func) in facts.funcs.iter().enumerate() {
+        for event in &func.events {
+            let (target, spawn) = match &event.kind {
+                EventKind::Call { target, .. } => (target, false),
+                EventKind::Spawn { target, .. } => (target, true),
+                _ => continue,
+            };
+            let bodies = facts
+                .resolve(&target.callee)
+                .into_iter()
+                .chain(facts.resolve_all(&target.callee).into_iter().map(|b| b.0))
+                .filter(|l| stored.contains(l));
+            if spawn {
+                started.extend(bodies);
+                continue;
+            }
+            if func.in_test {
+                continue;
+            }
+            let method = owners.get(&(f as FuncId)).copied().unwrap_or(f as FuncId);
+            let Some(held) = receiver_locks(facts, method, &event.locks, &callers[method as usize])
+            else {
+                continue;
+            };
+            for l in bodies {
+                calls
+                    .entry(l)
+                    .and_modify(|common| common.retain(|lock| held.contains(lock)))
+                    .or_insert_with(|| held.clone());
+            }
+        }
+    }
+    calls.retain(|l, held| !started.contains(l) && !held.is_empty());
+    calls
+}
+
+/// The locks on a method's receiver held at a call: those the event holds on the receiver
+/// of the method declaring them (a literal's captured receiver too), and those the calling
+/// method's callers hold for it; `None` when its callers hold everything (the object is not
+/// shared yet), so the call is no evidence.
+fn receiver_locks(
+    facts: &PackageFacts,
+    method: FuncId,
+    locks: &[(PlaceId, LockMode)],
+    from_callers: &CallerLocks,
+) -> Option<Vec<ReceiverLock>> {
+    let receiver_type = |binding: Option<BindingId>| {
+        let b = &facts.bindings[binding? as usize];
+        match &b.ty {
+            TypeInfo::Named(ty) => Some(ty.clone()),
+            _ => None,
+        }
+    };
+    let mut held: Vec<ReceiverLock> = locks
+        .iter()
+        .filter_map(|&(l, mode)| {
+            let place = &facts.places[l as usize];
+            let declaring = facts.bindings[place.root as usize].func?;
+            let receiver = facts.funcs[declaring as usize].receiver;
+            if receiver != Some(place.root) {
+                return None;
+            }
+            Some((receiver_type(receiver)?, place.fields.clone(), mode))
+        })
+        .collect();
+    match from_callers {
+        CallerLocks::All => return None,
+        CallerLocks::Some(guards) => {
+            let ty = receiver_type(facts.funcs[method as usize].receiver);
+            for guard in guards {
+                if let (Guard::Receiver(path), Some(ty)) = (guard, &ty) {
+                    if !held.iter().any(|(t, p, _)| t == ty && p == path) {
+                        held.push((ty.clone(), path.clone(), LockMode::Exclusive));
+                    }
+                }
+            }
+        }
+    }
+    Some(held)
 }
 
 /// For every method and package function, the locks all its callers hold for it (for a

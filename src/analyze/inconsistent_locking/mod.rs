@@ -13,7 +13,10 @@ use crate::source::SourceFile;
 mod callers;
 mod setup;
 
-use callers::{caller_locks, literal_call_locks, literal_owners, CallerLocks};
+use callers::{
+    caller_locks, literal_call_locks, literal_owners, stored_literal_call_locks, CallerLocks,
+    ReceiverLock,
+};
 use setup::SetupPhase;
 
 /// The rule's id.
@@ -146,6 +149,7 @@ pub fn check(
     let owners = literal_owners(facts);
     let setup = SetupPhase::new(facts);
     let callers = caller_locks(facts, &literal_calls, &owners, &setup);
+    let stored_calls = stored_literal_call_locks(facts, &owners, &callers);
     let mut fields: BTreeMap<(String, Vec<String>), Vec<Site>> = BTreeMap::new();
     for (f, func) in facts.funcs.iter().enumerate() {
         // Tests set up and inspect objects directly, on one goroutine, by design: their
@@ -168,6 +172,10 @@ pub fn check(
             if let Some(at_calls) = literal_calls.get(&(f as FuncId)) {
                 held.extend(owner_guards(facts, &owner, at_calls, false));
                 latches.extend(owner_guards(facts, &owner, at_calls, true));
+            }
+            if let Some(at_calls) = stored_calls.get(&(f as FuncId)) {
+                held.extend(holder_guards(facts, &owner, f as FuncId, at_calls, false));
+                latches.extend(holder_guards(facts, &owner, f as FuncId, at_calls, true));
             }
             // What a starting method does to its receiver before its first goroutine is
             // set-up (see `setup`).
@@ -484,6 +492,37 @@ fn owner_guards(
             } else {
                 None
             }
+        })
+        .collect()
+}
+
+/// The guards a stored callback's calls hold for an owner the callback captured
+/// (`stored_literal_call_locks`): the locks on the calling method's receiver, when the owner
+/// has that receiver's type or embeds it (`d.subscribed` of an `audioManager` is guarded by
+/// `d.base.lock` when its embedded `base` calls the callback holding `b.lock`).
+fn holder_guards(
+    facts: &PackageFacts,
+    owner: &Owner,
+    literal: FuncId,
+    at_calls: &[ReceiverLock],
+    latches: bool,
+) -> HashSet<Guard> {
+    if facts.bindings[owner.root as usize].func == Some(literal) {
+        return HashSet::new();
+    }
+    at_calls
+        .iter()
+        .filter(|(.., mode)| match latches {
+            true => *mode == LockMode::Latch,
+            false => mode.is_mutex(),
+        })
+        .filter_map(|(ty, path, _)| {
+            let mut embedded = match ty == &owner.ty {
+                true => Vec::new(),
+                false => facts.decls.embedding(&owner.ty, ty)?,
+            };
+            embedded.extend(path.iter().cloned());
+            Some(Guard::Receiver(embedded))
         })
         .collect()
 }

@@ -101,7 +101,8 @@ impl<'a> Walker<'a, '_> {
                         (ty, self.place_of(*assertion), None)
                     }
                     // `inner, ok := m[k]` of a nested map: the first name holds the inner map;
-                    // `h, ok := routes[path]` of a table of functions, what it holds.
+                    // `h, ok := routes[path]` of a table of functions, what it holds;
+                    // `h, ok := p.pending[id]`, an element of the map's value type.
                     [index] if i == 0 && index.kind() == "index_expression" => {
                         let funcs = self.func_list(*index);
                         match self.map_place(*index) {
@@ -109,7 +110,7 @@ impl<'a> Walker<'a, '_> {
                                 via = self.last_via;
                                 (self.facts.place_type(place), Some(place), funcs)
                             }
-                            None => (TypeInfo::Unknown, None, funcs),
+                            None => (self.expr_type(*index), None, funcs),
                         }
                     }
                     _ => (TypeInfo::Unknown, None, None),
