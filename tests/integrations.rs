@@ -239,15 +239,17 @@ fn low_confidence_findings_are_counted_but_not_shown_by_default() {
 #[test]
 fn races_reached_through_long_call_chains_are_low() {
     let tmp = tempfile::tempdir().unwrap();
-    // The goroutine starts in `step{calls}` and reaches the write through `calls` calls.
+    // The goroutine starts in `step{calls}` and reaches the write through `calls` calls
+    // (each step does something of its own: calls that only forward add no step).
     let program = |calls: usize| {
         let mut src = String::from(
             "package p\n\ntype S struct {\n\tm map[int]int\n}\n\n\
+             func (s *S) tick() {}\n\n\
              func (s *S) step0() {\n\ts.m[1] = 1\n}\n\n",
         );
         for i in 1..=calls {
             src.push_str(&format!(
-                "func (s *S) step{i}() {{\n\ts.step{}()\n}}\n\n",
+                "func (s *S) step{i}() {{\n\ts.tick()\n\ts.step{}()\n}}\n\n",
                 i - 1
             ));
         }

@@ -294,20 +294,25 @@ impl Context<'_> {
     /// spawner never sends (see [`Context::gated_by_receive`]); low when a test drives it (see
     /// [`Context::test_driven`]), it is a test server's (see [`Context::test_server`]), or
     /// one side is reached through more than [`MAX_CONFIDENT_CALLS`] calls (from the root; for
-    /// instances of one goroutine, from its start).
+    /// instances of one goroutine, or a goroutine and one it starts, from its start; the
+    /// latter is medium at most when a side is that far from the root).
     pub fn confidence(&self, race: &Race) -> Confidence {
         if self.test_driven(race) || self.test_server(race) {
             return Confidence::Low;
         }
         // Instances of one goroutine share the path to its `go` statement: only their own
         // calls count.
+        // So do a goroutine and the one it starts (a timer's callback started by a run
+        // loop's handler), though a long way from the root leaves them short of `high`.
         let depth = |r: EventRef| match race.overlap {
-            Overlap::Instances { .. } => self.calls_in_goroutine(r),
+            Overlap::Instances { .. } | Overlap::Spawned { .. } => self.calls_in_goroutine(r),
             _ => self.calls_to(r).len(),
         };
         if depth(race.a).max(depth(race.b)) > MAX_CONFIDENT_CALLS {
             return Confidence::Low;
         }
+        let far_from_root = matches!(race.overlap, Overlap::Spawned { .. })
+            && self.calls_to(race.a).len().max(self.calls_to(race.b).len()) > MAX_CONFIDENT_CALLS;
         // A handler runs when requests come: whether two overlap is up to the clients.
         let serves = |spawn: EventRef| {
             let event = &self.program.threads[spawn.thread as usize].events[spawn.event];
@@ -331,6 +336,7 @@ impl Context<'_> {
             // (`entries[…].m`) may each have an element of their own.
             Overlap::Instances { .. } if self.through_element(race.place) => Confidence::Medium,
             Overlap::Spawned { spawn } if self.gated_by_receive(race, spawn) => Confidence::Medium,
+            Overlap::Spawned { .. } if far_from_root => Confidence::Medium,
             Overlap::Instances { .. } | Overlap::Spawned { .. } | Overlap::Siblings { .. } => {
                 Confidence::High
             }
