@@ -411,7 +411,10 @@ impl<'a> Walker<'a, '_> {
             .collect();
         // The channels every case that goes on receives from: whichever case runs, the
         // select has waited on them when it ends (`case <-done:` / `case <-timeout:
-        // close(stop); <-done`, or `case <-timeout: panic(…)`).
+        // close(stop); <-done`, or `case <-timeout: panic(…)`). At the end of an endless
+        // loop, a case that goes on runs the loop again: only the cases that return leave
+        // it (`for { select { case <-tick.C: …; case <-done: return } }`).
+        let loop_tail = ends_endless_loop(node);
         let mut waited: Option<Vec<PlaceId>> = None;
         for case in cases {
             let first = self.current().events.len();
@@ -451,6 +454,8 @@ impl<'a> Walker<'a, '_> {
                     Some(syncs) => syncs,
                     None => continue,
                 }
+            } else if loop_tail {
+                continue;
             } else {
                 self.waits_since(first)
             };
@@ -474,4 +479,51 @@ impl<'a> Walker<'a, '_> {
             self.push_at(wait, node, node.end_byte());
         }
     }
+}
+
+/// Whether a `select` is the last statement of an endless loop (`for { … select {…} }`)
+/// that nothing leaves but a `return` (no labelled `break` or `goto` in the loop).
+fn ends_endless_loop(select: Node<'_>) -> bool {
+    let Some(list) = select.parent().filter(|p| p.kind() == "statement_list") else {
+        return false;
+    };
+    let last = {
+        let mut cursor = list.walk();
+        list.named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .last()
+    };
+    if last != Some(select) {
+        return false;
+    }
+    let Some(body) = list.parent().filter(|b| b.kind() == "block") else {
+        return false;
+    };
+    let Some(for_statement) = body.parent().filter(|f| f.kind() == "for_statement") else {
+        return false;
+    };
+    if for_statement.named_child_count() != 1 {
+        return false;
+    }
+    // (node, whether a plain `break` there ends a statement nested in the loop's body)
+    let mut stack = vec![(body, false)];
+    while let Some((n, nested)) = stack.pop() {
+        let nested = nested
+            || matches!(
+                n.kind(),
+                "for_statement"
+                    | "select_statement"
+                    | "expression_switch_statement"
+                    | "type_switch_statement"
+            );
+        match n.kind() {
+            "func_literal" => continue,
+            "goto_statement" => return false,
+            "break_statement" if n.named_child_count() > 0 || !nested => return false,
+            _ => {}
+        }
+        let mut cursor = n.walk();
+        stack.extend(n.named_children(&mut cursor).map(|c| (c, nested)));
+    }
+    true
 }

@@ -180,6 +180,7 @@ impl<'a> Walker<'a, '_> {
         };
         self.service_registration(function, &args);
         self.formatted_stringers(call, function, &args);
+        self.serialized_values(call, function, &args);
         self.literals_called_in_place(function, &args);
         let walk_args = |w: &mut Self, skip: usize| {
             if with_args {

@@ -4,6 +4,20 @@
 use super::*;
 use crate::fields::{Field, FieldExt};
 
+/// The packages whose `Marshal` and `MarshalIndent` encode a value reflectively.
+const ENCODING_PACKAGES: &[&str] = &[
+    "encoding/json",
+    "encoding/xml",
+    "gopkg.in/yaml.v2",
+    "gopkg.in/yaml.v3",
+    "sigs.k8s.io/yaml",
+    "github.com/goccy/go-json",
+    "github.com/json-iterator/go",
+];
+
+/// How many structs deep an encoded value's fields are followed.
+const MAX_ENCODED_DEPTH: usize = 4;
+
 impl<'a> Walker<'a, '_> {
     /// A call of a function another package of the module declares (`lib.Fill(m, k)`):
     /// the accesses it makes through its parameters happen at the call, to what the
@@ -240,6 +254,123 @@ impl<'a> Walker<'a, '_> {
             walked.push(i);
         }
         walked
+    }
+
+    /// `json.Marshal(s)`, `enc.Encode(s)`: an encoder reads every map of the value it is
+    /// handed, through its exported fields (and those of the structs they hold); a type of
+    /// the package marshalling itself (`MarshalJSON`) runs that method instead.
+    pub(super) fn serialized_values(
+        &mut self,
+        call: Node<'a>,
+        function: Node<'a>,
+        args: &[Node<'a>],
+    ) {
+        if function.kind() != "selector_expression" {
+            return;
+        }
+        let (Some(operand), Some(name)) =
+            (function.field(Field::Operand), function.field(Field::Field))
+        else {
+            return;
+        };
+        let name = self.text(name);
+        let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
+            .then(|| self.imports.get(self.text(operand)).cloned())
+            .flatten();
+        let encodes = match package.as_deref() {
+            Some(path) => {
+                ENCODING_PACKAGES.contains(&path) && matches!(name, "Marshal" | "MarshalIndent")
+            }
+            // An encoder's `Encode(v)`, unless the package declares that method.
+            None => {
+                name == "Encode"
+                    && args.len() == 1
+                    && match self.expr_type(operand) {
+                        TypeInfo::Named(ty) => self.facts.decls.method_owner(&ty, name).is_none(),
+                        _ => true,
+                    }
+            }
+        };
+        let Some(&value) = args.first().filter(|_| encodes) else {
+            return;
+        };
+        let mut value = value;
+        while value.kind() == "unary_expression"
+            && value
+                .field(Field::Operator)
+                .is_some_and(|o| self.text(o) == "&")
+        {
+            let Some(inner) = value.field(Field::Operand) else {
+                return;
+            };
+            value = inner;
+        }
+        let TypeInfo::Named(ty) = self.expr_type(value) else {
+            return;
+        };
+        let Some(base) = self.place_of(value) else {
+            return;
+        };
+        if let Some((owner, path)) = self.facts.decls.method_owner(&ty, "MarshalJSON") {
+            let receiver = path.iter().fold(base, |p, f| self.facts.select(p, f));
+            let target = Target {
+                callee: Callee::Method(owner, "MarshalJSON".to_string()),
+                receiver: Some(receiver),
+                args: Vec::new(),
+            };
+            let kind = EventKind::Call {
+                target,
+                literals: Vec::new(),
+                passed: None,
+            };
+            self.push_at(kind, call, call.end_byte());
+            return;
+        }
+        let mut maps = Vec::new();
+        self.encoded_maps(&ty, &mut Vec::new(), &mut maps);
+        for fields in maps {
+            let place = fields.iter().fold(base, |p, f| self.facts.select(p, f));
+            let kind = EventKind::Access {
+                place,
+                op: AccessOp::LibraryRead,
+            };
+            self.push_at(kind, value, call.end_byte());
+        }
+    }
+
+    /// The field paths of the maps an encoder reaches from a value of struct `ty` through
+    /// exported fields and embedded structs, `path` leading to it.
+    fn encoded_maps(&self, ty: &str, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        let Some(decl) = self.facts.decls.structs.get(ty) else {
+            return;
+        };
+        if path.len() >= MAX_ENCODED_DEPTH {
+            return;
+        }
+        let mut fields: Vec<(&String, &TypeInfo)> = decl
+            .fields
+            .iter()
+            .filter(|(f, _)| f.starts_with(|c: char| c.is_ascii_uppercase()))
+            .collect();
+        fields.sort_by_key(|&(f, _)| f);
+        let embedded = decl.embedded.iter().map(|e| (e, None));
+        for (field, ty) in fields
+            .into_iter()
+            .map(|(f, t)| (f, Some(t)))
+            .chain(embedded)
+        {
+            path.push(field.clone());
+            match ty.map(|t| match t {
+                TypeInfo::Named(n) => self.facts.decls.resolve_named(n),
+                other => other.clone(),
+            }) {
+                Some(TypeInfo::Map { .. }) => out.push(path.clone()),
+                Some(TypeInfo::Named(inner)) => self.encoded_maps(&inner, path, out),
+                None => self.encoded_maps(field, path, out),
+                _ => {}
+            }
+            path.pop();
+        }
     }
 
     /// A struct literal handed to another package's function is read with the maps its
