@@ -482,7 +482,7 @@ impl<'a> Walker<'a, '_> {
 }
 
 /// Whether a `select` is the last statement of an endless loop (`for { … select {…} }`)
-/// that nothing leaves but a `return` (no labelled `break` or `goto` in the loop).
+/// that nothing leaves but a `return` (no `break` of the loop itself, no `goto`).
 fn ends_endless_loop(select: Node<'_>) -> bool {
     let Some(list) = select.parent().filter(|p| p.kind() == "statement_list") else {
         return false;

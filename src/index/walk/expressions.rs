@@ -245,7 +245,10 @@ impl<'a> Walker<'a, '_> {
 
     /// The operand and the selected name of a selector `x.f`, and the import path when `x`
     /// names an imported package.
-    fn selector(&self, function: Node<'a>) -> Option<(Node<'a>, &'a str, Option<String>)> {
+    pub(super) fn selector(
+        &self,
+        function: Node<'a>,
+    ) -> Option<(Node<'a>, &'a str, Option<String>)> {
         let operand = function.field(Field::Operand)?;
         let field = function.field(Field::Field)?;
         let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
@@ -285,21 +288,34 @@ impl<'a> Walker<'a, '_> {
             let Some((owner, path)) = self.facts.decls.method_owner(&ty, "String") else {
                 continue;
             };
-            let receiver = self
-                .place_of(arg)
-                .map(|r| path.iter().fold(r, |p, f| self.facts.select(p, f)));
-            let target = Target {
-                callee: Callee::Method(owner, "String".to_string()),
-                receiver,
-                args: Vec::new(),
-            };
-            let kind = EventKind::Call {
-                target,
-                literals: Vec::new(),
-                passed: None,
-            };
-            self.push_at(kind, call, call.end_byte());
+            let receiver = self.place_of(arg);
+            self.method_called_by(call, owner, "String", &path, receiver);
         }
+    }
+
+    /// A method of the package a library call runs on a value it is handed (`String` for
+    /// `fmt`, `MarshalJSON` for `json`), reached through the embedded fields `path` of
+    /// `receiver`: a call at the end of `call`.
+    pub(super) fn method_called_by(
+        &mut self,
+        call: Node<'a>,
+        owner: String,
+        method: &str,
+        path: &[String],
+        receiver: Option<PlaceId>,
+    ) {
+        let receiver = receiver.map(|r| path.iter().fold(r, |p, f| self.facts.select(p, f)));
+        let target = Target {
+            callee: Callee::Method(owner, method.to_string()),
+            receiver,
+            args: Vec::new(),
+        };
+        let kind = EventKind::Call {
+            target,
+            literals: Vec::new(),
+            passed: None,
+        };
+        self.push_at(kind, call, call.end_byte());
     }
 
     /// Notes the type of the service a `Register…Server(s, impl)` call registers.

@@ -265,18 +265,9 @@ impl<'a> Walker<'a, '_> {
         function: Node<'a>,
         args: &[Node<'a>],
     ) {
-        if function.kind() != "selector_expression" {
-            return;
-        }
-        let (Some(operand), Some(name)) =
-            (function.field(Field::Operand), function.field(Field::Field))
-        else {
+        let Some((operand, name, package)) = self.selector(function) else {
             return;
         };
-        let name = self.text(name);
-        let package = (operand.kind() == "identifier" && self.lookup(self.text(operand)).is_none())
-            .then(|| self.imports.get(self.text(operand)).cloned())
-            .flatten();
         let encodes = match package.as_deref() {
             Some(path) => {
                 ENCODING_PACKAGES.contains(&path) && matches!(name, "Marshal" | "MarshalIndent")
@@ -312,18 +303,7 @@ impl<'a> Walker<'a, '_> {
             return;
         };
         if let Some((owner, path)) = self.facts.decls.method_owner(&ty, "MarshalJSON") {
-            let receiver = path.iter().fold(base, |p, f| self.facts.select(p, f));
-            let target = Target {
-                callee: Callee::Method(owner, "MarshalJSON".to_string()),
-                receiver: Some(receiver),
-                args: Vec::new(),
-            };
-            let kind = EventKind::Call {
-                target,
-                literals: Vec::new(),
-                passed: None,
-            };
-            self.push_at(kind, call, call.end_byte());
+            self.method_called_by(call, owner, "MarshalJSON", &path, Some(base));
             return;
         }
         let mut maps = Vec::new();
