@@ -4,7 +4,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::index::{Control, CtlId, CtlKind, PackageFacts};
+use crate::index::{AccessOp, Control, CtlId, CtlKind, PackageFacts};
 
 use super::concurrency::EventRef;
 use super::program::{Action, Program, ProgramEvent, ProgramPlaceId, Thread, ThreadId};
@@ -420,10 +420,12 @@ impl<'a> Ordering<'a> {
     }
 
     /// Whether every signal of `chan` comes after event `x` of thread `spawner`: the
-    /// spawner sends on it (see [`Ordering::first_send_after`]), and any other thread
-    /// signals it only after a receive, on every path, from a channel for which the same
-    /// holds: a worker relaying what the spawner hands out after `x` (`for g := range
-    /// groups { dups <- … }`), up to [`MAX_RELAY_DEPTH`] relays deep.
+    /// spawner sends on it (see [`Ordering::first_send_after`]), or a goroutine it starts
+    /// after `x` does (see [`Ordering::started_after`]: workers started once the maps are
+    /// loaded report back to a loop started before), and any other thread signals it only
+    /// after a receive, on every path, from a channel for which the same holds: a worker
+    /// relaying what the spawner hands out after `x` (`for g := range groups { dups <- …
+    /// }`), up to [`MAX_RELAY_DEPTH`] relays deep.
     fn signalled_only_after(
         &self,
         spawner: ThreadId,
@@ -434,11 +436,15 @@ impl<'a> Ordering<'a> {
         let Some(threads) = self.senders.get(&chan) else {
             return false;
         };
-        threads.contains(&spawner)
+        let later = |t: ThreadId| self.started_after(spawner, x, chan, t);
+        (threads.contains(&spawner) || threads.iter().any(|&t| later(t)))
             && (threads.len() == 1 || (depth < MAX_RELAY_DEPTH && threads.len() <= MAX_RELAYS))
             && threads.iter().all(|&t| {
                 if t == spawner {
                     return self.first_send_after(spawner, x, chan);
+                }
+                if later(t) {
+                    return true;
                 }
                 let body = &self.program.threads[t as usize];
                 self.sends[&(t, chan)].iter().all(|&send| {
@@ -453,6 +459,46 @@ impl<'a> Ordering<'a> {
                         })
                 })
             })
+    }
+
+    /// Whether thread `t` is a goroutine that `spawner` starts (itself or through
+    /// goroutines it starts) after its event `x`, outside any loop around `x` unless the
+    /// loop renews the map and `chan` (see [`Ordering::per_iteration`]), and outside the
+    /// loop a range `x` drives: everything `t` does happens after `x`.
+    fn started_after(
+        &self,
+        spawner: ThreadId,
+        x: &ProgramEvent,
+        chan: ProgramPlaceId,
+        t: ThreadId,
+    ) -> bool {
+        let threads = &self.program.threads;
+        let mut cur = t;
+        while let Some((parent, event)) = threads[cur as usize].spawned_by {
+            if parent == spawner {
+                let body = &threads[spawner as usize];
+                let spawn = &body.events[event];
+                // A range over a map reads it until the loop ends: a goroutine started in a
+                // loop after it may run while it iterates.
+                let ranges = matches!(
+                    x.action,
+                    Action::Access {
+                        op: AccessOp::Range,
+                        ..
+                    }
+                );
+                return x.order < spawn.order
+                    && body.ctl.loops_around(spawn.ctl).all(|l| {
+                        if body.ctl.contains(l, x.ctl) {
+                            self.per_iteration(spawner, x, chan, l)
+                        } else {
+                            !(ranges && body.ctl.contains(x.ctl, l))
+                        }
+                    });
+            }
+            cur = parent;
+        }
+        false
     }
 
     /// Whether the spawner's sends on `chan` come after its event `x`: its first send on a
@@ -475,7 +521,27 @@ impl<'a> Ordering<'a> {
                         || (!deferred && body.ctl.returns_between(earlier, later)))
             })
         });
-        let fresh = |l: CtlId, place: ProgramPlaceId| {
+        first.is_some_and(|&send| {
+            let send_ctl = body.events[send].ctl;
+            x.order < send
+                && body.ctl.loops_around(send_ctl).all(|l| {
+                    !body.ctl.contains(l, x.ctl) || self.per_iteration(spawner, x, chan, l)
+                })
+        })
+    }
+
+    /// Whether loop `l` of thread `spawner` makes the map `x` touches afresh in every
+    /// iteration, with channel `chan`, or renews the map after each send: nothing an
+    /// iteration sends meets the map `x` touches in a later one.
+    fn per_iteration(
+        &self,
+        spawner: ThreadId,
+        x: &ProgramEvent,
+        chan: ProgramPlaceId,
+        l: CtlId,
+    ) -> bool {
+        let body = &self.program.threads[spawner as usize];
+        let fresh = |place: ProgramPlaceId| {
             matches!(self.program.declared[place as usize],
                 Some(d) if d.thread == spawner && body.ctl.contains(l, d.ctl))
         };
@@ -483,18 +549,10 @@ impl<'a> Ordering<'a> {
         let renewed = |place: ProgramPlaceId| {
             self.facts.bindings[self.program.places[place as usize].root as usize].renewed
         };
-        let per_iteration = |l: CtlId| match x.action {
-            Action::Access { place, .. } => (fresh(l, place) && fresh(l, chan)) || renewed(place),
+        match x.action {
+            Action::Access { place, .. } => (fresh(place) && fresh(chan)) || renewed(place),
             _ => false,
-        };
-        first.is_some_and(|&send| {
-            let send_ctl = body.events[send].ctl;
-            x.order < send
-                && body
-                    .ctl
-                    .loops_around(send_ctl)
-                    .all(|l| !body.ctl.contains(l, x.ctl) || per_iteration(l))
-        })
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 
 use super::{is_entry_name, is_main, receiver_type, FieldId};
-use crate::index::{EventKind, FuncId, PackageFacts, PlaceId};
+use crate::index::{Callee, EventKind, FuncId, PackageFacts, PlaceId};
 
 /// The package's call graph: the callee of each call and spawn event, by function and
 /// event index, resolved once.
@@ -205,8 +205,7 @@ pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<R
             }
         })
         .collect();
-    // Propagate up the call graph: each call resolved once, each function revisited only
-    // when a callee gains a flag (at most three times).
+    // Propagate up the call graph, each call resolved once.
     let mut callers: Vec<Vec<FuncId>> = vec![Vec::new(); facts.funcs.len()];
     for (f, func) in facts.funcs.iter().enumerate() {
         for (e, callee) in callees.each(f) {
@@ -215,7 +214,40 @@ pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<R
             }
         }
     }
-    let mut work: Vec<FuncId> = (0..facts.funcs.len() as FuncId).collect();
+    let work: Vec<FuncId> = (0..facts.funcs.len() as FuncId).collect();
+    propagate(facts, &callers, &mut out, work);
+    // A function storing a literal that touches something is expanded too: the literal's
+    // captured parameters are what that expansion bound them to, wherever it is called.
+    let mut work = Vec::new();
+    for (callee, _) in facts.field_funcs.values().flatten() {
+        let Callee::Literal(l) = callee else { continue };
+        if !out[*l as usize].touches {
+            continue;
+        }
+        let literal = &facts.funcs[*l as usize];
+        for (f, func) in facts.funcs.iter().enumerate() {
+            let encloses = func.file == literal.file
+                && func.span.start < literal.span.start
+                && literal.span.end <= func.span.end;
+            if encloses && !out[f].touches {
+                out[f].touches = true;
+                work.push(f as FuncId);
+            }
+        }
+    }
+    propagate(facts, &callers, &mut out, work);
+    out
+}
+
+/// Carries the flags of each function in `work` up to its callers, and theirs, until
+/// nothing changes: each function is revisited only when a callee gains a flag (at most
+/// three times).
+fn propagate(
+    facts: &PackageFacts,
+    callers: &[Vec<FuncId>],
+    out: &mut [Relevance],
+    mut work: Vec<FuncId>,
+) {
     while let Some(callee) = work.pop() {
         let c = out[callee as usize];
         for &f in &callers[callee as usize] {
@@ -233,7 +265,6 @@ pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<R
             }
         }
     }
-    out
 }
 
 /// Which functions are root candidates: handlers (declared or literal), functions that start goroutines,

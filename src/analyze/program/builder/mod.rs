@@ -100,6 +100,11 @@ pub(super) struct Builder<'a> {
     /// Whether a variable of each function is a shallow copy sharing one of its
     /// parameters' storage (`Instance::params`).
     param_fields: Vec<bool>,
+    /// For each parameter (and receiver) of the functions the current root has expanded,
+    /// the place every expansion bound it to (`None` once two differ): what a literal the
+    /// function stored captured, wherever it is called (a callback in a config struct,
+    /// called by a goroutine that only has the object holding it).
+    root_params: FxHashMap<BindingId, Option<ProgramPlaceId>>,
 }
 
 impl<'a> Builder<'a> {
@@ -152,6 +157,7 @@ impl<'a> Builder<'a> {
             total: 0,
             mutexes,
             param_fields,
+            root_params: FxHashMap::default(),
         }
     }
 
@@ -176,6 +182,7 @@ impl<'a> Builder<'a> {
         self.budget = 0;
         self.root = func;
         self.root_cuts = self.program.cuts.len();
+        self.root_params.clear();
         let facts = self.facts;
         let f = &facts.funcs[func as usize];
         let thread = self.new_thread(func, None, f.handler.is_some());
@@ -256,6 +263,18 @@ impl<'a> Builder<'a> {
             })),
             params: self.param_fields[func as usize].then(|| Rc::new(env.params.clone())),
         };
+        for b in f.receiver.iter().chain(f.params.iter().flatten()) {
+            if let Some(&bound) = env.params.get(b) {
+                self.root_params
+                    .entry(*b)
+                    .and_modify(|seen| {
+                        if *seen != Some(bound) {
+                            *seen = None;
+                        }
+                    })
+                    .or_insert(Some(bound));
+            }
+        }
         env.instances.push(instance.clone());
         if f.returns_literal() {
             self.factory_envs.insert(instance.id, env.clone());

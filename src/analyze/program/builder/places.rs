@@ -14,7 +14,17 @@ impl Builder<'_> {
             Some(q) if !env.params.contains_key(&p.root) => Some(self.place(q, env)),
             _ => None,
         };
-        if let Some(base) = env.params.get(&p.root).copied().or(bound) {
+        // A parameter captured by a literal that runs outside the function's expansion is
+        // what every expansion of the root bound it to.
+        let outside = |f: FuncId| {
+            !env.instances.iter().any(|i| i.func == f) && !self.open.iter().any(|i| i.func == f)
+        };
+        let binding = &facts.bindings[p.root as usize];
+        let captured = || match self.root_params.get(&p.root) {
+            Some(&Some(q)) if binding.param && binding.func.is_some_and(outside) => Some(q),
+            _ => None,
+        };
+        if let Some(base) = env.params.get(&p.root).copied().or(bound).or_else(captured) {
             let declared = self.program.declared[base as usize];
             let mapped = self.program.places[base as usize].clone();
             let (mapped, declared) = match self.field_alias(&mapped, place) {
