@@ -520,9 +520,15 @@ impl<'a> Walker<'a, '_> {
                 self.access_or_expr(operand, op, call);
             }
             // `wg.Wait()`, and closers' `SignalAndWait()`, `StopAndWait()`. A method the
-            // package declares (`sink.Wait()` doing `<-s.done`) is called as well.
+            // package declares (`sink.Wait()` doing `<-s.done`, a group's `Wait` that
+            // returns at the first failure) is called instead: its body says what it waits
+            // for.
             (_, 0) if matches!(method, "Wait" | "Done") || method.ends_with("AndWait") => {
                 self.expr(operand);
+                if self.declares_method(operand, method) {
+                    self.record_call(call, function, args);
+                    return;
+                }
                 // `go func() { wg.Add(1); defer wg.Done(); … }()`: a `Wait` that runs before
                 // the goroutine's `Add` does not wait for it, so its `Done` orders nothing.
                 let place = self.place_of(operand).filter(|&p| {
@@ -539,9 +545,15 @@ impl<'a> Walker<'a, '_> {
                     };
                     self.push(kind, call);
                 }
-                if self.declares_method(operand, method) {
-                    self.record_call(call, function, args);
-                }
+            }
+            // `s.startGoRoutine(func() {...})` of a method running its argument on a
+            // goroutine; a group the package declares (`g.Go(f)`) runs as its body says.
+            _ if !self.facts.decls.spawning.is_empty()
+                && self.spawning_name(function).is_some() =>
+            {
+                let name = self.spawning_name(function).expect("matched above");
+                self.expr(operand);
+                self.call_spawning(call, function, &name, args, with_args);
             }
             (m, n) if self.apis.method(m, n).is_some() => {
                 let spawner = self.apis.method(m, n).expect("matched above").clone();
@@ -588,15 +600,6 @@ impl<'a> Walker<'a, '_> {
                         self.in_once = outer;
                     }
                 }
-            }
-            // `s.startGoRoutine(func() {...})` of a method running its argument on a
-            // goroutine.
-            _ if !self.facts.decls.spawning.is_empty()
-                && self.spawning_name(function).is_some() =>
-            {
-                let name = self.spawning_name(function).expect("matched above");
-                self.expr(operand);
-                self.call_spawning(call, function, &name, args, with_args);
             }
             ("Run", 2) if is_parallel_subtest(args[1], self.src) => {
                 self.expr(operand);
