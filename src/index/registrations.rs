@@ -48,10 +48,17 @@ pub fn collect(files: &[ParsedFile<'_>]) -> Registrations {
                 .collect();
             // Cheap test first: most methods store no parameter (`= h`, `append(…, h)`).
             let text = &src[body.byte_range()];
+            let sends_wrapped = text.contains("<- func");
             let stores = |p: &&str| {
-                [format!("= {p}"), format!(", {p})"), format!(", {p},")]
-                    .iter()
-                    .any(|pattern| text.contains(pattern.as_str()))
+                [
+                    format!("= {p}"),
+                    format!(", {p})"),
+                    format!(", {p},"),
+                    format!("<- {p}"),
+                ]
+                .iter()
+                .any(|pattern| text.contains(pattern.as_str()))
+                    || (sends_wrapped && text.contains(&format!("{p}(")))
             };
             if !params.iter().any(stores) {
                 continue;
@@ -66,7 +73,9 @@ pub fn collect(files: &[ParsedFile<'_>]) -> Registrations {
 }
 
 /// The parameters a body stores in a field of `receiver`: `r.f = p`, `r.f[k] = p`,
-/// `r.f = append(r.f, p)`.
+/// `r.f = append(r.f, p)`; or sends on a channel field of functions, itself or wrapped
+/// in a literal that calls it (`r.cmds <- func() { p(); close(done) }`): the loop
+/// receiving from the field runs it.
 fn stored_params(
     body: Node<'_>,
     src: &str,
@@ -74,7 +83,38 @@ fn stored_params(
     params: &[&str],
 ) -> Vec<(usize, String)> {
     let mut out = Vec::new();
+    let mut store = |i: usize, field: &str| {
+        if !out.contains(&(i, field.to_string())) {
+            out.push((i, field.to_string()));
+        }
+    };
     for node in descendants(body) {
+        if node.kind() == "send_statement" {
+            let (Some(field), Some(value)) = (
+                node.field(Field::Channel)
+                    .and_then(|c| receiver_field(c, src, receiver)),
+                node.field(Field::Value),
+            ) else {
+                continue;
+            };
+            let called: Vec<&str> = match value.kind() {
+                "identifier" => vec![&src[value.byte_range()]],
+                "func_literal" => descendants(value)
+                    .into_iter()
+                    .filter(|n| n.kind() == "call_expression")
+                    .filter_map(|n| n.field(Field::Function))
+                    .filter(|f| f.kind() == "identifier")
+                    .map(|f| &src[f.byte_range()])
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for name in called {
+                if let Some(i) = params.iter().position(|p| *p == name) {
+                    store(i, field);
+                }
+            }
+            continue;
+        }
         if node.kind() != "assignment_statement" {
             continue;
         }
@@ -110,9 +150,7 @@ fn stored_params(
                 continue;
             }
             if let Some(i) = params.iter().position(|p| *p == &src[value.byte_range()]) {
-                if !out.contains(&(i, field.to_string())) {
-                    out.push((i, field.to_string()));
-                }
+                store(i, field);
             }
         }
     }

@@ -434,9 +434,11 @@ impl<'a> Walker<'a, '_> {
                             // `case v := <-ch`: `v` receives an element.
                             let received = right.filter(|_| i == 0);
                             let ty = received.map_or(TypeInfo::Unknown, |r| w.expr_type(r));
+                            let funcs = received.and_then(|r| w.received_funcs(r));
                             if let Some(id) = w.declare(l, ty, None) {
                                 w.facts.bindings[id as usize].received_from =
                                     received.and_then(|r| w.received_channel(r));
+                                w.facts.bindings[id as usize].func_value = funcs;
                             }
                         }
                     } else {

@@ -64,9 +64,21 @@ impl<'a> Walker<'a, '_> {
                 for field in ["channel", "value"] {
                     match node.child_by_field_name(field) {
                         // A function sent on a channel runs where it is received (a task
-                        // queue's worker), not here.
+                        // queue's worker, an event loop calling what a channel field of
+                        // functions brings), not here.
                         Some(e) if e.kind() == "func_literal" => {
-                            self.literal_func(e, &[]);
+                            let body = self.literal_func(e, &[]);
+                            let channel = node
+                                .field(Field::Channel)
+                                .filter(|c| self.channel_funcs(*c).is_some());
+                            // The object holding the channel (`sh` of `sh.tasks <- …`):
+                            // the receiving loop's own object, where the literal runs.
+                            let holder = channel
+                                .and_then(|c| c.field(Field::Operand))
+                                .and_then(|o| self.place_of(o));
+                            if let Some(key) = channel.and_then(|c| self.func_field_of(c)) {
+                                self.store_field_func(key, Callee::Literal(body), holder);
+                            }
                         }
                         Some(e) => self.expr(e),
                         None => {}

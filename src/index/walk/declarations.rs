@@ -115,6 +115,9 @@ impl<'a> Walker<'a, '_> {
                     }
                     _ => (TypeInfo::Unknown, None, None),
                 }
+            } else if let Some(funcs) = self.received_funcs(right[i]) {
+                // `cmd := <-m.cmds` of a channel of functions: what the package sends there.
+                (TypeInfo::Unknown, None, Some(funcs))
             } else if right[i].kind() == "func_literal" {
                 let body = self.literal_func(right[i], &[]);
                 (TypeInfo::Unknown, None, Some(Target::literal(body)))

@@ -85,9 +85,13 @@ impl<'a> Walker<'a, '_> {
                             TypeInfo::Named(n) => !w.facts.decls.structs.contains_key(n),
                             _ => false,
                         };
-                        let funcs = (i == value_index && received.is_none() && may_be_func)
-                            .then(|| w.func_list(right))
-                            .flatten();
+                        // `for cmd := range m.cmds { cmd() }` runs what is sent there.
+                        let funcs = match received {
+                            None => (i == value_index && may_be_func)
+                                .then(|| w.func_list(right))
+                                .flatten(),
+                            Some(_) => (i == value_index).then(|| w.channel_funcs(right)).flatten(),
+                        };
                         if let Some(id) = w.declare(name, ty, alias) {
                             let binding = &mut w.facts.bindings[id as usize];
                             binding.received_from = received;

@@ -450,6 +450,41 @@ impl<'a> Walker<'a, '_> {
         self.place_of(cur.field(Field::Operand)?)
     }
 
+    /// The functions a receive from a channel field of functions gives (`cmd := <-m.cmds`):
+    /// those the package sends on that field (`m.cmds <- func() {…}`), run where the
+    /// received value is called (an event loop's goroutine).
+    pub(super) fn received_funcs(&mut self, expr: Node<'a>) -> Option<Target> {
+        let mut cur = expr;
+        while cur.kind() == "parenthesized_expression" {
+            cur = cur.named_child(0)?;
+        }
+        let is_receive = cur.kind() == "unary_expression"
+            && cur
+                .field(Field::Operator)
+                .is_some_and(|o| self.text(o) == "<-");
+        if !is_receive {
+            return None;
+        }
+        self.channel_funcs(cur.field(Field::Operand)?)
+    }
+
+    /// The functions sent on a channel field of functions (`m.cmds`), as the field's
+    /// stored functions.
+    pub(super) fn channel_funcs(&mut self, channel: Node<'a>) -> Option<Target> {
+        let TypeInfo::Chan(elem) = self.expr_type(channel) else {
+            return None;
+        };
+        let may_be_func = match *elem {
+            TypeInfo::Unknown => true,
+            TypeInfo::Named(ref n) => !self.facts.decls.structs.contains_key(n),
+            _ => false,
+        };
+        if !may_be_func || channel.kind() != "selector_expression" {
+            return None;
+        }
+        self.func_list(channel)
+    }
+
     /// The argument of a `reflect.ValueOf(x)` call.
     pub(super) fn reflected(&self, call: Node<'a>) -> Option<Node<'a>> {
         let function = call.field(Field::Function)?;

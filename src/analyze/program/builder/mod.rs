@@ -57,6 +57,9 @@ struct Frames {
 struct Env {
     instances: Vec<Instance>,
     params: FxHashMap<BindingId, ProgramPlaceId>,
+    /// The sender's object and the receiving loop's, for a literal sent on a channel field
+    /// of functions: places within the first are the second's.
+    rebase: Option<(PlaceId, ProgramPlaceId)>,
 }
 
 pub(super) struct Builder<'a> {
@@ -105,6 +108,10 @@ pub(super) struct Builder<'a> {
     /// function stored captured, wherever it is called (a callback in a config struct,
     /// called by a goroutine that only has the object holding it).
     root_params: FxHashMap<BindingId, Option<ProgramPlaceId>>,
+    /// Places of the current root rooted at a parameter no expansion had bound yet where
+    /// they were reached (a literal an event loop runs before the method sending it is
+    /// expanded): bound once the root is done (`Builder::bind_late_params`).
+    late_params: Vec<ProgramPlaceId>,
 }
 
 impl<'a> Builder<'a> {
@@ -158,6 +165,7 @@ impl<'a> Builder<'a> {
             mutexes,
             param_fields,
             root_params: FxHashMap::default(),
+            late_params: Vec::new(),
         }
     }
 
@@ -183,6 +191,8 @@ impl<'a> Builder<'a> {
         self.root = func;
         self.root_cuts = self.program.cuts.len();
         self.root_params.clear();
+        self.late_params.clear();
+        let first_thread = self.program.threads.len();
         let facts = self.facts;
         let f = &facts.funcs[func as usize];
         let thread = self.new_thread(func, None, f.handler.is_some());
@@ -221,6 +231,55 @@ impl<'a> Builder<'a> {
             .into_iter()
             .collect();
         self.body(thread, func, env, None, &held, None);
+        self.bind_late_params(first_thread);
+    }
+
+    /// Binds the places of the root's late parameters (see `Builder::late_params`) to what
+    /// every expansion of the root bound the parameter to, in the events and lock sets of
+    /// the root's threads (from `first_thread` on).
+    fn bind_late_params(&mut self, first_thread: usize) {
+        let mut remap: FxHashMap<ProgramPlaceId, ProgramPlaceId> = FxHashMap::default();
+        for id in std::mem::take(&mut self.late_params) {
+            let place = self.program.places[id as usize].clone();
+            let Some(&Some(base)) = self.root_params.get(&place.root) else {
+                continue;
+            };
+            let declared = self.program.declared[base as usize];
+            let mut bound = self.program.places[base as usize].clone();
+            bound.fields.extend_from_slice(&place.fields);
+            remap.insert(id, self.intern(bound, declared));
+        }
+        if remap.is_empty() {
+            return;
+        }
+        let map = |p: &mut ProgramPlaceId| {
+            if let Some(&to) = remap.get(p) {
+                *p = to;
+            }
+        };
+        let mut sets: FxHashMap<LockSetId, LockSetId> = FxHashMap::default();
+        for t in first_thread..self.program.threads.len() {
+            for i in 0..self.program.threads[t].events.len() {
+                let event = &mut self.program.threads[t].events[i];
+                match &mut event.action {
+                    Action::Access { place, .. } => map(place),
+                    Action::Spawn { signals, .. } => signals.iter_mut().for_each(map),
+                    Action::Wait { sync, .. } | Action::Signal { sync } => map(sync),
+                }
+                let old = event.locks;
+                let new = match sets.get(&old) {
+                    Some(&new) => new,
+                    None => {
+                        let mut locks = self.program.lock_sets[old as usize].clone();
+                        locks.iter_mut().for_each(|(p, _)| map(p));
+                        let new = self.program.lock_sets.insert_full(locks).0 as LockSetId;
+                        sets.insert(old, new);
+                        new
+                    }
+                };
+                self.program.threads[t].events[i].locks = new;
+            }
+        }
     }
 
     fn new_thread(
@@ -606,6 +665,11 @@ impl<'a> Builder<'a> {
         if let (Some(r), Some(place)) = (f.receiver, receiver) {
             let place = self.place(place, env);
             callee_env.params.insert(r, place);
+        }
+        // A literal sent on a channel field of functions (`sh.tasks <- func() {…}`) runs on
+        // the object whose loop receives it: the sender's variable is the receiver's.
+        if let (None, Some(holder), Some(place)) = (f.receiver, bound_to, target.receiver) {
+            callee_env.rebase = Some((holder, self.place(place, env)));
         }
         for (param, arg) in f.params.iter().zip(&target.args) {
             if let (Some(p), Some(arg)) = (param, arg) {

@@ -9,6 +9,17 @@ impl Builder<'_> {
     pub(super) fn place(&mut self, place: PlaceId, env: &Env) -> ProgramPlaceId {
         let facts = self.facts;
         let p = &facts.places[place as usize];
+        if let Some((holder, to)) = env.rebase {
+            if facts.place_within(place, holder) {
+                let skip = facts.places[holder as usize].fields.len();
+                let mut rebased = self.program.places[to as usize].clone();
+                rebased
+                    .fields
+                    .extend_from_slice(&self.fields[place as usize][skip..]);
+                let declared = self.program.declared[to as usize];
+                return self.intern(rebased, declared);
+            }
+        }
         // A literal's parameter bound to what the function it is handed to passes it.
         let bound = match facts.bindings[p.root as usize].bound_to {
             Some(q) if !env.params.contains_key(&p.root) => Some(self.place(q, env)),
@@ -73,6 +84,9 @@ impl Builder<'_> {
         );
         if orphan {
             self.orphans.push(id);
+            if binding.param {
+                self.late_params.push(id);
+            }
         }
         id
     }
