@@ -442,7 +442,9 @@ impl Control {
 }
 
 /// A function stored in a function-valued field, with the receiver a method value is bound
-/// to when it is another object's (`None`: the holder's own method, a function, a literal).
+/// to when it is another object's (`None`: the holder's own method, a function, a literal),
+/// or, for a literal sent on a channel field of functions, the object holding the channel
+/// (`sh` of `sh.tasks <- func() {…}`).
 pub type StoredFunc = (Callee, Option<PlaceId>);
 
 /// A function-valued field given more different functions than this resolves to none.
@@ -468,7 +470,8 @@ pub struct PackageFacts {
     /// Function-valued struct fields (or lists of functions), by (struct type, field), and
     /// the functions the package stores in them: declared functions, literals, or method
     /// values with the receiver each is bound to (`None` for the holder's own method,
-    /// `m.OnChange = m.onChange`, which runs on the holder). A field given more than
+    /// `m.OnChange = m.onChange`, which runs on the holder); a channel field of functions
+    /// holds the literals sent on it (see [`StoredFunc`]). A field given more than
     /// [`MAX_STORED_FUNCS`] different ones resolves to none.
     pub field_funcs: HashMap<(String, String), Vec<StoredFunc>>,
     /// Package-level declarations: types, fields, function results.

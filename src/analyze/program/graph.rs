@@ -219,12 +219,17 @@ pub(super) fn relevant_funcs(facts: &PackageFacts, callees: &CallGraph) -> Vec<R
     // A function storing a literal that touches something is expanded too: the literal's
     // captured parameters are what that expansion bound them to, wherever it is called.
     let mut work = Vec::new();
-    for (callee, _) in facts.field_funcs.values().flatten() {
-        let Callee::Literal(l) = callee else { continue };
-        if !out[*l as usize].touches {
-            continue;
-        }
-        let literal = &facts.funcs[*l as usize];
+    let stored: std::collections::BTreeSet<FuncId> = facts
+        .field_funcs
+        .values()
+        .flatten()
+        .filter_map(|(callee, _)| match callee {
+            Callee::Literal(l) if out[*l as usize].touches => Some(*l),
+            _ => None,
+        })
+        .collect();
+    for l in stored {
+        let literal = &facts.funcs[l as usize];
         for (f, func) in facts.funcs.iter().enumerate() {
             let encloses = func.file == literal.file
                 && func.span.start < literal.span.start

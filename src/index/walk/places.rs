@@ -436,6 +436,12 @@ impl<'a> Walker<'a, '_> {
 
     /// The channel a receive expression (`<-ch`) takes from.
     pub(super) fn received_channel(&mut self, expr: Node<'a>) -> Option<PlaceId> {
+        let channel = self.receive_operand(expr)?;
+        self.place_of(channel)
+    }
+
+    /// The channel a receive expression (`<-ch`, parenthesized or not) receives from.
+    fn receive_operand(&self, expr: Node<'a>) -> Option<Node<'a>> {
         let mut cur = expr;
         while cur.kind() == "parenthesized_expression" {
             cur = cur.named_child(0)?;
@@ -444,28 +450,15 @@ impl<'a> Walker<'a, '_> {
             && cur
                 .field(Field::Operator)
                 .is_some_and(|o| self.text(o) == "<-");
-        if !is_receive {
-            return None;
-        }
-        self.place_of(cur.field(Field::Operand)?)
+        is_receive.then(|| cur.field(Field::Operand)).flatten()
     }
 
     /// The functions a receive from a channel field of functions gives (`cmd := <-m.cmds`):
     /// those the package sends on that field (`m.cmds <- func() {…}`), run where the
     /// received value is called (an event loop's goroutine).
     pub(super) fn received_funcs(&mut self, expr: Node<'a>) -> Option<Target> {
-        let mut cur = expr;
-        while cur.kind() == "parenthesized_expression" {
-            cur = cur.named_child(0)?;
-        }
-        let is_receive = cur.kind() == "unary_expression"
-            && cur
-                .field(Field::Operator)
-                .is_some_and(|o| self.text(o) == "<-");
-        if !is_receive {
-            return None;
-        }
-        self.channel_funcs(cur.field(Field::Operand)?)
+        let channel = self.receive_operand(expr)?;
+        self.channel_funcs(channel)
     }
 
     /// The functions sent on a channel field of functions (`m.cmds`), as the field's
