@@ -38,6 +38,8 @@ pub struct PackageDecls {
     pub structs: HashMap<String, StructDecl>,
     /// Interface types and the methods they list.
     pub interfaces: HashMap<String, Vec<String>>,
+    /// Named function types (`type Option func(*config)`).
+    pub func_types: HashSet<String>,
     /// Functions with a single result, and its type.
     pub func_results: HashMap<String, TypeInfo>,
     /// Functions with several results, and the type of each (`(*T, error)`): what
@@ -96,7 +98,9 @@ impl PackageDecls {
         for _ in 0..MAX_TYPE_DEPTH {
             match &ty {
                 TypeInfo::Named(n)
-                    if self.structs.contains_key(n) || self.interfaces.contains_key(n) =>
+                    if self.structs.contains_key(n)
+                        || self.interfaces.contains_key(n)
+                        || self.func_types.contains(n) =>
                 {
                     return ty
                 }
@@ -461,6 +465,9 @@ pub fn collect(files: &[ParsedFile<'_>], imported: &super::exports::Imports) -> 
                 .collect();
             decls.interfaces.insert(name.clone(), methods);
         } else {
+            if ty.kind() == "function_type" {
+                decls.func_types.insert(name.clone());
+            }
             decls.named.insert(name.clone(), TypeInfo::Unknown);
         }
     }

@@ -14,6 +14,41 @@ use super::{Callee, EventKind, FuncId, PackageFacts};
 /// makes another implementer.
 const MAX_ROUNDS: usize = 4;
 
+/// Notes the literals the package's functions return as one of its function types
+/// (`func WithLabel(k, v string) Option { return func(c *config) {…} }`) as what a call of
+/// a value of that type runs (`opt(cfg)`), under the type's name and an empty field in
+/// `PackageFacts::field_funcs`: functional options applied by a constructor.
+pub fn function_types(facts: &mut PackageFacts) {
+    if facts.decls.func_types.is_empty() {
+        return;
+    }
+    let mut stored: Vec<(String, FuncId)> = Vec::new();
+    for func in facts
+        .funcs
+        .iter()
+        .filter(|f| f.declared && f.receiver.is_none())
+    {
+        let Some(super::TypeInfo::Named(ty)) = facts.decls.func_results.get(&func.name) else {
+            continue;
+        };
+        if !facts.decls.func_types.contains(ty) {
+            continue;
+        }
+        for (index, callee) in &func.returned_funcs {
+            if let (0, Callee::Literal(l)) = (index, callee) {
+                stored.push((ty.clone(), *l));
+            }
+        }
+    }
+    for (ty, literal) in stored {
+        let known = facts.field_funcs.entry((ty, String::new())).or_default();
+        let callee = Callee::Literal(literal);
+        if known.len() <= super::MAX_STORED_FUNCS && !known.iter().any(|(c, _)| *c == callee) {
+            known.push((callee, None));
+        }
+    }
+}
+
 /// Fills `PackageFacts::dispatch` with the implementers each interface call may reach.
 pub fn apply(facts: &mut PackageFacts) {
     if facts.decls.interfaces.is_empty() {

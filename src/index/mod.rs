@@ -172,6 +172,7 @@ pub fn index_package(
             .ends_with("_test.go");
     }
     dispatch::apply(&mut facts);
+    dispatch::function_types(&mut facts);
     lock_helpers::apply(&mut facts);
     passed_literals::apply(&mut facts);
     channels::apply(&mut facts);

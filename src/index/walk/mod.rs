@@ -566,6 +566,11 @@ impl<'a> Walker<'a, '_> {
             let ty = param.field(Field::Type).map_or(TypeInfo::Unknown, |t| {
                 type_of_type_node(t, self.src, &self.facts.decls)
             });
+            // `opts ...Option` is a slice of options.
+            let ty = match param.kind() {
+                "variadic_parameter_declaration" => TypeInfo::Slice(Box::new(ty), None),
+                _ => ty,
+            };
             let mut c = param.walk();
             let names: Vec<_> = param.children_by_field_name("name", &mut c).collect();
             if names.is_empty() {

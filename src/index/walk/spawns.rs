@@ -446,10 +446,20 @@ impl<'a> Walker<'a, '_> {
             "identifier" => {
                 let name = self.text(function);
                 match self.lookup(name) {
-                    Some(b) => self.facts.bindings[b as usize]
-                        .func_value
-                        .clone()
-                        .map(|t| (t.callee, t.receiver)),
+                    // A value of a function type of the package (`opt(cfg)` of an
+                    // `Option`) runs one of the literals the package returns as that type.
+                    Some(b) => {
+                        let binding = &self.facts.bindings[b as usize];
+                        match (&binding.func_value, &binding.ty) {
+                            (Some(t), _) => Some((t.callee.clone(), t.receiver)),
+                            (None, TypeInfo::Named(ty))
+                                if self.facts.decls.func_types.contains(ty) =>
+                            {
+                                Some((Callee::Method(ty.clone(), String::new()), None))
+                            }
+                            _ => None,
+                        }
+                    }
                     None => self
                         .facts
                         .decls
