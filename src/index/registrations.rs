@@ -12,9 +12,21 @@ use tree_sitter::Node;
 use super::decls::{parameter_names, receiver_type_name};
 use super::{descendants, ParsedFile};
 
-/// For each (receiver type, method), the parameters it stores and the field of the
-/// receiver that keeps each.
-pub type Registrations = HashMap<(String, String), Vec<(usize, String)>>;
+/// For each (receiver type, method), the parameters it stores and where each is kept.
+pub type Registrations = HashMap<(String, String), Vec<Registered>>;
+
+/// A parameter a registration stores: in a field of the receiver (`owner` is `None`), or
+/// in a field of a struct literal of type `owner` it keeps in the receiver (`b.steps =
+/// append(b.steps, step{name: name, run: fn})`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The parameter's index.
+    pub param: usize,
+    /// The struct type holding the field, when not the receiver's.
+    pub owner: Option<String>,
+    /// The function-valued field.
+    pub field: String,
+}
 
 /// The registrations of the package's methods.
 pub fn collect(files: &[ParsedFile<'_>]) -> Registrations {
@@ -55,6 +67,7 @@ pub fn collect(files: &[ParsedFile<'_>]) -> Registrations {
                     format!(", {p})"),
                     format!(", {p},"),
                     format!("<- {p}"),
+                    format!(": {p}"),
                 ]
                 .iter()
                 .any(|pattern| text.contains(pattern.as_str()))
@@ -76,16 +89,16 @@ pub fn collect(files: &[ParsedFile<'_>]) -> Registrations {
 /// `r.f = append(r.f, p)`; or sends on a channel field of functions, itself or wrapped
 /// in a literal that calls it (`r.cmds <- func() { p(); close(done) }`): the loop
 /// receiving from the field runs it.
-fn stored_params(
-    body: Node<'_>,
-    src: &str,
-    receiver: &str,
-    params: &[&str],
-) -> Vec<(usize, String)> {
+fn stored_params(body: Node<'_>, src: &str, receiver: &str, params: &[&str]) -> Vec<Registered> {
     let mut out = Vec::new();
-    let mut store = |i: usize, field: &str| {
-        if !out.contains(&(i, field.to_string())) {
-            out.push((i, field.to_string()));
+    let mut store = |param: usize, owner: Option<&str>, field: &str| {
+        let registered = Registered {
+            param,
+            owner: owner.map(str::to_string),
+            field: field.to_string(),
+        };
+        if !out.contains(&registered) {
+            out.push(registered);
         }
     };
     for node in descendants(body) {
@@ -110,7 +123,7 @@ fn stored_params(
             };
             for name in called {
                 if let Some(i) = params.iter().position(|p| *p == name) {
-                    store(i, field);
+                    store(i, None, field);
                 }
             }
             continue;
@@ -128,9 +141,10 @@ fn stored_params(
             "index_expression" => left.field(Field::Operand),
             _ => Some(left),
         };
-        let Some(field) = target.and_then(|t| receiver_field(t, src, receiver)) else {
+        let Some(target) = target.filter(|t| rooted_at(*t, src, receiver)) else {
             continue;
         };
+        let field = receiver_field(target, src, receiver);
         let values: Vec<Node<'_>> = match right.kind() {
             "call_expression"
                 if right
@@ -146,15 +160,65 @@ fn stored_params(
             _ => vec![right],
         };
         for value in values {
-            if value.kind() != "identifier" {
-                continue;
-            }
-            if let Some(i) = params.iter().position(|p| *p == &src[value.byte_range()]) {
-                store(i, field);
+            let value = match value.kind() {
+                "unary_expression" => value.field(Field::Operand).unwrap_or(value),
+                _ => value,
+            };
+            match value.kind() {
+                "identifier" => {
+                    let (Some(field), Some(i)) = (
+                        field,
+                        params.iter().position(|p| *p == &src[value.byte_range()]),
+                    ) else {
+                        continue;
+                    };
+                    store(i, None, field);
+                }
+                // `step{name: name, run: fn}` kept in the receiver: `fn` runs where a
+                // `step`'s `run` is called.
+                "composite_literal" => {
+                    let Some(owner) = value
+                        .field(Field::Type)
+                        .filter(|t| t.kind() == "type_identifier")
+                        .map(|t| &src[t.byte_range()])
+                    else {
+                        continue;
+                    };
+                    let Some(body) = value.field(Field::Body) else {
+                        continue;
+                    };
+                    let mut c = body.walk();
+                    for element in body.named_children(&mut c) {
+                        let (Some(key), Some(val)) = (
+                            element
+                                .named_child(0)
+                                .filter(|_| element.kind() == "keyed_element"),
+                            element.named_child(1),
+                        ) else {
+                            continue;
+                        };
+                        let name = |n: Node<'_>| src[n.byte_range()].trim().to_string();
+                        if let Some(i) = params.iter().position(|p| *p == name(val)) {
+                            store(i, Some(owner), &name(key));
+                        }
+                    }
+                }
+                _ => {}
             }
         }
     }
     out
+}
+
+/// Whether `node` is the receiver or a selector path from it (`b.p.steps`).
+fn rooted_at(node: Node<'_>, src: &str, receiver: &str) -> bool {
+    match node.kind() {
+        "identifier" => &src[node.byte_range()] == receiver,
+        "selector_expression" => node
+            .field(Field::Operand)
+            .is_some_and(|o| rooted_at(o, src, receiver)),
+        _ => false,
+    }
 }
 
 /// `f` when `node` is `receiver.f`.

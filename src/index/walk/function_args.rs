@@ -158,7 +158,7 @@ impl<'a> Walker<'a, '_> {
             .decls
             .registrations
             .get(&key)
-            .map_or_else(Vec::new, |stored| stored.iter().map(|&(i, _)| i).collect())
+            .map_or_else(Vec::new, |stored| stored.iter().map(|r| r.param).collect())
     }
 
     /// The name in `decls.spawning` of the function or method a call's `function` denotes,

@@ -225,7 +225,10 @@ impl<'a> Walker<'a, '_> {
             return Vec::new();
         };
         let mut walked = Vec::new();
-        for (i, field) in stored {
+        for registered in stored {
+            let i = registered.param;
+            let owner = registered.owner.unwrap_or_else(|| ty.clone());
+            let field = registered.field;
             let Some(&arg) = args.get(i) else { continue };
             let (callee, receiver) = match arg.kind() {
                 "func_literal" => (Callee::Literal(self.literal_func(arg, &[])), None),
@@ -250,7 +253,7 @@ impl<'a> Walker<'a, '_> {
                 },
                 _ => continue,
             };
-            self.store_field_func((ty.clone(), field), callee, receiver);
+            self.store_field_func((owner, field), callee, receiver);
             walked.push(i);
         }
         walked

@@ -347,7 +347,12 @@ impl<'a> Walker<'a, '_> {
                     .registrations
                     .iter()
                     .filter(|((owner, _), _)| *owner == ty)
-                    .flat_map(|(_, stored)| stored.iter().map(|(_, field)| field))
+                    .flat_map(|(_, stored)| {
+                        stored
+                            .iter()
+                            .filter(|r| r.owner.is_none())
+                            .map(|r| &r.field)
+                    })
                     .collect::<Vec<_>>();
                 fields.sort();
                 fields.dedup();
